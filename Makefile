@@ -1,0 +1,46 @@
+# WalletManager: `make run` serves the app, `make test` runs the suite. Both set everything up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install migrate demo db-stop clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "  WalletManager is starting on http://127.0.0.1:8000"
+	@echo "    admin:    http://127.0.0.1:8000/admin/"
+	@echo "    API:      http://127.0.0.1:8000/api/"
+	@echo "    API docs: http://127.0.0.1:8000/api/docs/"
+	@echo ""
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Stop the embedded PostgreSQL that `make run` leaves running (its data stays in var/).
+db-stop: install
+	$(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,209 @@
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from balances.models import Currency, amount_field
+from wallets.models import Wallet
+
+
+class Transaction(models.Model):
+    """One money movement. Once posted it never changes, except its status becoming ``reversed``
+    (a database trigger enforces this); its effect on balances is the set of its ``Entry`` rows."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", "Deposit"
+        WITHDRAWAL = "withdrawal", "Withdrawal"
+        TRANSFER = "transfer", "Transfer"
+        EXCHANGE = "exchange", "Exchange"
+        REVERSAL = "reversal", "Reversal"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        POSTED = "posted", "Posted"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        REVERSED = "reversed", "Reversed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    amount = amount_field()
+    fee = amount_field(default=Decimal(0))
+    to_wallet = models.ForeignKey(
+        Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="incoming_transactions"
+    )
+    to_currency = models.ForeignKey(Currency, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_amount = amount_field(null=True, blank=True)
+    rate = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When a pending transaction was resolved.")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="transaction_amount_positive"),
+            models.CheckConstraint(condition=models.Q(fee__gte=0), name="transaction_fee_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(to_amount__isnull=True) | models.Q(to_amount__gt=0),
+                name="transaction_to_amount_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    kind__in=["deposit", "withdrawal", "transfer", "exchange", "reversal", "adjustment"]
+                ),
+                name="transaction_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["pending", "posted", "rejected", "cancelled", "expired", "reversed"]
+                ),
+                name="transaction_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["posted", "reversed"]) | models.Q(posted_at__isnull=False),
+                name="transaction_posted_has_posted_at",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="reversal", reverses__isnull=False)
+                | (~models.Q(kind="reversal") & models.Q(reverses__isnull=True)),
+                name="transaction_reversal_has_original",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "-created_at"], name="tx_wallet_created_idx"),
+            models.Index(fields=["to_wallet", "-created_at"], name="tx_to_wallet_created_idx"),
+            models.Index(fields=["-created_at", "-id"], name="tx_created_idx"),
+            models.Index(
+                fields=["created_at"], name="tx_pending_idx", condition=models.Q(status="pending")
+            ),
+        ]
+        permissions = [
+            ("approve_withdrawal", "Can approve and reject pending withdrawals"),
+            ("reverse_transaction", "Can reverse posted transactions"),
+            ("adjust_balance", "Can deposit to and adjust balances"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency_id} ({self.status})"
+
+
+class Entry(models.Model):
+    """One leg of a posted transaction. Per transaction and currency the legs sum to zero; rows are
+    never updated or deleted. Both rules are enforced by PostgreSQL triggers (migration 0002)."""
+
+    id = models.BigAutoField(primary_key=True)
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    amount = amount_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero"),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "currency"], name="entry_wallet_currency_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.amount} {self.currency_id}"
+
+
+class FeeRule(models.Model):
+    """fee = clamp(amount × percent_bps / 10 000 + flat, min, max), rounded up to the currency's decimals.
+
+    The most specific active rule wins: one for the transaction's currency before one for any currency."""
+
+    kind = models.CharField(max_length=16, choices=Transaction.Kind.choices)
+    currency = models.ForeignKey(
+        Currency, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty: applies to every currency without a rule of its own.",
+    )
+    percent_bps = models.PositiveIntegerField(default=0, help_text="Basis points: 100 = 1 %.")
+    flat = amount_field(default=Decimal(0))
+    min_fee = amount_field(default=Decimal(0), verbose_name="min")
+    max_fee = amount_field(null=True, blank=True, verbose_name="max")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "currency_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency"], condition=models.Q(is_active=True), name="feerule_one_active_per_currency",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=models.Q(percent_bps__lte=10000), name="feerule_bps_range"),
+            models.CheckConstraint(condition=models.Q(flat__gte=0), name="feerule_flat_not_negative"),
+            models.CheckConstraint(condition=models.Q(min_fee__gte=0), name="feerule_min_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(max_fee__isnull=True) | models.Q(max_fee__gte=models.F("min_fee")),
+                name="feerule_max_not_below_min",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["deposit", "withdrawal", "transfer", "exchange"]),
+                name="feerule_kind_chargeable",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} fee ({self.currency_id or 'any currency'})"
+
+
+class ExchangeRate(models.Model):
+    """1 ``base`` = ``rate`` ``quote``. The newest row for a pair is the rate in force."""
+
+    base = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    rate = models.DecimalField(max_digits=38, decimal_places=18)
+    source = models.CharField(max_length=100, blank=True, default="manual")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="rate_positive"),
+            models.CheckConstraint(condition=~models.Q(base=models.F("quote")), name="rate_distinct_currencies"),
+        ]
+        indexes = [models.Index(fields=["base", "quote", "-created_at"], name="rate_pair_newest_idx")]
+
+    def __str__(self) -> str:
+        return f"1 {self.base_id} = {self.rate} {self.quote_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` and the response it got, so a retry replays instead of repeating."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

@@ -1,0 +1,66 @@
+"""Writing the audit trail (SPEC §6). Receivers of domain signals call ``audit_record`` inside the
+database transaction of the change, so an event exists exactly when the change committed."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import models
+
+from walletmanager.models import AuditEvent
+
+_request_context = threading.local()
+
+
+@contextmanager
+def audit_context(*, ip: str | None):
+    """Remember the client IP of the request being served so events record where an action came from."""
+    previous = getattr(_request_context, "ip", None)
+    _request_context.ip = ip
+    try:
+        yield
+    finally:
+        _request_context.ip = previous
+
+
+def current_ip() -> str | None:
+    return getattr(_request_context, "ip", None)
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. ``actor`` is None (or an anonymous user) for the system."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        reason=reason or "",
+        data=data or {},
+        ip=current_ip(),
+    )
+
+
+def connect_audit_receivers(actions: dict, *, app_label: str) -> None:
+    """Connect one receiver per domain signal that appends the matching audit event.
+
+    Every domain signal is sent with ``instance``, ``actor`` and optionally ``reason`` and ``data``
+    (before/after); the services send them inside their database transaction, so the event commits
+    or rolls back with the change.
+    """
+    for signal, action in actions.items():
+
+        def receiver(sender, *, instance, actor=None, reason="", data=None, _action=action, **kwargs):
+            audit_record(actor=actor, action=_action, target=instance, reason=reason, data=data)
+
+        signal.connect(receiver, weak=False, dispatch_uid=f"audit:{app_label}:{action}")

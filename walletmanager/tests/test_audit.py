@@ -1,0 +1,17 @@
+import pytest
+from django.db import IntegrityError, InternalError, transaction
+
+from walletmanager.models import AuditEvent
+
+
+@pytest.mark.django_db
+def test_audit_events_cannot_be_updated_or_deleted_even_with_raw_queries():
+    event = AuditEvent.objects.create(action="test.action", target_type="users.user", target_id="1")
+
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(reason="rewritten")
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+
+    event.refresh_from_db()
+    assert event.reason == ""

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/auth/session/", include("rest_framework.urls", namespace="rest_framework")),
+    path("api/", include("users.urls")),
+    path("api/", include("wallets.urls")),
+    path("api/", include("balances.urls")),
+    path("api/", include("transactions.urls")),
+]

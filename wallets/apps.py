@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class WalletsConfig(AppConfig):
+    name = "wallets"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wallets import receivers
+
+        receivers.connect()

@@ -1,0 +1,81 @@
+"""Admin actions that ask the operator for a reason on an intermediate page, then call a service
+once per selected object. A refused object is reported with ``message_user`` and does not stop the
+others (SPEC §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from walletmanager.exceptions import DomainError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Recorded in the audit trail and, where it applies, shown to the customer's support agents.",
+    )
+
+    def __init__(self, *args, reason_required: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+        self.fields["reason"].strip = True
+
+
+def reason_action(
+    *,
+    name: str,
+    description: str,
+    permission: str,
+    call: Callable[[Any, Model, str], Any],
+    done_message: str,
+    reason_required: bool = True,
+):
+    """Build an admin action.
+
+    ``permission`` is the ``has_<permission>_permission`` method the ModelAdmin defines (Django hides
+    the action from operators without it); ``call(actor, obj, reason)`` runs the service.
+    """
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+        if request.POST.get("apply"):
+            form = ReasonForm(request.POST, reason_required=reason_required)
+            if form.is_valid():
+                reason = form.cleaned_data["reason"]
+                done = 0
+                for obj in queryset:
+                    try:
+                        call(request.user, obj, reason)
+                    except DomainError as error:
+                        modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
+                    else:
+                        done += 1
+                if done:
+                    modeladmin.message_user(request, done_message.format(count=done), messages.SUCCESS)
+                return None  # back to the changelist, where the messages show
+        else:
+            form = ReasonForm(reason_required=reason_required)
+
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": description,
+            "objects": list(queryset),
+            "form": form,
+            "action_name": name,
+            "action_description": description,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": modeladmin.model._meta,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/reason_action.html", context)
+
+    action.__name__ = name
+    return admin.action(description=description, permissions=[permission])(action)

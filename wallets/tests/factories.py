@@ -1,0 +1,20 @@
+import factory
+from django.contrib.auth.hashers import make_password
+
+from users.tests.factories import UserFactory
+from wallets.models import Wallet
+
+DEFAULT_PIN = "1234"
+
+
+class WalletFactory(factory.django.DjangoModelFactory):
+    """A wallet row only. Tests that need money use ``balances.tests.factories.WalletWithBalanceFactory``."""
+
+    class Meta:
+        model = Wallet
+        skip_postgeneration_save = True
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Wallet {n}")
+    kind = Wallet.Kind.DEBIT
+    pin = factory.LazyFunction(lambda: make_password(DEFAULT_PIN))

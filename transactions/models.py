@@ -207,3 +207,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class ReconciliationRun(models.Model):
+    """One run of ``reconcile``: when it ran, whether the ledger was clean and the full report (JSON),
+    kept so the admin dashboard can show the latest result without re-running the checks."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    is_clean = models.BooleanField()
+    report = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at"], name="reconciliation_started_idx")]
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.started_at:%Y-%m-%d %H:%M:%S} ({'clean' if self.is_clean else 'DRIFT'})"

@@ -1,0 +1,16 @@
+from users import selectors, services
+from walletmanager.commands import OperatorCommand
+
+
+class Command(OperatorCommand):
+    help = "Block a user by email: they cannot log in and their API tokens and sessions end (SPEC §3)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("email", help="The user's email (any case).")
+        parser.add_argument("--reason", required=True, help="Why; recorded in the audit trail.")
+
+    def run(self, *args, **options):
+        user = selectors.user_get_by_email_or_error(email=options["email"])
+        already = user.status == user.Status.BLOCKED
+        user = services.user_block(actor=self.get_actor(), user=user, reason=options["reason"])
+        self.stdout.write(f"{user.email} was already blocked." if already else f"Blocked {user.email}.")

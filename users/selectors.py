@@ -1,0 +1,31 @@
+"""Reads of the users app used by views, the admin and commands. Each returns a QuerySet or one user."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from users.models import User
+from walletmanager.exceptions import NotFoundError
+
+
+def user_list_for_staff() -> QuerySet[User]:
+    """Every person staff may act on; the system user (owner of the system wallets) is not one of them."""
+    return User.objects.filter(is_system=False)
+
+
+def user_get_by_email(*, email: str) -> User | None:
+    """The user with this email, compared case-insensitively (emails are stored lower-cased)."""
+    return User.objects.filter(email=email.strip().lower()).first()
+
+
+def user_get_by_email_or_error(*, email: str) -> User:
+    user = user_get_by_email(email=email)
+    if user is None or user.is_system:
+        raise NotFoundError(f"No user with email {email.strip().lower()!r}.", code="user_not_found")
+    return user
+
+
+def user_has_open_wallets(*, user: User) -> bool:
+    # The wallets app sits above users (users <- wallets), so it is reached through the reverse
+    # relation of Wallet.owner instead of an import; "closed" is Wallet.Status.CLOSED.
+    return user.wallets.exclude(status="closed").exists()

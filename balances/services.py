@@ -1,0 +1,107 @@
+"""Every write to a balance outside the ledger (SPEC §4): opening a wallet's balance, freezing and
+unfreezing. Money itself only moves through ``transactions.services``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from balances import signals
+from balances.models import Balance, BalanceAsset, Currency
+from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
+from walletmanager.money import fractional_digits
+from wallets.exceptions import WalletClosed
+from wallets.models import Wallet
+
+REASON_MAX_LENGTH = 1000
+
+
+def _require_staff(actor: Any) -> None:
+    if actor is not None and not getattr(actor, "is_staff", False):
+        raise PermissionDeniedError("Only staff may freeze or unfreeze a balance.")
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
+    return reason
+
+
+def _lock(balance: Balance) -> Balance:
+    return Balance.objects.select_for_update(of=("self",)).select_related("wallet").get(pk=balance.pk)
+
+
+def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
+    """Open the balance of a new wallet: ``regular`` holds one active currency (and gets its one asset
+    now), ``multi`` takes no currency and gets an asset per currency on first use."""
+    if kind == Balance.Kind.MULTI:
+        if currency:
+            raise ValidationFailed("A multi-currency balance takes no currency.", field="currency")
+        return Balance.objects.create(wallet=wallet, kind=kind, currency=None)
+    if kind != Balance.Kind.REGULAR:
+        raise ValidationFailed("Choose one of: regular, multi.", field="balance_kind")
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if not code:
+        raise ValidationFailed("A single-currency balance needs a currency.", field="currency")
+    active = Currency.objects.filter(pk=code, is_active=True).first()
+    if active is None:
+        raise ValidationFailed(f"{code[:10]!r} is not an active currency.", field="currency")
+    if fractional_digits(wallet.credit_limit) > active.decimals:
+        raise ValidationFailed(
+            f"The credit limit may have at most {active.decimals} decimal places for {active.code}.",
+            field="credit_limit",
+        )
+    balance = Balance.objects.create(wallet=wallet, kind=kind, currency=active)
+    BalanceAsset.objects.create(balance=balance, currency=active, credit_limit=wallet.credit_limit or Decimal(0))
+    return balance
+
+
+def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
+    """Staff freeze a balance (reason required): money still comes in, nothing goes out."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=True)
+    with transaction.atomic():
+        balance = _lock(balance)
+        if balance.wallet.is_system:
+            raise InvalidState("System balances can never be frozen.")
+        if balance.status == Balance.Status.FROZEN:
+            return balance
+        if balance.wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        balance.status = Balance.Status.FROZEN
+        balance.freeze_reason = reason
+        balance.frozen_at = timezone.now()
+        balance.save(update_fields=["status", "freeze_reason", "frozen_at"])
+        signals.balance_frozen.send(
+            sender=Balance, instance=balance, actor=actor, reason=reason,
+            data={"before": {"status": "active"}, "after": {"status": "frozen"}, "wallet": str(balance.wallet_id)},
+        )
+    return balance
+
+
+def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balance:
+    """Staff unfreeze a frozen balance; the balance of a closed wallet stays as it is."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        balance = _lock(balance)
+        if balance.status == Balance.Status.ACTIVE:
+            return balance
+        if balance.wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        before = {"status": "frozen", "freeze_reason": balance.freeze_reason}
+        balance.status = Balance.Status.ACTIVE
+        balance.freeze_reason = ""
+        balance.frozen_at = None
+        balance.save(update_fields=["status", "freeze_reason", "frozen_at"])
+        signals.balance_unfrozen.send(
+            sender=Balance, instance=balance, actor=actor, reason=reason,
+            data={"before": before, "after": {"status": "active"}, "wallet": str(balance.wallet_id)},
+        )
+    return balance

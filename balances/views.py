@@ -1,0 +1,63 @@
+"""Currencies, and the freeze/unfreeze commands on a wallet (they live here because the balance
+belongs to this app; the routes sit next to the wallet's other commands)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from balances import selectors, services
+from balances.models import Currency
+from balances.serializers import CurrencySerializer
+from wallets import selectors as wallet_selectors
+from wallets.serializers import WalletReasonInputSerializer, WalletSerializer
+from wallets.views import ERROR_RESPONSES, IsStaff, wallet_response
+
+
+@extend_schema_view(list=extend_schema(summary="List active currencies", tags=["currencies"]))
+class CurrencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = CurrencySerializer
+    queryset = Currency.objects.none()
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.currency_list_active()
+
+
+class BalanceFreezeView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        summary="Freeze a wallet's balance (staff, reason required): money comes in, nothing goes out",
+        tags=["wallets"],
+        operation_id="wallets_freeze_create",
+        request=WalletReasonInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
+        data = WalletReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.balance_freeze(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
+        return wallet_response(wallet, user=request.user)
+
+
+class BalanceUnfreezeView(APIView):
+    permission_classes = [permissions.IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        summary="Unfreeze a wallet's balance (staff)",
+        tags=["wallets"],
+        operation_id="wallets_unfreeze_create",
+        request=WalletReasonInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
+        data = WalletReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.balance_unfreeze(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
+        return wallet_response(wallet, user=request.user)

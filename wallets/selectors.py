@@ -1,0 +1,41 @@
+"""Reads of wallets for the API and the admin (SPEC §4, §7)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from walletmanager.exceptions import NotFoundError
+from wallets.models import Wallet
+
+
+def wallet_list_for(*, user: Any) -> QuerySet[Wallet]:
+    """Clients see their own wallets, staff see every client wallet; system wallets never appear here
+    (operators inspect them in the admin). Balance, currency and assets come prefetched, so a page
+    costs the same number of queries whatever its length."""
+    wallets = (
+        Wallet.objects.filter(system_role__isnull=True)
+        # The balance lives in the balances app: reached through the reverse relation by name so
+        # that wallets never imports balances.
+        .select_related("balance", "balance__currency")
+        .prefetch_related("balance__assets__currency")
+        .order_by("-created_at", "id")
+    )
+    if not getattr(user, "is_staff", False):
+        wallets = wallets.filter(owner=user)
+    return wallets
+
+
+def wallet_get_for(*, user: Any, wallet_id: Any) -> Wallet:
+    """One wallet the user may see; anything else (another client's, a system wallet, a malformed id)
+    is 404, never 403."""
+    try:
+        wallet_id = uuid.UUID(str(wallet_id))
+    except ValueError:
+        raise NotFoundError("No such wallet.") from None
+    wallet = wallet_list_for(user=user).filter(pk=wallet_id).first()
+    if wallet is None:
+        raise NotFoundError("No such wallet.")
+    return wallet

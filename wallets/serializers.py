@@ -1,0 +1,133 @@
+"""Wallet API shapes: input serializers only parse (services judge), output serializers only render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from walletmanager.money import InvalidAmount, format_amount, to_decimal
+from wallets.models import Wallet
+
+AMOUNT_SCHEMA = {"type": "string", "format": "decimal", "example": "100.00"}
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Refuses unknown fields (a typo such as ``credit_limt`` must not be silently ignored)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(key)[:50] for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(AMOUNT_SCHEMA)
+class AmountInputField(serializers.Field):
+    """An amount as a string or an exact JSON number, parsed straight to Decimal (never via float)."""
+
+    default_error_messages = {"invalid": "A valid number is required."}
+
+    def to_internal_value(self, data) -> Decimal:
+        try:
+            return to_decimal(data)
+        except InvalidAmount as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class WalletCreateInputSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=Wallet.Kind.choices, default=Wallet.Kind.DEBIT)
+    balance_kind = serializers.ChoiceField(choices=[("regular", "Single currency"), ("multi", "Multi-currency")])
+    currency = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True, default=None)
+    pin = serializers.CharField(max_length=6, min_length=4, trim_whitespace=False, write_only=True)
+    owner = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Staff only: the client who will own the wallet."
+    )
+    credit_limit = AmountInputField(required=False, help_text="Staff only, credit wallets only.")
+
+
+class WalletUpdateInputSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    credit_limit = AmountInputField(required=False, help_text="Staff only, credit wallets only.")
+
+
+class WalletCloseInputSerializer(StrictInputSerializer):
+    pin = serializers.CharField(
+        max_length=6, required=False, allow_blank=True, trim_whitespace=False, help_text="Required from the owner."
+    )
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class WalletReasonInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="",
+        help_text="Required to block or freeze; recorded in the audit trail.",
+    )
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class AssetSerializer(serializers.Serializer):
+    currency = serializers.CharField(source="currency_id")
+    posted = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+    available = serializers.SerializerMethodField()
+
+    @extend_schema_field(AMOUNT_SCHEMA)
+    def get_posted(self, asset) -> str:
+        return format_amount(asset.posted, decimals=asset.currency.decimals)
+
+    @extend_schema_field(AMOUNT_SCHEMA)
+    def get_held(self, asset) -> str:
+        return format_amount(asset.held, decimals=asset.currency.decimals)
+
+    @extend_schema_field(AMOUNT_SCHEMA)
+    def get_available(self, asset) -> str:
+        return format_amount(asset.available, decimals=asset.currency.decimals)
+
+
+class BalanceSerializer(serializers.Serializer):
+    """The wallet's balance, read through the ``wallet.balance`` reverse relation (wallets does not
+    import the balances app)."""
+
+    kind = serializers.CharField()
+    currency = serializers.CharField(source="currency_id", allow_null=True)
+    status = serializers.CharField()
+    freeze_reason = serializers.CharField()
+    assets = AssetSerializer(many=True, source="assets.all")
+
+
+class WalletSerializer(serializers.ModelSerializer):
+    owner = serializers.IntegerField(source="owner_id", read_only=True)
+    credit_limit = serializers.SerializerMethodField()
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Wallet
+        fields = [
+            "id", "address", "owner", "name", "kind", "status", "credit_limit", "block_reason", "balance",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AMOUNT_SCHEMA)
+    def get_credit_limit(self, wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        currency = getattr(balance, "currency", None)
+        return format_amount(wallet.credit_limit, decimals=currency.decimals if currency else 0)
+
+    @extend_schema_field(BalanceSerializer(allow_null=True))
+    def get_balance(self, wallet):
+        balance = getattr(wallet, "balance", None)
+        return BalanceSerializer(balance).data if balance is not None else None

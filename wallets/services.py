@@ -1,0 +1,372 @@
+"""Every write to a wallet (SPEC §4). Each transition locks the wallet row, returns early when the
+wallet is already in the target state and sends one domain signal (one audit event) inside its
+database transaction.
+
+Lock order shared with the ledger: wallet rows first (ordered by pk), then their balance assets
+(ordered by pk). ``actor=None`` means the system (management commands).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
+from wallets import signals
+from wallets.exceptions import (
+    InvalidPin,
+    PinLocked,
+    WalletBlocked,
+    WalletClosed,
+    WalletLimitReached,
+    WalletNotEmpty,
+)
+from wallets.models import Wallet
+
+# ASCII digits only: str.isdigit() would also accept "١٢٣٤" or "²³⁴⁵".
+PIN_PATTERN = re.compile(r"[0-9]{4,6}")
+NAME_MAX_LENGTH = Wallet._meta.get_field("name").max_length
+REASON_MAX_LENGTH = 1000
+# Failures older than this are forgotten even without a correct PIN in between.
+PIN_FAILURE_WINDOW_SECONDS = 24 * 60 * 60
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _is_staff(actor: Any) -> bool:
+    return actor is None or bool(getattr(actor, "is_staff", False))
+
+
+def _require_staff(actor: Any, *, detail: str = "Only staff may do this.") -> None:
+    if not _is_staff(actor):
+        raise PermissionDeniedError(detail)
+
+
+def _lock(wallet: Wallet) -> Wallet:
+    return Wallet.objects.select_for_update(of=("self",)).get(pk=wallet.pk)
+
+
+def _refuse_system(wallet: Wallet, verb: str) -> None:
+    if wallet.is_system:
+        raise InvalidState(f"System wallets can never be {verb}.")
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
+    return reason
+
+
+def _clean_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("A name is required.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationFailed(f"At most {NAME_MAX_LENGTH} characters.", field="name")
+    return name
+
+
+def _clean_pin(pin: str | None) -> str:
+    if not isinstance(pin, str) or not PIN_PATTERN.fullmatch(pin):
+        raise ValidationFailed("The PIN must be 4 to 6 digits.", field="pin")
+    return pin
+
+
+def _clean_credit_limit(value: Any, *, decimals: int | None = None) -> Decimal:
+    try:
+        limit = to_decimal(value)
+    except InvalidAmount as error:
+        raise ValidationFailed(str(error), field="credit_limit") from None
+    if not limit.is_finite() or limit < 0:
+        raise ValidationFailed("The credit limit must be a number ≥ 0.", field="credit_limit")
+    if limit > MAX_AMOUNT:
+        raise ValidationFailed(f"The credit limit must not exceed {MAX_AMOUNT}.", field="credit_limit")
+    if decimals is not None and fractional_digits(limit) > decimals:
+        raise ValidationFailed(
+            f"The credit limit may have at most {decimals} decimal places for this currency.", field="credit_limit"
+        )
+    return limit
+
+
+def _state(wallet: Wallet, *fields: str) -> dict[str, Any]:
+    return {field: str(getattr(wallet, field)) for field in fields}
+
+
+# --- creation and edits --------------------------------------------------------------------------
+
+
+def wallet_create(
+    *,
+    actor: Any,
+    owner: Any,
+    name: str,
+    kind: str = Wallet.Kind.DEBIT,
+    balance_kind: str,
+    currency: str | None,
+    pin: str,
+    credit_limit: Decimal | str | int = Decimal(0),
+) -> Wallet:
+    """Open a wallet and its balance. Clients open debit wallets for themselves; credit wallets (regular
+    balance only) and wallets for someone else are staff-only; an owner holds at most
+    ``MAX_WALLETS_PER_USER`` wallets that are not closed."""
+    staff = _is_staff(actor)
+    if not staff and getattr(owner, "pk", None) != getattr(actor, "pk", None):
+        raise PermissionDeniedError("Only staff may open a wallet for another user.")
+    if kind not in Wallet.Kind.values:
+        raise ValidationFailed(f"Choose one of: {', '.join(Wallet.Kind.values)}.", field="kind")
+    if kind == Wallet.Kind.CREDIT and not staff:
+        raise PermissionDeniedError("Only staff may open credit wallets.")
+    if balance_kind not in ("regular", "multi"):
+        raise ValidationFailed("Choose one of: regular, multi.", field="balance_kind")
+    if kind == Wallet.Kind.CREDIT and balance_kind != "regular":
+        raise ValidationFailed("Credit wallets hold a single currency: use a regular balance.", field="balance_kind")
+    name = _clean_name(name)
+    pin = _clean_pin(pin)
+    limit = _clean_credit_limit(credit_limit)
+    if limit and not staff:
+        raise PermissionDeniedError("Only staff may set a credit limit.")
+    if limit and kind != Wallet.Kind.CREDIT:
+        raise ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
+
+    with transaction.atomic():
+        # Locking the owner serialises concurrent openings, so the wallet limit cannot be overrun.
+        owner = get_user_model().objects.select_for_update().get(pk=owner.pk)
+        if getattr(owner, "is_system", False):
+            raise InvalidState("System wallets are created by migrations only.")
+        if owner.status == "blocked":
+            raise UserBlocked("The owner is blocked.")
+        if owner.status == "closed":
+            raise UserClosed("The owner is closed.")
+        open_wallets = owner.wallets.exclude(status=Wallet.Status.CLOSED).count()
+        if open_wallets >= settings.MAX_WALLETS_PER_USER:
+            raise WalletLimitReached(
+                f"A user may hold at most {settings.MAX_WALLETS_PER_USER} wallets that are not closed."
+            )
+        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=limit, pin=make_password(pin))
+        # The balances app opens the balance (and validates the currency) in its receiver, inside
+        # this transaction: a refused currency rolls the wallet back too.
+        signals.wallet_created.send(
+            sender=Wallet,
+            instance=wallet,
+            actor=actor,
+            balance_kind=balance_kind,
+            currency=currency,
+            data={
+                "after": {
+                    "owner": str(owner.pk),
+                    "name": name,
+                    "kind": kind,
+                    "balance_kind": balance_kind,
+                    "currency": currency,
+                    "credit_limit": str(limit),
+                }
+            },
+        )
+    return wallet
+
+
+def wallet_rename(*, actor: Any, wallet: Wallet, name: str) -> Wallet:
+    """Rename a wallet (owner or staff); closed wallets are final."""
+    if not _is_staff(actor) and wallet.owner_id != actor.pk:
+        raise PermissionDeniedError("Only the owner or staff may rename a wallet.")
+    name = _clean_name(name)
+    with transaction.atomic():
+        wallet = _lock(wallet)
+        if wallet.name == name:
+            return wallet
+        if wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        before = wallet.name
+        wallet.name = name
+        wallet.save(update_fields=["name", "updated_at"])
+        signals.wallet_updated.send(
+            sender=Wallet, instance=wallet, actor=actor, data={"before": {"name": before}, "after": {"name": name}}
+        )
+    return wallet
+
+
+def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal | str | int) -> Wallet:
+    """Staff change a credit wallet's limit; it never drops below the credit already used, and the
+    assets' ``credit_limit`` mirror (which PostgreSQL checks) moves with it."""
+    _require_staff(actor, detail="Only staff may set a credit limit.")
+    with transaction.atomic():
+        wallet = _lock(wallet)
+        if wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        if wallet.kind != Wallet.Kind.CREDIT:
+            raise ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
+        # Read through the reverse relations so wallets never imports the balances app.
+        balance = wallet.balance
+        decimals = balance.currency.decimals if balance.currency_id else None
+        limit = _clean_credit_limit(credit_limit, decimals=decimals)
+        if limit == wallet.credit_limit:
+            return wallet
+        assets = list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
+        used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
+        if limit < used:
+            raise InvalidState(f"The wallet already uses {used.normalize():f} of credit; the limit cannot go below it.")
+        before = wallet.credit_limit
+        wallet.credit_limit = limit
+        wallet.save(update_fields=["credit_limit", "updated_at"])
+        balance.assets.filter(pk__in=[asset.pk for asset in assets]).update(credit_limit=limit, updated_at=timezone.now())
+        signals.wallet_updated.send(
+            sender=Wallet,
+            instance=wallet,
+            actor=actor,
+            data={"before": {"credit_limit": str(before)}, "after": {"credit_limit": str(limit)}},
+        )
+    return wallet
+
+
+# --- state transitions ---------------------------------------------------------------------------
+
+
+def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
+    """Staff block an active wallet (reason required): nothing moves in or out until unblocked."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=True)
+    with transaction.atomic():
+        wallet = _lock(wallet)
+        _refuse_system(wallet, "blocked")
+        if wallet.status == Wallet.Status.BLOCKED:
+            return wallet
+        if wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        before = _state(wallet, "status")
+        wallet.status = Wallet.Status.BLOCKED
+        wallet.block_reason = reason
+        wallet.blocked_at = timezone.now()
+        wallet.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
+        signals.wallet_blocked.send(
+            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            data={"before": before, "after": _state(wallet, "status")},
+        )
+    return wallet
+
+
+def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
+    """Staff unblock a blocked wallet back to active; a closed wallet stays closed."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        wallet = _lock(wallet)
+        if wallet.status == Wallet.Status.ACTIVE:
+            return wallet
+        if wallet.status == Wallet.Status.CLOSED:
+            raise WalletClosed()
+        before = {**_state(wallet, "status"), "block_reason": wallet.block_reason}
+        wallet.status = Wallet.Status.ACTIVE
+        wallet.block_reason = ""
+        wallet.blocked_at = None
+        wallet.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
+        signals.wallet_unblocked.send(
+            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            data={"before": before, "after": _state(wallet, "status")},
+        )
+    return wallet
+
+
+def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: str = "") -> Wallet:
+    """Close a wallet for good: the owner with the right PIN (not while blocked) or staff without one,
+    only when every asset has posted = 0 and held = 0."""
+    staff = _is_staff(actor)
+    if not staff and wallet.owner_id != actor.pk:
+        raise PermissionDeniedError("Only the owner or staff may close a wallet.")
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        wallet = _lock(wallet)
+        _refuse_system(wallet, "closed")
+        if wallet.status == Wallet.Status.CLOSED:
+            return wallet
+        if not staff:
+            if wallet.status == Wallet.Status.BLOCKED:
+                raise WalletBlocked("The wallet is blocked; ask support to close it.")
+            wallet_verify_pin(wallet=wallet, pin=pin)
+        # Read (and lock, so no deposit lands between the check and the close) the assets through
+        # the reverse relation: wallets must not import the balances app.
+        balance = getattr(wallet, "balance", None)  # RelatedObjectDoesNotExist is an AttributeError
+        if balance is not None:
+            assets = balance.assets.select_for_update(of=("self",)).order_by("pk")
+            if any(asset.posted != 0 or asset.held != 0 for asset in assets):
+                raise WalletNotEmpty()
+        before = _state(wallet, "status")
+        wallet.status = Wallet.Status.CLOSED
+        wallet.closed_at = timezone.now()
+        wallet.save(update_fields=["status", "closed_at", "updated_at"])
+        signals.wallet_closed.send(
+            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            data={"before": before, "after": _state(wallet, "status")},
+        )
+    return wallet
+
+
+# --- PIN -----------------------------------------------------------------------------------------
+# Failures are counted in the cache (Redis in production), never in the database: the withdrawal
+# and transfer services verify the PIN inside their own transaction, which rolls back when the PIN is
+# wrong, so a database counter would be rolled back with it and never reach five.
+
+
+def pin_failures_key(wallet_id: Any) -> str:
+    return f"wallet-pin:failures:{wallet_id}"
+
+
+def pin_locked_until_key(wallet_id: Any) -> str:
+    return f"wallet-pin:locked-until:{wallet_id}"
+
+
+def wallet_pin_locked_until(*, wallet: Wallet) -> datetime | None:
+    """When the wallet's PIN lock ends, or None when the PIN is not locked."""
+    timestamp = cache.get(pin_locked_until_key(wallet.pk))
+    if timestamp is None:
+        return None
+    locked_until = datetime.fromtimestamp(float(timestamp), tz=timezone.get_current_timezone())
+    return locked_until if locked_until > timezone.now() else None
+
+
+def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
+    """Raise PinLocked while the PIN is locked, InvalidPin for a wrong PIN; the fifth wrong PIN in a
+    row locks it for ``PIN_LOCK_DURATION``; a right PIN resets the count."""
+    if wallet_pin_locked_until(wallet=wallet) is not None:
+        raise PinLocked()
+    if isinstance(pin, str) and PIN_PATTERN.fullmatch(pin) and wallet.pin and check_password(pin, wallet.pin):
+        cache.delete(pin_failures_key(wallet.pk))
+        return
+
+    failures_key = pin_failures_key(wallet.pk)
+    cache.add(failures_key, 0, timeout=PIN_FAILURE_WINDOW_SECONDS)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:  # expired between add and incr
+        cache.set(failures_key, 1, timeout=PIN_FAILURE_WINDOW_SECONDS)
+        failures = 1
+    if failures < settings.PIN_MAX_ATTEMPTS:
+        raise InvalidPin()
+
+    lock_seconds = settings.PIN_LOCK_DURATION.total_seconds()
+    locked_until = timezone.now() + settings.PIN_LOCK_DURATION
+    cache.set(pin_locked_until_key(wallet.pk), locked_until.timestamp(), timeout=lock_seconds)
+    cache.delete(failures_key)
+    # The audit event rides in the caller's transaction when there is one (and rolls back with it);
+    # the lock itself lives in the cache and holds regardless.
+    signals.wallet_pin_locked.send(
+        sender=Wallet,
+        instance=wallet,
+        actor=None,
+        reason=f"{failures} wrong PINs in a row",
+        data={"after": {"pin_locked_until": locked_until.isoformat()}},
+    )
+    raise PinLocked()

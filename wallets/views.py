@@ -1,0 +1,158 @@
+"""Wallet endpoints (SPEC §7): thin views that parse input, call one service and render the wallet."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from walletmanager.exceptions import NotFoundError, PermissionDeniedError
+from wallets import selectors, services
+from wallets.filters import WalletFilter
+from wallets.models import Wallet
+from wallets.serializers import (
+    WalletReasonInputSerializer,
+    WalletCloseInputSerializer,
+    WalletCreateInputSerializer,
+    WalletSerializer,
+    WalletUpdateInputSerializer,
+)
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: a map of field → messages."),
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description='Not allowed: {"code", "detail"}.'),
+    404: OpenApiResponse(description="No such wallet (or not yours)."),
+    409: OpenApiResponse(description='Refused by a business rule: {"code", "detail"}.'),
+}
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Only staff may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def wallet_response(wallet: Wallet, *, user, status_code: int = status.HTTP_200_OK) -> Response:
+    """Re-read through the selector so the balance and assets shown are the committed ones."""
+    wallet = selectors.wallet_get_for(user=user, wallet_id=wallet.pk)
+    return Response(WalletSerializer(wallet).data, status=status_code)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List wallets", description="Own wallets; staff see every client wallet."),
+    retrieve=extend_schema(summary="Get a wallet", responses={200: WalletSerializer, **ERROR_RESPONSES}),
+)
+class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = WalletSerializer
+    filterset_class = WalletFilter
+    queryset = Wallet.objects.none()  # the real one depends on the user: see get_queryset
+    throttle_scope: str | None = None  # "pin" on the actions that check a PIN
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
+            return Wallet.objects.none()
+        return selectors.wallet_list_for(user=self.request.user)
+
+    def get_object(self) -> Wallet:
+        wallet = selectors.wallet_get_for(user=self.request.user, wallet_id=self.kwargs["pk"])
+        self.check_object_permissions(self.request, wallet)
+        return wallet
+
+    @extend_schema(
+        summary="Open a wallet",
+        request=WalletCreateInputSerializer,
+        responses={201: WalletSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request) -> Response:
+        data = WalletCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        owner = request.user
+        if "owner" in values and values["owner"] != request.user.pk:
+            if not request.user.is_staff:
+                raise PermissionDeniedError("Only staff may open a wallet for another user.")
+            owner = get_user_model().objects.filter(pk=values["owner"]).first()
+            if owner is None:
+                raise NotFoundError("No such user.")
+        wallet = services.wallet_create(
+            actor=request.user,
+            owner=owner,
+            name=values["name"],
+            kind=values["kind"],
+            balance_kind=values["balance_kind"],
+            currency=values["currency"] or None,
+            pin=values["pin"],
+            credit_limit=values.get("credit_limit", 0),
+        )
+        return wallet_response(wallet, user=request.user, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rename a wallet (staff: also change its credit limit)",
+        request=WalletUpdateInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        wallet = self.get_object()
+        data = WalletUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        # Both changes or neither: a refused credit limit must not leave the new name behind.
+        with transaction.atomic():
+            if "name" in values:
+                wallet = services.wallet_rename(actor=request.user, wallet=wallet, name=values["name"])
+            if "credit_limit" in values:
+                wallet = services.wallet_set_credit_limit(
+                    actor=request.user, wallet=wallet, credit_limit=values["credit_limit"]
+                )
+        return wallet_response(wallet, user=request.user)
+
+    @extend_schema(
+        summary="Close a wallet (owner with PIN, or staff); it must be empty",
+        request=WalletCloseInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], throttle_classes=[ScopedRateThrottle], throttle_scope="pin")
+    def close(self, request: Request, pk: str) -> Response:
+        wallet = self.get_object()
+        data = WalletCloseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = services.wallet_close(
+            actor=request.user,
+            wallet=wallet,
+            pin=data.validated_data.get("pin") or None,
+            reason=data.validated_data["reason"],
+        )
+        return wallet_response(wallet, user=request.user)
+
+    @extend_schema(
+        summary="Block a wallet (staff, reason required)",
+        request=WalletReasonInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
+    def block(self, request: Request, pk: str) -> Response:
+        wallet = self.get_object()
+        data = WalletReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = services.wallet_block(actor=request.user, wallet=wallet, reason=data.validated_data["reason"])
+        return wallet_response(wallet, user=request.user)
+
+    @extend_schema(
+        summary="Unblock a wallet (staff)",
+        request=WalletReasonInputSerializer,
+        responses={200: WalletSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
+    def unblock(self, request: Request, pk: str) -> Response:
+        wallet = self.get_object()
+        data = WalletReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = services.wallet_unblock(actor=request.user, wallet=wallet, reason=data.validated_data["reason"])
+        return wallet_response(wallet, user=request.user)

@@ -1,0 +1,197 @@
+"""The posting engine: locks the client assets a movement touches, checks them, writes entries.
+
+Design (SPEC §5, §10):
+
+* Only client ``BalanceAsset`` rows are locked and updated. System wallets (external, fx, fees) have
+  no asset rows: their positions are the sums of their entries, so no row is shared by every
+  transaction and concurrent movements on distinct wallets never wait for each other.
+* Every asset a movement touches is locked in ONE ``SELECT … FOR UPDATE`` ordered by primary key,
+  so two movements over the same assets always lock them in the same order and cannot deadlock.
+* Multi-currency balances get their asset row lazily: ``INSERT … ON CONFLICT DO NOTHING`` (rows
+  sorted, before any lock is taken) and then the lock.
+* Checks run on the locked rows; the new ``posted``/``held`` are computed from them and written
+  with the entries in the same database transaction. PostgreSQL re-checks the floor (CHECK) and
+  the zero sum of the entries (deferred trigger) at COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+
+from django.db.models import Q
+from django.utils import timezone
+
+from balances.exceptions import BalanceFrozen, InsufficientFunds
+from balances.models import Balance, BalanceAsset
+from transactions.models import Entry, Transaction
+from walletmanager.exceptions import Conflict
+from wallets.models import Wallet
+
+# Wide enough for any product of two NUMERIC(38, 18) values: the default context (28 digits) would
+# silently round amounts such as 123456789012345.123456789012345678.
+MONEY_CONTEXT = Context(prec=120, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+# NUMERIC(38, 18) holds 20 integer digits; a position at or beyond this cannot be stored.
+POSITION_LIMIT = Decimal(10) ** 20
+
+AssetKey = tuple[int, str]  # (balance_id, currency code)
+
+
+class PositionOutOfRange(Conflict):
+    code = "amount_out_of_range"
+    default_detail = "The resulting balance would exceed the largest amount the ledger can hold."
+
+
+@contextmanager
+def money_context() -> Iterator[None]:
+    with localcontext(MONEY_CONTEXT):
+        yield
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One signed entry of a transaction: ``amount`` of ``currency`` into (+) or out of (−) ``wallet``."""
+
+    wallet: Wallet
+    currency: str
+    amount: Decimal
+
+
+@dataclass
+class AssetChange:
+    asset: BalanceAsset
+    wallet: Wallet
+    posted_delta: Decimal = Decimal(0)
+    held_delta: Decimal = Decimal(0)
+
+    @property
+    def available_delta(self) -> Decimal:
+        return self.posted_delta - self.held_delta
+
+
+@dataclass
+class Plan:
+    """The locked, checked effect of a movement on client assets, ready to be written."""
+
+    legs: Sequence[Leg]
+    changes: dict[AssetKey, AssetChange] = field(default_factory=dict)
+
+    def asset(self, wallet: Wallet, currency: str) -> BalanceAsset:
+        return self.changes[(wallet.balance.pk, currency)].asset
+
+    def write(self, transaction: Transaction | None) -> None:
+        """Apply the new positions and, for a posting, insert the entries of ``transaction``."""
+        now = timezone.now()
+        changed = []
+        for change in self.changes.values():
+            if not change.posted_delta and not change.held_delta:
+                continue
+            change.asset.posted += change.posted_delta
+            change.asset.held += change.held_delta
+            change.asset.updated_at = now
+            changed.append(change.asset)
+        if len(changed) == 1:
+            asset = changed[0]
+            BalanceAsset.objects.filter(pk=asset.pk).update(posted=asset.posted, held=asset.held, updated_at=now)
+        elif changed:
+            BalanceAsset.objects.bulk_update(changed, ["posted", "held", "updated_at"])
+        if transaction is not None:
+            entries = [
+                Entry(transaction=transaction, wallet_id=leg.wallet.pk, currency_id=leg.currency, amount=leg.amount)
+                for leg in merge_legs(self.legs)
+            ]
+            Entry.objects.bulk_create(entries)
+
+
+def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
+    """One entry per wallet and currency (a leg of 0 is dropped: entries are never zero)."""
+    totals: dict[tuple[object, str], Decimal] = {}
+    wallets: dict[object, Wallet] = {}
+    for leg in legs:
+        key = (leg.wallet.pk, leg.currency)
+        totals[key] = totals.get(key, Decimal(0)) + leg.amount
+        wallets[leg.wallet.pk] = leg.wallet
+    return [Leg(wallets[wallet_id], currency, amount) for (wallet_id, currency), amount in totals.items() if amount]
+
+
+def _asset_filter(keys: Iterable[AssetKey]) -> Q:
+    condition = Q()
+    for balance_id, currency in keys:
+        condition |= Q(balance_id=balance_id, currency_id=currency)
+    return condition
+
+
+def _create_missing(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> None:
+    # Sorted, in one statement, before any lock: two movements creating the same new rows insert
+    # them in the same order, so they cannot deadlock on each other's uncommitted inserts.
+    BalanceAsset.objects.bulk_create(
+        [
+            BalanceAsset(balance_id=balance_id, currency_id=currency, credit_limit=wallets[(balance_id, currency)].credit_limit)
+            for balance_id, currency in sorted(keys)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _lock(keys: Sequence[AssetKey]) -> dict[AssetKey, BalanceAsset]:
+    locked = BalanceAsset.objects.select_for_update(of=("self",)).filter(_asset_filter(keys)).order_by("pk")
+    return {(asset.balance_id, asset.currency_id): asset for asset in locked}
+
+
+def plan(
+    *,
+    legs: Sequence[Leg] = (),
+    holds: Sequence[Leg] = (),
+    check_frozen: bool = True,
+) -> Plan:
+    """Lock the client assets touched by ``legs`` (entries) and ``holds`` (changes of ``held``) and
+    check every asset whose available amount drops: unfrozen balance, not below its floor.
+
+    Raises ``BalanceFrozen`` / ``InsufficientFunds`` before anything is written."""
+    deltas: dict[AssetKey, list] = {}
+    for leg, is_hold in [(leg, False) for leg in legs] + [(leg, True) for leg in holds]:
+        if leg.wallet.is_system:
+            continue
+        key = (leg.wallet.balance.pk, leg.currency)
+        entry = deltas.setdefault(key, [leg.wallet, Decimal(0), Decimal(0)])
+        entry[2 if is_hold else 1] += leg.amount
+    if not deltas:
+        return Plan(legs=legs)
+
+    wallets = {key: value[0] for key, value in deltas.items()}
+    keys = sorted(deltas)
+    multi = [key for key in keys if wallets[key].balance.kind == Balance.Kind.MULTI]
+    if multi:
+        _create_missing(multi, wallets)
+    assets = _lock(keys)
+    missing = [key for key in keys if key not in assets]
+    if missing:
+        # A regular balance always gets its asset when the wallet is created; this only repairs a
+        # wallet made some other way. Re-locking rows already held is harmless.
+        _create_missing(missing, wallets)
+        assets = _lock(keys)
+
+    result = Plan(legs=legs)
+    for key in keys:
+        wallet, posted_delta, held_delta = deltas[key]
+        change = AssetChange(asset=assets[key], wallet=wallet, posted_delta=posted_delta, held_delta=held_delta)
+        asset = change.asset
+        new_posted = asset.posted + posted_delta
+        new_held = asset.held + held_delta
+        if abs(new_posted) >= POSITION_LIMIT or new_held >= POSITION_LIMIT:
+            raise PositionOutOfRange()
+        if change.available_delta < 0:
+            if check_frozen and wallet.balance.status == Balance.Status.FROZEN:
+                raise BalanceFrozen()
+            if new_posted - new_held + asset.credit_limit < 0:
+                raise InsufficientFunds(
+                    f"Not enough available {key[1]}: {asset.available} available, "
+                    f"{-change.available_delta} needed."
+                )
+        if new_held < 0:
+            raise Conflict("The hold to release is larger than the amount held.", code="invalid_state")
+        result.changes[key] = change
+    return result

@@ -1,0 +1,537 @@
+"""Every money movement (SPEC §5). Each service is one database transaction: it checks the rules,
+locks the client assets it touches (``transactions.ledger``), writes the transaction, its entries
+and the new positions, and sends its domain signal (the audit event) inside the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction as db_transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
+from balances.models import Balance, Currency
+from transactions import ledger, signals
+from transactions.exceptions import AlreadyReversed, AmountTooSmall, RateUnavailable
+from transactions.ledger import Leg
+from transactions.models import ExchangeRate, FeeRule, Transaction
+from walletmanager.exceptions import (
+    InvalidState,
+    NotFoundError,
+    PermissionDeniedError,
+    UserBlocked,
+    ValidationFailed,
+)
+from walletmanager.money import InvalidAmount, MAX_AMOUNT, round_down, round_up, to_decimal, validate_amount
+from wallets.exceptions import WalletBlocked, WalletClosed
+from wallets.models import Wallet
+
+REASON_MAX_LENGTH = 1000
+RATE_DECIMALS = 18
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def _clean_amount(amount: Any, *, currency: Currency, field: str = "amount") -> Decimal:
+    """An input amount exactly as SPEC §2 defines it; a 400 naming ``field`` otherwise, never rounded."""
+    try:
+        return validate_amount(to_decimal(amount), decimals=currency.decimals)
+    except InvalidAmount as error:
+        raise ValidationFailed(str(error), field=field) from None
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
+    return reason
+
+
+def _clean_description(description: str | None) -> str:
+    description = (description or "").strip()
+    if len(description) > 255:
+        raise ValidationFailed("At most 255 characters.", field="description")
+    return description
+
+
+def _is_staff(actor: Any) -> bool:
+    # ``None`` is the system itself (scheduled jobs, operator commands).
+    return actor is None or bool(getattr(actor, "is_staff", False))
+
+
+def _require_staff(actor: Any) -> None:
+    if not _is_staff(actor):
+        raise PermissionDeniedError("Only staff may do this.")
+
+
+def _require_owner(actor: Any, wallet: Wallet) -> None:
+    # Someone else's wallet does not exist as far as the actor is concerned (404, never 403).
+    if actor is None or wallet.owner_id != getattr(actor, "pk", None):
+        raise NotFoundError("No such wallet.")
+
+
+# --- loading and rules ---------------------------------------------------------------------------
+
+
+class _Wallets:
+    """The client wallets of a movement and the three system wallets, loaded in one query."""
+
+    def __init__(self, *wallet_ids: Any) -> None:
+        ids = [wallet_id for wallet_id in wallet_ids if wallet_id is not None]
+        rows = Wallet.objects.select_related("owner", "balance").filter(Q(pk__in=ids) | Q(system_role__isnull=False))
+        self.by_id = {row.pk: row for row in rows}
+        self.by_role = {row.system_role: row for row in rows if row.system_role}
+        missing = [wallet_id for wallet_id in ids if wallet_id not in self.by_id]
+        if missing:
+            raise NotFoundError("No such wallet.")
+        if len(self.by_role) != 3:
+            raise InvalidState("The system wallets are missing: run the migrations.")
+
+    def __getitem__(self, wallet_id: Any) -> Wallet:
+        return self.by_id[wallet_id]
+
+    @property
+    def external(self) -> Wallet:
+        return self.by_role[Wallet.SystemRole.EXTERNAL]
+
+    @property
+    def fx(self) -> Wallet:
+        return self.by_role[Wallet.SystemRole.FX]
+
+    @property
+    def fees(self) -> Wallet:
+        return self.by_role[Wallet.SystemRole.FEES]
+
+
+def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> None:
+    """The rules of SPEC §5 for one client wallet taking part in a movement."""
+    if wallet.is_system:
+        raise NotFoundError("No such wallet.")
+    if wallet.owner.status != wallet.owner.Status.ACTIVE:
+        raise UserBlocked("The wallet's owner is not active.")
+    if wallet.status == Wallet.Status.CLOSED:
+        raise WalletClosed()
+    if wallet.status == Wallet.Status.BLOCKED:
+        raise WalletBlocked()
+    balance = getattr(wallet, "balance", None)
+    if balance is None:
+        raise InvalidState("The wallet has no balance.")
+    if not currency.is_active:
+        raise CurrencyNotAllowed(f"{currency.code} is not active.")
+    if not balance.allows(currency.code):
+        raise CurrencyNotAllowed(f"This balance holds {balance.currency_id} only.")
+    if outgoing and balance.status == Balance.Status.FROZEN:
+        raise BalanceFrozen()
+
+
+def fee_for(*, kind: str, currency: Currency, amount: Decimal) -> Decimal:
+    """clamp(amount × bps / 10 000 + flat, min, max) rounded up to the currency's decimals; the
+    active rule for the currency wins over the any-currency one; no rule, no fee."""
+    rule = (
+        FeeRule.objects.filter(kind=kind, is_active=True)
+        .filter(Q(currency=currency) | Q(currency__isnull=True))
+        .order_by(F("currency").asc(nulls_last=True))
+        .first()
+    )
+    if rule is None:
+        return Decimal(0)
+    with ledger.money_context():
+        fee = amount * rule.percent_bps / Decimal(10000) + rule.flat
+        fee = max(fee, rule.min_fee)
+        if rule.max_fee is not None:
+            fee = min(fee, rule.max_fee)
+        return round_up(fee, decimals=currency.decimals)
+
+
+def rate_for(*, base: Currency, quote: Currency, now: datetime | None = None) -> Decimal:
+    """How many ``quote`` one ``base`` buys: the newest fresh base/quote row, else 1 / the newest
+    fresh quote/base row (rounded down to 18 places, in the house's favour)."""
+    cutoff = (now or timezone.now()) - settings.EXCHANGE_RATE_MAX_AGE
+    fresh = ExchangeRate.objects.filter(created_at__gte=cutoff).order_by("-created_at", "-id")
+    direct = fresh.filter(base=base, quote=quote).values_list("rate", flat=True).first()
+    if direct is not None:
+        return direct
+    inverse = fresh.filter(base=quote, quote=base).values_list("rate", flat=True).first()
+    if inverse is not None:
+        with ledger.money_context():
+            rate = round_down(Decimal(1) / inverse, decimals=RATE_DECIMALS)
+        if rate > 0:
+            return rate
+    raise RateUnavailable(f"No exchange rate for {base.code}/{quote.code} in the last {settings.EXCHANGE_RATE_MAX_AGE}.")
+
+
+def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": transaction.kind,
+        "status": transaction.status,
+        "wallet": str(transaction.wallet_id),
+        "currency": transaction.currency_id,
+        "amount": str(transaction.amount),
+        "fee": str(transaction.fee),
+    }
+    if transaction.to_wallet_id:
+        data["to_wallet"] = str(transaction.to_wallet_id)
+    if transaction.to_currency_id:
+        data.update(to_currency=transaction.to_currency_id, to_amount=str(transaction.to_amount), rate=str(transaction.rate))
+    if asset is not None:
+        data["after"] = {"posted": str(asset.posted), "held": str(asset.held)}
+    return data
+
+
+def _finish(
+    transaction: Transaction, *, signal, actor: Any, plan: ledger.Plan, source: tuple[Wallet, str] | None, reason: str = ""
+) -> Transaction:
+    """Write the plan, remember the source asset as ``balance_after`` and send the domain signal."""
+    plan.write(transaction if transaction.status in (Transaction.Status.POSTED,) or plan.legs else None)
+    asset = plan.asset(*source) if source is not None and not source[0].is_system else None
+    transaction.balance_after = asset
+    signal.send(sender=Transaction, instance=transaction, actor=actor, reason=reason, data=_audit_data(transaction, asset))
+    return transaction
+
+
+def _new_transaction(**fields: Any) -> Transaction:
+    now = timezone.now()
+    if fields.get("status") == Transaction.Status.POSTED:
+        fields.setdefault("posted_at", now)
+    return Transaction.objects.create(**fields)
+
+
+def _actor_or_none(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+# --- movements -----------------------------------------------------------------------------------
+
+
+def transaction_deposit(*, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = "") -> Transaction:
+    """Money from the outside world: the wallet gets ``amount − fee``, the fees wallet the fee."""
+    amount = _clean_amount(amount, currency=currency)
+    description = _clean_description(description)
+    if not _is_staff(actor):
+        _require_owner(actor, wallet)
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk)
+        wallet = wallets[wallet.pk]
+        _check_can_move(wallet, currency=currency, outgoing=False)
+        fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=currency, amount=amount)
+        if fee >= amount:
+            raise AmountTooSmall(f"The amount must exceed the fee of {fee} {currency.code}.", field="amount")
+        legs = [
+            Leg(wallets.external, currency.code, -amount),
+            Leg(wallet, currency.code, amount - fee),
+            Leg(wallets.fees, currency.code, fee),
+        ]
+        plan = ledger.plan(legs=legs)
+        transaction = _new_transaction(
+            kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
+            amount=amount, fee=fee, description=description, created_by=_actor_or_none(actor),
+        )
+        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+
+
+def _verify_pin(wallet: Wallet, pin: Any) -> None:
+    from wallets.services import wallet_verify_pin
+
+    wallet_verify_pin(wallet=wallet, pin=pin if isinstance(pin, str) else None)
+
+
+def transaction_withdraw(
+    *, actor: Any, wallet: Wallet, currency: Currency, amount: Any, pin: str, description: str = ""
+) -> Transaction:
+    """Money to the outside world (PIN): ``amount + fee`` leaves the wallet. From the currency's
+    approval threshold up it is only held (``pending``) until staff approve or it is resolved otherwise."""
+    amount = _clean_amount(amount, currency=currency)
+    description = _clean_description(description)
+    _require_owner(actor, wallet)
+    _verify_pin(wallet, pin)
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk)
+        wallet = wallets[wallet.pk]
+        _check_can_move(wallet, currency=currency, outgoing=True)
+        fee = fee_for(kind=Transaction.Kind.WITHDRAWAL, currency=currency, amount=amount)
+        total = amount + fee
+        threshold = currency.withdrawal_approval_threshold
+        fields = dict(
+            kind=Transaction.Kind.WITHDRAWAL, wallet=wallet, currency=currency, amount=amount, fee=fee,
+            description=description, created_by=_actor_or_none(actor),
+        )
+        if threshold is not None and amount >= threshold:
+            plan = ledger.plan(holds=[Leg(wallet, currency.code, total)])
+            transaction = _new_transaction(status=Transaction.Status.PENDING, **fields)
+            return _finish(transaction, signal=signals.transaction_pending, actor=actor, plan=plan, source=(wallet, currency.code))
+        plan = ledger.plan(legs=_withdrawal_legs(wallets, wallet, currency.code, amount, fee))
+        transaction = _new_transaction(status=Transaction.Status.POSTED, **fields)
+        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+
+
+def _withdrawal_legs(wallets: _Wallets, wallet: Wallet, currency: str, amount: Decimal, fee: Decimal) -> list[Leg]:
+    return [
+        Leg(wallet, currency, -(amount + fee)),
+        Leg(wallets.external, currency, amount),
+        Leg(wallets.fees, currency, fee),
+    ]
+
+
+def transaction_transfer(
+    *, actor: Any, wallet: Wallet, to_address: str, currency: Currency, amount: Any, pin: str, description: str = ""
+) -> Transaction:
+    """To another client wallet by its address (PIN), same currency: the sender pays ``amount + fee``,
+    the receiver gets ``amount``. An unknown address is 404."""
+    amount = _clean_amount(amount, currency=currency)
+    description = _clean_description(description)
+    _require_owner(actor, wallet)
+    address = str(to_address or "").strip().upper()
+    recipient_id = (
+        Wallet.objects.filter(address=address, system_role__isnull=True).values_list("pk", flat=True).first()
+        if 0 < len(address) <= 64
+        else None
+    )
+    if recipient_id is None:
+        raise NotFoundError("No wallet has this address.")
+    if recipient_id == wallet.pk:
+        raise ValidationFailed("A wallet cannot transfer to itself.", field="to_address")
+    _verify_pin(wallet, pin)
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk, recipient_id)
+        wallet, recipient = wallets[wallet.pk], wallets[recipient_id]
+        _check_can_move(wallet, currency=currency, outgoing=True)
+        _check_can_move(recipient, currency=currency, outgoing=False)
+        fee = fee_for(kind=Transaction.Kind.TRANSFER, currency=currency, amount=amount)
+        legs = [
+            Leg(wallet, currency.code, -(amount + fee)),
+            Leg(recipient, currency.code, amount),
+            Leg(wallets.fees, currency.code, fee),
+        ]
+        plan = ledger.plan(legs=legs)
+        transaction = _new_transaction(
+            kind=Transaction.Kind.TRANSFER, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
+            amount=amount, fee=fee, to_wallet=recipient, description=description, created_by=_actor_or_none(actor),
+        )
+        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+
+
+def transaction_exchange(
+    *,
+    actor: Any,
+    wallet: Wallet,
+    from_currency: Currency,
+    to_currency: Currency,
+    amount: Any,
+    to_wallet: Wallet | None = None,
+) -> Transaction:
+    """``amount`` of ``from_currency`` out of ``wallet``; ROUND_DOWN((amount − fee) × rate) of
+    ``to_currency`` into ``to_wallet`` (default the same wallet, always the same owner's), through fx."""
+    amount = _clean_amount(amount, currency=from_currency)
+    if from_currency.code == to_currency.code:
+        raise ValidationFailed("Choose two different currencies.", field="to_currency")
+    _require_owner(actor, wallet)
+    target_id = to_wallet.pk if to_wallet is not None else wallet.pk
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk, target_id)
+        wallet, target = wallets[wallet.pk], wallets[target_id]
+        if target.owner_id != wallet.owner_id or target.is_system:
+            raise ValidationFailed("The target wallet must be one of your own.", field="to_wallet")
+        _check_can_move(wallet, currency=from_currency, outgoing=True)
+        _check_can_move(target, currency=to_currency, outgoing=False)
+        fee = fee_for(kind=Transaction.Kind.EXCHANGE, currency=from_currency, amount=amount)
+        if fee >= amount:
+            raise AmountTooSmall(f"The amount must exceed the fee of {fee} {from_currency.code}.", field="amount")
+        rate = rate_for(base=from_currency, quote=to_currency)
+        to_amount = round_down((amount - fee) * rate, decimals=to_currency.decimals)
+        if to_amount <= 0:
+            raise AmountTooSmall("The amount is too small to buy anything at this rate.", field="amount")
+        if to_amount > MAX_AMOUNT:
+            raise ValidationFailed(f"The result would exceed {MAX_AMOUNT} {to_currency.code}.", field="amount")
+        legs = [
+            Leg(wallet, from_currency.code, -amount),
+            Leg(wallets.fx, from_currency.code, amount - fee),
+            Leg(wallets.fees, from_currency.code, fee),
+            Leg(wallets.fx, to_currency.code, -to_amount),
+            Leg(target, to_currency.code, to_amount),
+        ]
+        plan = ledger.plan(legs=legs)
+        transaction = _new_transaction(
+            kind=Transaction.Kind.EXCHANGE, status=Transaction.Status.POSTED, wallet=wallet, currency=from_currency,
+            amount=amount, fee=fee, to_wallet=target, to_currency=to_currency, to_amount=to_amount, rate=rate,
+            created_by=_actor_or_none(actor),
+        )
+        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, from_currency.code))
+
+
+ADJUSTMENT_DIRECTIONS = ("credit", "debit")
+
+
+def transaction_adjust(
+    *, actor: Any, wallet: Wallet, currency: Currency, amount: Any, direction: str, reason: str
+) -> Transaction:
+    """Staff correction: credit or debit a client wallet against ``external``, with a reason."""
+    _require_staff(actor)
+    amount = _clean_amount(amount, currency=currency)
+    if direction not in ADJUSTMENT_DIRECTIONS:
+        raise ValidationFailed('Choose "credit" or "debit".', field="direction")
+    reason = _clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk)
+        wallet = wallets[wallet.pk]
+        outgoing = direction == "debit"
+        _check_can_move(wallet, currency=currency, outgoing=outgoing)
+        signed = -amount if outgoing else amount
+        plan = ledger.plan(legs=[Leg(wallet, currency.code, signed), Leg(wallets.external, currency.code, -signed)])
+        transaction = _new_transaction(
+            kind=Transaction.Kind.ADJUSTMENT, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
+            amount=amount, description=f"{direction}: {reason}"[:255], reason=reason, created_by=_actor_or_none(actor),
+        )
+        return _finish(
+            transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code), reason=reason
+        )
+
+
+# --- pending withdrawals -------------------------------------------------------------------------
+
+
+def _lock_pending(transaction: Transaction) -> Transaction:
+    """Lock the transaction row first (before any asset, always in that order) so that exactly one
+    of concurrent approve / reject / cancel / expire resolves it."""
+    locked = (
+        Transaction.objects.select_for_update(of=("self",))
+        .select_related("currency", "wallet", "wallet__owner", "wallet__balance")
+        .get(pk=transaction.pk)
+    )
+    if locked.status != Transaction.Status.PENDING or locked.kind != Transaction.Kind.WITHDRAWAL:
+        raise InvalidState(f"Only a pending withdrawal can be resolved; this one is {locked.status}.")
+    return locked
+
+
+def _release(locked: Transaction, *, status: str, signal, actor: Any, reason: str, now: datetime | None = None) -> Transaction:
+    hold = ledger.plan(holds=[Leg(locked.wallet, locked.currency_id, -(locked.amount + locked.fee))])
+    locked.status = status
+    locked.resolved_at = now or timezone.now()
+    if reason:
+        locked.reason = reason
+    locked.save(update_fields=["status", "resolved_at", "reason"])
+    return _finish(locked, signal=signal, actor=actor, plan=hold, source=(locked.wallet, locked.currency_id), reason=reason)
+
+
+def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "") -> Transaction:
+    """Staff approve a pending withdrawal: the hold becomes the posted debit (a 409 if it was already
+    resolved, or if the wallet may no longer send money)."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=False)
+    with ledger.money_context(), db_transaction.atomic():
+        locked = _lock_pending(transaction)
+        wallets = _Wallets(locked.wallet_id)
+        wallet = wallets[locked.wallet_id]
+        _check_can_move(wallet, currency=locked.currency, outgoing=True)
+        total = locked.amount + locked.fee
+        plan = ledger.plan(
+            legs=_withdrawal_legs(wallets, wallet, locked.currency_id, locked.amount, locked.fee),
+            holds=[Leg(wallet, locked.currency_id, -total)],
+        )
+        now = timezone.now()
+        locked.status = Transaction.Status.POSTED
+        locked.posted_at = now
+        locked.resolved_at = now
+        if reason:
+            locked.reason = reason
+        locked.save(update_fields=["status", "posted_at", "resolved_at", "reason"])
+        return _finish(
+            locked, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, locked.currency_id), reason=reason
+        )
+
+
+def transaction_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
+    """Staff refuse a pending withdrawal (reason required): the hold is released."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        locked = _lock_pending(transaction)
+        return _release(locked, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, actor=actor, reason=reason)
+
+
+def transaction_cancel(*, actor: Any, transaction: Transaction) -> Transaction:
+    """The owner takes back a pending withdrawal: the hold is released."""
+    with ledger.money_context(), db_transaction.atomic():
+        locked = (
+            Transaction.objects.select_related("wallet").filter(pk=transaction.pk).first()
+        )
+        if locked is None:
+            raise NotFoundError("No such transaction.")
+        _require_owner(actor, locked.wallet)
+        locked = _lock_pending(locked)
+        return _release(locked, status=Transaction.Status.CANCELLED, signal=signals.transaction_cancelled, actor=actor, reason="")
+
+
+def transaction_expire_holds(*, now: datetime | None = None) -> int:
+    """Expire every pending withdrawal older than ``HOLD_TTL`` and release its hold; returns how many.
+    Each one is its own short transaction; one being resolved right now is skipped."""
+    now = now or timezone.now()
+    cutoff = now - settings.HOLD_TTL
+    expired = 0
+    candidates = Transaction.objects.filter(status=Transaction.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+    for pk in list(candidates.iterator(chunk_size=500)):
+        with ledger.money_context(), db_transaction.atomic():
+            locked = (
+                Transaction.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("currency", "wallet", "wallet__owner", "wallet__balance")
+                .filter(pk=pk, status=Transaction.Status.PENDING, created_at__lt=cutoff)
+                .first()
+            )
+            if locked is None:
+                continue
+            _release(
+                locked, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired, actor=None,
+                reason=f"Pending for more than {settings.HOLD_TTL}.", now=now,
+            )
+            expired += 1
+    return expired
+
+
+# --- reversal ------------------------------------------------------------------------------------
+
+
+def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
+    """Staff undo a posted transaction with a new one carrying the opposite entries; the original
+    becomes ``reversed``. Refused when it would overdraw a wallet or touches a closed one; a
+    reversal is never reversed. Blocked wallets and frozen balances do not stop it: it is the
+    operators' correction, typically of the very movement that made them block the wallet."""
+    _require_staff(actor)
+    reason = _clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        original = Transaction.objects.select_for_update(of=("self",)).select_related("currency").get(pk=transaction.pk)
+        if original.kind == Transaction.Kind.REVERSAL:
+            raise InvalidState("A reversal cannot be reversed.")
+        if original.status == Transaction.Status.REVERSED:
+            raise AlreadyReversed()
+        if original.status != Transaction.Status.POSTED:
+            raise InvalidState(f"Only a posted transaction can be reversed; this one is {original.status}.")
+        entries = list(original.entries.all())
+        wallets = _Wallets(*{entry.wallet_id for entry in entries})
+        for entry in entries:
+            touched = wallets[entry.wallet_id]
+            if not touched.is_system and touched.status == Wallet.Status.CLOSED:
+                raise WalletClosed("The transaction touches a closed wallet.")
+        legs = [Leg(wallets[entry.wallet_id], entry.currency_id, -entry.amount) for entry in entries]
+        plan = ledger.plan(legs=legs, check_frozen=False)
+        reversal = _new_transaction(
+            kind=Transaction.Kind.REVERSAL, status=Transaction.Status.POSTED, wallet_id=original.wallet_id,
+            currency=original.currency, amount=original.amount, fee=original.fee, to_wallet_id=original.to_wallet_id,
+            to_currency_id=original.to_currency_id, to_amount=original.to_amount, rate=original.rate,
+            description=f"Reversal of {original.pk}", reverses=original, reason=reason, created_by=_actor_or_none(actor),
+        )
+        original.status = Transaction.Status.REVERSED
+        original.save(update_fields=["status"])
+        source_wallet = wallets[original.wallet_id]
+        source = (source_wallet, original.currency_id) if (source_wallet.balance.pk, original.currency_id) in plan.changes else None
+        _finish(reversal, signal=signals.transaction_posted, actor=actor, plan=plan, source=source, reason=reason)
+        signals.transaction_reversed.send(
+            sender=Transaction, instance=original, actor=actor, reason=reason,
+            data={"before": {"status": "posted"}, "after": {"status": "reversed"}, "reversal": str(reversal.pk)},
+        )
+        return reversal

@@ -39,3 +39,15 @@ def wallet_get_for(*, user: Any, wallet_id: Any) -> Wallet:
     if wallet is None:
         raise NotFoundError("No such wallet.")
     return wallet
+
+
+def wallet_get_by_id(*, wallet_id: Any) -> Wallet:
+    """Any wallet, system ones included, by its id, for operators (commands); 404 when unknown."""
+    try:
+        wallet_id = uuid.UUID(str(wallet_id))
+    except ValueError:
+        raise NotFoundError(f"{str(wallet_id)[:60]!r} is not a wallet id (a UUID).") from None
+    wallet = Wallet.objects.filter(pk=wallet_id).first()
+    if wallet is None:
+        raise NotFoundError(f"No wallet with id {wallet_id}.")
+    return wallet

@@ -1,0 +1,21 @@
+from balances import services
+from balances.models import Balance
+from walletmanager.commands import OperatorCommand
+from wallets import selectors as wallet_selectors
+
+
+class Command(OperatorCommand):
+    help = "Unfreeze a wallet's balance (SPEC §4)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("wallet_id", help="The wallet's UUID.")
+        parser.add_argument("--reason", default="", help="Optional; recorded in the audit trail.")
+
+    def run(self, *args, **options):
+        wallet = wallet_selectors.wallet_get_by_id(wallet_id=options["wallet_id"])
+        balance = Balance.objects.get(wallet=wallet)
+        already = balance.status == Balance.Status.ACTIVE
+        services.balance_unfreeze(actor=self.get_actor(), balance=balance, reason=options["reason"])
+        self.stdout.write(
+            f"The balance of {wallet.pk} was not frozen." if already else f"Unfroze the balance of {wallet.pk}."
+        )

@@ -1,0 +1,116 @@
+"""Wallets in the operators' admin. Status changes only through the block / unblock / close actions,
+which ask for a reason and call the same services as the API; renaming calls ``wallet_rename``."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from walletmanager.admin_actions import reason_action
+from walletmanager.money import format_amount
+from wallets import services
+from wallets.models import Wallet
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = (
+        "address", "name", "owner", "kind", "status", "balance_kind", "balance_currency", "balance_status",
+        "system_role", "created_at",
+    )
+    # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
+    list_filter = ("kind", "status", "balance__kind", "balance__currency", "balance__status", "system_role")
+    search_fields = ("owner__email", "address", "=id")
+    list_select_related = ("owner", "balance", "balance__currency")
+    raw_id_fields = ("owner",)
+    show_full_result_count = False
+    ordering = ("-created_at",)
+    actions = ["block_wallets", "unblock_wallets", "close_wallets"]
+    fields = (
+        "id", "address", "owner", "name", "kind", "system_role", "status", "block_reason", "blocked_at", "closed_at",
+        "credit_limit", "pin_lock", "assets", "created_at", "updated_at",
+    )
+    readonly_fields = tuple(field for field in fields if field != "name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner", "balance", "balance__currency")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # wallets are opened through the API (wallet_create), which also opens the balance
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # wallets are closed, never deleted
+
+    def has_block_wallet_permission(self, request) -> bool:
+        return request.user.has_perm("wallets.block_wallet")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change and "name" in form.changed_data:
+            services.wallet_rename(actor=request.user, wallet=obj, name=form.cleaned_data["name"])
+
+    @admin.display(description="Balance", ordering="balance__kind")
+    def balance_kind(self, wallet: Wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        return balance.get_kind_display() if balance else "—"
+
+    @admin.display(description="Currency", ordering="balance__currency")
+    def balance_currency(self, wallet: Wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        return (balance.currency_id or "any") if balance else "—"
+
+    @admin.display(description="Balance status", ordering="balance__status")
+    def balance_status(self, wallet: Wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        return balance.get_status_display() if balance else "—"
+
+    @admin.display(description="PIN locked until")
+    def pin_lock(self, wallet: Wallet) -> str:
+        locked_until = services.wallet_pin_locked_until(wallet=wallet)
+        return locked_until.isoformat(timespec="seconds") if locked_until else "not locked"
+
+    @admin.display(description="Assets")
+    def assets(self, wallet: Wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        if balance is None:
+            return "—"
+        rows = [
+            (
+                asset.currency_id,
+                format_amount(asset.posted, decimals=asset.currency.decimals),
+                format_amount(asset.held, decimals=asset.currency.decimals),
+                format_amount(asset.available, decimals=asset.currency.decimals),
+            )
+            for asset in balance.assets.select_related("currency")
+        ]
+        if not rows:
+            return "No assets (system wallets keep none: their positions are the sums of their entries)."
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        )
+        return format_html(
+            "<table><thead><tr><th>Currency</th><th>Posted</th><th>Held</th><th>Available</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )
+
+    block_wallets = reason_action(
+        name="block_wallets",
+        description="Block selected wallets",
+        permission="block_wallet",
+        call=lambda actor, wallet, reason: services.wallet_block(actor=actor, wallet=wallet, reason=reason),
+        done_message="Blocked {count} wallet(s).",
+    )
+    unblock_wallets = reason_action(
+        name="unblock_wallets",
+        description="Unblock selected wallets",
+        permission="block_wallet",
+        call=lambda actor, wallet, reason: services.wallet_unblock(actor=actor, wallet=wallet, reason=reason),
+        done_message="Unblocked {count} wallet(s).",
+    )
+    close_wallets = reason_action(
+        name="close_wallets",
+        description="Close selected wallets (they must be empty)",
+        permission="block_wallet",
+        call=lambda actor, wallet, reason: services.wallet_close(actor=actor, wallet=wallet, reason=reason),
+        done_message="Closed {count} wallet(s).",
+    )

@@ -1,0 +1,437 @@
+"""The ledger in the operators' admin (SPEC §8).
+
+Money is never edited here: transactions and entries are read-only. Operators approve, reject and
+reverse through reason-page actions, and make deposits and adjustments through a form; all of them
+call the same services as the API. Rates and fee rules are edited here, with validation and an audit
+event. Changelists stay fast on millions of rows: no per-row queries and no full ``COUNT(*)``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Q
+from django.forms.models import model_to_dict
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+
+from balances.models import Currency
+from transactions import services
+from transactions.csv_export import csv_lines, transaction_csv_rows
+from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
+from walletmanager.admin_actions import reason_action
+from walletmanager.audit import audit_record
+from walletmanager.exceptions import DomainError, ValidationFailed
+from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
+from wallets.models import Wallet
+
+# --- fast changelists ----------------------------------------------------------------------------
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator that never counts a huge table row by row.
+
+    Unfiltered, it takes PostgreSQL's planner estimate (``pg_class.reltuples``, kept fresh by
+    autovacuum) once the table is past ``exact_count_limit`` rows; filtered, it counts at most
+    ``exact_count_limit + 1`` rows, so a broad filter costs a bounded scan and pages stop there.
+    """
+
+    exact_count_limit = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where:
+            estimate = _estimated_rows(queryset.model._meta.db_table)
+            if estimate > self.exact_count_limit:
+                return estimate
+        return queryset.order_by()[: self.exact_count_limit + 1].count()
+
+
+def _estimated_rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    # -1 means "never analysed"; the caller then counts (cheaply, the table is new and small).
+    return int(row[0]) if row and row[0] is not None else -1
+
+
+class ReadOnlyAdminMixin:
+    """Money rows: visible to operators with view permission, never added, changed or deleted."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- transactions --------------------------------------------------------------------------------
+
+
+class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Entry
+    fields = ("wallet", "currency", "amount", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("wallet", "currency")
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "kind", "status", "wallet", "currency", "amount", "fee")
+    list_filter = ("kind", "status", "currency")
+    date_hierarchy = "created_at"
+    # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
+    search_fields = ("=id", "=wallet__address", "=wallet__owner__email")
+    search_help_text = "A transaction id, a wallet address (either side) or an owner's email."
+    list_select_related = ("wallet", "currency")
+    raw_id_fields = ("wallet", "to_wallet", "reverses", "created_by")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    ordering = ("-created_at", "-id")
+    inlines = [EntryInline]
+    actions = ["approve_withdrawals", "reject_withdrawals", "reverse_transactions", "export_csv"]
+    fields = (
+        "id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency", "to_amount",
+        "rate", "description", "reverses", "reversed_by_link", "reason", "created_by", "created_at", "posted_at",
+        "resolved_at",
+    )
+    readonly_fields = fields
+    change_list_template = "admin/transactions/transaction/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(
+            "wallet", "currency", "to_wallet", "to_currency", "created_by", "reverses", "reversed_by"
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        if "@" in term:
+            wallets = Wallet.objects.filter(owner__email=term.lower()).values("pk")
+        else:
+            wallets = Wallet.objects.filter(address=term.upper()).values("pk")
+        return queryset.filter(Q(wallet__in=wallets) | Q(to_wallet__in=wallets)), False
+
+    @admin.display(description="Reversed by")
+    def reversed_by_link(self, transaction: Transaction) -> str:
+        reversal = getattr(transaction, "reversed_by", None)
+        if reversal is None:
+            return "—"
+        url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
+        return format_html('<a href="{}">{}</a>', url, reversal.pk)
+
+    # permissions of the actions (Django hides an action from operators without it)
+
+    def has_approve_withdrawal_permission(self, request) -> bool:
+        return request.user.has_perm("transactions.approve_withdrawal")
+
+    def has_reverse_transaction_permission(self, request) -> bool:
+        return request.user.has_perm("transactions.reverse_transaction")
+
+    def has_adjust_balance_permission(self, request) -> bool:
+        return request.user.has_perm("transactions.adjust_balance")
+
+    approve_withdrawals = reason_action(
+        name="approve_withdrawals",
+        description="Approve selected pending withdrawals",
+        permission="approve_withdrawal",
+        call=lambda actor, transaction, reason: services.transaction_approve(
+            actor=actor, transaction=transaction, reason=reason
+        ),
+        done_message="Approved {count} withdrawal(s).",
+        reason_required=False,
+    )
+    reject_withdrawals = reason_action(
+        name="reject_withdrawals",
+        description="Reject selected pending withdrawals",
+        permission="approve_withdrawal",
+        call=lambda actor, transaction, reason: services.transaction_reject(
+            actor=actor, transaction=transaction, reason=reason
+        ),
+        done_message="Rejected {count} withdrawal(s); their holds are released.",
+    )
+    reverse_transactions = reason_action(
+        name="reverse_transactions",
+        description="Reverse selected posted transactions",
+        permission="reverse_transaction",
+        call=lambda actor, transaction, reason: services.transaction_reverse(
+            actor=actor, transaction=transaction, reason=reason
+        ),
+        done_message="Reversed {count} transaction(s).",
+    )
+
+    @admin.action(description="Export selected transactions as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = transaction_csv_rows(queryset.select_related(None).order_by("created_at", "id"))
+        filename = f"transactions-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        return StreamingHttpResponse(
+            csv_lines(rows),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    # the deposit / adjustment form
+
+    def get_urls(self):
+        custom = [
+            path(
+                "new-movement/",
+                self.admin_site.admin_view(self.money_movement_view),
+                name="transactions_transaction_money_movement",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_move_money": self.has_adjust_balance_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def money_movement_view(self, request: HttpRequest):
+        if not self.has_adjust_balance_permission(request):
+            raise PermissionDenied
+        form = MoneyMovementForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                transaction = form.execute(actor=request.user)
+            except ValidationFailed as error:
+                form.add_error(error.field if error.field in form.fields else None, error.detail)
+            except DomainError as error:
+                form.add_error(None, f"{error.detail} ({error.code})")
+            else:
+                self.message_user(request, f"Posted {transaction}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:transactions_transaction_change", args=[transaction.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New deposit or adjustment",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/transactions/transaction/money_movement.html", context)
+
+
+class MoneyMovementForm(forms.Form):
+    """What an operator types to credit or debit a client wallet; the service decides if it may happen."""
+
+    OPERATIONS = [
+        ("deposit", "Deposit (money received from outside; fees apply)"),
+        ("credit", "Adjustment: credit the wallet"),
+        ("debit", "Adjustment: debit the wallet"),
+    ]
+
+    wallet = forms.CharField(max_length=64, help_text="The wallet's id or its address.")
+    operation = forms.ChoiceField(choices=OPERATIONS)
+    currency = forms.ModelChoiceField(queryset=Currency.objects.filter(is_active=True), to_field_name="code")
+    amount = forms.CharField(max_length=64, help_text="In the currency's units, e.g. 10.50. Never rounded.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=1000, required=False,
+        help_text="Required for adjustments (audit trail). For a deposit it becomes the description.",
+    )
+
+    def clean_wallet(self) -> Wallet:
+        value = self.cleaned_data["wallet"].strip()
+        try:
+            lookup = {"pk": uuid.UUID(value)}
+        except ValueError:
+            lookup = {"address": value.upper()}
+        wallet = Wallet.objects.filter(system_role__isnull=True, **lookup).first()
+        if wallet is None:
+            raise forms.ValidationError("No client wallet with this id or address.")
+        return wallet
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("operation") in ("credit", "debit") and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "An adjustment needs a reason.")
+        return cleaned
+
+    def execute(self, *, actor) -> Transaction:
+        data = self.cleaned_data
+        if data["operation"] == "deposit":
+            return services.transaction_deposit(
+                actor=actor, wallet=data["wallet"], currency=data["currency"], amount=data["amount"],
+                description=data["reason"][:255],
+            )
+        return services.transaction_adjust(
+            actor=actor, wallet=data["wallet"], currency=data["currency"], amount=data["amount"],
+            direction=data["operation"], reason=data["reason"],
+        )
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "transaction_id", "wallet", "currency", "amount")
+    list_filter = ("currency",)
+    search_fields = ("=transaction__id", "=wallet__address")
+    search_help_text = "A transaction id or a wallet address."
+    list_select_related = ("wallet", "currency")
+    raw_id_fields = ("transaction", "wallet")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 100
+    fields = ("id", "transaction", "wallet", "currency", "amount", "created_at")
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(transaction_id=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(wallet__address=term.upper()), False
+
+
+# --- what prices money: rates and fee rules ------------------------------------------------------
+
+
+class AuditedAdminMixin:
+    """Staff edits of what prices money leave an audit event with the values before and after."""
+
+    audit_name: str
+
+    def save_model(self, request, obj, form, change):
+        before = {name: str(value) for name, value in form.initial.items()} if change else {}
+        super().save_model(request, obj, form, change)
+        after = {name: str(value) for name, value in model_to_dict(obj).items()}
+        audit_record(
+            actor=request.user,
+            action=f"{self.audit_name}.{'changed' if change else 'created'}",
+            target=obj,
+            data={"before": before, "after": after},
+        )
+
+
+class ExchangeRateForm(forms.ModelForm):
+    class Meta:
+        model = ExchangeRate
+        fields = ("base", "quote", "rate", "source")
+
+    def clean_rate(self) -> Decimal:
+        rate = self.cleaned_data["rate"]
+        if rate is None or not rate.is_finite() or rate <= 0:
+            raise forms.ValidationError("The rate must be a positive number.")
+        return rate
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("base") and cleaned.get("base") == cleaned.get("quote"):
+            self.add_error("quote", "Base and quote must be different currencies.")
+        return cleaned
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_name = "exchange_rate"
+    form = ExchangeRateForm
+    list_display = ("base", "quote", "rate", "source", "created_at")
+    list_filter = ("base", "quote", "source")
+    list_select_related = ("base", "quote")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = ("created_at",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the rate history explains past exchanges; a new row supersedes an old one
+
+
+class FeeRuleForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=[
+        (value, label) for value, label in Transaction.Kind.choices
+        if value in ("deposit", "withdrawal", "transfer", "exchange")
+    ])
+
+    class Meta:
+        model = FeeRule
+        fields = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active")
+
+    def clean(self):
+        cleaned = super().clean()
+        currency = cleaned.get("currency")
+        decimals = currency.decimals if currency else AMOUNT_DECIMAL_PLACES
+        for name in ("flat", "min_fee", "max_fee"):
+            value = cleaned.get(name)
+            if value is None:
+                continue
+            if value < 0:
+                self.add_error(name, "Must not be negative.")
+            elif fractional_digits(value) > decimals:
+                self.add_error(name, f"At most {decimals} decimal places for {currency or 'this currency'}.")
+        if cleaned.get("percent_bps") is not None and cleaned["percent_bps"] > 10_000:
+            self.add_error("percent_bps", "At most 10 000 basis points (100 %).")
+        min_fee, max_fee = cleaned.get("min_fee"), cleaned.get("max_fee")
+        if min_fee is not None and max_fee is not None and max_fee < min_fee:
+            self.add_error("max_fee", "The maximum must not be below the minimum.")
+        return cleaned
+
+
+@admin.register(FeeRule)
+class FeeRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_name = "fee_rule"
+    form = FeeRuleForm
+    list_display = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active", "updated_at")
+    list_filter = ("kind", "currency", "is_active")
+    list_select_related = ("currency",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate instead: the history explains the fees already charged
+
+
+# --- reconciliation results ----------------------------------------------------------------------
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("started_at", "is_clean", "duration", "drift")
+    list_filter = ("is_clean",)
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    fields = ("started_at", "finished_at", "is_clean", "checks")
+    readonly_fields = fields
+
+    @admin.display(description="Duration")
+    def duration(self, run: ReconciliationRun) -> str:
+        return f"{(run.finished_at - run.started_at).total_seconds():.2f} s"
+
+    @admin.display(description="Checks with drift")
+    def drift(self, run: ReconciliationRun) -> str:
+        failing = [check["name"] for check in run.report.get("checks", []) if not check.get("ok")]
+        return ", ".join(failing) or "—"
+
+    @admin.display(description="Checks")
+    def checks(self, run: ReconciliationRun) -> str:
+        rows = [
+            (check["name"], "OK" if check["ok"] else f"DRIFT ({check['count']})", check["description"],
+             "; ".join(" | ".join(str(value) for value in row) for row in check["rows"]))
+            for check in run.report.get("checks", [])
+        ]
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html(
+            "<table><thead><tr><th>Check</th><th>Result</th><th>Invariant</th><th>Offending rows</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )

@@ -1,0 +1,327 @@
+"""The ledger in the operators' admin: read-only money, reason-page actions, the deposit/adjustment
+form, CSV export and changelists whose query count does not grow with rows (SPEC §8)."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from balances.models import BalanceAsset, Currency
+from balances.tests.factories import WalletWithBalanceFactory
+from transactions.admin import EstimatedCountPaginator
+from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
+from transactions.services import transaction_deposit, transaction_withdraw
+from users.tests.factories import StaffFactory
+from walletmanager.models import AuditEvent
+from wallets.models import Wallet
+from wallets.tests.factories import DEFAULT_PIN
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:transactions_transaction_changelist"
+MONEY_FORM = "admin:transactions_transaction_money_movement"
+
+
+@pytest.fixture
+def usd() -> Currency:
+    currency = Currency.objects.get(code="USD")
+    currency.withdrawal_approval_threshold = Decimal("100")
+    currency.save()
+    return currency
+
+
+@pytest.fixture
+def finance(client):
+    operator = StaffFactory(groups=["Finance"])
+    client.force_login(operator)
+    return operator
+
+
+@pytest.fixture
+def support(client):
+    operator = StaffFactory(groups=["Support"])
+    client.force_login(operator)
+    return operator
+
+
+@pytest.fixture
+def funded_wallet(usd):
+    wallet = WalletWithBalanceFactory()
+    transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1000.00")
+    return wallet
+
+
+@pytest.fixture
+def pending_withdrawal(funded_wallet, usd) -> Transaction:
+    return transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN)
+
+
+def asset_of(wallet: Wallet, currency: str = "USD") -> BalanceAsset:
+    return BalanceAsset.objects.get(balance__wallet=wallet, currency_id=currency)
+
+
+def run_action(client, action: str, objects, reason: str | None = None):
+    """Select objects on the changelist and run an action; with ``reason``, also submit its reason page."""
+    data = {"action": action, "_selected_action": [str(obj.pk) for obj in objects]}
+    if reason is not None:
+        data |= {"apply": "1", "reason": reason}
+    return client.post(reverse(CHANGELIST), data, follow=reason is not None)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def action_names(response) -> set[str]:
+    return {name for name, _ in response.context["action_form"].fields["action"].choices if name}
+
+
+# --- changelists ---------------------------------------------------------------------------------
+
+
+def test_transaction_changelist_query_count_does_not_grow_with_rows(client, finance, usd, django_assert_max_num_queries):
+    wallets = [WalletWithBalanceFactory() for _ in range(3)]
+    for wallet in wallets:
+        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="10")
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(reverse(CHANGELIST)).status_code == 200
+
+    for _ in range(10):
+        for wallet in wallets:
+            transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 33
+
+
+def test_entry_changelist_query_count_does_not_grow_with_rows(client, finance, usd, django_assert_max_num_queries):
+    wallet = WalletWithBalanceFactory()
+    transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="10")
+    url = reverse("admin:transactions_entry_changelist")
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(url).status_code == 200
+    for _ in range(10):
+        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url).status_code == 200
+
+
+def test_search_finds_by_id_address_and_owner_email(client, finance, funded_wallet, usd):
+    other = WalletWithBalanceFactory()
+    theirs = transaction_deposit(actor=None, wallet=other, currency=usd, amount="5")
+    mine = Transaction.objects.filter(wallet=funded_wallet)
+
+    def found(term):
+        return set(client.get(reverse(CHANGELIST), {"q": term}).context["cl"].result_list)
+
+    assert found(str(theirs.pk)) == {theirs}
+    assert found(funded_wallet.address.lower()) == set(mine)
+    assert found(other.owner.email.upper()) == {theirs}
+    assert found("no-such-thing") == set()
+
+
+def test_paginator_estimates_an_unfiltered_huge_table_and_caps_a_filtered_count(usd, monkeypatch):
+    wallet = WalletWithBalanceFactory()
+    for _ in range(4):
+        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_count_limit", 2)
+    monkeypatch.setattr("transactions.admin._estimated_rows", lambda table: 1_000_000)
+
+    assert EstimatedCountPaginator(Transaction.objects.all(), 50).count == 1_000_000
+    assert EstimatedCountPaginator(Transaction.objects.filter(kind="deposit"), 50).count == 3
+
+
+# --- actions through the reason page -------------------------------------------------------------
+
+
+def test_approve_asks_for_a_reason_then_posts_the_withdrawal(client, finance, pending_withdrawal):
+    page = run_action(client, "approve_withdrawals", [pending_withdrawal])
+    assert page.status_code == 200
+    assert b"Reason" in page.content and f'value="{pending_withdrawal.pk}"'.encode() in page.content
+
+    response = run_action(client, "approve_withdrawals", [pending_withdrawal], reason="KYC checked")
+
+    pending_withdrawal.refresh_from_db()
+    assert pending_withdrawal.status == "posted"
+    assert asset_of(pending_withdrawal.wallet).held == 0
+    assert asset_of(pending_withdrawal.wallet).posted == Decimal("850")
+    event = AuditEvent.objects.get(action="transaction.posted", target_id=str(pending_withdrawal.pk))
+    assert event.actor == finance and event.reason == "KYC checked"
+    assert "Approved 1 withdrawal(s)." in messages_of(response)
+
+
+def test_reject_needs_a_reason_and_releases_the_hold(client, finance, pending_withdrawal):
+    blank = run_action(client, "reject_withdrawals", [pending_withdrawal], reason="")
+    assert blank.status_code == 200 and b"This field is required" in blank.content
+    pending_withdrawal.refresh_from_db()
+    assert pending_withdrawal.status == "pending"
+
+    response = run_action(client, "reject_withdrawals", [pending_withdrawal], reason="Suspicious destination")
+
+    pending_withdrawal.refresh_from_db()
+    assert pending_withdrawal.status == "rejected"
+    assert asset_of(pending_withdrawal.wallet).held == 0
+    assert AuditEvent.objects.filter(
+        action="transaction.rejected", target_id=str(pending_withdrawal.pk), reason="Suspicious destination"
+    ).exists()
+    assert any("Rejected 1 withdrawal" in message for message in messages_of(response))
+
+
+def test_reverse_posts_a_reversal_and_reports_a_refused_object_without_stopping(client, finance, usd, pending_withdrawal):
+    deposit = transaction_deposit(actor=None, wallet=WalletWithBalanceFactory(), currency=usd, amount="40")
+
+    response = run_action(client, "reverse_transactions", [deposit, pending_withdrawal], reason="Bank recalled it")
+
+    deposit.refresh_from_db()
+    assert deposit.status == "reversed"
+    reversal = Transaction.objects.get(reverses=deposit)
+    assert reversal.kind == "reversal" and reversal.entries.count() == deposit.entries.count()
+    assert AuditEvent.objects.filter(action="transaction.reversed", reason="Bank recalled it").exists()
+    shown = messages_of(response)
+    assert "Reversed 1 transaction(s)." in shown
+    assert any(message.startswith("withdrawal 150") and "pending" in message for message in shown)  # the refused one
+    pending_withdrawal.refresh_from_db()
+    assert pending_withdrawal.status == "pending"
+
+
+def test_support_does_not_see_finance_actions_nor_the_money_form(client, support, pending_withdrawal):
+    response = client.get(reverse(CHANGELIST))
+
+    assert response.status_code == 200
+    assert action_names(response) == {"export_csv"}
+    assert b"New deposit / adjustment" not in response.content
+    assert client.get(reverse(MONEY_FORM)).status_code == 403
+
+    # Posting the action anyway does nothing.
+    run_action(client, "approve_withdrawals", [pending_withdrawal], reason="sneaky")
+    pending_withdrawal.refresh_from_db()
+    assert pending_withdrawal.status == "pending"
+
+
+def test_finance_sees_its_actions_and_the_money_form_button(client, finance, funded_wallet):
+    response = client.get(reverse(CHANGELIST))
+    assert action_names(response) == {"approve_withdrawals", "reject_withdrawals", "reverse_transactions", "export_csv"}
+    assert b"New deposit / adjustment" in response.content
+
+
+def test_nothing_is_editable_on_a_posted_transaction(client, finance, funded_wallet):
+    deposit = Transaction.objects.get(wallet=funded_wallet, kind="deposit")
+    change_url = reverse("admin:transactions_transaction_change", args=[deposit.pk])
+
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content and b'name="amount"' not in page.content
+    assert str(funded_wallet.address).encode() in page.content  # the entries inline shows the legs
+
+    client.post(change_url, {"amount": "999999", "status": "posted"})
+    deposit.refresh_from_db()
+    assert deposit.amount == Decimal("1000")
+    assert client.get(reverse("admin:transactions_transaction_add")).status_code == 403
+    assert client.post(reverse("admin:transactions_transaction_delete", args=[deposit.pk])).status_code == 403
+    entry = Entry.objects.filter(transaction=deposit).first()
+    assert client.post(reverse("admin:transactions_entry_change", args=[entry.pk]), {"amount": "1"}).status_code == 403
+
+
+# --- deposit / adjustment form -------------------------------------------------------------------
+
+
+def test_finance_deposits_and_adjusts_through_the_form(client, finance, funded_wallet, usd):
+    response = client.post(
+        reverse(MONEY_FORM),
+        {"wallet": funded_wallet.address, "operation": "deposit", "currency": "USD", "amount": "25.50", "reason": "Wire 42"},
+        follow=True,
+    )
+    deposit = Transaction.objects.filter(wallet=funded_wallet, kind="deposit").order_by("-created_at").first()
+    assert deposit.amount == Decimal("25.50") and deposit.created_by == finance and deposit.description == "Wire 42"
+    assert response.redirect_chain[-1][0] == reverse("admin:transactions_transaction_change", args=[deposit.pk])
+
+    client.post(
+        reverse(MONEY_FORM),
+        {"wallet": str(funded_wallet.pk), "operation": "debit", "currency": "USD", "amount": "5.50", "reason": "Duplicate credit"},
+    )
+    adjustment = Transaction.objects.get(wallet=funded_wallet, kind="adjustment")
+    assert adjustment.reason == "Duplicate credit"
+    assert asset_of(funded_wallet).posted == Decimal("1020.00")
+    assert AuditEvent.objects.filter(target_id=str(adjustment.pk), actor=finance, reason="Duplicate credit").exists()
+
+
+def test_a_refused_movement_shows_the_domain_error_on_the_form_and_changes_nothing(client, finance, funded_wallet):
+    before = asset_of(funded_wallet).posted
+
+    overdraw = client.post(
+        reverse(MONEY_FORM),
+        {"wallet": funded_wallet.address, "operation": "debit", "currency": "USD", "amount": "5000", "reason": "oops"},
+    )
+    no_reason = client.post(
+        reverse(MONEY_FORM), {"wallet": funded_wallet.address, "operation": "credit", "currency": "USD", "amount": "1"}
+    )
+    too_precise = client.post(
+        reverse(MONEY_FORM), {"wallet": funded_wallet.address, "operation": "deposit", "currency": "USD", "amount": "1.001"}
+    )
+    unknown = client.post(
+        reverse(MONEY_FORM), {"wallet": "NOPE", "operation": "deposit", "currency": "USD", "amount": "1"}
+    )
+
+    assert overdraw.status_code == 200 and "insufficient_funds" in overdraw.content.decode()
+    assert no_reason.context["form"].errors["reason"] == ["An adjustment needs a reason."]
+    assert "amount" in too_precise.context["form"].errors
+    assert "No client wallet" in unknown.context["form"].errors["wallet"][0]
+    assert asset_of(funded_wallet).posted == before
+    assert not Transaction.objects.filter(kind="adjustment").exists()
+
+
+# --- CSV export ----------------------------------------------------------------------------------
+
+
+def test_export_selected_streams_a_csv_of_just_those_transactions(client, support, funded_wallet, usd):
+    other = transaction_deposit(actor=None, wallet=funded_wallet, currency=usd, amount="7")
+    transaction_deposit(actor=None, wallet=funded_wallet, currency=usd, amount="8")
+
+    response = client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [str(other.pk)]})
+
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(row["id"], row["amount"]) for row in rows] == [(str(other.pk), "7.00")]
+
+
+# --- rates and fee rules -------------------------------------------------------------------------
+
+
+def test_exchange_rates_are_added_with_validation_and_an_audit_event(client, finance):
+    url = reverse("admin:transactions_exchangerate_add")
+    same = client.post(url, {"base": "EUR", "quote": "EUR", "rate": "1", "source": "manual"})
+    negative = client.post(url, {"base": "EUR", "quote": "USD", "rate": "-1", "source": "manual"})
+    assert "quote" in same.context["adminform"].form.errors
+    assert "rate" in negative.context["adminform"].form.errors
+    assert not ExchangeRate.objects.exists()
+
+    client.post(url, {"base": "EUR", "quote": "USD", "rate": "1.085", "source": "desk"})
+
+    rate = ExchangeRate.objects.get()
+    assert rate.rate == Decimal("1.085")
+    assert AuditEvent.objects.filter(action="exchange_rate.created", target_id=str(rate.pk), actor=finance).exists()
+
+
+def test_fee_rules_are_validated(client, finance):
+    url = reverse("admin:transactions_feerule_add")
+    base = {"kind": "withdrawal", "currency": "USD", "percent_bps": "50", "flat": "0", "min_fee": "1", "is_active": "on"}
+
+    upside_down = client.post(url, base | {"max_fee": "0.5"})
+    too_precise = client.post(url, base | {"flat": "0.001"})
+    reversal = client.post(url, base | {"kind": "reversal"})
+    assert "max_fee" in upside_down.context["adminform"].form.errors
+    assert "flat" in too_precise.context["adminform"].form.errors
+    assert "kind" in reversal.context["adminform"].form.errors
+    assert not FeeRule.objects.exists()
+
+    client.post(url, base | {"max_fee": "10"})
+    duplicate = client.post(url, base | {"max_fee": "20"})
+
+    assert FeeRule.objects.count() == 1
+    assert duplicate.context["adminform"].form.errors  # one active rule per kind and currency
+    assert AuditEvent.objects.filter(action="fee_rule.created").count() == 1

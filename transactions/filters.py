@@ -1,0 +1,36 @@
+"""Filters of ``GET /api/transactions/`` (SPEC §7)."""
+
+import django_filters
+from django.db.models import Q
+
+from transactions.models import Transaction
+
+
+class TransactionFilter(django_filters.FilterSet):
+    wallet = django_filters.UUIDFilter(method="filter_wallet", help_text="Transactions from or to this wallet.")
+    kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
+    status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
+    currency = django_filters.CharFilter(field_name="currency_id", max_length=10)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", max_digits=38, decimal_places=18)
+    amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", max_digits=38, decimal_places=18)
+    ordering = django_filters.OrderingFilter(
+        fields=(("created_at", "created_at"), ("amount", "amount")),
+        help_text="created_at, -created_at (default), amount or -amount.",
+    )
+
+    class Meta:
+        model = Transaction
+        fields = ["wallet", "kind", "status", "currency"]
+
+    def filter_wallet(self, queryset, name, value):
+        return queryset.filter(Q(wallet_id=value) | Q(to_wallet_id=value))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        ordering = self.form.cleaned_data.get("ordering")
+        if ordering:
+            # A stable tiebreak so pages never overlap.
+            queryset = queryset.order_by(*ordering, "-id")
+        return queryset

@@ -1,0 +1,127 @@
+"""``Idempotency-Key`` for ``POST /api/transactions/`` (SPEC §5).
+
+1. The key is claimed per user with ``INSERT … ON CONFLICT DO NOTHING`` in its own short transaction.
+2. The request then runs in one database transaction that first locks the claim row, performs the
+   movement and stores its response in the claim row: the money and the stored response commit
+   together or not at all, so a crash can never leave a movement without its stored response.
+3. A duplicate finds the row: another body → 422 ``idempotency_key_reused``; a stored response →
+   replayed with ``Idempotent-Replayed: true``; row locked by the first request (still running) →
+   409 ``idempotency_in_progress``.
+
+Only 2xx and 409 responses (the request reached the service) are stored; any other outcome deletes
+the claim so the client can retry with the same key. Keys older than ``IDEMPOTENCY_KEY_TTL`` are
+reusable (and purged by ``idempotency_purge_expired``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.db import transaction as db_transaction
+from django.utils import timezone
+from rest_framework.response import Response
+
+from transactions.exceptions import IdempotencyInProgress, IdempotencyKeyReused
+from transactions.models import IdempotencyKey
+from walletmanager.exceptions import ValidationFailed
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+# A claim row nobody holds, without a response, younger than this is the instant between a claim
+# and its lock; older, its request died (its transaction rolled back) and the key may be taken over.
+ABANDONED_AFTER = timedelta(seconds=30)
+
+
+def clean_key(raw: str | None) -> str | None:
+    """None without the header; the key when it is 1–255 printable characters; else a 400."""
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not raw.isprintable():
+        raise ValidationFailed(f"Must be 1 to {MAX_KEY_LENGTH} printable characters.", field=HEADER)
+    return raw
+
+
+def fingerprint(data: Any) -> str:
+    """sha256 of the canonical JSON of the parsed body (keys sorted, Decimals as their text)."""
+    if hasattr(data, "lists"):  # a QueryDict from a form post
+        data = {key: values for key, values in data.lists()}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim(*, user_id: Any, key: str, request_fingerprint: str) -> int | None:
+    """Insert the claim; its id, or None when the key already has a row. Autocommitted at once."""
+    with db_transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IdempotencyKey._meta.db_table} (user_id, key, request_fingerprint, created_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user_id, key, request_fingerprint, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _replay(row: IdempotencyKey) -> Response:
+    return Response(row.response_body, status=row.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+def _storable(status: int) -> bool:
+    return 200 <= status < 300 or status == 409
+
+
+def _json(data: Any) -> Any:
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def idempotent_call(*, user: Any, key: str, request_fingerprint: str, perform: Callable[[], Response]) -> Response:
+    """Run ``perform`` at most once for (user, key); see the module docstring for the protocol.
+
+    ``perform`` returns a Response for every domain outcome (errors rendered by the view)."""
+    claimed_id = _claim(user_id=user.pk, key=key, request_fingerprint=request_fingerprint)
+    now = timezone.now()
+    with db_transaction.atomic():
+        row = IdempotencyKey.objects.select_for_update(skip_locked=True).filter(user=user, key=key).first()
+        if row is None:
+            # Held by the request that is still running (or deleted a moment ago: retry).
+            raise IdempotencyInProgress()
+        expired = row.created_at < now - settings.IDEMPOTENCY_KEY_TTL
+        if row.pk != claimed_id and expired:
+            # A key past its lifetime starts afresh.
+            row.request_fingerprint, row.response_status, row.response_body = request_fingerprint, None, None
+            row.created_at, row.completed_at = now, None
+            row.save()
+        elif row.request_fingerprint != request_fingerprint:
+            raise IdempotencyKeyReused()
+        elif row.response_status is not None:
+            return _replay(row)
+        elif row.pk != claimed_id and row.created_at > now - ABANDONED_AFTER:
+            raise IdempotencyInProgress()
+
+        with db_transaction.atomic():  # a savepoint: a refused movement rolls back to here
+            response = perform()
+            if not _storable(response.status_code):
+                # Roll the savepoint back (nothing should have been written, but be sure).
+                db_transaction.set_rollback(True)
+        if _storable(response.status_code):
+            row.response_status = response.status_code
+            row.response_body = _json(response.data)
+            row.completed_at = timezone.now()
+            row.save(update_fields=["response_status", "response_body", "completed_at"])
+        else:
+            row.delete()
+    return response
+
+
+def idempotency_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete keys older than ``IDEMPOTENCY_KEY_TTL``; returns how many."""
+    cutoff = (now or timezone.now()) - settings.IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

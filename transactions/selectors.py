@@ -1,0 +1,60 @@
+"""Reads of the ledger for the API and the admin (SPEC §7)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from transactions.models import Entry, ExchangeRate, Transaction
+from walletmanager.exceptions import NotFoundError
+from wallets.models import Wallet
+
+
+def _is_staff(user: Any) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+def transaction_list_for(*, user: Any) -> QuerySet[Transaction]:
+    """A client's transactions are those whose wallet or to_wallet is theirs; staff see all. Newest
+    first; currencies joined so amounts render with their decimals at a constant query count."""
+    transactions = Transaction.objects.select_related("currency", "to_currency").order_by("-created_at", "-id")
+    if _is_staff(user):
+        return transactions
+    own = Wallet.objects.filter(owner=user).values("pk")
+    return transactions.filter(Q(wallet_id__in=own) | Q(to_wallet_id__in=own))
+
+
+def transaction_get_for(*, user: Any, transaction_id: Any, with_entries: bool = False) -> Transaction:
+    """One transaction the user may see; another user's, or a malformed id, is 404."""
+    try:
+        transaction_id = uuid.UUID(str(transaction_id))
+    except ValueError:
+        raise NotFoundError("No such transaction.") from None
+    transactions = transaction_list_for(user=user)
+    if with_entries:
+        transactions = transactions.prefetch_related(
+            Prefetch("entries", queryset=Entry.objects.select_related("currency", "wallet").order_by("id"))
+        )
+    transaction = transactions.filter(pk=transaction_id).first()
+    if transaction is None:
+        raise NotFoundError("No such transaction.")
+    return transaction
+
+
+def wallet_for_movement(*, user: Any, wallet_id: Any, own_only: bool) -> Wallet:
+    """The wallet a movement starts from: the user's own (staff: any client wallet unless
+    ``own_only``); anything else is 404."""
+    wallets = Wallet.objects.filter(system_role__isnull=True).select_related("owner", "balance")
+    if own_only or not _is_staff(user):
+        wallets = wallets.filter(owner=user)
+    wallet = wallets.filter(pk=wallet_id).first()
+    if wallet is None:
+        raise NotFoundError("No such wallet.")
+    return wallet
+
+
+def rate_list_current() -> QuerySet[ExchangeRate]:
+    """The newest rate of every pair (PostgreSQL ``DISTINCT ON``)."""
+    return ExchangeRate.objects.order_by("base_id", "quote_id", "-created_at", "-id").distinct("base_id", "quote_id")

@@ -1,0 +1,254 @@
+"""Input serializers (one per kind of ``POST /api/transactions/``) and the output serializer.
+
+Input serializers only parse: amounts become Decimals (never floats, never rounded) and the services
+judge them against the currency (SPEC §2), so the API and the admin refuse the same things."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from balances.models import Currency
+from transactions.models import ExchangeRate, Transaction
+from walletmanager.money import InvalidAmount, format_amount, to_decimal
+
+MAX_TEXT = 1000
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d+)?$", "example": "10.50"})
+class AmountField(serializers.Field):
+    """A positive amount as a string ("10.50") or an exact JSON number; parsed straight to Decimal."""
+
+    default_error_messages = {"invalid": "A valid number is required."}
+
+    def to_internal_value(self, data):
+        try:
+            return to_decimal(data)
+        except InvalidAmount as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class CurrencyCodeField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Currency.objects.all())
+        super().__init__(slug_field="code", **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not 3 <= len(data) <= 10:
+            self.fail("invalid")
+        return super().to_internal_value(data.upper())
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a typo must not be silently ignored when money moves."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name[:100]: ["Unknown field."] for name in unknown[:20]})
+        return super().to_internal_value(data)
+
+
+KIND_CHOICES = ["deposit", "withdrawal", "transfer", "exchange", "adjustment"]
+
+
+# Plain strings in the schema: "kind" and "status" are enums of other apps too, and one name for
+# several choice sets makes drf-spectacular warn (the allowed values are in the descriptions).
+@extend_schema_field({"type": "string", "description": "The kind of movement; selects the body."})
+class InputKindField(serializers.ChoiceField):
+    pass
+
+
+@extend_schema_field({"type": "string", "description": " | ".join(Transaction.Kind.values)})
+class TransactionKindField(serializers.ChoiceField):
+    pass
+
+
+@extend_schema_field({"type": "string", "description": " | ".join(Transaction.Status.values)})
+class TransactionStatusField(serializers.ChoiceField):
+    pass
+
+
+class TransactionKindSerializer(serializers.Serializer):
+    kind = InputKindField(choices=KIND_CHOICES)
+
+
+class DepositInputSerializer(StrictSerializer):
+    kind = InputKindField(choices=["deposit"])
+    wallet = serializers.UUIDField()
+    currency = CurrencyCodeField()
+    amount = AmountField()
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class WithdrawalInputSerializer(StrictSerializer):
+    kind = InputKindField(choices=["withdrawal"])
+    wallet = serializers.UUIDField()
+    currency = CurrencyCodeField()
+    amount = AmountField()
+    pin = serializers.CharField(max_length=32, write_only=True, trim_whitespace=False)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class TransferInputSerializer(StrictSerializer):
+    kind = InputKindField(choices=["transfer"])
+    wallet = serializers.UUIDField()
+    to_address = serializers.CharField(max_length=64)
+    currency = CurrencyCodeField()
+    amount = AmountField()
+    pin = serializers.CharField(max_length=32, write_only=True, trim_whitespace=False)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class ExchangeInputSerializer(StrictSerializer):
+    kind = InputKindField(choices=["exchange"])
+    wallet = serializers.UUIDField()
+    from_currency = CurrencyCodeField()
+    to_currency = CurrencyCodeField()
+    amount = AmountField(help_text="In from_currency.")
+    to_wallet = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class AdjustmentInputSerializer(StrictSerializer):
+    kind = InputKindField(choices=["adjustment"])
+    wallet = serializers.UUIDField()
+    currency = CurrencyCodeField()
+    amount = AmountField()
+    direction = serializers.ChoiceField(choices=["credit", "debit"], help_text="credit: money in; debit: money out.")
+    reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+INPUT_SERIALIZERS = {
+    "deposit": DepositInputSerializer,
+    "withdrawal": WithdrawalInputSerializer,
+    "transfer": TransferInputSerializer,
+    "exchange": ExchangeInputSerializer,
+    "adjustment": AdjustmentInputSerializer,
+}
+
+
+class TransactionReasonInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+
+
+class TransactionRequiredReasonInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+class TransactionEmptyInputSerializer(StrictSerializer):
+    pass
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def _amount(value: Decimal | None, currency: Currency | None) -> str | None:
+    if value is None:
+        return None
+    return format_amount(value, decimals=currency.decimals) if currency is not None else str(value)
+
+
+class BalanceAfterSerializer(serializers.Serializer):
+    posted = serializers.CharField()
+    held = serializers.CharField()
+    available = serializers.CharField()
+
+
+class EntrySerializer(serializers.Serializer):
+    wallet = serializers.UUIDField(source="wallet_id")
+    system_role = serializers.CharField(source="wallet.system_role", allow_null=True)
+    currency = serializers.CharField(source="currency_id")
+    amount = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_amount(self, entry) -> str:
+        return _amount(entry.amount, entry.currency)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    """A transaction as the API shows it; amounts are strings with the currency's decimals.
+
+    ``balance_after`` is the source asset right after the request that created or resolved the
+    transaction; it is null when a transaction is read back later."""
+
+    kind = TransactionKindField(choices=Transaction.Kind.choices, read_only=True)
+    status = TransactionStatusField(choices=Transaction.Status.choices, read_only=True)
+    wallet = serializers.UUIDField(source="wallet_id", read_only=True)
+    currency = serializers.CharField(source="currency_id", read_only=True)
+    to_wallet = serializers.UUIDField(source="to_wallet_id", read_only=True, allow_null=True)
+    to_currency = serializers.CharField(source="to_currency_id", read_only=True, allow_null=True)
+    reverses = serializers.UUIDField(source="reverses_id", read_only=True, allow_null=True)
+    amount = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
+    to_amount = serializers.SerializerMethodField()
+    rate = serializers.SerializerMethodField()
+    balance_after = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency",
+            "to_amount", "rate", "description", "reverses", "reason", "created_at", "posted_at", "resolved_at",
+            "balance_after",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_amount(self, obj) -> str:
+        return _amount(obj.amount, obj.currency)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_fee(self, obj) -> str:
+        return _amount(obj.fee, obj.currency)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_to_amount(self, obj) -> str | None:
+        return _amount(obj.to_amount, obj.to_currency)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_rate(self, obj) -> str | None:
+        return None if obj.rate is None else format(obj.rate.normalize(), "f")
+
+    @extend_schema_field(BalanceAfterSerializer(allow_null=True))
+    def get_balance_after(self, obj) -> dict | None:
+        asset = getattr(obj, "balance_after", None)
+        if asset is None:
+            return None
+        decimals = obj.currency.decimals
+        return {
+            "posted": format_amount(asset.posted, decimals=decimals),
+            "held": format_amount(asset.held, decimals=decimals),
+            "available": format_amount(asset.available, decimals=decimals),
+        }
+
+
+class TransactionDetailSerializer(TransactionSerializer):
+    """Staff also see the ledger entries."""
+
+    entries = EntrySerializer(many=True, read_only=True)
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "entries"]
+        read_only_fields = fields
+
+
+class ExchangeRateSerializer(serializers.ModelSerializer):
+    base = serializers.CharField(source="base_id", read_only=True)
+    quote = serializers.CharField(source="quote_id", read_only=True)
+    rate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["base", "quote", "rate", "source", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_rate(self, obj) -> str:
+        return format(obj.rate.normalize(), "f")

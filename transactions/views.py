@@ -1,0 +1,239 @@
+"""``/api/transactions/`` and ``/api/rates/`` (SPEC §7): parse, call one service, render."""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from transactions import idempotency, selectors, serializers, services
+from transactions.filters import TransactionFilter
+from transactions.models import ExchangeRate, Transaction
+from walletmanager.exceptions import PermissionDeniedError
+
+ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`')
+
+TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
+    component_name="TransactionCreate",
+    serializers={
+        "deposit": serializers.DepositInputSerializer,
+        "withdrawal": serializers.WithdrawalInputSerializer,
+        "transfer": serializers.TransferInputSerializer,
+        "exchange": serializers.ExchangeInputSerializer,
+        "adjustment": serializers.AdjustmentInputSerializer,
+    },
+    resource_type_field_name="kind",
+)
+
+
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Own transactions (staff: all)", tags=["transactions"]),
+    retrieve=extend_schema(
+        summary="One transaction (staff also see its entries)",
+        tags=["transactions"],
+        responses={200: serializers.TransactionDetailSerializer, 404: ERROR},
+    ),
+)
+class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.TransactionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TransactionFilter
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Transaction.objects.none()
+        return selectors.transaction_list_for(user=self.request.user)
+
+    def get_object(self):
+        user = self.request.user
+        return selectors.transaction_get_for(
+            user=user, transaction_id=self.kwargs["pk"], with_entries=bool(getattr(user, "is_staff", False))
+        )
+
+    def get_serializer_class(self):
+        if self.action == "retrieve" and getattr(self.request.user, "is_staff", False):
+            return serializers.TransactionDetailSerializer
+        if self.action == "create":
+            # The browsable API's raw form starts from a deposit body.
+            return serializers.DepositInputSerializer
+        if self.action in ("approve",):
+            return serializers.TransactionReasonInputSerializer
+        if self.action in ("reject", "reverse"):
+            return serializers.TransactionRequiredReasonInputSerializer
+        if self.action == "cancel":
+            return serializers.TransactionEmptyInputSerializer
+        return serializers.TransactionSerializer
+
+    def get_permissions(self):
+        if self.action in ("approve", "reject", "reverse"):
+            return [permissions.IsAuthenticated(), IsStaff()]
+        return super().get_permissions()
+
+    # --- create ----------------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Move money",
+        description=(
+            "One body per `kind`. Send an `Idempotency-Key` header (1–255 characters) to make retries "
+            "safe: the same key and body replay the first response with `Idempotent-Replayed: true`."
+        ),
+        tags=["transactions"],
+        request=TRANSACTION_CREATE_BODY,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                description="1–255 characters, unique per request you mean once.",
+            )
+        ],
+        responses={
+            201: serializers.TransactionSerializer,
+            400: OpenApiResponse(description="Input errors: DRF's field map."),
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+            422: ERROR,
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        key = idempotency.clean_key(request.headers.get(idempotency.HEADER))
+        if key is None:
+            return self._create(request)
+        return idempotency.idempotent_call(
+            user=request.user,
+            key=key,
+            request_fingerprint=idempotency.fingerprint(request.data),
+            perform=lambda: self._create_rendering_errors(request),
+        )
+
+    def _create_rendering_errors(self, request) -> Response:
+        try:
+            return self._create(request)
+        except Exception as error:  # noqa: BLE001 - rendered by DRF's handler; anything unknown is re-raised there
+            return self.handle_exception(error)
+
+    def _create(self, request) -> Response:
+        data = request.data
+        if not hasattr(data, "get"):
+            raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        kind = serializers.TransactionKindSerializer(data={"kind": data.get("kind")})
+        kind.is_valid(raise_exception=True)
+        kind = kind.validated_data["kind"]
+        if kind == "adjustment" and not request.user.is_staff:
+            raise PermissionDeniedError("Only staff may adjust balances.")
+        body = serializers.INPUT_SERIALIZERS[kind](data=data)
+        body.is_valid(raise_exception=True)
+        transaction = self._perform(kind, request.user, body.validated_data)
+        output = serializers.TransactionSerializer(transaction, context=self.get_serializer_context())
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+    def _perform(self, kind: str, user, data: dict):
+        wallet = selectors.wallet_for_movement(
+            user=user, wallet_id=data["wallet"], own_only=kind in ("withdrawal", "transfer", "exchange")
+        )
+        if kind == "deposit":
+            return services.transaction_deposit(
+                actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], description=data["description"]
+            )
+        if kind == "withdrawal":
+            return services.transaction_withdraw(
+                actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], pin=data["pin"],
+                description=data["description"],
+            )
+        if kind == "transfer":
+            return services.transaction_transfer(
+                actor=user, wallet=wallet, to_address=data["to_address"], currency=data["currency"],
+                amount=data["amount"], pin=data["pin"], description=data["description"],
+            )
+        if kind == "exchange":
+            to_wallet = None
+            if data["to_wallet"] is not None:
+                to_wallet = selectors.wallet_for_movement(user=user, wallet_id=data["to_wallet"], own_only=True)
+            return services.transaction_exchange(
+                actor=user, wallet=wallet, from_currency=data["from_currency"], to_currency=data["to_currency"],
+                amount=data["amount"], to_wallet=to_wallet,
+            )
+        return services.transaction_adjust(
+            actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"],
+            direction=data["direction"], reason=data["reason"],
+        )
+
+    # --- commands on one transaction ---------------------------------------------------------------
+
+    def _command_input(self, request, serializer_class):
+        body = serializer_class(data=request.data if hasattr(request.data, "get") else {"": request.data})
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _render(self, transaction, http_status=status.HTTP_200_OK) -> Response:
+        output = serializers.TransactionSerializer(transaction, context=self.get_serializer_context())
+        return Response(output.data, status=http_status)
+
+    @extend_schema(
+        summary="Cancel your pending withdrawal", tags=["transactions"], request=serializers.TransactionEmptyInputSerializer,
+        responses={200: serializers.TransactionSerializer, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        self._command_input(request, serializers.TransactionEmptyInputSerializer)
+        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        return self._render(services.transaction_cancel(actor=request.user, transaction=transaction))
+
+    @extend_schema(
+        summary="Approve a pending withdrawal (staff)", tags=["transactions"], request=serializers.TransactionReasonInputSerializer,
+        responses={200: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = self._command_input(request, serializers.TransactionReasonInputSerializer)
+        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        return self._render(services.transaction_approve(actor=request.user, transaction=transaction, reason=data["reason"]))
+
+    @extend_schema(
+        summary="Reject a pending withdrawal (staff)", tags=["transactions"],
+        request=serializers.TransactionRequiredReasonInputSerializer,
+        responses={200: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = self._command_input(request, serializers.TransactionRequiredReasonInputSerializer)
+        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        return self._render(services.transaction_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
+
+    @extend_schema(
+        summary="Reverse a posted transaction (staff); returns the reversal", tags=["transactions"],
+        request=serializers.TransactionRequiredReasonInputSerializer,
+        responses={201: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        data = self._command_input(request, serializers.TransactionRequiredReasonInputSerializer)
+        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        reversal = services.transaction_reverse(actor=request.user, transaction=transaction, reason=data["reason"])
+        return self._render(reversal, status.HTTP_201_CREATED)
+
+
+@extend_schema_view(list=extend_schema(summary="The newest rate of every currency pair", tags=["rates"]))
+class ExchangeRateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.ExchangeRateSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ExchangeRate.objects.none()
+        return selectors.rate_list_current()
+

@@ -88,13 +88,22 @@ def test_the_system_user_can_never_log_in(api_client):
 @pytest.mark.parametrize(
     "body",
     [{}, {"email": "a@example.com"}, {"password": "x"}, {"email": ["a"], "password": "x"},
-     {"email": "a" * 10_000, "password": "x"}, {"email": "a@example.com", "password": "x" * 100_000}],
+     {"email": "a" * 10_000, "password": "x"}, {"email": "a@example.com", "password": "x" * 100_000},
+     {"email": "nul\x00@example.com", "password": "x"}, {"email": "a@example.com", "password": "nul\x00"}],
 )
 def test_malformed_login_bodies_are_400(api_client, body):
     response = api_client.post(LOGIN, body, format="json")
 
     assert response.status_code == 400
     assert not AuthToken.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ['{"email": "\\ud800@example.com", "password": "x"}', '{"email": "a@example.com", "password": "\\udfff"}'])
+def test_lone_surrogates_are_400_not_500(api_client, raw):
+    response = api_client.post(LOGIN, raw, content_type="application/json")
+
+    assert response.status_code == 400
 
 
 @pytest.mark.django_db

@@ -45,6 +45,15 @@ class CurrencyCodeField(serializers.SlugRelatedField):
         return super().to_internal_value(data.upper())
 
 
+class PinField(serializers.CharField):
+    """A PIN must be sent as a string: as a JSON number "0123" would silently become 123."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Send the PIN as a string of digits.")
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know: a typo must not be silently ignored when money moves."""
 
@@ -93,7 +102,7 @@ class WithdrawalInputSerializer(StrictSerializer):
     wallet = serializers.UUIDField()
     currency = CurrencyCodeField()
     amount = AmountField()
-    pin = serializers.CharField(max_length=32, write_only=True, trim_whitespace=False)
+    pin = PinField(max_length=32, write_only=True, trim_whitespace=False)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
@@ -103,7 +112,7 @@ class TransferInputSerializer(StrictSerializer):
     to_address = serializers.CharField(max_length=64)
     currency = CurrencyCodeField()
     amount = AmountField()
-    pin = serializers.CharField(max_length=32, write_only=True, trim_whitespace=False)
+    pin = PinField(max_length=32, write_only=True, trim_whitespace=False)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 

@@ -1,0 +1,111 @@
+"""Idempotency-Key on POST /api/transactions/ (SPEC §5)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from transactions.idempotency import fingerprint, idempotency_purge_expired
+from transactions.models import IdempotencyKey, Transaction
+from transactions.tests.conftest import PIN
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/transactions/"
+
+
+@pytest.fixture
+def api(api_client, client_user):
+    api_client.force_authenticate(client_user)
+    return api_client
+
+
+def body(wallet, amount="10"):
+    return {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": amount}
+
+
+def test_same_key_same_body_replays_the_first_response(api, wallet):
+    first = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-1")
+    second = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert not first.has_header("Idempotent-Replayed")
+    assert Transaction.objects.count() == 1
+
+
+def test_same_key_other_body_is_422(api, wallet):
+    api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-2")
+    response = api.post(URL, body(wallet, "11"), HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert (response.status_code, response.json()["code"]) == (422, "idempotency_key_reused")
+    assert Transaction.objects.count() == 1
+
+
+def test_key_still_running_is_409(api, wallet, client_user):
+    IdempotencyKey.objects.create(user=client_user, key="k-3", request_fingerprint=fingerprint(body(wallet)))
+
+    response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-3")
+
+    assert (response.status_code, response.json()["code"]) == (409, "idempotency_in_progress")
+    assert Transaction.objects.count() == 0
+
+
+def test_abandoned_claim_is_taken_over(api, wallet, client_user):
+    claim = IdempotencyKey.objects.create(user=client_user, key="k-4", request_fingerprint=fingerprint(body(wallet)))
+    IdempotencyKey.objects.filter(pk=claim.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    assert api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-4").status_code == 201
+
+
+def test_409_is_stored_and_replayed(api, funded_wallet):
+    withdrawal = {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1000", "pin": PIN}
+    first = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-5")
+    second = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-5")
+
+    assert first.status_code == second.status_code == 409
+    assert second.json() == first.json() and second["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("amount, pin, status", [("abc", PIN, 400), ("1", "0000", 403)])
+def test_other_outcomes_free_the_key_for_a_retry(api, funded_wallet, amount, pin, status):
+    withdrawal = {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": amount, "pin": pin}
+    assert api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-6").status_code == status
+    assert not IdempotencyKey.objects.filter(key="k-6").exists()
+
+    fixed = {**withdrawal, "amount": "1", "pin": PIN}
+    assert api.post(URL, fixed, HTTP_IDEMPOTENCY_KEY="k-6").status_code == 201
+
+
+def test_keys_are_per_user(api, wallet, api_client):
+    api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="shared")
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other_user = UserFactory()
+    other.force_authenticate(other_user)
+    from transactions.tests.conftest import make_wallet
+
+    other_wallet = make_wallet(owner=other_user)
+    assert other.post(URL, body(other_wallet), HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
+    assert Transaction.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256])
+def test_key_length_is_checked(api, wallet, key):
+    response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()
+    assert Transaction.objects.count() == 0
+
+
+def test_expired_keys_start_afresh_and_are_purged(api, wallet, client_user, settings):
+    api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyKey.objects.update(created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(seconds=1))
+
+    assert api.post(URL, body(wallet, "2"), HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert Transaction.objects.count() == 2
+    IdempotencyKey.objects.update(created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(seconds=1))
+    assert idempotency_purge_expired() == 1

@@ -1,0 +1,23 @@
+from django import template
+
+from transactions import dashboard
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/transactions/dashboard.html", takes_context=True)
+def operations_dashboard(context):
+    """The operators' dashboard on the admin index."""
+    request = context["request"]
+    if not request.user.has_perm("transactions.view_transaction"):
+        return {"visible": False}
+    return {
+        "visible": True,
+        "liabilities": dashboard.client_liabilities(),
+        "pending": dashboard.pending_withdrawals(),
+        "volume": dashboard.volume_today(),
+        "bars": dashboard.daily_activity(),
+        "chart_width": 600,
+        "chart_height": 120,
+        "reconciliation": dashboard.last_reconciliation(),
+    }

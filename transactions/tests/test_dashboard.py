@@ -1,0 +1,63 @@
+"""The admin index is the operators' dashboard: liabilities, pending approvals, today's volume,
+reconciliation status and a server-rendered chart of the last 30 days."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from balances.models import Currency
+from transactions import services
+from transactions.tests.conftest import PIN, deposit, make_wallet
+from users.tests.factories import StaffFactory, SuperuserFactory
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
+    wallet = make_wallet()
+    deposit(wallet, "150.25")
+    Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("100"))
+    services.transaction_withdraw(
+        actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("100"), pin=PIN
+    )
+    client.force_login(StaffFactory(groups=["Finance"]))
+
+    page = client.get("/admin/").content.decode()
+
+    assert "State of the business" in page
+    assert "150.25" in page  # USD posted by clients
+    assert "100.00" in page  # held by the pending withdrawal
+    assert "<strong>1</strong> withdrawal waiting" in page
+    assert "status__exact=pending&amp;kind__exact=withdrawal" in page
+    assert 'id="daily-volume-chart"' in page
+    assert page.count("<rect ") == 30
+    assert "never run" in page  # reconciliation
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_the_last_reconciliation_result(client):
+    deposit(make_wallet(), "10")
+    call_command("reconcile", stdout=open("/dev/null", "w"))
+    client.force_login(SuperuserFactory())
+
+    page = client.get("/admin/").content.decode()
+
+    assert "clean" in page
+    assert "last run" in page
+
+
+@pytest.mark.django_db
+def test_dashboard_fetches_nothing_from_the_internet_and_runs_few_queries(client, django_assert_max_num_queries):
+    for _ in range(5):
+        deposit(make_wallet(), "5")
+    client.force_login(SuperuserFactory())
+    with django_assert_max_num_queries(15):
+        page = client.get("/admin/").content.decode()
+    assert "https://" not in page.split('id="operations-dashboard"')[1].split("</svg>")[0]
+
+
+@pytest.mark.django_db
+def test_operators_without_ledger_access_do_not_see_the_figures(client):
+    client.force_login(StaffFactory())  # staff without any permission
+    page = client.get("/admin/").content.decode()
+    assert "State of the business" not in page

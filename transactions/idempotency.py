@@ -88,7 +88,10 @@ def idempotent_call(*, user: Any, key: str, request_fingerprint: str, perform: C
     claimed_id = _claim(user_id=user.pk, key=key, request_fingerprint=request_fingerprint)
     now = timezone.now()
     with db_transaction.atomic():
-        row = IdempotencyKey.objects.select_for_update(skip_locked=True).filter(user=user, key=key).first()
+        # The claimer waits for the lock (a duplicate may hold it for an instant while it looks);
+        # a duplicate never waits: a held row means the first request is still running.
+        rows = IdempotencyKey.objects.select_for_update(skip_locked=claimed_id is None).filter(user=user, key=key)
+        row = rows.first()
         if row is None:
             # Held by the request that is still running (or deleted a moment ago: retry).
             raise IdempotencyInProgress()

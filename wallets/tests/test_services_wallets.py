@@ -373,7 +373,8 @@ def test_a_right_pin_resets_the_count(wallet):
     services.wallet_verify_pin(wallet=wallet, pin=DEFAULT_PIN)
 
 
-@pytest.mark.django_db(transaction=True)
+# Real commits: serialized_rollback restores the seeded currencies and system wallets afterwards.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_wrong_pins_count_even_when_the_callers_transaction_rolls_back(client_user, open_wallet):
     from django.db import transaction
 

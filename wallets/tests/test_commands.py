@@ -1,0 +1,89 @@
+import os
+import subprocess
+import sys
+import uuid
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from balances.models import BalanceAsset
+from walletmanager.models import AuditEvent
+from wallets.models import Wallet
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip()
+
+
+@pytest.mark.django_db
+def test_block_unblock_and_close_wallet_as_the_system(wallet):
+    assert run("block_wallet", str(wallet.pk), "--reason", "ops ticket 7") == f"Blocked wallet {wallet.pk}."
+    assert run("block_wallet", str(wallet.pk), "--reason", "again") == f"{wallet.pk} was already blocked."
+    wallet.refresh_from_db()
+    assert (wallet.status, wallet.block_reason) == ("blocked", "ops ticket 7")
+    event = AuditEvent.objects.get(action="wallet.blocked")
+    assert event.actor is None and event.reason == "ops ticket 7"
+
+    assert run("unblock_wallet", str(wallet.pk)) == f"Unblocked wallet {wallet.pk}."
+    assert run("close_wallet", str(wallet.pk)) == f"Closed wallet {wallet.pk}."
+    wallet.refresh_from_db()
+    assert wallet.status == "closed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("block_wallet", "not-a-uuid", "--reason", "x"), "not a wallet id"),
+        (("block_wallet", str(uuid.UUID(int=1)), "--reason", "x"), "No wallet with id"),
+        (("block_wallet", "{wallet}"), "reason is required"),
+        (("block_wallet", "{wallet}", "--reason", "   "), "reason is required"),
+        (("close_wallet", "{system}"), "invalid_state"),
+        (("close_wallet", "{full}"), "wallet_not_empty"),
+        (("unblock_wallet", "{closed}"), "wallet_closed"),
+    ],
+)
+def test_bad_arguments_and_refused_transitions_are_one_line_errors(wallet, system_wallet, open_wallet, args, message):
+    full = open_wallet(wallet.owner, name="Full")
+    BalanceAsset.objects.filter(balance__wallet=full).update(posted=1)
+    closed = open_wallet(wallet.owner, name="Closed")
+    Wallet.objects.filter(pk=closed.pk).update(status="closed")
+    ids = {"wallet": wallet.pk, "system": system_wallet.pk, "full": full.pk, "closed": closed.pk}
+    args = [arg.format(**ids) for arg in args]
+
+    with pytest.raises(CommandError) as error:
+        call_command(*args, stdout=StringIO())
+
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert Wallet.objects.get(pk=wallet.pk).status == "active"
+
+
+def run_manage(*args: str) -> subprocess.CompletedProcess:
+    # The subprocess talks to this run's test database (it holds the migrated schema), on the same server.
+    server = urlsplit(os.environ["DATABASE_URL"])
+    database_url = urlunsplit(server._replace(path=f"/{connection.settings_dict['NAME']}"))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_from_the_shell_errors_exit_non_zero_without_a_traceback():
+    result = run_manage("block_wallet", "not-a-uuid", "--reason", "x")
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "not a wallet id" in result.stderr

@@ -258,16 +258,56 @@ def profile_one_worker(wallet_ids: list[str], duration: float) -> str:
         def put(self, item):
             self.item = item
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: waiting for PostgreSQL is not counted
     queue = _Queue()
     profiler.enable()
     _worker("uniform", 7, wallet_ids, time.time(), duration, queue)
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-    stats.print_stats(35)
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(30)
+    stats.sort_stats("tottime").print_stats(15)
     out.write(f"\nmovements completed while profiling: {queue.item['completed']}\n")
     return out.getvalue()
+
+
+def count_queries_per_movement(wallet_ids: list[str], movements: int = 200) -> dict[str, float]:
+    """Round trips per movement kind (each one a network/IPC wait plus a backend parse/plan)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    results = {}
+    for kind in MIX:
+        mix = {name: (1 if name == kind else 0) for name in MIX}
+        with CaptureQueriesContext(connection) as captured, _only(mix):
+            started = time.process_time()
+            queue = _Holder()
+            _worker("uniform", 11, wallet_ids, time.time(), 2.0, queue)
+            cpu = time.process_time() - started
+        done = max(queue.item["completed"], 1)
+        results[kind] = {"queries": round(len(captured.captured_queries) / done, 1), "python_cpu_ms": round(cpu / done * 1000, 2)}
+    return results
+
+
+class _Holder:
+    def put(self, item):
+        self.item = item
+
+
+class _only:
+    """Temporarily run a single movement kind."""
+
+    def __init__(self, mix):
+        self.mix = mix
+
+    def __enter__(self):
+        self.saved = dict(MIX)
+        MIX.clear()
+        MIX.update({kind: weight for kind, weight in self.mix.items() if weight})
+
+    def __exit__(self, *exc):
+        MIX.clear()
+        MIX.update(self.saved)
 
 
 # --- pgbench -------------------------------------------------------------------------------------
@@ -335,7 +375,11 @@ def main(options) -> int:
                 log(f"ledger {scenario} × {workers} workers, {options.duration:g} s…")
                 cells.append(run_cell(scenario, workers, wallet_ids, options.duration))
 
-        profile = profile_one_worker(wallet_ids, options.duration) if options.profile else ""
+        profile = ""
+        if options.profile:
+            profile = profile_one_worker(wallet_ids, options.duration)
+            per_kind = count_queries_per_movement(wallet_ids)
+            profile += "\nper movement (one worker, in-process): " + json.dumps(per_kind)
 
         from django.core.management import call_command
         from io import StringIO
@@ -376,7 +420,7 @@ def main(options) -> int:
     )
     print(render_table(report))
     if profile:
-        print("\ncProfile of one uniform worker (cumulative):\n" + profile)
+        print("\ncProfile (CPU time) of one uniform worker:\n" + profile)
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"ledger-{started:%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(report, indent=2))

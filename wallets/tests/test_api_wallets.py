@@ -321,3 +321,28 @@ def test_wallet_list_runs_the_same_queries_for_2_and_20_wallets(django_assert_ma
     # count, the wallets with balance and currency, their assets, the assets' currencies
     with django_assert_max_num_queries(4):
         api.get(LIST, {"page_size": 50})
+
+
+# --- hostile input never makes a 500 --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"owner": "1e400"}, {"owner": "-1"}, {"owner": "9" * 40}, {"kind": "x" * 10000}, {"page": "abc"},
+     {"page_size": "-5"}, {"status": "'; drop table"}],
+)
+def test_hostile_list_parameters_are_4xx_or_ignored(staff_api, params):
+    assert staff_api.get(LIST, params).status_code in (200, 400, 404)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"credit_limit": "1e400"}, {"credit_limit": "NaN"}, {"credit_limit": -1}, {"credit_limit": None},
+     {"credit_limit": [1]}, {"credit_limit": "0.001"}, {"name": "x" * 1000}, {"name": None}, {"owner": 1}],
+)
+def test_hostile_patch_bodies_are_400_and_change_nothing(staff_api, credit_wallet, body):
+    response = staff_api.patch(detail(credit_wallet), body, format="json")
+
+    assert response.status_code == 400
+    credit_wallet.refresh_from_db()
+    assert (credit_wallet.name, credit_wallet.credit_limit) == ("Main", Decimal(100))

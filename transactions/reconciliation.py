@@ -296,6 +296,8 @@ def reconcile() -> ReconciliationReport:
             # which it is unless we run nested in someone else's transaction (tests).
             if len(connection.atomic_blocks) == 1:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # The aggregates group millions of entries; let them hash in memory instead of spilling to disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             checks = [_run_check(cursor, check) for check in CHECKS]
             cursor.execute(_TOTALS_SQL)
             totals = [(currency, clients, system) for currency, clients, system in cursor.fetchall()]

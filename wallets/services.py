@@ -287,15 +287,16 @@ def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: 
     if not staff and wallet.owner_id != actor.pk:
         raise PermissionDeniedError("Only the owner or staff may close a wallet.")
     reason = _clean_reason(reason, required=False)
+    if not staff:
+        # Before the transaction, so the audit event of a PIN lock is not rolled back with it.
+        wallet_verify_pin(wallet=wallet, pin=pin)
     with transaction.atomic():
         wallet = _lock(wallet)
         _refuse_system(wallet, "closed")
         if wallet.status == Wallet.Status.CLOSED:
             return wallet
-        if not staff:
-            if wallet.status == Wallet.Status.BLOCKED:
-                raise WalletBlocked("The wallet is blocked; ask support to close it.")
-            wallet_verify_pin(wallet=wallet, pin=pin)
+        if not staff and wallet.status == Wallet.Status.BLOCKED:
+            raise WalletBlocked("The wallet is blocked; ask support to close it.")
         # Read (and lock, so no deposit lands between the check and the close) the assets through
         # the reverse relation: wallets must not import the balances app.
         balance = getattr(wallet, "balance", None)  # RelatedObjectDoesNotExist is an AttributeError
@@ -360,8 +361,8 @@ def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
     locked_until = timezone.now() + settings.PIN_LOCK_DURATION
     cache.set(pin_locked_until_key(wallet.pk), locked_until.timestamp(), timeout=lock_seconds)
     cache.delete(failures_key)
-    # The audit event rides in the caller's transaction when there is one (and rolls back with it);
-    # the lock itself lives in the cache and holds regardless.
+    # The audit event rides in the caller's transaction when there is one (and rolls back with it,
+    # so callers verify the PIN before opening theirs); the lock lives in the cache regardless.
     signals.wallet_pin_locked.send(
         sender=Wallet,
         instance=wallet,

@@ -268,6 +268,8 @@ def test_pin_lockout_through_the_api(client_api, wallet):
     assert response.status_code == 403 and response.json()["code"] == "pin_locked"
     wallet.refresh_from_db()
     assert wallet.status == "active"
+    # The lock left its audit event (close verifies the PIN outside its transaction).
+    assert AuditEvent.objects.filter(action="wallet.pin_locked", target_id=str(wallet.pk)).count() == 1
 
 
 def test_block_unblock_freeze_unfreeze_through_the_api(staff_api, staff_user, wallet):
@@ -346,3 +348,9 @@ def test_hostile_patch_bodies_are_400_and_change_nothing(staff_api, credit_walle
     assert response.status_code == 400
     credit_wallet.refresh_from_db()
     assert (credit_wallet.name, credit_wallet.credit_limit) == ("Main", Decimal(100))
+
+
+@pytest.mark.parametrize("field", ["name", "currency", "pin"])
+def test_nul_characters_are_400_not_a_database_error(client_api, field):
+    payload = {"name": "x", "balance_kind": "regular", "currency": "USD", "pin": "1234", field: "12\x0034"}
+    assert client_api.post(LIST, payload, format="json").status_code == 400

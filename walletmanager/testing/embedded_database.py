@@ -16,8 +16,6 @@ import pytest
 def pytest_load_initial_conftests(early_config, parser, args):
     # The test client speaks plain HTTP; production's HTTPS redirect would answer every request 301.
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
-    # Browser tests drive a plain-HTTP live server: a Secure session cookie would never come back.
-    os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
     if os.environ.get("DATABASE_URL"):
         return
     from walletmanager import embedded_postgres

@@ -1,17 +1,28 @@
-"""Demo data for a fresh installation, made through the services so every ledger invariant holds.
+"""Demo data for a fresh installation, made so every ledger invariant holds.
 
 Idempotent: demo logins, wallets and rates are created once; ``--transactions N`` tops the number of
 demo transactions up to N rather than adding N more each run.
+
+Small numbers go through the services, one call per transaction. From ``BULK_FROM`` missing
+transactions on (or with ``--bulk``) a set-based fast path writes what the services would write —
+posted deposits, withdrawals and transfers in USD with the fees of the active fee rules, balanced
+entries, the matching ``posted`` of the client assets and one ``transaction.posted`` audit event each
+(without the per-call ``after`` balance snapshot) — in batches of ``BULK_BATCH`` per database
+transaction, so the deferred zero-sum trigger and the asset floor CHECK still vet every batch at
+COMMIT and ``reconcile`` stays clean.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db import transaction as db_transaction
+from django.db.models import F, Q
 from tqdm import tqdm
 
 from balances.models import Currency
@@ -40,6 +51,12 @@ DEMO_RATES = [
     ("USDT", "USD", "1"),
     ("TON", "USD", "5.2"),
 ]
+# Missing transactions from which the set-based fast path takes over, and its batch size.
+BULK_FROM = 5_000
+BULK_BATCH = 25_000
+# Share of each kind in bulk data; the rest are transfers.
+BULK_DEPOSITS = 0.45
+BULK_WITHDRAWALS = 0.15
 
 
 class Command(OperatorCommand):
@@ -51,18 +68,35 @@ class Command(OperatorCommand):
             "--transactions", type=int, default=30, help="demo transactions to have in total (default 30)"
         )
         parser.add_argument("--seed", type=int, default=2026, help="random seed, for repeatable data")
+        parser.add_argument(
+            "--bulk", action="store_true",
+            help=f"use the set-based fast path whatever the number (automatic from {BULK_FROM} missing transactions)",
+        )
+        parser.add_argument(
+            "--days", type=int, default=90, help="bulk transactions are spread over this many past days (default 90)"
+        )
 
-    def run(self, *args, users: int, transactions: int, seed: int, **options):
+    def run(self, *args, users: int, transactions: int, seed: int, bulk: bool, days: int, **options):
         if users < 0 or transactions < 0:
             raise CommandError("--users and --transactions must be zero or more.")
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
         rng = random.Random(seed)
         self.usd = Currency.objects.get(code="USD")
         self.eur = Currency.objects.get(code="EUR")
         logins = self._demo_logins()
         self._rates_and_fees()
+        self.usd.refresh_from_db()  # the approval threshold may just have been set
         clients = [logins["client@walletmanager.test"]] + self._demo_clients(users)
         wallets = [self._wallets_of(client) for client in clients]
-        self._transactions(rng, [w for pair in wallets for w in pair], target=transactions)
+        self._pending_withdrawal(logins["client@walletmanager.test"], wallets[0][0])
+        demo_wallets = [w for pair in wallets for w in pair]
+        existing = Transaction.objects.filter(description=DEMO_DESCRIPTION).count()
+        missing = max(0, transactions - existing)
+        if missing and (bulk or missing >= BULK_FROM):
+            self._bulk_transactions(seed, [usd for usd, _ in wallets], missing=missing, days=days)
+        else:
+            self._transactions(rng, demo_wallets, missing=missing)
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Logins:"))
         for email, password, role, superuser, group, *_ in DEMO_LOGINS:
@@ -134,9 +168,23 @@ class Command(OperatorCommand):
                 )
         return usd, multi
 
-    def _transactions(self, rng: random.Random, wallets: list[Wallet], *, target: int) -> None:
-        existing = Transaction.objects.filter(description=DEMO_DESCRIPTION).count()
-        missing = max(0, target - existing)
+    def _pending_withdrawal(self, client: User, wallet: Wallet) -> None:
+        """One withdrawal above the approval threshold waits for Finance, so the approval flow can be tried."""
+        threshold = self.usd.withdrawal_approval_threshold
+        if threshold is None or Transaction.objects.filter(
+            wallet=wallet, kind=Transaction.Kind.WITHDRAWAL, amount__gte=threshold, description=DEMO_DESCRIPTION
+        ).exists():
+            return
+        with db_transaction.atomic():
+            services.transaction_deposit(
+                actor=client, wallet=wallet, currency=self.usd, amount=threshold * 2, description=DEMO_DESCRIPTION
+            )
+            services.transaction_withdraw(
+                actor=client, wallet=wallet, currency=self.usd, amount=threshold + Decimal("500"), pin=DEMO_PIN,
+                description=DEMO_DESCRIPTION,
+            )
+
+    def _transactions(self, rng: random.Random, wallets: list[Wallet], *, missing: int) -> None:
         if not missing:
             return
         usd_wallets = [w for w in wallets if w.name == "Everyday USD"]
@@ -165,3 +213,183 @@ class Command(OperatorCommand):
                 services.transaction_deposit(
                     actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, description=DEMO_DESCRIPTION
                 )
+
+    # --- the fast path ---------------------------------------------------------------------------
+
+    def _bulk_transactions(self, seed: int, wallets: list[Wallet], *, missing: int, days: int) -> None:
+        """Top up to the target with set-based SQL, ``BULK_BATCH`` transactions per database transaction."""
+        wallet_ids = list(
+            Wallet.objects.filter(
+                pk__in=[wallet.pk for wallet in wallets], status=Wallet.Status.ACTIVE,
+                owner__status=User.Status.ACTIVE, balance__status="active",
+            ).values_list("pk", flat=True)
+        )
+        if len(wallet_ids) < 2:
+            raise CommandError("The fast path needs at least two active demo wallets: use --users 1 or more.")
+        system = dict(
+            Wallet.objects.filter(system_role__in=["external", "fees"]).values_list("system_role", "pk")
+        )
+        params = {
+            "wallet_ids": wallet_ids,
+            "external": system["external"],
+            "fees": system["fees"],
+            "days": days,
+            **self._fee_params(),
+        }
+        started = time.monotonic()
+        written = 0
+        with tqdm(total=missing, desc="demo transactions (bulk)", unit="tx") as progress:
+            batch_number = 0
+            while written < missing:
+                size = min(BULK_BATCH, missing - written)
+                # Repeatable data: each batch's random() sequence depends only on --seed and its position.
+                batch_seed = ((seed * 1_000_003 + written) % 2_000_000) / 1_000_000 - 1
+                done = self._bulk_batch(size=size, batch_seed=batch_seed, **params)
+                written += done
+                batch_number += 1
+                progress.update(done)
+        with connection.cursor() as cursor:
+            # Fresh planner statistics: the admin's estimated counts and the dashboard's plans rely on them.
+            cursor.execute("ANALYZE transactions_transaction, transactions_entry, walletmanager_auditevent")
+        self.stdout.write(f"Wrote {written} demo transactions in {time.monotonic() - started:.1f} s ({batch_number} batches).")
+
+    def _fee_params(self) -> dict[str, object]:
+        """The fee rule in force per kind for USD, as SQL parameters (no rule: a rule charging nothing)."""
+        params: dict[str, object] = {}
+        for kind in ("deposit", "withdrawal", "transfer"):
+            rule = (
+                FeeRule.objects.filter(kind=kind, is_active=True)
+                .filter(Q(currency_id="USD") | Q(currency__isnull=True))
+                .order_by(F("currency").asc(nulls_last=True))
+                .first()
+            )
+            params[f"{kind}_bps"] = rule.percent_bps if rule else 0
+            params[f"{kind}_flat"] = rule.flat if rule else Decimal(0)
+            params[f"{kind}_min"] = rule.min_fee if rule else Decimal(0)
+            params[f"{kind}_max"] = rule.max_fee if rule else None
+        params["scale"] = 10 ** self.usd.decimals
+        return params
+
+    def _bulk_batch(self, *, size: int, batch_seed: float, **params) -> int:
+        params = {**params, "size": size, "seed": batch_seed, "description": DEMO_DESCRIPTION}
+
+        def fee(kind: str) -> str:
+            # fee_for: clamp(amount × bps / 10 000 + flat, min, max), then ROUND_UP to the currency's decimals.
+            return (
+                # (LEAST ignores a NULL maximum.)
+                f"CEIL(LEAST(GREATEST(amount * %({kind}_bps)s / 10000.0 + %({kind}_flat)s, %({kind}_min)s),"
+                f" %({kind}_max)s::numeric) * %(scale)s) / %(scale)s"
+            )
+
+        with db_transaction.atomic(), connection.cursor() as cursor:
+            # ON COMMIT DROP does not fire when the caller's transaction is still open (tests): drop explicitly.
+            cursor.execute("DROP TABLE IF EXISTS demo_batch, demo_legs")
+            cursor.execute("SELECT setseed(%(seed)s)", params)
+            cursor.execute(
+                f"""
+                CREATE TEMP TABLE demo_batch ON COMMIT DROP AS
+                WITH draws AS (
+                    SELECT random() AS pick, random() AS size_draw, random() AS age,
+                           floor(random() * cardinality(%(wallet_ids)s::uuid[]))::int AS source,
+                           1 + floor(random() * (cardinality(%(wallet_ids)s::uuid[]) - 1))::int AS step
+                      FROM generate_series(1, %(size)s)
+                ), movements AS (
+                    SELECT gen_random_uuid() AS id,
+                           CASE WHEN pick < {BULK_DEPOSITS} THEN 'deposit'
+                                WHEN pick < {BULK_DEPOSITS + BULK_WITHDRAWALS} THEN 'withdrawal'
+                                ELSE 'transfer' END AS kind,
+                           (%(wallet_ids)s::uuid[])[1 + source] AS wallet_id,
+                           (%(wallet_ids)s::uuid[])[1 + (source + step) %% cardinality(%(wallet_ids)s::uuid[])]
+                               AS other_wallet_id,
+                           -- deposits 1.00–200.00, money going out 1.00–50.00: wallets only grow on average
+                           CASE WHEN pick < {BULK_DEPOSITS} THEN (100 + floor(size_draw * 19901)::int)::numeric / 100
+                                ELSE (100 + floor(size_draw * 4901)::int)::numeric / 100 END AS amount,
+                           now() - age * make_interval(days => %(days)s) AS created_at
+                      FROM draws
+                )
+                SELECT m.id, m.kind, m.wallet_id,
+                       CASE WHEN m.kind = 'transfer' THEN m.other_wallet_id END AS to_wallet_id,
+                       m.amount,
+                       CASE m.kind WHEN 'deposit' THEN {fee("deposit")}
+                                   WHEN 'withdrawal' THEN {fee("withdrawal")}
+                                   ELSE {fee("transfer")} END AS fee,
+                       m.created_at, w.owner_id
+                  FROM movements m
+                  JOIN wallets_wallet w ON w.id = m.wallet_id
+                """,
+                params,
+            )
+            # The service refuses a deposit whose fee eats it; so does the fast path.
+            cursor.execute("DELETE FROM demo_batch WHERE kind = 'deposit' AND fee >= amount")
+            cursor.execute(
+                """
+                INSERT INTO transactions_transaction
+                    (id, kind, status, wallet_id, currency_id, amount, fee, to_wallet_id, description,
+                     created_by_id, created_at, posted_at, reason)
+                SELECT id, kind, 'posted', wallet_id, 'USD', amount, fee, to_wallet_id, %(description)s,
+                       owner_id, created_at, created_at, ''
+                  FROM demo_batch
+                """,
+                params,
+            )
+            written = cursor.rowcount
+            # The legs of transaction_deposit / _withdraw / _transfer; a zero fee leg is no entry.
+            cursor.execute(
+                """
+                CREATE TEMP TABLE demo_legs ON COMMIT DROP AS
+                SELECT b.id AS transaction_id, leg.wallet_id, leg.amount, b.created_at
+                  FROM demo_batch b
+                 CROSS JOIN LATERAL (VALUES
+                     (CASE b.kind WHEN 'deposit' THEN %(external)s::uuid ELSE b.wallet_id END,
+                      CASE b.kind WHEN 'deposit' THEN -b.amount ELSE -(b.amount + b.fee) END),
+                     (CASE b.kind WHEN 'deposit' THEN b.wallet_id
+                                  WHEN 'withdrawal' THEN %(external)s::uuid
+                                  ELSE b.to_wallet_id END,
+                      CASE b.kind WHEN 'deposit' THEN b.amount - b.fee ELSE b.amount END),
+                     (%(fees)s::uuid, b.fee)
+                 ) AS leg(wallet_id, amount)
+                 WHERE leg.amount <> 0
+                """,
+                params,
+            )
+            cursor.execute(
+                """
+                INSERT INTO transactions_entry (transaction_id, wallet_id, currency_id, amount, created_at)
+                SELECT transaction_id, wallet_id, 'USD', amount, created_at FROM demo_legs ORDER BY created_at
+                """
+            )
+            # Client assets take the sum of their new entries; locked in primary-key order like the ledger does.
+            cursor.execute(
+                """
+                WITH deltas AS (
+                    SELECT wallet_id, SUM(amount) AS delta FROM demo_legs GROUP BY wallet_id
+                ), targets AS (
+                    SELECT a.id, d.delta
+                      FROM balances_balanceasset a
+                      JOIN balances_balance bal ON bal.id = a.balance_id
+                      JOIN deltas d ON d.wallet_id = bal.wallet_id
+                     WHERE a.currency_id = 'USD'
+                     ORDER BY a.id
+                       FOR UPDATE OF a
+                )
+                UPDATE balances_balanceasset a
+                   SET posted = a.posted + t.delta, updated_at = now()
+                  FROM targets t
+                 WHERE a.id = t.id
+                """
+            )
+            cursor.execute(
+                """
+                INSERT INTO walletmanager_auditevent
+                    (actor_id, action, target_type, target_id, reason, data, ip, created_at)
+                SELECT owner_id, 'transaction.posted', 'transactions.transaction', id::text, '',
+                       jsonb_strip_nulls(jsonb_build_object(
+                           'kind', kind, 'status', 'posted', 'wallet', wallet_id::text, 'currency', 'USD',
+                           'amount', amount::text, 'fee', fee::text, 'to_wallet', to_wallet_id::text, 'bulk', true
+                       )),
+                       NULL, created_at
+                  FROM demo_batch
+                """
+            )
+            cursor.execute("DROP TABLE demo_batch, demo_legs")
+        return written

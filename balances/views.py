@@ -14,7 +14,10 @@ from balances.models import Currency
 from balances.serializers import CurrencySerializer
 from wallets import selectors as wallet_selectors
 from wallets.serializers import WalletReasonInputSerializer, WalletSerializer
-from wallets.views import ERROR_RESPONSES, IsStaff, wallet_response
+from walletmanager.api.permissions import staff_with_permission
+from wallets.views import ERROR_RESPONSES, wallet_response
+
+CanFreezeBalances = staff_with_permission("balances.freeze_balance")
 
 
 @extend_schema_view(list=extend_schema(summary="List active currencies", tags=["currencies"]))
@@ -28,7 +31,7 @@ class CurrencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class BalanceFreezeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsStaff]
+    permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
 
     @extend_schema(
         summary="Freeze a wallet's balance (staff, reason required): money comes in, nothing goes out",
@@ -46,7 +49,7 @@ class BalanceFreezeView(APIView):
 
 
 class BalanceUnfreezeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsStaff]
+    permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
 
     @extend_schema(
         summary="Unfreeze a wallet's balance (staff)",

@@ -18,9 +18,12 @@ from rest_framework.response import Response
 from transactions import idempotency, selectors, serializers, services
 from transactions.filters import TransactionFilter
 from transactions.models import ExchangeRate, Transaction
+from walletmanager.api.permissions import staff_with_permission
 from walletmanager.exceptions import PermissionDeniedError
 
 ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`')
+
+ADJUST_PERMISSION = "transactions.adjust_balance"
 
 TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
     component_name="TransactionCreate",
@@ -34,10 +37,6 @@ TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
     resource_type_field_name="kind",
 )
 
-
-class IsStaff(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
 
 
 @extend_schema_view(
@@ -80,8 +79,10 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return serializers.TransactionSerializer
 
     def get_permissions(self):
-        if self.action in ("approve", "reject", "reverse"):
-            return [permissions.IsAuthenticated(), IsStaff()]
+        if self.action in ("approve", "reject"):
+            return [permissions.IsAuthenticated(), staff_with_permission("transactions.approve_withdrawal")()]
+        if self.action == "reverse":
+            return [permissions.IsAuthenticated(), staff_with_permission("transactions.reverse_transaction")()]
         return super().get_permissions()
 
     # --- create ----------------------------------------------------------------------------------
@@ -133,8 +134,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         kind = serializers.TransactionKindSerializer(data={"kind": data.get("kind")})
         kind.is_valid(raise_exception=True)
         kind = kind.validated_data["kind"]
-        if kind == "adjustment" and not request.user.is_staff:
-            raise PermissionDeniedError("Only staff may adjust balances.")
+        if kind == "adjustment" and not request.user.has_perm(ADJUST_PERMISSION):
+            raise PermissionDeniedError(f"Only staff with the {ADJUST_PERMISSION} permission may adjust balances.")
         body = serializers.INPUT_SERIALIZERS[kind](data=data)
         body.is_valid(raise_exception=True)
         transaction = self._perform(kind, request.user, body.validated_data)
@@ -146,6 +147,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             user=user, wallet_id=data["wallet"], own_only=kind in ("withdrawal", "transfer", "exchange")
         )
         if kind == "deposit":
+            if wallet.owner_id != user.pk and not user.has_perm(ADJUST_PERMISSION):
+                # Staff paying into a client's wallet is a Finance task, as in the admin's deposit form.
+                raise PermissionDeniedError(f"Only staff with the {ADJUST_PERMISSION} permission may deposit for a client.")
             return services.transaction_deposit(
                 actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], description=data["description"]
             )

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users import selectors, services
-from users.permissions import IsStaff
+from walletmanager.api.permissions import IsStaff
 from users.serializers import (
     UserErrorSerializer,
     LoginInputSerializer,

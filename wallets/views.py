@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from walletmanager.api.permissions import staff_with_permission
 from walletmanager.exceptions import NotFoundError, PermissionDeniedError
 from wallets import selectors, services
 from wallets.filters import WalletFilter
@@ -31,12 +32,7 @@ ERROR_RESPONSES = {
     409: OpenApiResponse(description='Refused by a business rule: {"code", "detail"}.'),
 }
 
-
-class IsStaff(permissions.BasePermission):
-    message = "Only staff may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+CanBlockWallets = staff_with_permission("wallets.block_wallet")
 
 
 def wallet_response(wallet: Wallet, *, user, status_code: int = status.HTTP_200_OK) -> Response:
@@ -123,6 +119,9 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         wallet = self.get_object()
         data = WalletCloseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if wallet.owner_id != request.user.pk and not CanBlockWallets().has_permission(request, self):
+            # Closing someone else's wallet is the operator action of the admin, with its permission.
+            raise PermissionDeniedError(CanBlockWallets.message)
         wallet = services.wallet_close(
             actor=request.user,
             wallet=wallet,
@@ -136,7 +135,7 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=WalletReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, CanBlockWallets])
     def block(self, request: Request, pk: str) -> Response:
         wallet = self.get_object()
         data = WalletReasonInputSerializer(data=request.data)
@@ -149,7 +148,7 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=WalletReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, CanBlockWallets])
     def unblock(self, request: Request, pk: str) -> Response:
         wallet = self.get_object()
         data = WalletReasonInputSerializer(data=request.data)

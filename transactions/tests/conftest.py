@@ -90,7 +90,7 @@ def assert_ledger_consistent() -> None:
 
 @pytest.fixture
 def staff(db):
-    return StaffFactory()
+    return StaffFactory(groups=["Finance"])
 
 
 @pytest.fixture

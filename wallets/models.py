@@ -39,9 +39,9 @@ class Wallet(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DEBIT)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     credit_limit = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
+    # Wrong-PIN counts and lockouts live in the shared cache, not here: they must survive the rollback
+    # of the refused operation that counted them (see wallets.services.wallet_verify_pin).
     pin = models.CharField(max_length=128, blank=True, help_text="Hashed with Django's password hasher.")
-    pin_failed_attempts = models.PositiveSmallIntegerField(default=0)
-    pin_locked_until = models.DateTimeField(null=True, blank=True)
     system_role = models.CharField(max_length=16, choices=SystemRole.choices, null=True, blank=True, unique=True)
     block_reason = models.TextField(blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from balances import services
 from balances.models import Balance, BalanceAsset, Currency
+from walletmanager.admin import StatusBanner, StatusBannerMixin, audit_changelist_url, recent_audit_events_html
 from walletmanager.admin_actions import reason_action
 from walletmanager.money import format_amount
 
@@ -39,16 +40,36 @@ class AssetInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Balance)
-class BalanceAdmin(admin.ModelAdmin):
+class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = ("wallet", "kind", "currency", "status", "frozen_at", "created_at")
     list_filter = ("kind", "status", "currency")
     search_fields = ("wallet__address", "wallet__owner__email", "=wallet__id")
     list_select_related = ("wallet", "currency")
     raw_id_fields = ("wallet",)
     show_full_result_count = False
-    readonly_fields = ("wallet", "kind", "currency", "status", "freeze_reason", "frozen_at", "created_at")
+    readonly_fields = (
+        "wallet", "kind", "currency", "status", "freeze_reason", "frozen_at", "created_at", "recent_audit_events",
+    )
     inlines = [AssetInline]
     actions = ["freeze_balances", "unfreeze_balances"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("wallet", "currency")
+
+    def status_banners(self, balance: Balance) -> list[StatusBanner]:
+        banners = []
+        if balance.status == Balance.Status.FROZEN:
+            banners.append(StatusBanner("This balance is frozen: money comes in, nothing goes out.",
+                                        reason=balance.freeze_reason, since=balance.frozen_at))
+        if balance.wallet.status != "active":
+            banners.append(StatusBanner(f"Its wallet is {balance.wallet.get_status_display().lower()}.",
+                                        reason=balance.wallet.block_reason,
+                                        level="warning" if balance.wallet.status == "blocked" else "closed"))
+        return banners
+
+    @admin.display(description="Recent audit events")
+    def recent_audit_events(self, balance: Balance) -> str:
+        return recent_audit_events_html([balance], more_url=audit_changelist_url(balance))
 
     def has_add_permission(self, request) -> bool:
         return False  # opened with its wallet

@@ -14,21 +14,26 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
 from transactions import services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
+from walletmanager.admin import (
+    EstimatedCountPaginator,
+    StatusBanner,
+    StatusBannerMixin,
+    audit_changelist_url,
+    link,
+    recent_audit_events_html,
+)
 from walletmanager.admin_actions import reason_action
 from walletmanager.audit import audit_record
 from walletmanager.exceptions import DomainError, ValidationFailed
@@ -36,34 +41,6 @@ from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
-
-
-class EstimatedCountPaginator(Paginator):
-    """A paginator that never counts a huge table row by row.
-
-    Unfiltered, it takes PostgreSQL's planner estimate (``pg_class.reltuples``, kept fresh by
-    autovacuum) once the table is past ``exact_count_limit`` rows; filtered, it counts at most
-    ``exact_count_limit + 1`` rows, so a broad filter costs a bounded scan and pages stop there.
-    """
-
-    exact_count_limit = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        queryset = self.object_list
-        if not queryset.query.where:
-            estimate = _estimated_rows(queryset.model._meta.db_table)
-            if estimate > self.exact_count_limit:
-                return estimate
-        return queryset.order_by()[: self.exact_count_limit + 1].count()
-
-
-def _estimated_rows(table: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
-        row = cursor.fetchone()
-    # -1 means "never analysed"; the caller then counts (cheaply, the table is new and small).
-    return int(row[0]) if row and row[0] is not None else -1
 
 
 class ReadOnlyAdminMixin:
@@ -94,14 +71,14 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "kind", "status", "wallet", "currency", "amount", "fee")
+class TransactionAdmin(StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "kind", "status", "wallet_link", "owner_link", "currency", "amount", "fee")
     list_filter = ("kind", "status", "currency")
     date_hierarchy = "created_at"
     # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
     search_fields = ("=id", "=wallet__address", "=wallet__owner__email")
     search_help_text = "A transaction id, a wallet address (either side) or an owner's email."
-    list_select_related = ("wallet", "currency")
+    list_select_related = ("wallet", "wallet__owner", "currency")
     raw_id_fields = ("wallet", "to_wallet", "reverses", "created_by")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -110,16 +87,17 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [EntryInline]
     actions = ["approve_withdrawals", "reject_withdrawals", "reverse_transactions", "export_csv"]
     fields = (
-        "id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency", "to_amount",
-        "rate", "description", "reverses", "reversed_by_link", "reason", "created_by", "created_at", "posted_at",
-        "resolved_at",
+        "id", "kind", "status", "wallet", "owner_link", "currency", "amount", "fee", "to_wallet", "to_owner_link",
+        "to_currency", "to_amount", "rate", "description", "reverses", "reversed_by_link", "reason", "created_by",
+        "created_at", "posted_at", "resolved_at", "audit_events",
     )
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(
-            "wallet", "currency", "to_wallet", "to_currency", "created_by", "reverses", "reversed_by"
+            "wallet", "wallet__owner", "currency", "to_wallet", "to_wallet__owner", "to_currency", "created_by",
+            "reverses", "reversed_by",
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -135,6 +113,37 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         else:
             wallets = Wallet.objects.filter(address=term.upper()).values("pk")
         return queryset.filter(Q(wallet__in=wallets) | Q(to_wallet__in=wallets)), False
+
+    def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
+        if transaction.status == Transaction.Status.PENDING:
+            return [StatusBanner(
+                f"Pending: waits for approval ({transaction.amount + transaction.fee} {transaction.currency_id} held).",
+                since=transaction.created_at,
+            )]
+        if transaction.status == Transaction.Status.REVERSED:
+            return [StatusBanner("Reversed: a reversal transaction undid its entries.", reason=transaction.reason,
+                                 level="closed")]
+        return []
+
+    @admin.display(description="Wallet", ordering="wallet__address")
+    def wallet_link(self, transaction: Transaction) -> str:
+        return link(reverse("admin:wallets_wallet_change", args=[transaction.wallet_id]), transaction.wallet.address)
+
+    @admin.display(description="Owner")
+    def owner_link(self, transaction: Transaction) -> str:
+        owner = transaction.wallet.owner
+        return link(reverse("admin:users_user_change", args=[owner.pk]), owner.email)
+
+    @admin.display(description="Recipient's owner")
+    def to_owner_link(self, transaction: Transaction) -> str:
+        if transaction.to_wallet_id is None:
+            return "—"
+        owner = transaction.to_wallet.owner
+        return link(reverse("admin:users_user_change", args=[owner.pk]), owner.email)
+
+    @admin.display(description="Audit events")
+    def audit_events(self, transaction: Transaction) -> str:
+        return recent_audit_events_html([transaction], more_url=audit_changelist_url(transaction))
 
     @admin.display(description="Reversed by")
     def reversed_by_link(self, transaction: Transaction) -> str:

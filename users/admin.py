@@ -7,9 +7,20 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from users import services
 from users.models import User
+from walletmanager.admin import (
+    StatusBanner,
+    StatusBannerMixin,
+    audit_changelist_url,
+    link,
+    recent_audit_events_html,
+    recent_transactions_html,
+    transaction_changelist_url,
+)
 from walletmanager.admin_actions import reason_action
 
 
@@ -40,7 +51,7 @@ class UserChangeForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "first_name", "last_name", "role", "status", "is_superuser", "date_joined", "last_login")
@@ -56,17 +67,19 @@ class UserAdmin(admin.ModelAdmin):
         ("Role and permissions", {"fields": ("role", "is_superuser", "groups", "user_permissions")}),
         ("Status (change it with the actions)", {"fields": ("status", "block_reason", "blocked_at", "closed_at")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
+        ("Activity", {"fields": ("wallets_panel", "recent_transactions", "recent_audit_events")}),
     )
     add_fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),
     )
     status_fields = ("status", "block_reason", "blocked_at", "closed_at", "date_joined", "last_login", "is_system")
+    activity_fields = ("wallets_panel", "recent_transactions", "recent_audit_events")
     # Granting power is for superusers: an operator who may edit users must not make anyone (themselves
     # included) staff or superuser, nor hand out groups and permissions.
     privilege_fields = ("role", "is_superuser", "groups", "user_permissions")
 
     def get_readonly_fields(self, request, obj=None):
-        fields = list(self.status_fields) if obj is not None else []
+        fields = list(self.status_fields) + list(self.activity_fields) if obj is not None else []
         if not request.user.is_superuser:
             fields += list(self.privilege_fields)
         return fields
@@ -84,6 +97,58 @@ class UserAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             if not change:
                 services.user_record_created_by_staff(actor=request.user, user=obj)
+
+    def status_banners(self, user: User) -> list[StatusBanner]:
+        if user.status == User.Status.BLOCKED:
+            return [StatusBanner("This user is blocked: they cannot log in and none of their wallets can move money.",
+                                 reason=user.block_reason, since=user.blocked_at)]
+        if user.status == User.Status.CLOSED:
+            return [StatusBanner("This user is closed (final): they can never log in again.",
+                                 since=user.closed_at, level="closed")]
+        return []
+
+    def _wallets(self, user: User) -> list:
+        # Reached through the reverse relation by name: users never imports wallets.
+        if not hasattr(user, "_admin_wallets"):
+            user._admin_wallets = list(user.wallets.select_related("balance").order_by("created_at"))
+        return user._admin_wallets
+
+    @admin.display(description="Wallets")
+    def wallets_panel(self, user: User) -> str:
+        wallets = self._wallets(user)
+        if not wallets:
+            return "No wallets."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    link(reverse("admin:wallets_wallet_change", args=[wallet.pk]), wallet.address),
+                    wallet.name,
+                    wallet.get_kind_display(),
+                    wallet.get_status_display(),
+                    wallet.balance.get_status_display() if hasattr(wallet, "balance") else "—",
+                )
+                for wallet in wallets
+            ),
+        )
+        return format_html(
+            '<table class="related-panel"><thead><tr><th>Address</th><th>Name</th><th>Kind</th><th>Status</th>'
+            "<th>Balance</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Recent transactions")
+    def recent_transactions(self, user: User) -> str:
+        return recent_transactions_html(
+            [wallet.pk for wallet in self._wallets(user)], more_url=transaction_changelist_url(user.email)
+        )
+
+    @admin.display(description="Recent audit events")
+    def recent_audit_events(self, user: User) -> str:
+        # About the user and about each of their wallets (blocks, closes, PIN lockouts).
+        targets = [user, *self._wallets(user)]
+        return recent_audit_events_html(targets, more_url=audit_changelist_url(*targets))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Users are closed, never deleted: their wallets, ledger entries and audit trail point at them.

@@ -1,20 +1,244 @@
+"""The audit trail in the admin, and the cross-links every operator page shares (SPEC §8).
+
+Operators follow a case from a user to their wallets, transactions and audit events and back. The
+helpers here build those links and the "recent …" panels for the other apps' admins. They reach the
+ledger by model name (``apps.get_model``), so the lower apps (users, wallets, balances) never import
+``transactions``. Every panel is a fixed number of indexed queries, whatever the row counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.apps import apps
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Model, Q
+from django.utils.functional import cached_property
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
 from walletmanager.models import AuditEvent
+from walletmanager.money import format_amount
+
+PANEL_ROWS = 20
+_TARGET_TERM = re.compile(r"^[a-z_]+\.[a-z_]+:[0-9A-Za-z-]{1,64}$")
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator that never counts a huge table row by row.
+
+    Unfiltered, it takes PostgreSQL's planner estimate (``pg_class.reltuples``, kept fresh by
+    autovacuum) once the table is past ``exact_count_limit`` rows; filtered, it counts at most
+    ``exact_count_limit + 1`` rows, so a broad filter costs a bounded scan and pages stop there.
+    """
+
+    exact_count_limit = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not queryset.query.where:
+            estimate = _estimated_rows(queryset.model._meta.db_table)
+            if estimate > self.exact_count_limit:
+                return estimate
+        return queryset.order_by()[: self.exact_count_limit + 1].count()
+
+
+def _estimated_rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    # -1 means "never analysed"; the caller then counts (cheaply, the table is new and small).
+    return int(row[0]) if row and row[0] is not None else -1
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+def admin_change_url(target_type: str, target_id: object) -> str | None:
+    """The admin page of ``app_label.model_name`` #id, or None when the admin has no page for it."""
+    app_label, _, model_name = target_type.partition(".")
+    try:
+        return reverse(f"admin:{app_label}_{model_name}_change", args=[target_id])
+    except NoReverseMatch:
+        return None
+
+
+def audit_changelist_url(*targets: Model) -> str:
+    """The audit changelist filtered to the events about ``targets`` (one object: exact filter;
+    several: a search for ``type:id`` terms, see ``AuditEventAdmin.get_search_results``)."""
+    base = reverse("admin:walletmanager_auditevent_changelist")
+    if len(targets) == 1:
+        target = targets[0]
+        return f"{base}?{urlencode({'target_type': target._meta.label_lower, 'target_id': str(target.pk)})}"
+    return f"{base}?{urlencode({'q': ' '.join(f'{target._meta.label_lower}:{target.pk}' for target in targets)})}"
+
+
+def transaction_changelist_url(search: str) -> str:
+    return f"{reverse('admin:transactions_transaction_changelist')}?{urlencode({'q': search})}"
+
+
+def link(url: str | None, text: object) -> str:
+    return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
+
+
+# --- status banners ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusBanner:
+    """What the change page of a blocked, frozen or closed object says above its form."""
+
+    title: str
+    reason: str = ""
+    since: object = None
+    level: str = "warning"  # or "closed"
+
+
+class StatusBannerMixin:
+    """Pass ``status_banners(obj)`` to ``templates/admin/change_form_with_status.html``."""
+
+    change_form_template = "admin/change_form_with_status.html"
+
+    def status_banners(self, obj) -> list[StatusBanner]:
+        return []
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, admin.utils.unquote(object_id)) if object_id else None
+        banners = self.status_banners(obj) if obj is not None else []
+        return super().change_view(
+            request, object_id, form_url, extra_context={**(extra_context or {}), "status_banners": banners}
+        )
+
+
+# --- panels --------------------------------------------------------------------------------------
+
+
+def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
+    """The last ``PANEL_ROWS`` audit events about any of ``targets``, newest first, each linked."""
+    condition = Q()
+    for target in targets:
+        condition |= Q(target_type=target._meta.label_lower, target_id=str(target.pk))
+    if not condition:
+        return "—"
+    events = list(AuditEvent.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:PANEL_ROWS])
+    if not events:
+        return "No audit events yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                link(reverse("admin:walletmanager_auditevent_change", args=[event.pk]), f"{event.created_at:%Y-%m-%d %H:%M:%S}"),
+                event.action,
+                link(admin_change_url(event.target_type, event.target_id), event.target_type),
+                event.actor.email if event.actor else "system",
+                event.reason or "—",
+            )
+            for event in events
+        ),
+    )
+    return format_html(
+        '<table class="related-panel"><thead><tr><th>When</th><th>Action</th><th>About</th><th>By</th>'
+        "<th>Reason</th></tr></thead><tbody>{}</tbody></table><p>{}</p>",
+        rows,
+        link(more_url, "All audit events →"),
+    )
+
+
+def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
+    """The last ``PANEL_ROWS`` transactions into or out of any of ``wallet_ids``, newest first.
+
+    One ordered index scan per wallet and direction (``tx_wallet_created_idx`` /
+    ``tx_to_wallet_created_idx``) merged in PostgreSQL, so a wallet with a million transactions
+    costs the same as one with ten.
+    """
+    if not wallet_ids:
+        return "No wallets."
+    transaction_model = apps.get_model("transactions", "Transaction")
+    newest = transaction_model.objects.order_by("-created_at", "-id")
+    ids: list[tuple[object, object]] = []
+    for wallet_id in wallet_ids:
+        for side in ("wallet_id", "to_wallet_id"):
+            ids += newest.filter(**{side: wallet_id}).values_list("created_at", "id")[:PANEL_ROWS]
+    chosen = [pk for _, pk in sorted(set(ids), reverse=True)[:PANEL_ROWS]]
+    transactions = sorted(
+        transaction_model.objects.filter(pk__in=chosen).select_related("wallet", "to_wallet", "currency"),
+        key=lambda transaction: (transaction.created_at, str(transaction.pk)),
+        reverse=True,
+    )
+    if not transactions:
+        return "No transactions yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+        (
+            (
+                link(reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"),
+                tx.get_kind_display(),
+                tx.get_status_display(),
+                link(reverse("admin:wallets_wallet_change", args=[tx.wallet_id]), tx.wallet.address),
+                format_amount(tx.amount, decimals=tx.currency.decimals),
+                tx.currency_id,
+                link(reverse("admin:wallets_wallet_change", args=[tx.to_wallet_id]), tx.to_wallet.address)
+                if tx.to_wallet_id
+                else "—",
+            )
+            for tx in transactions
+        ),
+    )
+    return format_html(
+        '<table class="related-panel"><thead><tr><th>When</th><th>Kind</th><th>Status</th><th>From wallet</th>'
+        "<th>Amount</th><th>To wallet</th></tr></thead><tbody>{}</tbody></table><p>{}</p>",
+        rows,
+        link(more_url, "All transactions →"),
+    )
+
+
+# --- the audit trail -----------------------------------------------------------------------------
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit trail: searchable and filterable, never editable or deletable by anyone."""
 
-    list_display = ("created_at", "action", "target_type", "target_id", "actor", "reason", "ip")
+    list_display = ("created_at", "action", "target_link", "actor", "reason", "ip")
     list_filter = ("action", "target_type")
     search_fields = ("=target_id", "actor__email", "reason", "action")
+    search_help_text = (
+        "An object's id, or several as type:id (users.user:7 wallets.wallet:…); an operator's email, an action "
+        "or words of a reason."
+    )
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
     show_full_result_count = False
-    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    fields = ("created_at", "action", "target_link", "target_type", "target_id", "actor", "reason", "data", "ip")
+    readonly_fields = fields
+
+    # Every money movement writes an event: the trail grows like the ledger, so never count it row by row.
+    paginator = EstimatedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        terms = search_term.split()
+        # "type:id" terms (the links of the user and wallet pages) select those objects' events exactly,
+        # through the (target_type, target_id) index.
+        if terms and all(_TARGET_TERM.match(term) for term in terms):
+            condition = Q()
+            for term in terms:
+                target_type, _, target_id = term.partition(":")
+                condition |= Q(target_type=target_type, target_id=target_id)
+            return queryset.filter(condition), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="About", ordering="target_type")
+    def target_link(self, event: AuditEvent) -> str:
+        return link(admin_change_url(event.target_type, event.target_id), f"{event.target_type} {event.target_id}")
 
     def has_add_permission(self, request):
         return False

@@ -4,8 +4,18 @@ which ask for a reason and call the same services as the API; renaming calls ``w
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from walletmanager.admin import (
+    StatusBanner,
+    StatusBannerMixin,
+    audit_changelist_url,
+    link,
+    recent_audit_events_html,
+    recent_transactions_html,
+    transaction_changelist_url,
+)
 from walletmanager.admin_actions import reason_action
 from walletmanager.money import format_amount
 from wallets import services
@@ -13,9 +23,9 @@ from wallets.models import Wallet
 
 
 @admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
+class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = (
-        "address", "name", "owner", "kind", "status", "balance_kind", "balance_currency", "balance_status",
+        "address", "name", "owner_link", "kind", "status", "balance_kind", "balance_currency", "balance_status",
         "system_role", "created_at",
     )
     # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
@@ -28,12 +38,55 @@ class WalletAdmin(admin.ModelAdmin):
     actions = ["block_wallets", "unblock_wallets", "close_wallets"]
     fields = (
         "id", "address", "owner", "name", "kind", "system_role", "status", "block_reason", "blocked_at", "closed_at",
-        "credit_limit", "pin_lock", "assets", "created_at", "updated_at",
+        "credit_limit", "pin_lock", "balance_link", "assets", "created_at", "updated_at",
+        "recent_transactions", "recent_audit_events",
     )
     readonly_fields = tuple(field for field in fields if field != "name")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner", "balance", "balance__currency")
+
+    def status_banners(self, wallet: Wallet) -> list[StatusBanner]:
+        banners = []
+        if wallet.status == Wallet.Status.BLOCKED:
+            banners.append(StatusBanner("This wallet is blocked: nothing moves in or out.",
+                                        reason=wallet.block_reason, since=wallet.blocked_at))
+        elif wallet.status == Wallet.Status.CLOSED:
+            banners.append(StatusBanner("This wallet is closed (final).", since=wallet.closed_at, level="closed"))
+        balance = getattr(wallet, "balance", None)
+        if balance is not None and balance.status == "frozen":
+            banners.append(StatusBanner("Its balance is frozen: money comes in, nothing goes out.",
+                                        reason=balance.freeze_reason, since=balance.frozen_at))
+        if wallet.owner.status != "active" and not wallet.is_system:
+            banners.append(StatusBanner(f"Its owner is {wallet.owner.get_status_display().lower()}.",
+                                        reason=wallet.owner.block_reason, since=wallet.owner.blocked_at,
+                                        level="warning" if wallet.owner.status == "blocked" else "closed"))
+        return banners
+
+    @admin.display(description="Owner", ordering="owner__email")
+    def owner_link(self, wallet: Wallet) -> str:
+        return link(reverse("admin:users_user_change", args=[wallet.owner_id]), wallet.owner.email)
+
+    @admin.display(description="Balance")
+    def balance_link(self, wallet: Wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        if balance is None:
+            return "—"
+        return link(
+            reverse("admin:balances_balance_change", args=[balance.pk]),
+            f"{balance.get_kind_display()} {balance.currency_id or ''} · {balance.get_status_display()}",
+        )
+
+    @admin.display(description="Recent transactions")
+    def recent_transactions(self, wallet: Wallet) -> str:
+        return recent_transactions_html([wallet.pk], more_url=transaction_changelist_url(wallet.address))
+
+    @admin.display(description="Recent audit events")
+    def recent_audit_events(self, wallet: Wallet) -> str:
+        # The wallet's own events and its balance's (freeze / unfreeze).
+        balance = getattr(wallet, "balance", None)
+        targets = [wallet, balance] if balance is not None else [wallet]
+        return recent_audit_events_html(targets, more_url=audit_changelist_url(*targets))
 
     def has_add_permission(self, request) -> bool:
         return False  # wallets are opened through the API (wallet_create), which also opens the balance

@@ -128,7 +128,7 @@ def test_paginator_estimates_an_unfiltered_huge_table_and_caps_a_filtered_count(
     for _ in range(4):
         transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
     monkeypatch.setattr(EstimatedCountPaginator, "exact_count_limit", 2)
-    monkeypatch.setattr("transactions.admin._estimated_rows", lambda table: 1_000_000)
+    monkeypatch.setattr("walletmanager.admin._estimated_rows", lambda table: 1_000_000)
 
     assert EstimatedCountPaginator(Transaction.objects.all(), 50).count == 1_000_000
     assert EstimatedCountPaginator(Transaction.objects.filter(kind="deposit"), 50).count == 3

@@ -8,10 +8,13 @@ Design (SPEC §5, §10):
 * Every asset a movement touches is locked in ONE ``SELECT … FOR UPDATE`` ordered by primary key,
   so two movements over the same assets always lock them in the same order and cannot deadlock.
 * Multi-currency balances get their asset row lazily: ``INSERT … ON CONFLICT DO NOTHING`` (rows
-  sorted, before any lock is taken) and then the lock.
+  sorted, before any lock is taken) and then the lock. Assets are never deleted, so once a process
+  has seen one it skips that insert; a missing row is still created by the repair path.
 * Checks run on the locked rows; the new ``posted``/``held`` are computed from them and written
-  with the entries in the same database transaction. PostgreSQL re-checks the floor (CHECK) and
-  the zero sum of the entries (deferred trigger) at COMMIT.
+  with the new transaction and its entries in ONE statement (plain SQL: this path runs for every
+  movement and the ORM's query building cost more CPU than PostgreSQL spent on the statements).
+  PostgreSQL re-checks the floor (CHECK) at once and the zero sum of the entries (deferred
+  trigger) at COMMIT.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, InsufficientFunds
@@ -82,8 +85,10 @@ class Plan:
     def asset(self, wallet: Wallet, currency: str) -> BalanceAsset:
         return self.changes[(wallet.balance.pk, currency)].asset
 
-    def write(self, transaction: Transaction | None) -> None:
-        """Apply the new positions and, for a posting, insert the entries of ``transaction``."""
+    def write(self, transaction: Transaction | None, *, insert: Transaction | None = None) -> None:
+        """Apply the new positions, insert the new transaction ``insert`` (built by
+        ``new_transaction``) and, for a posting, the entries of ``transaction``: all in one
+        statement, one round trip."""
         now = timezone.now()
         changed = []
         for change in self.changes.values():
@@ -93,17 +98,62 @@ class Plan:
             change.asset.held += change.held_delta
             change.asset.updated_at = now
             changed.append(change.asset)
-        if len(changed) == 1:
-            asset = changed[0]
-            BalanceAsset.objects.filter(pk=asset.pk).update(posted=asset.posted, held=asset.held, updated_at=now)
-        elif changed:
-            BalanceAsset.objects.bulk_update(changed, ["posted", "held", "updated_at"])
-        if transaction is not None:
-            entries = [
-                Entry(transaction=transaction, wallet_id=leg.wallet.pk, currency_id=leg.currency, amount=leg.amount)
-                for leg in merge_legs(self.legs)
-            ]
-            Entry.objects.bulk_create(entries)
+        entries = merge_legs(self.legs) if transaction is not None else []
+        parts, params = [], []
+        if insert is not None:
+            sql, values = _insert_statement(insert)
+            parts.append(sql)
+            params.extend(values)
+        if changed:
+            # The rows are locked: the new values were computed from them under the lock.
+            parts.append(
+                f"UPDATE {ASSET_TABLE} AS a SET posted = v.posted, held = v.held, updated_at = %s "
+                f"FROM (VALUES {', '.join(['(%s::bigint, %s::numeric, %s::numeric)'] * len(changed))}) AS v (id, posted, held) "
+                "WHERE a.id = v.id"
+            )
+            params.append(now)
+            for asset in changed:
+                params.extend((asset.pk, asset.posted, asset.held))
+        if entries:
+            parts.append(
+                f"INSERT INTO {ENTRY_TABLE} (transaction_id, wallet_id, currency_id, amount, created_at) "
+                f"VALUES {', '.join(['(%s, %s, %s, %s::numeric, %s)'] * len(entries))}"
+            )
+            for leg in entries:
+                params.extend((transaction.pk, leg.wallet.pk, leg.currency, leg.amount, now))
+        if not parts:
+            return
+        # One statement: a data-modifying WITH runs to completion even though nothing reads it, and
+        # the entries' foreign key to the new transaction is checked at COMMIT (deferred).
+        sql = parts[-1]
+        if len(parts) > 1:
+            sql = "WITH " + ", ".join(f"step{index} AS ({part})" for index, part in enumerate(parts[:-1])) + " " + sql
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        if insert is not None:
+            insert._state.adding = False
+            insert._state.db = connection.alias
+
+
+def new_transaction(**fields) -> Transaction:
+    """A ``Transaction`` ready to be inserted by ``Plan.write(insert=...)``: defaults and
+    ``created_at`` are set as ``save()`` would set them."""
+    transaction = Transaction(**fields)
+    for model_field in _TRANSACTION_FIELDS:
+        model_field.pre_save(transaction, True)  # auto_now_add: created_at
+    return transaction
+
+
+def _insert_statement(transaction: Transaction) -> tuple[str, list]:
+    columns = [model_field.column for model_field in _TRANSACTION_FIELDS]
+    values = [
+        model_field.get_db_prep_save(getattr(transaction, model_field.attname), connection)
+        for model_field in _TRANSACTION_FIELDS
+    ]
+    return (
+        f"INSERT INTO {Transaction._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+        values,
+    )
 
 
 def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
@@ -115,13 +165,6 @@ def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
         totals[key] = totals.get(key, Decimal(0)) + leg.amount
         wallets[leg.wallet.pk] = leg.wallet
     return [Leg(wallets[wallet_id], currency, amount) for (wallet_id, currency), amount in totals.items() if amount]
-
-
-def _asset_filter(keys: Iterable[AssetKey]) -> Q:
-    condition = Q()
-    for balance_id, currency in keys:
-        condition |= Q(balance_id=balance_id, currency_id=currency)
-    return condition
 
 
 def _create_missing(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> None:
@@ -136,9 +179,31 @@ def _create_missing(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -
     )
 
 
+_TRANSACTION_FIELDS = Transaction._meta.concrete_fields
+ASSET_TABLE = BalanceAsset._meta.db_table
+ENTRY_TABLE = Entry._meta.db_table
+_ASSET_COLUMNS = [field.column for field in BalanceAsset._meta.concrete_fields]
+_ASSET_ATTNAMES = [field.attname for field in BalanceAsset._meta.concrete_fields]
+
+# (balance_id, currency) of multi-currency assets seen to exist. Assets are never deleted, so the
+# pre-lock insert can be skipped for them; if one is gone after all (a rolled-back creation, a
+# flushed test database) the lock does not find it and the repair path below creates it.
+_known_assets: set[AssetKey] = set()
+_KNOWN_ASSETS_LIMIT = 200_000
+
+
 def _lock(keys: Sequence[AssetKey]) -> dict[AssetKey, BalanceAsset]:
-    locked = BalanceAsset.objects.select_for_update(of=("self",)).filter(_asset_filter(keys)).order_by("pk")
-    return {(asset.balance_id, asset.currency_id): asset for asset in locked}
+    """``SELECT … ORDER BY id FOR UPDATE`` of the assets: rows are locked in primary-key order."""
+    sql = (
+        f"SELECT {', '.join(_ASSET_COLUMNS)} FROM {ASSET_TABLE} "
+        f"WHERE (balance_id, currency_id) IN ({', '.join(['(%s, %s)'] * len(keys))}) "
+        "ORDER BY id FOR UPDATE"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for key in keys for value in key])
+        rows = cursor.fetchall()
+    assets = (BalanceAsset.from_db(connection.alias, _ASSET_ATTNAMES, row) for row in rows)
+    return {(asset.balance_id, asset.currency_id): asset for asset in assets}
 
 
 def plan(
@@ -163,7 +228,7 @@ def plan(
 
     wallets = {key: value[0] for key, value in deltas.items()}
     keys = sorted(deltas)
-    multi = [key for key in keys if wallets[key].balance.kind == Balance.Kind.MULTI]
+    multi = [key for key in keys if wallets[key].balance.kind == Balance.Kind.MULTI and key not in _known_assets]
     if multi:
         _create_missing(multi, wallets)
     assets = _lock(keys)
@@ -173,6 +238,10 @@ def plan(
         # wallet made some other way. Re-locking rows already held is harmless.
         _create_missing(missing, wallets)
         assets = _lock(keys)
+    if multi:
+        if len(_known_assets) >= _KNOWN_ASSETS_LIMIT:
+            _known_assets.clear()
+        _known_assets.update(multi)
 
     result = Plan(legs=legs)
     for key in keys:

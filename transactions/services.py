@@ -9,16 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction as db_transaction
-from django.db.models import F, Q
+from django.db import connection, transaction as db_transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
 from balances.models import Balance, Currency
-from transactions import ledger, signals
+from transactions import ledger, reference_data, signals
 from transactions.exceptions import AlreadyReversed, AmountTooSmall, RateUnavailable
 from transactions.ledger import Leg
-from transactions.models import ExchangeRate, FeeRule, Transaction
+from transactions.models import ExchangeRate, Transaction
 from walletmanager.exceptions import (
     InvalidState,
     NotFoundError,
@@ -80,14 +80,59 @@ def _require_owner(actor: Any, wallet: Wallet) -> None:
 # --- loading and rules ---------------------------------------------------------------------------
 
 
+_WALLET_FIELDS = Wallet._meta.concrete_fields
+_OWNER_FIELD = Wallet._meta.get_field("owner")
+_OWNER_FIELDS = _OWNER_FIELD.related_model._meta.concrete_fields
+_BALANCE_RELATION = Wallet._meta.get_field("balance")
+_BALANCE_FIELDS = Balance._meta.concrete_fields
+_WALLETS_SQL = (
+    "SELECT "
+    + ", ".join(
+        [f"w.{field.column}" for field in _WALLET_FIELDS]
+        + [f"o.{field.column}" for field in _OWNER_FIELDS]
+        + [f"b.{field.column}" for field in _BALANCE_FIELDS]
+    )
+    + f" FROM {Wallet._meta.db_table} w"
+    + f" JOIN {_OWNER_FIELD.related_model._meta.db_table} o ON o.{_OWNER_FIELD.target_field.column} = w.{_OWNER_FIELD.column}"
+    + f" LEFT JOIN {Balance._meta.db_table} b ON b.{Balance._meta.get_field('wallet').column} = w.{Wallet._meta.pk.column}"
+    + f" WHERE w.{Wallet._meta.pk.column} IN ({{placeholders}})"
+)
+
+
+def _load_wallets(ids: list[Any]) -> list[Wallet]:
+    """``Wallet.objects.select_related("owner", "balance").filter(pk__in=ids)`` without building the
+    query each time: this runs on every movement, and the ORM's query compilation was most of its CPU."""
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_WALLETS_SQL.format(placeholders=", ".join(["%s"] * len(ids))), ids)
+        rows = cursor.fetchall()
+    wallet_end = len(_WALLET_FIELDS)
+    owner_end = wallet_end + len(_OWNER_FIELDS)
+    wallets = []
+    for row in rows:
+        wallet = Wallet.from_db(connection.alias, [field.attname for field in _WALLET_FIELDS], row[:wallet_end])
+        owner = _OWNER_FIELD.related_model.from_db(
+            connection.alias, [field.attname for field in _OWNER_FIELDS], row[wallet_end:owner_end]
+        )
+        _OWNER_FIELD.set_cached_value(wallet, owner)
+        balance = None
+        if row[owner_end] is not None:
+            balance = Balance.from_db(connection.alias, [field.attname for field in _BALANCE_FIELDS], row[owner_end:])
+            _BALANCE_RELATION.remote_field.set_cached_value(balance, wallet)
+        _BALANCE_RELATION.set_cached_value(wallet, balance)
+        wallets.append(wallet)
+    return wallets
+
+
 class _Wallets:
-    """The client wallets of a movement and the three system wallets, loaded in one query."""
+    """The client wallets of a movement (one query, with owner and balance) and the three system
+    wallets (loaded once per process: they never change)."""
 
     def __init__(self, *wallet_ids: Any) -> None:
         ids = [wallet_id for wallet_id in wallet_ids if wallet_id is not None]
-        rows = Wallet.objects.select_related("owner", "balance").filter(Q(pk__in=ids) | Q(system_role__isnull=False))
-        self.by_id = {row.pk: row for row in rows}
-        self.by_role = {row.system_role: row for row in rows if row.system_role}
+        self.by_id = {row.pk: row for row in _load_wallets(ids)}
+        self.by_role = reference_data.system_wallets()
         missing = [wallet_id for wallet_id in ids if wallet_id not in self.by_id]
         if missing:
             raise NotFoundError("No such wallet.")
@@ -134,12 +179,7 @@ def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> No
 def fee_for(*, kind: str, currency: Currency, amount: Decimal) -> Decimal:
     """clamp(amount × bps / 10 000 + flat, min, max) rounded up to the currency's decimals; the
     active rule for the currency wins over the any-currency one; no rule, no fee."""
-    rule = (
-        FeeRule.objects.filter(kind=kind, is_active=True)
-        .filter(Q(currency=currency) | Q(currency__isnull=True))
-        .order_by(F("currency").asc(nulls_last=True))
-        .first()
-    )
+    rule = reference_data.fee_terms(kind=kind, currency_code=currency.code)
     if rule is None:
         return Decimal(0)
     with ledger.money_context():
@@ -154,14 +194,20 @@ def rate_for(*, base: Currency, quote: Currency, now: datetime | None = None) ->
     """How many ``quote`` one ``base`` buys: the newest fresh base/quote row, else 1 / the newest
     fresh quote/base row (rounded down to 18 places, in the house's favour)."""
     cutoff = (now or timezone.now()) - settings.EXCHANGE_RATE_MAX_AGE
-    fresh = ExchangeRate.objects.filter(created_at__gte=cutoff).order_by("-created_at", "-id")
-    direct = fresh.filter(base=base, quote=quote).values_list("rate", flat=True).first()
-    if direct is not None:
-        return direct
-    inverse = fresh.filter(base=quote, quote=base).values_list("rate", flat=True).first()
-    if inverse is not None:
+    # One query for both directions (hot path: plain SQL); a direct row wins over an inverse one.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rate, base_id = %s AS direct FROM {ExchangeRate._meta.db_table} "
+            "WHERE created_at >= %s AND ((base_id = %s AND quote_id = %s) OR (base_id = %s AND quote_id = %s)) "
+            "ORDER BY direct DESC, created_at DESC, id DESC LIMIT 1",
+            [base.code, cutoff, base.code, quote.code, quote.code, base.code],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[1]:
+        return row[0]
+    if row is not None:
         with ledger.money_context():
-            rate = round_down(Decimal(1) / inverse, decimals=RATE_DECIMALS)
+            rate = round_down(Decimal(1) / row[0], decimals=RATE_DECIMALS)
         if rate > 0:
             return rate
     raise RateUnavailable(f"No exchange rate for {base.code}/{quote.code} in the last {settings.EXCHANGE_RATE_MAX_AGE}.")
@@ -188,8 +234,19 @@ def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
 def _finish(
     transaction: Transaction, *, signal, actor: Any, plan: ledger.Plan, source: tuple[Wallet, str] | None, reason: str = ""
 ) -> Transaction:
-    """Write the plan, remember the source asset as ``balance_after`` and send the domain signal."""
-    plan.write(transaction if transaction.status in (Transaction.Status.POSTED,) or plan.legs else None)
+    """Write the plan (and ``transaction`` itself when it is new: same round trip), remember the
+    source asset as ``balance_after`` and send the domain signal."""
+    is_new = transaction._state.adding
+    if is_new:
+        pre_save.send(sender=Transaction, instance=transaction, raw=False, using=connection.alias, update_fields=None)
+    plan.write(
+        transaction if transaction.status in (Transaction.Status.POSTED,) or plan.legs else None,
+        insert=transaction if is_new else None,
+    )
+    if is_new:
+        post_save.send(
+            sender=Transaction, instance=transaction, created=True, raw=False, using=connection.alias, update_fields=None
+        )
     asset = plan.asset(*source) if source is not None and not source[0].is_system else None
     transaction.balance_after = asset
     signal.send(sender=Transaction, instance=transaction, actor=actor, reason=reason, data=_audit_data(transaction, asset))
@@ -197,10 +254,11 @@ def _finish(
 
 
 def _new_transaction(**fields: Any) -> Transaction:
+    """The new transaction, not yet saved: ``_finish`` inserts it together with its entries."""
     now = timezone.now()
     if fields.get("status") == Transaction.Status.POSTED:
         fields.setdefault("posted_at", now)
-    return Transaction.objects.create(**fields)
+    return ledger.new_transaction(**fields)
 
 
 def _actor_or_none(actor: Any) -> Any:
@@ -288,11 +346,14 @@ def transaction_transfer(
     description = _clean_description(description)
     _require_owner(actor, wallet)
     address = str(to_address or "").strip().upper()
-    recipient_id = (
-        Wallet.objects.filter(address=address, system_role__isnull=True).values_list("pk", flat=True).first()
-        if 0 < len(address) <= 64
-        else None
-    )
+    recipient_id = None
+    if 0 < len(address) <= 64:
+        with connection.cursor() as cursor:  # hot path: plain SQL, the ORM's compilation costs more than the query
+            cursor.execute(
+                f"SELECT id FROM {Wallet._meta.db_table} WHERE address = %s AND system_role IS NULL", [address]
+            )
+            row = cursor.fetchone()
+        recipient_id = row[0] if row else None
     if recipient_id is None:
         raise NotFoundError("No wallet has this address.")
     if recipient_id == wallet.pk:

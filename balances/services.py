@@ -11,26 +11,12 @@ from django.utils import timezone
 
 from balances import signals
 from balances.models import Balance, BalanceAsset, Currency
-from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
+from walletmanager.actors import clean_reason, require_staff
+from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
 from wallets.exceptions import WalletClosed
 from wallets.models import Wallet
 
-REASON_MAX_LENGTH = 1000
-
-
-def _require_staff(actor: Any) -> None:
-    if actor is not None and not getattr(actor, "is_staff", False):
-        raise PermissionDeniedError("Only staff may freeze or unfreeze a balance.")
-
-
-def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ValidationFailed("A reason is required.", field="reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
-    return reason
 
 
 def _lock(balance: Balance) -> Balance:
@@ -64,8 +50,8 @@ def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
 
 def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
     """Staff freeze a balance (reason required): money still comes in, nothing goes out."""
-    _require_staff(actor)
-    reason = _clean_reason(reason, required=True)
+    require_staff(actor, detail="Only staff may freeze or unfreeze a balance.")
+    reason = clean_reason(reason, required=True)
     with transaction.atomic():
         balance = _lock(balance)
         if balance.wallet.is_system:
@@ -87,8 +73,8 @@ def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
 
 def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balance:
     """Staff unfreeze a frozen balance; the balance of a closed wallet stays as it is."""
-    _require_staff(actor)
-    reason = _clean_reason(reason, required=False)
+    require_staff(actor, detail="Only staff may freeze or unfreeze a balance.")
+    reason = clean_reason(reason, required=False)
     with transaction.atomic():
         balance = _lock(balance)
         if balance.status == Balance.Status.ACTIVE:

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from walletmanager.actors import acts_as_staff, clean_reason, require_staff
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
 from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
 from wallets import signals
@@ -36,21 +37,11 @@ from wallets.models import Wallet
 # ASCII digits only: str.isdigit() would also accept "١٢٣٤" or "²³⁴⁵".
 PIN_PATTERN = re.compile(r"[0-9]{4,6}")
 NAME_MAX_LENGTH = Wallet._meta.get_field("name").max_length
-REASON_MAX_LENGTH = 1000
 # Failures older than this are forgotten even without a correct PIN in between.
 PIN_FAILURE_WINDOW_SECONDS = 24 * 60 * 60
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _is_staff(actor: Any) -> bool:
-    return actor is None or bool(getattr(actor, "is_staff", False))
-
-
-def _require_staff(actor: Any, *, detail: str = "Only staff may do this.") -> None:
-    if not _is_staff(actor):
-        raise PermissionDeniedError(detail)
 
 
 def _lock(wallet: Wallet) -> Wallet:
@@ -60,15 +51,6 @@ def _lock(wallet: Wallet) -> Wallet:
 def _refuse_system(wallet: Wallet, verb: str) -> None:
     if wallet.is_system:
         raise InvalidState(f"System wallets can never be {verb}.")
-
-
-def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ValidationFailed("A reason is required.", field="reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
-    return reason
 
 
 def _clean_name(name: str | None) -> str:
@@ -123,7 +105,7 @@ def wallet_create(
     """Open a wallet and its balance. Clients open debit wallets for themselves; credit wallets (regular
     balance only) and wallets for someone else are staff-only; an owner holds at most
     ``MAX_WALLETS_PER_USER`` wallets that are not closed."""
-    staff = _is_staff(actor)
+    staff = acts_as_staff(actor)
     if not staff and getattr(owner, "pk", None) != getattr(actor, "pk", None):
         raise PermissionDeniedError("Only staff may open a wallet for another user.")
     if kind not in Wallet.Kind.values:
@@ -181,7 +163,7 @@ def wallet_create(
 
 def wallet_rename(*, actor: Any, wallet: Wallet, name: str) -> Wallet:
     """Rename a wallet (owner or staff); closed wallets are final."""
-    if not _is_staff(actor) and wallet.owner_id != actor.pk:
+    if not acts_as_staff(actor) and wallet.owner_id != actor.pk:
         raise PermissionDeniedError("Only the owner or staff may rename a wallet.")
     name = _clean_name(name)
     with transaction.atomic():
@@ -202,7 +184,7 @@ def wallet_rename(*, actor: Any, wallet: Wallet, name: str) -> Wallet:
 def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal | str | int) -> Wallet:
     """Staff change a credit wallet's limit; it never drops below the credit already used, and the
     assets' ``credit_limit`` mirror (which PostgreSQL checks) moves with it."""
-    _require_staff(actor, detail="Only staff may set a credit limit.")
+    require_staff(actor, detail="Only staff may set a credit limit.")
     with transaction.atomic():
         wallet = _lock(wallet)
         if wallet.status == Wallet.Status.CLOSED:
@@ -237,8 +219,8 @@ def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal
 
 def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
     """Staff block an active wallet (reason required): nothing moves in or out until unblocked."""
-    _require_staff(actor)
-    reason = _clean_reason(reason, required=True)
+    require_staff(actor)
+    reason = clean_reason(reason, required=True)
     with transaction.atomic():
         wallet = _lock(wallet)
         _refuse_system(wallet, "blocked")
@@ -260,8 +242,8 @@ def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
 
 def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
     """Staff unblock a blocked wallet back to active; a closed wallet stays closed."""
-    _require_staff(actor)
-    reason = _clean_reason(reason, required=False)
+    require_staff(actor)
+    reason = clean_reason(reason, required=False)
     with transaction.atomic():
         wallet = _lock(wallet)
         if wallet.status == Wallet.Status.ACTIVE:
@@ -283,10 +265,10 @@ def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
 def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: str = "") -> Wallet:
     """Close a wallet for good: the owner with the right PIN (not while blocked) or staff without one,
     only when every asset has posted = 0 and held = 0."""
-    staff = _is_staff(actor)
+    staff = acts_as_staff(actor)
     if not staff and wallet.owner_id != actor.pk:
         raise PermissionDeniedError("Only the owner or staff may close a wallet.")
-    reason = _clean_reason(reason, required=False)
+    reason = clean_reason(reason, required=False)
     if not staff:
         # Before the transaction, so the audit event of a PIN lock is not rolled back with it.
         wallet_verify_pin(wallet=wallet, pin=pin)

@@ -1,0 +1,29 @@
+"""Who is acting, and the reason they give: shared by every app's services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from walletmanager.exceptions import PermissionDeniedError, ValidationFailed
+
+REASON_MAX_LENGTH = 1000
+
+
+def acts_as_staff(actor: Any) -> bool:
+    """Staff operators, and ``None`` — the system itself (management commands, scheduled jobs)."""
+    return actor is None or bool(getattr(actor, "is_staff", False))
+
+
+def require_staff(actor: Any, *, detail: str = "Only staff may do this.") -> None:
+    if not acts_as_staff(actor):
+        raise PermissionDeniedError(detail)
+
+
+def clean_reason(reason: str | None, *, required: bool) -> str:
+    """The reason an operator gives for an action: trimmed, required where the spec says so, bounded."""
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
+    return reason

@@ -17,3 +17,19 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the migrations' data (currencies, system wallets, groups,
+    content types) through ``serialized_rollback``.
+
+    A transactional test without it ends with a flush that re-creates content types and permissions
+    under new ids; a later serialized test then restores the originals on top of them and fails with
+    duplicate rows. Making it uniform keeps the suite independent of test order.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
+            continue
+        item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False)

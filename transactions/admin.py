@@ -28,6 +28,7 @@ from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from walletmanager.admin import (
     EstimatedCountPaginator,
+    IndexedDateHierarchyMixin,
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
@@ -71,7 +72,7 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "kind", "status", "wallet_link", "owner_link", "currency", "amount", "fee")
     list_filter = ("kind", "status", "currency")
     date_hierarchy = "created_at"
@@ -94,10 +95,17 @@ class TransactionAdmin(StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(
-            "wallet", "wallet__owner", "currency", "to_wallet", "to_wallet__owner", "to_currency", "created_by",
-            "reverses", "reversed_by",
+    def get_object(self, request, object_id, from_field=None):
+        # The change page reads all of these; the changelist joins only list_select_related.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            return None
+        return (
+            self.get_queryset(request)
+            .select_related(
+                "wallet__owner", "currency", "to_wallet__owner", "to_currency", "created_by", "reverses", "reversed_by"
+            )
+            .get(pk=obj.pk)
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -109,10 +117,13 @@ class TransactionAdmin(StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         except ValueError:
             pass
         if "@" in term:
-            wallets = Wallet.objects.filter(owner__email=term.lower()).values("pk")
+            wallets = Wallet.objects.filter(owner__email=term.lower())
         else:
-            wallets = Wallet.objects.filter(address=term.upper()).values("pk")
-        return queryset.filter(Q(wallet__in=wallets) | Q(to_wallet__in=wallets)), False
+            wallets = Wallet.objects.filter(address=term.upper())
+        # The ids as literals, not a subquery: PostgreSQL cannot estimate "IN (subquery) OR IN (subquery)"
+        # and would scan the whole table; with values it ORs two index scans.
+        wallet_ids = list(wallets.values_list("pk", flat=True))
+        return queryset.filter(Q(wallet__in=wallet_ids) | Q(to_wallet__in=wallet_ids)), False
 
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
         if transaction.status == Transaction.Status.PENDING:

@@ -84,6 +84,12 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
             fields += list(self.privilege_fields)
         return fields
 
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        # Each permission's label names its content type: fetch them with the permissions, not one by one.
+        if db_field.name == "user_permissions":
+            kwargs.setdefault("queryset", db_field.remote_field.model.objects.select_related("content_type"))
+        return super().formfield_for_manytomany(db_field, request=request, **kwargs)
+
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
 

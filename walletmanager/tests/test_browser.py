@@ -1,0 +1,205 @@
+"""The operators' admin in a real browser: Playwright for Python driving Debian's Chromium.
+
+Each test logs in through the login form of a live server (a thread serving this test database) and
+does what an operator does all day. Screenshots of the main pages land in ``docs/screenshots/``.
+Without ``/usr/bin/chromium`` (package ``chromium``) the tests are skipped with the reason printed;
+CI (``.ci/run``) installs it first, so there they always run. Never ``playwright install``: the
+browser is the system's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from transactions.models import Transaction
+from transactions.reconciliation import reconcile
+from users.models import User
+from walletmanager.models import AuditEvent
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+
+SUPPORT = ("support@walletmanager.test", "demo-support-password")
+FINANCE = ("finance@walletmanager.test", "demo-finance-password")
+CLIENT_EMAIL = "client@walletmanager.test"
+
+if not CHROMIUM.exists():
+    # CI sets WALLETMANAGER_REQUIRE_BROWSER=1 after installing Chromium: there a missing browser is a failure.
+    if os.environ.get("WALLETMANAGER_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} not found but WALLETMANAGER_REQUIRE_BROWSER=1")
+    print(f"browser tests skipped: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found: apt-get install chromium"),
+    # The live server thread needs committed rows; serialized_rollback puts the migrations' data
+    # (currencies, system wallets, operator groups) back for every test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def demo_data(settings):
+    # The live server speaks plain HTTP: cookies marked Secure (production) would never come back.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    call_command("seed_demo", "--users", "3", "--transactions", "300", "--bulk", "--days", "30", verbosity=0,
+                 stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+    reconcile()
+
+
+@pytest.fixture
+def browser(monkeypatch) -> Iterator[object]:
+    # The live server answers each request in a new thread; with persistent connections (CONN_MAX_AGE)
+    # those threads would keep sessions open and the test database could not be dropped at the end.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    if os.environ.get("WALLETMANAGER_REQUIRE_BROWSER") == "1":
+        import playwright.sync_api as sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the test are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def operator_page(browser, live_server, demo_data):
+    """Log in as an operator through the admin's login form; returns (page, base url)."""
+    pages = []
+
+    def open_as(credentials: tuple[str, str]):
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", credentials[0])
+        page.fill("#id_password", credentials[1])
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}/admin/")
+        pages.append(context)
+        return page
+
+    yield open_as
+    for context in pages:
+        context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def run_action(page, action: str, reason: str) -> str:
+    """Pick ``action`` for the selected rows, give the reason on the intermediate page, return the messages."""
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+    page.wait_for_selector("textarea[name=reason]")
+    page.fill("textarea[name=reason]", reason)
+    page.click("input[name=apply]")
+    page.wait_for_selector("ul.messagelist")
+    return page.inner_text("ul.messagelist")
+
+
+def test_support_finds_a_client_blocks_them_with_a_reason_and_sees_the_audit_event(operator_page, live_server):
+    page = operator_page(SUPPORT)
+    assert "Client liabilities" in page.content() or "liabilit" in page.content().lower()
+    screenshot(page, "dashboard")
+
+    page.click("a[href='/admin/users/user/']")
+    page.fill("#searchbar", CLIENT_EMAIL)
+    page.press("#searchbar", "Enter")
+    page.wait_for_selector(f"#result_list >> text={CLIENT_EMAIL}")
+    screenshot(page, "users")
+
+    page.check("#result_list input[name=_selected_action]")
+    messages = run_action(page, "block_users", "Card fraud reported by the issuer")
+    assert "Blocked 1 user(s)." in messages
+
+    page.click(f"#result_list a:text('{CLIENT_EMAIL}')")
+    banner = page.locator(".status-banner").first
+    assert "This user is blocked" in banner.inner_text()
+    assert "Card fraud reported by the issuer" in banner.inner_text()
+    screenshot(page, "user-blocked")
+
+    page.click("text=All audit events →")
+    page.wait_for_selector("#result_list")
+    trail = page.inner_text("#result_list")
+    assert "user.blocked" in trail and "Card fraud reported by the issuer" in trail
+    screenshot(page, "audit-trail")
+
+    client = User.objects.get(email=CLIENT_EMAIL)
+    assert client.status == User.Status.BLOCKED
+    assert AuditEvent.objects.filter(action="user.blocked", target_id=str(client.pk), actor__email=SUPPORT[0]).exists()
+
+
+def test_finance_approves_a_pending_withdrawal_and_reverses_a_transaction(operator_page, live_server):
+    pending = Transaction.objects.get(status="pending", kind="withdrawal")
+    deposit = (
+        Transaction.objects.filter(kind="deposit", status="posted", wallet=pending.wallet, amount__lte=200)
+        .order_by("-created_at").first()
+    )
+    page = operator_page(FINANCE)
+
+    page.goto(f"{live_server.url}/admin/transactions/transaction/?status__exact=pending")
+    page.wait_for_selector("#result_list")
+    screenshot(page, "pending-approvals")
+    page.check(f"#result_list input[name=_selected_action][value='{pending.pk}']")
+    messages = run_action(page, "approve_withdrawals", "Verified with the client by phone")
+    assert "Approved 1 withdrawal(s)." in messages
+
+    page.goto(f"{live_server.url}/admin/transactions/transaction/")
+    page.fill("#searchbar", str(deposit.pk))
+    page.press("#searchbar", "Enter")
+    page.wait_for_selector(f"#result_list input[value='{deposit.pk}']")
+    page.check(f"#result_list input[name=_selected_action][value='{deposit.pk}']")
+    messages = run_action(page, "reverse_transactions", "Duplicate deposit from the bank")
+    assert "Reversed 1 transaction(s)." in messages
+
+    page.goto(f"{live_server.url}/admin/transactions/transaction/")
+    page.wait_for_selector("#result_list")
+    screenshot(page, "transactions")
+
+    page.goto(f"{live_server.url}/admin/transactions/transaction/{deposit.pk}/change/")
+    assert "Reversed" in page.inner_text(".status-banner")
+    page.click(f"a[href='/admin/wallets/wallet/{deposit.wallet_id}/change/']")
+    page.wait_for_selector(".field-recent_transactions")
+    assert str(deposit.wallet.address) in page.content()
+    # The part an operator comes for: balance, assets and the linked recent transactions.
+    page.locator(".field-balance_link").scroll_into_view_if_needed()
+    page.evaluate("document.querySelector('.field-balance_link').scrollIntoView({block: 'start'})")
+    screenshot(page, "wallet")
+
+    pending.refresh_from_db()
+    deposit.refresh_from_db()
+    assert pending.status == Transaction.Status.POSTED
+    assert deposit.status == Transaction.Status.REVERSED
+    assert reconcile().is_clean
+
+
+def test_support_does_not_see_the_finance_actions(operator_page, live_server):
+    page = operator_page(SUPPORT)
+
+    page.goto(f"{live_server.url}/admin/transactions/transaction/")
+    page.wait_for_selector("#result_list")
+    actions = page.eval_on_selector_all("select[name=action] option", "options => options.map(o => o.value)")
+
+    assert "export_csv" in actions
+    assert not {"approve_withdrawals", "reject_withdrawals", "reverse_transactions"} & set(actions)
+    assert page.locator("text=New deposit / adjustment").count() == 0

@@ -86,6 +86,8 @@ def operator_page(browser, live_server, demo_data):
 
     def open_as(credentials: tuple[str, str]):
         context = browser.new_context(viewport=VIEWPORT)
+        # Screenshots show the page, not the admin's navigation sidebar.
+        context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(f"{live_server.url}/admin/login/?next=/admin/")

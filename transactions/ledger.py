@@ -257,10 +257,15 @@ def plan(
                 raise BalanceFrozen()
             if new_posted - new_held + asset.credit_limit < 0:
                 raise InsufficientFunds(
-                    f"Not enough available {key[1]}: {asset.available} available, "
-                    f"{-change.available_delta} needed."
+                    f"Not enough available {key[1]}: {_plain(asset.available)} available, "
+                    f"{_plain(-change.available_delta)} needed."
                 )
         if new_held < 0:
             raise Conflict("The hold to release is larger than the amount held.", code="invalid_state")
         result.changes[key] = change
     return result
+
+
+def _plain(amount: Decimal) -> str:
+    """An amount for a message: no exponent and no trailing zeros of NUMERIC(38, 18) ("350", "0.25")."""
+    return format(amount.normalize(), "f")

@@ -110,3 +110,17 @@ def test_permission_matrix(world, endpoint, who):
     assert pending.status == "pending"
     assert Transaction.objects.count() == transactions_before
     assert AuditEvent.objects.count() == audit_before
+
+
+def test_insufficient_funds_names_amounts_without_storage_precision(world):
+    client = client_for(world, OWNER)
+    response = client.post(
+        "/api/transactions/",
+        {"kind": "withdrawal", "wallet": str(world["wallet"].pk), "currency": "USD", "amount": "5000", "pin": PIN},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "insufficient_funds",
+        "detail": "Not enough available USD: 400 available, 5000 needed.",
+    }

@@ -1,0 +1,174 @@
+"""SPEC §11 faults: a connection killed mid-transaction leaves no partial write; ``reconcile`` stays clean.
+
+A money movement runs on a thread with its own connection. A receiver of ``transaction_posted``,
+connected only here, holds it inside its database transaction: the signal is sent after the
+transaction row, its entries, the asset updates and the audit event are written, so everything
+that could be left half-done is written (uncommitted) when the main thread kills the backend with
+``pg_terminate_backend``. The movement must then fail loudly and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import InterfaceError, OperationalError, connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from balances.models import Currency
+from transactions import services, signals
+from transactions.models import Entry, IdempotencyKey, Transaction
+from transactions.reconciliation import reconcile
+from transactions.tests.conftest import PIN, deposit, make_wallet, position, seed_reference_data
+from walletmanager.models import AuditEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKER = "fault-worker"
+WAIT = 30  # seconds; every wait is bounded so a regression fails instead of hanging the run
+
+
+@pytest.fixture(autouse=True)
+def reference_data():
+    seed_reference_data()
+
+
+def ledger_snapshot(*wallets):
+    return {
+        "transactions": Transaction.objects.count(),
+        "entries": Entry.objects.count(),
+        "audit events": AuditEvent.objects.count(),
+        "positions": [position(wallet) for wallet in wallets],
+    }
+
+
+def backend_is_gone(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0] == 0
+
+
+def kill_mid_transaction(movement):
+    """Run ``movement`` on its own thread and connection, terminate its backend while it is inside the
+    atomic block (held in a ``transaction_posted`` receiver), and return what the movement raised or returned."""
+    inside, release = threading.Event(), threading.Event()
+    backend = {}
+    outcome = {}
+
+    def hold_inside_the_transaction(sender, **kwargs):
+        if threading.current_thread().name != WORKER:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend["pid"] = cursor.fetchone()[0]
+        inside.set()
+        release.wait(timeout=WAIT)
+
+    def worker():
+        try:
+            outcome["result"] = movement()
+        except Exception as error:  # noqa: BLE001 - asserted by the test
+            outcome["result"] = error
+        finally:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - the connection is already dead
+                pass
+
+    signals.transaction_posted.connect(hold_inside_the_transaction, weak=False)
+    thread = threading.Thread(target=worker, name=WORKER)
+    try:
+        thread.start()
+        assert inside.wait(timeout=WAIT), f"the movement never reached transaction_posted: {outcome}"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend["pid"]])
+            assert cursor.fetchone()[0] is True
+    finally:
+        release.set()
+        thread.join(timeout=WAIT)
+        signals.transaction_posted.disconnect(hold_inside_the_transaction)
+    assert not thread.is_alive(), "the killed movement hung"
+    # pg_terminate_backend only signals; wait (bounded) until the backend has rolled back and exited.
+    deadline = time.monotonic() + WAIT
+    while not backend_is_gone(backend["pid"]):
+        assert time.monotonic() < deadline, "the terminated backend did not exit"
+        time.sleep(0.05)
+    return outcome["result"]
+
+
+def test_a_transfer_whose_connection_dies_mid_transaction_writes_nothing():
+    sender, receiver = make_wallet(), make_wallet()
+    deposit(sender, "100")
+    deposit(receiver, "20")
+    usd = Currency.objects.get(code="USD")
+    before = ledger_snapshot(sender, receiver)
+
+    result = kill_mid_transaction(
+        lambda: services.transaction_transfer(
+            actor=sender.owner, wallet=sender, to_address=receiver.address, currency=usd, amount="30", pin=PIN
+        )
+    )
+
+    assert isinstance(result, (OperationalError, InterfaceError)), f"the movement did not fail: {result!r}"
+    assert ledger_snapshot(sender, receiver) == before
+    assert position(sender) == (Decimal(100), 0, Decimal(100))
+    assert position(receiver) == (Decimal(20), 0, Decimal(20))
+    assert not Transaction.objects.filter(kind=Transaction.Kind.TRANSFER).exists()
+    report = reconcile()
+    assert report.is_clean, report.as_dict()
+    # The same transfer on a healthy connection still goes through: nothing was left locked.
+    services.transaction_transfer(
+        actor=sender.owner, wallet=sender, to_address=receiver.address, currency=usd, amount="30", pin=PIN
+    )
+    assert position(receiver)[0] == Decimal(50)
+    assert reconcile().is_clean
+
+
+def test_an_idempotent_request_whose_connection_dies_can_be_retried_and_posts_once():
+    wallet = make_wallet()
+    deposit(wallet, "10")
+    body = {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "25"}
+    key = "killed-mid-flight"
+    before = ledger_snapshot(wallet)
+
+    def post():
+        client = APIClient()
+        client.force_authenticate(wallet.owner)
+        return client.post("/api/transactions/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    result = kill_mid_transaction(post)
+
+    # The test client re-raises what the view raised: the request failed with a database error.
+    assert isinstance(result, (OperationalError, InterfaceError)), f"the request did not fail: {result!r}"
+    assert ledger_snapshot(wallet) == before
+    assert reconcile().is_clean
+    # The claim was committed on its own before the movement began, so it survives without a response.
+    claim = IdempotencyKey.objects.get(user=wallet.owner, key=key)
+    assert claim.response_status is None
+
+    # A retry at once cannot tell the dead request from a slow one still running: 409, nothing written.
+    client = APIClient()
+    client.force_authenticate(wallet.owner)
+    too_soon = client.post("/api/transactions/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert too_soon.status_code == 409
+    assert too_soon.json()["code"] == "idempotency_in_progress"
+    assert ledger_snapshot(wallet) == before
+
+    # An unlocked claim without a response older than ABANDONED_AFTER (30 s) is taken over; rather than
+    # sleep 30 s, age the claim row as if the client had waited that long before retrying.
+    IdempotencyKey.objects.filter(pk=claim.pk).update(created_at=timezone.now() - timedelta(seconds=31))
+    retried = client.post("/api/transactions/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert retried.status_code == 201, retried.json()
+    assert retried.json()["amount"] == "25.00" and retried.json()["status"] == "posted"
+    replayed = client.post("/api/transactions/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert replayed.status_code == 201
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == retried.json()["id"]
+
+    assert Transaction.objects.count() == before["transactions"] + 1
+    assert position(wallet)[0] == Decimal(35)
+    assert reconcile().is_clean

@@ -1,0 +1,117 @@
+"""SPEC §11: fuzz the OpenAPI schema with schemathesis; no input ever produces a 5xx.
+
+The schema is the one the app serves at ``/api/schema/``; every operation is called in-process through
+the Django WSGI application with inputs generated from it (valid and invalid ones), as a client with a
+funded wallet and as a Finance operator, each with a real knox token. Every response must be < 500 and
+conform to the schema (status code, content type, body); the database rolls back after each operation.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from knox.models import AuthToken
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from transactions.tests.conftest import deposit, make_wallet
+from users.tests.factories import StaffFactory, UserFactory
+
+APP = get_wsgi_application()
+# The client run does every phase: the schema's examples, the coverage phase (deterministic boundary and
+# type-violating values for every parameter and body field, ~1 500 requests, most of the run time) and a
+# few random examples per operation.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=schemathesis.Config.from_dict({}))
+# Staff see everyone's objects and may call the operator actions: fuzz the operations where a staff caller
+# takes other code paths than a client (auth endpoints, the profile and reference lists are the same),
+# without the coverage phase the client run already did, to stay within the time budget.
+staff_schema = schemathesis.openapi.from_wsgi(
+    "/api/schema/", APP, config=schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
+).include(path_regex=r"^/api/(wallets|transactions|users)/")
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    return settings(
+        max_examples=max_examples,  # random examples per operation (the fuzzing phase)
+        deadline=None,
+        derandomize=True,  # the same requests on every run
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes "old" connections around each request, and one inside the test's
+    transaction counts as old; Django's own test client disconnects the same receivers."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# No 5xx, and every documented response's body matches its schema. Not enabled, with what they
+# report today (none of it a server error): status_code_conformance (400/404/429 not documented on
+# most operations), content_type_conformance (a path parameter that fails the URL converter, e.g.
+# /api/users/0.5/block/, gets Django's HTML 404), positive/negative_data_acceptance (the schema is
+# looser than the serializers: page_size=null accepted, cross-field rules such as "a regular balance
+# needs a currency", the Idempotency-Key header's printable-characters rule).
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+TURNS = itertools.count()
+
+
+def token_header(user) -> dict[str, str]:
+    _, token = AuthToken.objects.create(user)
+    return {"Authorization": f"Token {token}"}
+
+
+@pytest.fixture
+def funded_client(db):
+    """A client's USD wallet holding 500.00, and the client's token header."""
+    owner = UserFactory()
+    wallet = make_wallet(owner=owner)
+    deposit(wallet, "500")
+    return wallet, token_header(owner)
+
+
+def aim_every_other_case_at(case, wallet, turn: int) -> None:
+    """Generated ids are random, so nearly every call would stop at a 404 before any business rule.
+    Every other case (deterministically) names the client's real wallet instead, in the path of the
+    wallet operations and in the ``wallet`` field of a transaction body, so that a case whose other
+    fields pass validation reaches the services and the ledger rather than a 404."""
+    if turn % 2:
+        return
+    if "id" in (case.path_parameters or {}) and case.operation.path.startswith("/api/wallets/"):
+        case.path_parameters["id"] = str(wallet.pk)
+    if case.operation.path == "/api/transactions/" and isinstance(case.body, dict) and "wallet" in case.body:
+        case.body["wallet"] = str(wallet.pk)
+
+
+@pytest.fixture
+def staff_headers(db):
+    return token_header(StaffFactory(groups=["Finance"]))
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@fuzz_settings(max_examples=5)
+def test_no_input_makes_a_server_error_for_a_client(case, funded_client):
+    wallet, headers = funded_client
+    aim_every_other_case_at(case, wallet, next(TURNS))
+    case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+@pytest.mark.django_db
+@staff_schema.parametrize()
+@fuzz_settings(max_examples=10)
+def test_no_input_makes_a_server_error_for_staff(case, staff_headers):
+    case.call_and_validate(headers=staff_headers, checks=CHECKS)

@@ -12,3 +12,6 @@ urlpatterns = [
     path("api/", include("balances.urls")),
     path("api/", include("transactions.urls")),
 ]
+
+handler404 = "walletmanager.api.error_views.not_found"
+handler500 = "walletmanager.api.error_views.server_error"

@@ -31,10 +31,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from bench.databases import (
+    BASE_DIR,
+    create_database,
+    drop_database,
+    load_average,
+    server_url,
+    server_version,
+    setup_django,
+    write_result,
+)
 PIN = "2468"
 # The mix of movements, by weight: what a wallet provider's day looks like, roughly.
 MIX = {"deposit": 3, "withdrawal": 2, "transfer": 4, "exchange": 1}
@@ -59,61 +66,7 @@ class Cell:
         return self.completed / self.duration if self.duration else 0.0
 
 
-# --- databases -----------------------------------------------------------------------------------
-
-
-def server_url() -> str:
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    sys.path.insert(0, str(BASE_DIR))
-    from walletmanager import embedded_postgres
-
-    return embedded_postgres.start(BASE_DIR / "var" / "pgdata")
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def admin_execute(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
-def create_database(url: str, name: str) -> str:
-    admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    return with_database(url, name)
-
-
-def drop_database(url: str, name: str) -> None:
-    admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def server_version(url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url) as connection:
-        return connection.execute("SHOW server_version").fetchone()[0]
-
-
 # --- the ledger side -----------------------------------------------------------------------------
-
-
-def setup_django(database_url: str, *, real_hasher: bool) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletmanager.settings")
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-    from django.conf import settings
-
-    django.setup()
-    if not real_hasher:
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.DEBUG = False
 
 
 def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
@@ -355,6 +308,7 @@ def run_pgbench(pgbench: str, url: str, *, clients: int, duration: float) -> flo
 def main(options) -> int:
     started = datetime.now(timezone.utc)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress on stderr
+    load_at_start = load_average()
     url = server_url()
     version = server_version(url)
     suffix = f"{os.getpid()}"
@@ -418,12 +372,11 @@ def main(options) -> int:
     report = build_report(
         cells, pgbench_tps, started=started, version=version, options=options, reconcile_clean=reconcile_clean
     )
+    report["load_average"] = {"start": load_at_start, "end": load_average()}
     print(render_table(report))
     if profile:
         print("\ncProfile (CPU time) of one uniform worker:\n" + profile)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"ledger-{started:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(report, indent=2))
+    path = write_result("ledger", started, report)
     print(f"\nwritten {path.relative_to(BASE_DIR)}")
     return 0 if reconcile_clean and not any(cell.errors for cell in cells) else 1
 
@@ -472,6 +425,7 @@ def render_table(report: dict) -> str:
     lines = [
         f"Ledger benchmark {report['started_at'][:19]}Z — PostgreSQL {report['postgresql']}, nproc {report['nproc']}, "
         f"{report['duration_s']:g} s per cell, {report['wallets']} wallets",
+        f"load average (1/5/15 min) at start {report['load_average']['start']}, at end {report['load_average']['end']}",
         "",
         f"{'scenario':<10} {'workers':>7} {'tps':>9} {'p50 ms':>8} {'p99 ms':>8} {'refused':>8} {'errors':>7} "
         f"{'pgbench tps':>12} {'ratio':>7}",

@@ -1,0 +1,356 @@
+"""HTTP throughput and latency of the API under gunicorn, next to a trivial view (SPEC §10).
+
+One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/):
+
+1. create a throwaway database, migrate it and open, through the services, one client per load
+   process (``--http-clients``, default: the largest concurrency), each with a multi-currency wallet,
+   ``--http-history`` deposits and a token;
+2. start gunicorn (sync workers, ``--http-workers``, default 2) on a free port of 127.0.0.1 with
+   DEBUG off and the database's URL;
+3. for each endpoint and concurrency, start that many load processes, each its own HTTP client with
+   its own client's token and wallet, sending requests back to back for ``--http-duration`` seconds:
+   ``GET /api/health/`` (the baseline: the app's request cycle without the database),
+   ``GET /api/wallets/{id}/``, ``GET /api/transactions/?wallet={id}`` and
+   ``POST /api/transactions/`` (a 1.00 USD deposit into the client's own wallet);
+4. stop gunicorn, run ``reconcile``, print one table, write ``bench/results/http-<timestamp>.json``
+   and drop the database.
+
+Gunicorn's sync workers do not keep connections alive (each response closes its connection), so
+every request pays a TCP connect on 127.0.0.1; the client reconnects transparently. The load
+processes share the machine's cores with gunicorn and PostgreSQL: on a small machine the numbers
+are a floor, and the ratio to the trivial view is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+from bench.databases import (
+    BASE_DIR,
+    close_django_connections,
+    load_average,
+    percentile,
+    server_url,
+    server_version,
+    setup_django,
+    throwaway_database,
+    write_result,
+)
+
+HOST = "127.0.0.1"
+PASSWORD = "bench-Pa55word-long"
+PIN = "2468"
+ENDPOINTS = ("health", "wallet", "transactions", "deposit")
+BASELINE = "health"
+
+
+@dataclass
+class Cell:
+    endpoint: str
+    label: str
+    concurrency: int
+    duration: float
+    requests: int = 0
+    errors: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    statuses: dict | None = None
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.duration if self.duration else 0.0
+
+
+@dataclass
+class Client:
+    token: str
+    wallet_id: str
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
+    """Open ``count`` clients through the services, each with a wallet, some history and a token."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from knox.models import AuthToken
+
+    from balances.models import Currency
+    from transactions.services import transaction_deposit
+    from users.services import user_create
+    from wallets.services import wallet_create
+
+    call_command("migrate", verbosity=0)
+    usd = Currency.objects.get(code="USD")
+    if not usd.is_active:
+        Currency.objects.filter(pk=usd.pk).update(is_active=True)
+    clients = []
+    for index in range(count):
+        owner = user_create(
+            actor=None, email=f"http{index}@example.com", password=PASSWORD, first_name="Http", last_name="Client"
+        )
+        wallet = wallet_create(
+            actor=None, owner=owner, name=f"Http {index}", balance_kind="multi", currency=None, pin=PIN
+        )
+        for _ in range(history):
+            transaction_deposit(actor=owner, wallet=wallet, currency=usd, amount="1.00")
+        _, token = AuthToken.objects.create(owner, expiry=settings.TOKEN_TTL)
+        clients.append(Client(token=token, wallet_id=str(wallet.pk)))
+        progress(f"  client {index + 1}/{count} ready ({history} deposits)")
+    return clients
+
+
+def request_for(endpoint: str, client: Client) -> tuple[str, str, bytes | None, dict[str, str]]:
+    """Method, path, body and headers of one request to ``endpoint`` on behalf of ``client``."""
+    headers = {"Authorization": f"Token {client.token}", "Accept": "application/json"}
+    if endpoint == "health":
+        return "GET", "/api/health/", None, {"Accept": "application/json"}
+    if endpoint == "wallet":
+        return "GET", f"/api/wallets/{client.wallet_id}/", None, headers
+    if endpoint == "transactions":
+        return "GET", f"/api/transactions/?wallet={client.wallet_id}", None, headers
+    body = json.dumps({"kind": "deposit", "wallet": client.wallet_id, "currency": "USD", "amount": "1.00"})
+    return "POST", "/api/transactions/", body.encode(), {**headers, "Content-Type": "application/json"}
+
+
+LABELS = {
+    "health": "GET /api/health/",
+    "wallet": "GET /api/wallets/{id}/",
+    "transactions": "GET /api/transactions/?wallet={id}",
+    "deposit": "POST /api/transactions/ (deposit)",
+}
+EXPECTED_STATUS = {"health": 200, "wallet": 200, "transactions": 200, "deposit": 201}
+
+
+# --- the server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(database_url: str, *, workers: int, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SETTINGS_MODULE": "walletmanager.settings",
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "walletmanager.wsgi:application",
+        "--workers", str(workers), "--worker-class", "sync", "--bind", f"{HOST}:{port}",
+        "--log-level", "warning", "--timeout", "60",
+    ]
+    server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited at start-up with status {server.returncode}")
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", "/api/health/")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_gunicorn(server)
+    raise SystemExit("gunicorn did not answer /api/health/ within 60 s")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)  # graceful: the arbiter stops its workers
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --- the load ------------------------------------------------------------------------------------
+
+
+def _load_process(port: int, endpoint: str, client: Client, start_at: float, duration: float, queue) -> None:
+    """One load process: one HTTP client sending requests back to back until the deadline."""
+    method, path, body, headers = request_for(endpoint, client)
+    expected = EXPECTED_STATUS[endpoint]
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+
+    def one() -> int:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()  # sync workers: the next request opens a new connection
+        return response.status
+
+    for _ in range(3):  # warm up: the worker's imports, the connection pool, the caches
+        one()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    deadline = start_at + duration
+    while time.time() < deadline:
+        began = time.perf_counter()
+        try:
+            status = one()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            errors += 1
+            continue
+        elapsed = time.perf_counter() - began
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == expected:
+            latencies.append(elapsed)
+        else:
+            errors += 1
+    connection.close()
+    queue.put({"latencies": latencies, "errors": errors, "statuses": statuses})
+
+
+def run_cell(port: int, endpoint: str, concurrency: int, clients: list[Client], duration: float) -> Cell:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    start_at = time.time() + 2.0
+    processes = [
+        context.Process(
+            target=_load_process,
+            args=(port, endpoint, clients[index % len(clients)], start_at, duration, queue),
+        )
+        for index in range(concurrency)
+    ]
+    for process in processes:
+        process.start()
+    results = [queue.get(timeout=duration + 120) for _ in processes]
+    for process in processes:
+        process.join()
+    cell = Cell(endpoint=endpoint, label=LABELS[endpoint], concurrency=concurrency, duration=duration, statuses={})
+    latencies: list[float] = []
+    for result in results:
+        latencies.extend(result["latencies"])
+        cell.errors += result["errors"]
+        for status, count in result["statuses"].items():
+            cell.statuses[str(status)] = cell.statuses.get(str(status), 0) + count
+    latencies.sort()
+    cell.requests = len(latencies)
+    cell.p50_ms = percentile(latencies, 0.50) * 1000
+    cell.p99_ms = percentile(latencies, 0.99) * 1000
+    return cell
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def main(options) -> int:
+    started = datetime.now(timezone.utc)
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress on stderr
+    load_at_start = load_average()
+    url = server_url()
+    version = server_version(url)
+    concurrencies = options.http_concurrency
+    client_count = options.http_clients or max(concurrencies)
+    database = f"walletmanager_http_{os.getpid()}"
+    log(f"PostgreSQL {version}; database {database}; nproc {os.cpu_count()}; load average {load_at_start}")
+
+    cells: list[Cell] = []
+    with throwaway_database(url, database, keep=options.keep) as database_url:
+        setup_django(database_url, real_hasher=False)
+        log(f"Preparing {client_count} clients…")
+        clients = prepare_clients(client_count, options.http_history, progress=log)
+        close_django_connections()  # never share a socket with the forked load processes
+
+        port = free_port()
+        log(f"gunicorn -w {options.http_workers} on {HOST}:{port}…")
+        server = start_gunicorn(database_url, workers=options.http_workers, port=port)
+        try:
+            for endpoint in options.http_endpoints:
+                for concurrency in concurrencies:
+                    log(f"{LABELS[endpoint]} × {concurrency}, {options.http_duration:g} s…")
+                    cells.append(run_cell(port, endpoint, concurrency, clients, options.http_duration))
+        finally:
+            stop_gunicorn(server)
+
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        try:
+            call_command("reconcile", stdout=StringIO())
+            reconcile_clean = True
+        except SystemExit:
+            reconcile_clean = False
+
+    report = build_report(
+        cells, started=started, version=version, options=options, clients=client_count,
+        reconcile_clean=reconcile_clean, load={"start": load_at_start, "end": load_average()},
+    )
+    print(render_table(report))
+    path = write_result("http", started, report)
+    print(f"\nwritten {path.relative_to(BASE_DIR)}")
+    return 0 if reconcile_clean and not any(cell.errors for cell in cells) else 1
+
+
+def build_report(cells, *, started, version, options, clients, reconcile_clean, load) -> dict:
+    baseline = {cell.concurrency: cell.rps for cell in cells if cell.endpoint == BASELINE}
+    rows = []
+    for cell in cells:
+        base = baseline.get(cell.concurrency)
+        rows.append({
+            **asdict(cell),
+            "rps": round(cell.rps, 1),
+            "p50_ms": round(cell.p50_ms, 2),
+            "p99_ms": round(cell.p99_ms, 2),
+            "ratio_to_health": round(cell.rps / base, 3) if base else None,
+        })
+    return {
+        "benchmark": "http",
+        "started_at": started.isoformat(),
+        "nproc": os.cpu_count(),
+        "load_average": load,
+        "postgresql": version,
+        "server": f"gunicorn sync, {options.http_workers} workers, {HOST}, DEBUG off",
+        "duration_s": options.http_duration,
+        "clients": clients,
+        "history_per_wallet": options.http_history,
+        "cells": rows,
+        "reconcile_clean_after": reconcile_clean,
+    }
+
+
+def render_table(report: dict) -> str:
+    lines = [
+        f"HTTP benchmark {report['started_at'][:19]}Z — {report['server']}; PostgreSQL {report['postgresql']}, "
+        f"nproc {report['nproc']}, {report['duration_s']:g} s per cell, {report['clients']} clients "
+        f"({report['history_per_wallet']} transactions each at start)",
+        f"load average (1/5/15 min) at start {report['load_average']['start']}, at end {report['load_average']['end']}",
+        "",
+        f"{'endpoint':<38} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'× health':>8}",
+    ]
+    for row in report["cells"]:
+        ratio = f"{row['ratio_to_health']:.2f}" if row["ratio_to_health"] is not None else "—"
+        lines.append(
+            f"{row['label']:<38} {row['concurrency']:>4} {row['rps']:>8.1f} {row['p50_ms']:>8.1f} "
+            f"{row['p99_ms']:>8.1f} {row['errors']:>6} {ratio:>8}"
+        )
+    lines.append("")
+    lines.append(f"reconcile after the run: {'clean' if report['reconcile_clean_after'] else 'DRIFT'}")
+    return "\n".join(lines)

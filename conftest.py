@@ -33,3 +33,4 @@ def pytest_collection_modifyitems(items):
         if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
             continue
         item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False)
+

@@ -77,6 +77,9 @@ def browser(monkeypatch) -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+            # Connections opened while Playwright's loop runs in this thread live in their own context
+            # (asgiref's Local); close them here, or the test database cannot be dropped at the end.
+            connections.close_all()
 
 
 @pytest.fixture

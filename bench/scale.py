@@ -11,8 +11,9 @@ One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/
    p50, p95, the SQL time and the number of queries of each request;
 3. the query count of the list API at page sizes 10 and 200 (it must not grow with the page);
 4. ``manage.py reconcile`` timed, and the peak RSS (``wait4``'s ``ru_maxrss``) of
-   ``manage.py export_transactions --output`` over everything and over the last tenth of the days:
-   a streamed export keeps about the same peak for ten times the rows;
+   ``manage.py export_transactions --output`` over everything and over the last tenth of the days
+   (a streamed export keeps about the same peak for ten times the rows), next to that of
+   ``manage.py check`` (Django loaded, nothing exported);
 5. print one table, write ``bench/results/scale-<timestamp>.json``, drop the database.
 """
 
@@ -197,29 +198,48 @@ def time_reconcile(database_url: str) -> dict:
     }
 
 
-def export_peak(database_url: str, *extra: str) -> dict:
-    """Run export_transactions to a file; its own peak RSS, rows and bytes, and the time taken."""
-    with tempfile.TemporaryDirectory(prefix="bench-export-") as directory:
-        output = Path(directory) / "transactions.csv"
-        env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
+# Peak RSS must be read from a small parent: Linux carries the ``ru_maxrss`` of the image a process
+# replaces across ``execve``, so a child forked straight from this (Django-loaded) process would report
+# at least this process's size. This launcher is a bare interpreter; its child's figure is its own.
+RSS_LAUNCHER = """\
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss(database_url: str, *arguments: str) -> tuple[int, float, float]:
+    """Run ``manage.py <arguments>``: exit status, seconds and peak RSS in MB (Linux: ru_maxrss is in kB)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
+    with tempfile.NamedTemporaryFile(prefix="bench-rss-", mode="r") as report:
         began = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "export_transactions", "--output", str(output), *extra],
+        result = subprocess.run(
+            [sys.executable, "-S", "-c", RSS_LAUNCHER, report.name, sys.executable, "manage.py", *arguments],
             cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
         )
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, not every child's
-        process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - began
+        kilobytes = int(report.read() or 0)
+    return result.returncode, seconds, kilobytes / 1024
+
+
+def export_peak(database_url: str, *extra: str) -> dict:
+    """Run export_transactions to a file: its peak RSS, rows and bytes, and the time taken."""
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as directory:
+        output = Path(directory) / "transactions.csv"
+        status, seconds, megabytes = peak_rss(database_url, "export_transactions", "--output", str(output), *extra)
         with output.open("rb") as handle:
             rows = sum(1 for _ in handle) - 1
         size = output.stat().st_size
     return {
         "arguments": list(extra),
-        "exit_status": process.returncode,
+        "exit_status": status,
         "rows": rows,
         "megabytes": round(size / 1e6, 1),
         "seconds": round(seconds, 1),
-        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports kilobytes
+        "max_rss_mb": round(megabytes, 1),
     }
 
 
@@ -259,7 +279,9 @@ def main(options) -> int:
         log("reconcile…")
         reconcile = time_reconcile(database_url)
         exports = []
+        baseline_rss_mb = None
         if not options.skip_export:
+            baseline_rss_mb = round(peak_rss(database_url, "check")[2], 1)
             since = (datetime.now(timezone.utc) - timedelta(days=SEED_DAYS // 10)).strftime("%Y-%m-%d")
             log(f"export_transactions --since {since}…")
             exports.append(export_peak(database_url, "--since", since))
@@ -269,7 +291,7 @@ def main(options) -> int:
     report = build_report(
         measured, started=started, version=version, options=options, loaded=loaded,
         busiest_wallet_transactions=wallet_count, page_size_queries=page_size_queries,
-        reconcile=reconcile, exports=exports, load={"start": load_at_start, "end": load_average()},
+        reconcile=reconcile, exports=exports, baseline_rss_mb=baseline_rss_mb, load={"start": load_at_start, "end": load_average()},
     )
     print(render_table(report))
     path = write_result("scale", started, report)
@@ -280,7 +302,7 @@ def main(options) -> int:
 
 
 def build_report(measured, *, started, version, options, loaded, busiest_wallet_transactions, page_size_queries,
-                 reconcile, exports, load) -> dict:
+                 reconcile, exports, baseline_rss_mb, load) -> dict:
     summaries = [page.summary() for page in measured]
     api_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "api"), default=None)
     admin_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "admin"), default=None)
@@ -302,6 +324,7 @@ def build_report(measured, *, started, version, options, loaded, busiest_wallet_
         "api_queries_by_page_size": page_size_queries,
         "reconcile": reconcile,
         "exports": exports,
+        "manage_py_check_peak_rss_mb": baseline_rss_mb,
         "export_peak_rss_full_over_tenth": memory_ratio,
         "targets": {
             f"every list API p95 <= {LIST_API_P95_TARGET_MS:g} ms": api_p95 <= LIST_API_P95_TARGET_MS if api_p95 else None,
@@ -341,6 +364,8 @@ def render_table(report: dict) -> str:
             f"export_transactions ({scope}): {export['rows']:,} rows, {export['megabytes']} MB in "
             f"{export['seconds']:.1f} s, peak RSS {export['max_rss_mb']} MB"
         )
+    if report["manage_py_check_peak_rss_mb"] is not None:
+        lines.append(f"peak RSS of `manage.py check` (Django alone): {report['manage_py_check_peak_rss_mb']} MB")
     if report["export_peak_rss_full_over_tenth"] is not None:
         lines.append(f"peak RSS, everything / a tenth: {report['export_peak_rss_full_over_tenth']:.2f}×")
     lines.append("")

@@ -88,6 +88,8 @@ class Transaction(models.Model):
             models.Index(fields=["wallet", "-created_at"], name="tx_wallet_created_idx"),
             models.Index(fields=["to_wallet", "-created_at"], name="tx_to_wallet_created_idx"),
             models.Index(fields=["-created_at", "-id"], name="tx_created_idx"),
+            # ``ordering=±amount`` (tiebreak -id) reads this index instead of sorting the whole table.
+            models.Index(fields=["amount", "id"], name="tx_amount_idx"),
             models.Index(
                 fields=["created_at"], name="tx_pending_idx", condition=models.Q(status="pending")
             ),

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from transactions import idempotency, selectors, serializers, services
 from transactions.filters import TransactionFilter
 from transactions.models import ExchangeRate, Transaction
+from walletmanager.api.pagination import UncountedPageNumberPagination
 from walletmanager.api.permissions import staff_with_permission
 from walletmanager.exceptions import PermissionDeniedError
 
@@ -49,6 +50,8 @@ TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
 )
 class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.TransactionSerializer
+    # No total count: at a million transactions the COUNT(*) would cost more than the page.
+    pagination_class = UncountedPageNumberPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = TransactionFilter
     lookup_value_regex = "[^/]+"

@@ -6,6 +6,7 @@ class TransactionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from transactions import receivers
+        from transactions import receivers, reference_data
 
         receivers.connect()
+        reference_data.connect()

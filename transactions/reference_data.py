@@ -89,6 +89,8 @@ def clear_all() -> None:
     cache.delete(FEE_RULES_CACHE_KEY)
 
 
-post_migrate.connect(clear_system_wallets, dispatch_uid="transactions:reference-data:system-wallets")
-post_save.connect(clear_fee_rules, sender=FeeRule, dispatch_uid="transactions:reference-data:fee-rules-saved")
-post_delete.connect(clear_fee_rules, sender=FeeRule, dispatch_uid="transactions:reference-data:fee-rules-deleted")
+def connect() -> None:
+    """Drop the caches when what they hold changes; called from ``TransactionsConfig.ready()``."""
+    post_migrate.connect(clear_system_wallets, dispatch_uid="transactions:reference-data:system-wallets")
+    post_save.connect(clear_fee_rules, sender=FeeRule, dispatch_uid="transactions:reference-data:fee-rules-saved")
+    post_delete.connect(clear_fee_rules, sender=FeeRule, dispatch_uid="transactions:reference-data:fee-rules-deleted")

@@ -30,37 +30,41 @@ class CurrencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.currency_list_active()
 
 
-class BalanceFreezeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
+class _BalanceStatusView(APIView):
+    """Freeze or unfreeze a wallet's balance; subclasses name the service."""
 
-    @extend_schema(
+    permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
+    change = None  # balance_freeze or balance_unfreeze
+
+    def post(self, request: Request, pk: str) -> Response:
+        wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
+        data = WalletReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self.change(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
+        return wallet_response(wallet, user=request.user)
+
+
+@extend_schema_view(
+    post=extend_schema(
         summary="Freeze a wallet's balance (staff, reason required): money comes in, nothing goes out",
         tags=["wallets"],
         operation_id="wallets_freeze_create",
         request=WalletReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
-    def post(self, request: Request, pk: str) -> Response:
-        wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
-        data = WalletReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.balance_freeze(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
-        return wallet_response(wallet, user=request.user)
+)
+class BalanceFreezeView(_BalanceStatusView):
+    change = staticmethod(services.balance_freeze)
 
 
-class BalanceUnfreezeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         summary="Unfreeze a wallet's balance (staff)",
         tags=["wallets"],
         operation_id="wallets_unfreeze_create",
         request=WalletReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
-    def post(self, request: Request, pk: str) -> Response:
-        wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
-        data = WalletReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.balance_unfreeze(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
-        return wallet_response(wallet, user=request.user)
+)
+class BalanceUnfreezeView(_BalanceStatusView):
+    change = staticmethod(services.balance_unfreeze)

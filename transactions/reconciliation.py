@@ -107,6 +107,23 @@ _CLIENT_ASSETS = """
       JOIN balances_balance b ON b.id = a.balance_id
 """
 
+
+def _asset_column_matches(column: str, totals_sql: str) -> str:
+    """Client assets whose ``column`` differs from ``totals_sql`` (per wallet and currency), plus
+    totals of client wallets that have no asset row at all."""
+    return f"""
+        WITH totals AS ({totals_sql}), assets AS ({_CLIENT_ASSETS})
+        SELECT a.asset_id, w.id, w.address, COALESCE(a.currency_id, t.currency_id),
+               a.{column}, COALESCE(t.total, 0), COALESCE(a.{column}, 0) - COALESCE(t.total, 0)
+          FROM assets a
+          FULL OUTER JOIN totals t ON t.wallet_id = a.wallet_id AND t.currency_id = a.currency_id
+          JOIN wallets_wallet w ON w.id = COALESCE(a.wallet_id, t.wallet_id)
+         WHERE w.system_role IS NULL
+           AND (a.asset_id IS NULL OR a.{column} <> COALESCE(t.total, 0))
+         ORDER BY w.id, 4
+    """
+
+
 CHECKS: tuple[Check, ...] = (
     Check(
         name="entries_zero_sum",
@@ -124,42 +141,28 @@ CHECKS: tuple[Check, ...] = (
         name="posted_matches_entries",
         description="each client asset's posted equals the sum of its wallet's entries in that currency",
         columns=("asset", "wallet", "address", "currency", "posted", "entries", "difference"),
-        sql=f"""
-            WITH entry_totals AS (
+        sql=_asset_column_matches(
+            "posted",
+            """
                 SELECT wallet_id, currency_id, SUM(amount) AS total
                   FROM transactions_entry
                  GROUP BY wallet_id, currency_id
-            ), assets AS ({_CLIENT_ASSETS})
-            SELECT a.asset_id, w.id, w.address, COALESCE(a.currency_id, t.currency_id),
-                   a.posted, COALESCE(t.total, 0), COALESCE(a.posted, 0) - COALESCE(t.total, 0)
-              FROM assets a
-              FULL OUTER JOIN entry_totals t ON t.wallet_id = a.wallet_id AND t.currency_id = a.currency_id
-              JOIN wallets_wallet w ON w.id = COALESCE(a.wallet_id, t.wallet_id)
-             WHERE w.system_role IS NULL
-               AND (a.asset_id IS NULL OR a.posted <> COALESCE(t.total, 0))
-             ORDER BY w.id, 4
-        """,
+            """,
+        ),
     ),
     Check(
         name="held_matches_pending",
         description="each client asset's held equals amount + fee of its pending withdrawals",
         columns=("asset", "wallet", "address", "currency", "held", "pending", "difference"),
-        sql=f"""
-            WITH pending AS (
+        sql=_asset_column_matches(
+            "held",
+            """
                 SELECT wallet_id, currency_id, SUM(amount + fee) AS total
                   FROM transactions_transaction
                  WHERE status = 'pending' AND kind = 'withdrawal'
                  GROUP BY wallet_id, currency_id
-            ), assets AS ({_CLIENT_ASSETS})
-            SELECT a.asset_id, w.id, w.address, COALESCE(a.currency_id, p.currency_id),
-                   a.held, COALESCE(p.total, 0), COALESCE(a.held, 0) - COALESCE(p.total, 0)
-              FROM assets a
-              FULL OUTER JOIN pending p ON p.wallet_id = a.wallet_id AND p.currency_id = a.currency_id
-              JOIN wallets_wallet w ON w.id = COALESCE(a.wallet_id, p.wallet_id)
-             WHERE w.system_role IS NULL
-               AND (a.asset_id IS NULL OR a.held <> COALESCE(p.total, 0))
-             ORDER BY w.id, 4
-        """,
+            """,
+        ),
     ),
     Check(
         name="currency_totals_zero",

@@ -181,10 +181,11 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     # --- commands on one transaction ---------------------------------------------------------------
 
-    def _command_input(self, request, serializer_class):
+    def _command(self, request, pk, serializer_class):
+        """Validate a command's body, then find the transaction it acts on (404 if not the user's)."""
         body = serializer_class(data=request.data if hasattr(request.data, "get") else {"": request.data})
         body.is_valid(raise_exception=True)
-        return body.validated_data
+        return selectors.transaction_get_for(user=request.user, transaction_id=pk), body.validated_data
 
     def _render(self, transaction, http_status=status.HTTP_200_OK) -> Response:
         output = serializers.TransactionSerializer(transaction, context=self.get_serializer_context())
@@ -196,8 +197,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        self._command_input(request, serializers.TransactionEmptyInputSerializer)
-        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        transaction, _ = self._command(request, pk, serializers.TransactionEmptyInputSerializer)
         return self._render(services.transaction_cancel(actor=request.user, transaction=transaction))
 
     @extend_schema(
@@ -206,8 +206,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = self._command_input(request, serializers.TransactionReasonInputSerializer)
-        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        transaction, data = self._command(request, pk, serializers.TransactionReasonInputSerializer)
         return self._render(services.transaction_approve(actor=request.user, transaction=transaction, reason=data["reason"]))
 
     @extend_schema(
@@ -217,8 +216,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = self._command_input(request, serializers.TransactionRequiredReasonInputSerializer)
-        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
         return self._render(services.transaction_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
 
     @extend_schema(
@@ -228,8 +226,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
-        data = self._command_input(request, serializers.TransactionRequiredReasonInputSerializer)
-        transaction = selectors.transaction_get_for(user=request.user, transaction_id=pk)
+        transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
         reversal = services.transaction_reverse(actor=request.user, transaction=transaction, reason=data["reason"])
         return self._render(reversal, status.HTTP_201_CREATED)
 

@@ -8,4 +8,9 @@ class BalancesConfig(AppConfig):
     def ready(self) -> None:
         from balances import receivers
 
+        from walletmanager.database import roles
+
         receivers.connect()
+        # Positions move only through the ledger's database functions (SPEC §14); the runtime role
+        # opens assets (they start at zero) and mirrors a wallet's credit limit on them.
+        roles.restrict("balances_balanceasset", "SELECT", "INSERT", "UPDATE (credit_limit, updated_at)")

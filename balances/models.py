@@ -87,7 +87,9 @@ class BalanceAsset(models.Model):
     """What a balance holds in one currency.
 
     ``posted`` is the sum of the wallet's ledger entries in this currency and ``held`` the sum of its
-    pending withdrawals. ``credit_limit`` mirrors the wallet's limit so that PostgreSQL itself can refuse
+    pending withdrawals. PostgreSQL derives both (``transactions`` migration 0008): an inserted entry
+    moves ``posted`` and numbers itself with ``sequence``, a pending withdrawal starting or ending moves
+    ``held``; no statement may write them directly, and an asset starts at zero. ``credit_limit`` mirrors the wallet's limit so that PostgreSQL itself can refuse
     an asset below its floor: ``posted - held >= -credit_limit`` (0 for debit wallets).
     System wallets have no assets: their positions are derived from entries, so no client
     transaction ever waits for a lock on a system row.
@@ -98,6 +100,7 @@ class BalanceAsset(models.Model):
     posted = amount_field(default=Decimal(0))
     held = amount_field(default=Decimal(0))
     credit_limit = amount_field(default=Decimal(0))
+    sequence = models.BigIntegerField(default=0, help_text="Sequence number of the asset's last entry.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

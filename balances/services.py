@@ -20,7 +20,8 @@ from wallets.models import Wallet
 
 
 def _lock(balance: Balance) -> Balance:
-    return Balance.objects.select_for_update(of=("self",)).select_related("wallet").get(pk=balance.pk)
+    # Conflicts with the share lock every movement takes on its balances (SPEC §14).
+    return Balance.objects.select_for_update(of=("self",), no_key=True).select_related("wallet").get(pk=balance.pk)
 
 
 def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:

@@ -26,6 +26,7 @@ from balances.models import Currency
 from transactions import services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
+from transactions.pricing import exchange_rates_check
 from walletmanager.admin import (
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
@@ -358,8 +359,14 @@ class ExchangeRateForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("base") and cleaned.get("base") == cleaned.get("quote"):
+        base, quote, rate = cleaned.get("base"), cleaned.get("quote"), cleaned.get("rate")
+        if base and base == quote:
             self.add_error("quote", "Base and quote must be different currencies.")
+        elif base and quote and rate:
+            try:
+                exchange_rates_check([(base.code, quote.code, rate)])
+            except ValidationFailed as error:
+                self.add_error("rate", str(error.detail))
         return cleaned
 
 

@@ -8,5 +8,13 @@ class TransactionsConfig(AppConfig):
     def ready(self) -> None:
         from transactions import receivers, reference_data
 
+        from walletmanager.database import roles
+
         receivers.connect()
         reference_data.connect()
+        # What the runtime role may do to the ledger (SPEC §14): append entries; insert transactions
+        # and resolve pending ones (the transaction_guard trigger refuses any other change); never
+        # delete either. Reconciliation runs are a record too.
+        roles.restrict("transactions_entry", "SELECT", "INSERT")
+        roles.restrict("transactions_transaction", "SELECT", "INSERT", "UPDATE")
+        roles.restrict("transactions_reconciliationrun", "SELECT", "INSERT")

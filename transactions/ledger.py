@@ -10,11 +10,14 @@ Design (SPEC §5, §10):
 * Multi-currency balances get their asset row lazily: ``INSERT … ON CONFLICT DO NOTHING`` (rows
   sorted, before any lock is taken) and then the lock. Assets are never deleted, so once a process
   has seen one it skips that insert; a missing row is still created by the repair path.
-* Checks run on the locked rows; the new ``posted``/``held`` are computed from them and written
-  with the new transaction and its entries in ONE statement (plain SQL: this path runs for every
-  movement and the ORM's query building cost more CPU than PostgreSQL spent on the statements).
-  PostgreSQL re-checks the floor (CHECK) at once and the zero sum of the entries (deferred
-  trigger) at COMMIT.
+* Checks run on the locked rows (for the error messages: insufficient funds, frozen balance); the
+  new transaction and its entries are then written in ONE statement (plain SQL: this path runs for
+  every movement and the ORM's query building cost more CPU than PostgreSQL spent on the
+  statements). Python never writes a position: PostgreSQL moves ``posted`` as each entry is
+  inserted and ``held`` as a pending withdrawal starts or ends (migration 0008), re-checks the floor
+  (CHECK) on that very write and the zero sum of the entries (deferred trigger) at COMMIT.
+* Before any asset is locked, the movement has taken share locks on the wallet, owner and balance
+  rows it depends on (``transactions.services._Wallets``), so their statuses cannot change under it.
 """
 
 from __future__ import annotations
@@ -86,34 +89,21 @@ class Plan:
         return self.changes[(wallet.balance.pk, currency)].asset
 
     def write(self, transaction: Transaction | None, *, insert: Transaction | None = None) -> None:
-        """Apply the new positions, insert the new transaction ``insert`` (built by
-        ``new_transaction``) and, for a posting, the entries of ``transaction``: all in one
-        statement, one round trip."""
+        """Insert the new transaction ``insert`` (built by ``new_transaction``) and, for a posting, the
+        entries of ``transaction``, in one statement. PostgreSQL moves the positions itself: each
+        entry moves its asset's ``posted`` and a pending withdrawal starting or ending moves ``held``
+        (migration 0008). The assets in this plan are locked, so the positions it computed from them
+        are the ones the database reaches; they are kept on the assets for the response."""
         now = timezone.now()
-        changed = []
         for change in self.changes.values():
-            if not change.posted_delta and not change.held_delta:
-                continue
             change.asset.posted += change.posted_delta
             change.asset.held += change.held_delta
-            change.asset.updated_at = now
-            changed.append(change.asset)
         entries = merge_legs(self.legs) if transaction is not None else []
         parts, params = [], []
         if insert is not None:
             sql, values = _insert_statement(insert)
             parts.append(sql)
             params.extend(values)
-        if changed:
-            # The rows are locked: the new values were computed from them under the lock.
-            parts.append(
-                f"UPDATE {ASSET_TABLE} AS a SET posted = v.posted, held = v.held, updated_at = %s "
-                f"FROM (VALUES {', '.join(['(%s::bigint, %s::numeric, %s::numeric)'] * len(changed))}) AS v (id, posted, held) "
-                "WHERE a.id = v.id"
-            )
-            params.append(now)
-            for asset in changed:
-                params.extend((asset.pk, asset.posted, asset.held))
         if entries:
             parts.append(
                 f"INSERT INTO {ENTRY_TABLE} (transaction_id, wallet_id, currency_id, amount, created_at) "

@@ -93,6 +93,13 @@ class Transaction(models.Model):
             models.Index(
                 fields=["created_at"], name="tx_pending_idx", condition=models.Q(status="pending")
             ),
+            # Every withdrawal that ever held money (from created_at until resolved_at): what ``held``
+            # was at a past instant is a range scan of these few rows, not of the wallet's history.
+            models.Index(
+                fields=["wallet", "currency", "created_at"],
+                name="tx_hold_history_idx",
+                condition=models.Q(kind="withdrawal") & (models.Q(status="pending") | models.Q(resolved_at__isnull=False)),
+            ),
         ]
         permissions = [
             ("approve_withdrawal", "Can approve and reject pending withdrawals"),
@@ -106,13 +113,21 @@ class Transaction(models.Model):
 
 class Entry(models.Model):
     """One leg of a posted transaction. Per transaction and currency the legs sum to zero; rows are
-    never updated or deleted. Both rules are enforced by PostgreSQL triggers (migration 0002)."""
+    never updated or deleted (PostgreSQL triggers, migration 0003).
+
+    Inserting an entry of a client wallet moves its asset's ``posted`` in the database (migration
+    0008), which writes the asset's new position into ``balance_after``, numbers the entry with the
+    asset's next ``sequence`` and stamps ``created_at`` with the moment the position moved, under the
+    asset's row lock: per asset, ``sequence`` and ``created_at`` grow together. System wallets have no
+    asset rows (no row shared by every movement), so their entries carry neither."""
 
     id = models.BigAutoField(primary_key=True)
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     amount = amount_field()
+    balance_after = amount_field(null=True, blank=True, help_text="The asset's posted position after this entry.")
+    sequence = models.BigIntegerField(null=True, blank=True, help_text="Number of this entry in its asset's history.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,9 +135,14 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero"),
+            models.UniqueConstraint(
+                fields=["wallet", "currency", "sequence"], condition=models.Q(sequence__isnull=False),
+                name="entry_sequence_unique_per_asset",
+            ),
         ]
         indexes = [
-            models.Index(fields=["wallet", "currency"], name="entry_wallet_currency_idx"),
+            # Balance as of an instant and statement ranges: index probes per asset, never sums.
+            models.Index(fields=["wallet", "currency", "created_at", "sequence"], name="entry_asset_time_idx"),
         ]
 
     def __str__(self) -> str:

@@ -102,7 +102,7 @@ class ReconciliationReport:
 
 # The asset rows of client wallets, with the wallet they belong to.
 _CLIENT_ASSETS = """
-    SELECT a.id AS asset_id, b.wallet_id, a.currency_id, a.posted, a.held, a.credit_limit
+    SELECT a.id AS asset_id, b.wallet_id, a.currency_id, a.posted, a.held, a.credit_limit, a.sequence
       FROM balances_balanceasset a
       JOIN balances_balance b ON b.id = a.balance_id
 """
@@ -237,6 +237,70 @@ CHECKS: tuple[Check, ...] = (
               JOIN wallets_wallet w ON w.id = a.wallet_id
              WHERE a.credit_limit <> CASE WHEN w.kind = 'debit' THEN 0 ELSE w.credit_limit END
              ORDER BY w.id, a.currency_id
+        """,
+    ),
+    Check(
+        name="closed_wallets_hold_nothing",
+        description="a closed wallet holds nothing (posted = 0 and held = 0 in every currency)",
+        columns=("asset", "wallet", "address", "currency", "posted", "held"),
+        sql=f"""
+            SELECT a.asset_id, w.id, w.address, a.currency_id, a.posted, a.held
+              FROM ({_CLIENT_ASSETS}) a
+              JOIN wallets_wallet w ON w.id = a.wallet_id
+             WHERE w.status = 'closed' AND (a.posted <> 0 OR a.held <> 0)
+             ORDER BY w.id, a.currency_id
+        """,
+    ),
+    Check(
+        name="positions_in_whole_units",
+        description="positions and entries are whole multiples of their currency's smallest unit",
+        columns=("what", "id", "currency", "amount", "decimals"),
+        sql="""
+            SELECT 'asset posted', a.id::text, a.currency_id, a.posted, c.decimals
+              FROM balances_balanceasset a JOIN balances_currency c ON c.code = a.currency_id
+             WHERE a.posted <> round(a.posted, c.decimals)
+            UNION ALL
+            SELECT 'asset held', a.id::text, a.currency_id, a.held, c.decimals
+              FROM balances_balanceasset a JOIN balances_currency c ON c.code = a.currency_id
+             WHERE a.held <> round(a.held, c.decimals)
+            UNION ALL
+            SELECT 'entry', e.id::text, e.currency_id, e.amount, c.decimals
+              FROM transactions_entry e JOIN balances_currency c ON c.code = e.currency_id
+             WHERE e.amount <> round(e.amount, c.decimals)
+             ORDER BY 1, 2
+        """,
+    ),
+    Check(
+        name="running_balances_match",
+        description="client entries are numbered 1, 2, 3 … per asset, each balance_after is the previous "
+        "one plus its amount, and the last one is the asset's posted and sequence",
+        columns=("wallet", "currency", "sequence", "expected_sequence", "balance_after", "expected_balance"),
+        sql=f"""
+            WITH history AS (
+                SELECT e.wallet_id, e.currency_id, e.sequence, e.balance_after,
+                       ROW_NUMBER() OVER asset AS expected_sequence,
+                       SUM(e.amount) OVER asset AS expected_balance
+                  FROM transactions_entry e
+                  JOIN wallets_wallet w ON w.id = e.wallet_id
+                 WHERE w.system_role IS NULL
+                WINDOW asset AS (PARTITION BY e.wallet_id, e.currency_id ORDER BY e.sequence, e.id)
+            ), last AS (
+                SELECT DISTINCT ON (wallet_id, currency_id) wallet_id, currency_id, sequence, balance_after
+                  FROM history
+                 ORDER BY wallet_id, currency_id, expected_sequence DESC
+            )
+            SELECT h.wallet_id, h.currency_id, h.sequence, h.expected_sequence, h.balance_after, h.expected_balance
+              FROM history h
+             WHERE h.sequence IS DISTINCT FROM h.expected_sequence
+                OR h.balance_after IS DISTINCT FROM h.expected_balance
+            UNION ALL
+            SELECT a.wallet_id, a.currency_id, a.sequence, COALESCE(l.sequence, 0), a.posted, l.balance_after
+              FROM ({_CLIENT_ASSETS}) a
+              JOIN wallets_wallet w ON w.id = a.wallet_id
+              LEFT JOIN last l ON l.wallet_id = a.wallet_id AND l.currency_id = a.currency_id
+             WHERE w.system_role IS NULL
+               AND (a.sequence <> COALESCE(l.sequence, 0) OR a.posted <> COALESCE(l.balance_after, 0))
+             ORDER BY 1, 2, 3
         """,
     ),
     Check(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
 from balances.models import Balance, Currency
 from transactions import ledger, reference_data, signals
+from transactions.pricing import fee_for, rate_for
 from transactions.exceptions import AlreadyReversed, AmountTooSmall, RateUnavailable
 from transactions.ledger import Leg
 from transactions.models import ExchangeRate, Transaction
@@ -31,7 +32,6 @@ from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
 REASON_MAX_LENGTH = 1000
-RATE_DECIMALS = 18
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -94,14 +94,19 @@ _WALLETS_SQL = (
     )
     + f" FROM {Wallet._meta.db_table} w"
     + f" JOIN {_OWNER_FIELD.related_model._meta.db_table} o ON o.{_OWNER_FIELD.target_field.column} = w.{_OWNER_FIELD.column}"
-    + f" LEFT JOIN {Balance._meta.db_table} b ON b.{Balance._meta.get_field('wallet').column} = w.{Wallet._meta.pk.column}"
+    + f" JOIN {Balance._meta.db_table} b ON b.{Balance._meta.get_field('wallet').column} = w.{Wallet._meta.pk.column}"
     + f" WHERE w.{Wallet._meta.pk.column} IN ({{placeholders}})"
+    # Share locks, in wallet order, before any asset lock (SPEC §14): a close, block, freeze or
+    # credit-limit change (which lock these rows for update) waits for the movement to commit, or
+    # the movement waits for it and reads the new status. Share locks never wait for each other.
+    + f" ORDER BY w.{Wallet._meta.pk.column} FOR SHARE OF w, o, b"
 )
 
 
 def _load_wallets(ids: list[Any]) -> list[Wallet]:
-    """``Wallet.objects.select_related("owner", "balance").filter(pk__in=ids)`` without building the
-    query each time: this runs on every movement, and the ORM's query compilation was most of its CPU."""
+    """``Wallet.objects.select_related("owner", "balance").filter(pk__in=ids)``, share-locked (the ORM
+    has no ``FOR SHARE``) and without building the query each time: this runs on every movement, and
+    the ORM's query compilation was most of its CPU."""
     if not ids:
         return []
     with connection.cursor() as cursor:
@@ -116,10 +121,8 @@ def _load_wallets(ids: list[Any]) -> list[Wallet]:
             connection.alias, [field.attname for field in _OWNER_FIELDS], row[wallet_end:owner_end]
         )
         _OWNER_FIELD.set_cached_value(wallet, owner)
-        balance = None
-        if row[owner_end] is not None:
-            balance = Balance.from_db(connection.alias, [field.attname for field in _BALANCE_FIELDS], row[owner_end:])
-            _BALANCE_RELATION.remote_field.set_cached_value(balance, wallet)
+        balance = Balance.from_db(connection.alias, [field.attname for field in _BALANCE_FIELDS], row[owner_end:])
+        _BALANCE_RELATION.remote_field.set_cached_value(balance, wallet)
         _BALANCE_RELATION.set_cached_value(wallet, balance)
         wallets.append(wallet)
     return wallets
@@ -174,43 +177,6 @@ def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> No
         raise CurrencyNotAllowed(f"This balance holds {balance.currency_id} only.")
     if outgoing and balance.status == Balance.Status.FROZEN:
         raise BalanceFrozen()
-
-
-def fee_for(*, kind: str, currency: Currency, amount: Decimal) -> Decimal:
-    """clamp(amount × bps / 10 000 + flat, min, max) rounded up to the currency's decimals; the
-    active rule for the currency wins over the any-currency one; no rule, no fee."""
-    rule = reference_data.fee_terms(kind=kind, currency_code=currency.code)
-    if rule is None:
-        return Decimal(0)
-    with ledger.money_context():
-        fee = amount * rule.percent_bps / Decimal(10000) + rule.flat
-        fee = max(fee, rule.min_fee)
-        if rule.max_fee is not None:
-            fee = min(fee, rule.max_fee)
-        return round_up(fee, decimals=currency.decimals)
-
-
-def rate_for(*, base: Currency, quote: Currency, now: datetime | None = None) -> Decimal:
-    """How many ``quote`` one ``base`` buys: the newest fresh base/quote row, else 1 / the newest
-    fresh quote/base row (rounded down to 18 places, in the house's favour)."""
-    cutoff = (now or timezone.now()) - settings.EXCHANGE_RATE_MAX_AGE
-    # One query for both directions (hot path: plain SQL); a direct row wins over an inverse one.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT rate, base_id = %s AS direct FROM {ExchangeRate._meta.db_table} "
-            "WHERE created_at >= %s AND ((base_id = %s AND quote_id = %s) OR (base_id = %s AND quote_id = %s)) "
-            "ORDER BY direct DESC, created_at DESC, id DESC LIMIT 1",
-            [base.code, cutoff, base.code, quote.code, quote.code, base.code],
-        )
-        row = cursor.fetchone()
-    if row is not None and row[1]:
-        return row[0]
-    if row is not None:
-        with ledger.money_context():
-            rate = round_down(Decimal(1) / row[0], decimals=RATE_DECIMALS)
-        if rate > 0:
-            return rate
-    raise RateUnavailable(f"No exchange rate for {base.code}/{quote.code} in the last {settings.EXCHANGE_RATE_MAX_AGE}.")
 
 
 def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:

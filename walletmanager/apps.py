@@ -8,3 +8,14 @@ class WalletManagerConfig(AppConfig):
     label = "walletmanager"
     verbose_name = "Audit"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from walletmanager import checks  # noqa: F401  (registers the checks)
+        from walletmanager.database import roles
+
+        post_migrate.connect(roles.grant_after_migrate, sender=self, dispatch_uid="walletmanager.runtime_privileges")
+        # Audit events are appended, never rewritten; the migration history is the owner's.
+        roles.restrict("walletmanager_auditevent", "SELECT", "INSERT")
+        roles.restrict("django_migrations", "SELECT")

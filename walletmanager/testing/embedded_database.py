@@ -1,4 +1,5 @@
-"""pytest plugin: give the test run a throwaway embedded PostgreSQL unless DATABASE_URL is set.
+"""pytest plugin: give the test run a throwaway embedded PostgreSQL, with the owner and runtime roles
+of SPEC §14, unless DATABASE_URL is set.
 
 Loaded with ``-p`` (see ``pyproject.toml``) so it runs before pytest-django reads the settings.
 """
@@ -22,4 +23,4 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
     # A fresh cluster per run, deleted when pytest exits.
     pgdata = Path(tempfile.mkdtemp(prefix="walletmanager-test-pg-")) / "pgdata"
-    os.environ["DATABASE_URL"] = embedded_postgres.start(pgdata, throwaway=True)
+    os.environ["DATABASE_URL"], os.environ["DATABASE_MIGRATION_URL"] = embedded_postgres.start(pgdata, throwaway=True)

@@ -1,5 +1,5 @@
 import pytest
-from django.db import IntegrityError, InternalError, transaction
+from django.db import IntegrityError, InternalError, ProgrammingError, transaction
 
 from walletmanager.models import AuditEvent
 
@@ -8,9 +8,10 @@ from walletmanager.models import AuditEvent
 def test_audit_events_cannot_be_updated_or_deleted_even_with_raw_queries():
     event = AuditEvent.objects.create(action="test.action", target_type="users.user", target_id="1")
 
-    with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+    # Refused by the runtime role's privileges (SPEC §14) and, for any role, by the append-only trigger.
+    with pytest.raises((IntegrityError, InternalError, ProgrammingError)), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(reason="rewritten")
-    with pytest.raises((IntegrityError, InternalError)), transaction.atomic():
+    with pytest.raises((IntegrityError, InternalError, ProgrammingError)), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
 
     event.refresh_from_db()

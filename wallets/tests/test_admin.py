@@ -9,6 +9,7 @@ from balances.tests.factories import WalletWithBalanceFactory
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
 from wallets.models import Wallet
+from walletmanager.testing.ledger import post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_block_action_asks_for_a_reason_then_calls_the_service(staff_user, walle
 
 def test_one_refused_wallet_does_not_stop_the_others(staff_user, wallet, system_wallet):
     browser = logged_in(staff_user)
-    BalanceAsset.objects.filter(balance__wallet=wallet).update(posted=1)
+    post_adjustment(wallet, 1)
     empty = WalletWithBalanceFactory()
 
     response = browser.post(

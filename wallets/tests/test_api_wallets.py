@@ -13,6 +13,7 @@ from walletmanager.models import AuditEvent
 from wallets.models import Wallet
 from wallets.tests.conftest import authenticated
 from wallets.tests.factories import DEFAULT_PIN
+from walletmanager.testing.ledger import place_hold, post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -154,9 +155,8 @@ def test_wallet_detail_shows_formatted_amounts(client_api, client_user, open_wal
     wallet = open_wallet(client_user, balance_kind="multi")
     from balances.models import Currency
 
-    BalanceAsset.objects.create(
-        balance=wallet.balance, currency=Currency.objects.get(code="BTC"), posted=Decimal("1.5"), held=Decimal("0.25")
-    )
+    post_adjustment(wallet, "1.5", "BTC")
+    place_hold(wallet, "0.25", "BTC")
 
     body = client_api.get(detail(wallet)).json()
 
@@ -251,7 +251,7 @@ def test_owner_closes_an_empty_wallet_with_the_pin(client_api, wallet):
 
 
 def test_closing_a_wallet_with_money_is_409(staff_api, wallet):
-    BalanceAsset.objects.filter(balance__wallet=wallet).update(posted=Decimal("3.00"))
+    post_adjustment(wallet, "3.00")
 
     response = staff_api.post(detail(wallet, "close/"), {}, format="json")
 

@@ -4,7 +4,6 @@ import sys
 import uuid
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,7 +11,9 @@ from django.db import connection
 
 from balances.models import BalanceAsset
 from walletmanager.models import AuditEvent
+from walletmanager.testing.database import database_env
 from wallets.models import Wallet
+from walletmanager.testing.ledger import post_adjustment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +54,7 @@ def test_block_unblock_and_close_wallet_as_the_system(wallet):
 )
 def test_bad_arguments_and_refused_transitions_are_one_line_errors(wallet, system_wallet, open_wallet, args, message):
     full = open_wallet(wallet.owner, name="Full")
-    BalanceAsset.objects.filter(balance__wallet=full).update(posted=1)
+    post_adjustment(full, 1)
     closed = open_wallet(wallet.owner, name="Closed")
     Wallet.objects.filter(pk=closed.pk).update(status="closed")
     ids = {"wallet": wallet.pk, "system": system_wallet.pk, "full": full.pk, "closed": closed.pk}
@@ -68,12 +69,10 @@ def test_bad_arguments_and_refused_transitions_are_one_line_errors(wallet, syste
 
 def run_manage(*args: str) -> subprocess.CompletedProcess:
     # The subprocess talks to this run's test database (it holds the migrated schema), on the same server.
-    server = urlsplit(os.environ["DATABASE_URL"])
-    database_url = urlunsplit(server._replace(path=f"/{connection.settings_dict['NAME']}"))
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, **database_env()},
         capture_output=True,
         text=True,
         timeout=120,

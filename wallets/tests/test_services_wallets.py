@@ -16,6 +16,7 @@ from wallets import services
 from wallets.exceptions import InvalidPin, PinLocked, WalletLimitReached
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
+from walletmanager.testing.ledger import place_hold, post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -241,12 +242,13 @@ def test_system_wallets_can_never_be_blocked_or_closed(system_wallet, staff_user
 
 def test_close_refuses_a_wallet_with_money_or_holds(wallet, staff_user):
     asset = wallet.balance.assets.get()
-    BalanceAsset.objects.filter(pk=asset.pk).update(posted=Decimal("0.01"))
+    post_adjustment(wallet, "0.01")
     with pytest.raises(DomainError) as error:
         services.wallet_close(actor=staff_user, wallet=wallet)
     assert error.value.code == "wallet_not_empty"
 
-    BalanceAsset.objects.filter(pk=asset.pk).update(posted=Decimal(5), held=Decimal(5))
+    post_adjustment(wallet, "4.99")
+    place_hold(wallet, 5)
     with pytest.raises(DomainError) as error:
         services.wallet_close(actor=staff_user, wallet=wallet)
     assert error.value.code == "wallet_not_empty"
@@ -259,7 +261,7 @@ def test_multi_wallet_with_a_non_empty_second_asset_is_not_empty(client_user, st
 
     wallet = open_wallet(client_user, balance_kind="multi")
     BalanceAsset.objects.create(balance=wallet.balance, currency=Currency.objects.get(code="EUR"))
-    BalanceAsset.objects.create(balance=wallet.balance, currency=Currency.objects.get(code="BTC"), posted=1)
+    post_adjustment(wallet, 1, "BTC")
 
     with pytest.raises(DomainError) as error:
         services.wallet_close(actor=staff_user, wallet=wallet)
@@ -296,7 +298,8 @@ def test_owner_cannot_close_a_blocked_wallet(wallet, client_user, staff_user):
 
 def test_credit_limit_moves_the_asset_mirror_and_never_below_what_is_used(credit_wallet, staff_user, client_user):
     asset = credit_wallet.balance.assets.get()
-    BalanceAsset.objects.filter(pk=asset.pk).update(posted=Decimal("-60"), held=Decimal("10"))  # 70 used
+    post_adjustment(credit_wallet, -60)
+    place_hold(credit_wallet, 10)  # 70 used
 
     with pytest.raises(DomainError) as error:
         services.wallet_set_credit_limit(actor=staff_user, wallet=credit_wallet, credit_limit=Decimal("69.99"))

@@ -11,6 +11,8 @@ from django.db import transaction as db_transaction
 
 from balances.models import Currency
 from transactions.models import ExchangeRate
+from transactions.pricing import exchange_rates_check
+from walletmanager.exceptions import ValidationFailed
 from walletmanager.commands import OperatorCommand
 from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, fractional_digits
 
@@ -65,6 +67,10 @@ class Command(OperatorCommand):
         if not rates:
             raise CommandError(f"{path}: no rates in the file, nothing loaded.")
 
+        try:
+            exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in rates)
+        except ValidationFailed as error:
+            raise CommandError(f"{path}: nothing loaded. {error.detail}") from None
         with db_transaction.atomic():
             ExchangeRate.objects.bulk_create(rates)
         self.stdout.write(f"Loaded {len(rates)} exchange rate{'s' if len(rates) != 1 else ''} from {path}.")

@@ -1,0 +1,72 @@
+"""Django's PostgreSQL backend, able to act as the schema owner when it must.
+
+The application connects as its runtime role (``DATABASE_URL``), which may not write positions,
+rewrite the ledger, truncate or alter tables (SPEC §14). Schema changes need the owner
+(``DATABASE_MIGRATION_URL``, kept in ``settings_dict["OWNER"]``): ``as_owner()`` reconnects as the
+owner for the duration of a block. ``migrate``, ``flush`` and the creation and destruction of test
+databases use it; nothing on a request path does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db.backends.postgresql import base, creation
+
+
+class DatabaseCreation(creation.DatabaseCreation):
+    def create_test_db(self, *args, **kwargs):
+        with self.connection.as_owner():
+            return super().create_test_db(*args, **kwargs)
+
+    def destroy_test_db(self, *args, **kwargs):
+        with self.connection.as_owner():
+            return super().destroy_test_db(*args, **kwargs)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    creation_class = DatabaseCreation
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner_depth = 0
+        self._runtime_credentials: dict | None = None
+
+    @property
+    def has_owner_role(self) -> bool:
+        """Whether migrations run as a role of their own (two-role deployment)."""
+        owner = self.settings_dict.get("OWNER") or {}
+        return bool(owner.get("USER")) and owner.get("USER") != self.runtime_role
+
+    @property
+    def runtime_role(self) -> str:
+        credentials = self._runtime_credentials or self.settings_dict
+        return credentials.get("USER") or ""
+
+    @contextmanager
+    def as_owner(self) -> Iterator[None]:
+        """Run the block connected as the owner role; back to the runtime role afterwards. The
+        connection is closed on the way in and out, so no session setting outlives the block."""
+        if self._owner_depth:
+            self._owner_depth += 1
+            try:
+                yield
+            finally:
+                self._owner_depth -= 1
+            return
+        if self.in_atomic_block:
+            raise RuntimeError("Switching to the owner role inside a transaction would end it.")
+        owner = self.settings_dict.get("OWNER") or {}
+        self.close()
+        self._runtime_credentials = {key: self.settings_dict.get(key) for key in ("USER", "PASSWORD", "HOST", "PORT")}
+        if owner.get("USER"):
+            self.settings_dict.update({key: value for key, value in owner.items() if key in self._runtime_credentials})
+        self._owner_depth = 1
+        try:
+            yield
+        finally:
+            self._owner_depth = 0
+            self.close()
+            self.settings_dict.update(self._runtime_credentials)
+            self._runtime_credentials = None

@@ -1,9 +1,16 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from transactions.statement_views import WalletBalanceAsOfView, WalletStatementView
 from transactions.views import ExchangeRateViewSet, TransactionViewSet
 
 router = SimpleRouter()
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("rates", ExchangeRateViewSet, basename="rate")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # Reads of the ledger about one wallet: here, not in wallets, which never imports transactions.
+    path("wallets/<str:wallet_id>/balance/", WalletBalanceAsOfView.as_view(), name="wallet-balance-as-of"),
+    path("wallets/<str:wallet_id>/statement/", WalletStatementView.as_view(), name="wallet-statement"),
+    *router.urls,
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from walletmanager.admin import (
@@ -38,9 +39,11 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     actions = ["block_wallets", "unblock_wallets", "close_wallets"]
     fields = (
         "id", "address", "owner", "name", "kind", "system_role", "status", "block_reason", "blocked_at", "closed_at",
-        "credit_limit", "pin_lock", "balance_link", "assets", "created_at", "updated_at",
+        "credit_limit", "pin_lock", "balance_link", "assets", "statement", "created_at", "updated_at",
         "recent_transactions", "recent_audit_events",
     )
+    # Adds the (empty) form the statement field's controls submit: a form cannot nest in the change form.
+    change_form_template = "admin/wallets/wallet/change_form.html"
     readonly_fields = tuple(field for field in fields if field != "name")
 
     def get_queryset(self, request):
@@ -144,6 +147,29 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
             "<table><thead><tr><th>Currency</th><th>Posted</th><th>Held</th><th>Available</th></tr></thead>"
             "<tbody>{}</tbody></table>",
             body,
+        )
+
+    @admin.display(description="Statement")
+    def statement(self, wallet: Wallet) -> str:
+        """A GET form for the statement API (SPEC §14), which takes the admin's session. The controls
+        belong to ``#wallet-statement`` (outside the change form) through their ``form`` attribute."""
+        balance = getattr(wallet, "balance", None)
+        currencies = [asset.currency_id for asset in balance.assets.all()] if balance is not None else []
+        if not currencies:
+            return "No assets, so no statement."
+        # The URL belongs to transactions (it reads the ledger); reached by name, so wallets imports nothing of it.
+        url = reverse("wallet-statement", args=[wallet.pk])
+        today = timezone.localdate()
+        options = format_html_join("", '<option value="{}">{}</option>', ((code, code) for code in currencies))
+        buttons = format_html_join(
+            " ", '<button type="submit" form="wallet-statement" formaction="{}" name="format" value="{}">{}</button>',
+            ((url, value, label) for value, label in (("csv", "CSV"), ("pdf", "PDF"), ("json", "View"))),
+        )
+        return format_html(
+            '<label>Currency <select form="wallet-statement" name="currency">{}</select></label> '
+            '<label>from <input form="wallet-statement" type="date" name="from" value="{}" required></label> '
+            '<label>to <input form="wallet-statement" type="date" name="to" value="{}" required></label> {}',
+            options, today.replace(day=1).isoformat(), today.isoformat(), buttons,
         )
 
     block_wallets = reason_action(

@@ -1,0 +1,169 @@
+"""``GET /api/wallets/{id}/balance/`` and ``GET /api/wallets/{id}/statement/`` (SPEC §14): parse the
+query, read through ``transactions.statements``, render JSON, CSV or PDF.
+
+They live in ``transactions`` (not ``wallets``) because they read the ledger: dependencies point
+users ← wallets ← balances ← transactions."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+
+from transactions import statements
+from transactions.csv_export import csv_lines
+from transactions.statement_exports import (
+    CSV_HEADER,
+    PDF_MAX_ENTRIES,
+    statement_csv_rows,
+    statement_filename,
+    statement_pdf,
+)
+from transactions.statement_serializers import (
+    FORMATS,
+    BalanceAsOfQuerySerializer,
+    BalanceAsOfSerializer,
+    StatementQuerySerializer,
+    StatementSerializer,
+)
+from walletmanager.api.pagination import UncountedPageNumberPagination
+from walletmanager.exceptions import ValidationFailed
+from wallets.selectors import wallet_get_for
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid query: a map naming the parameter, e.g. `{\"from\": [\"...\"]}`."),
+    401: OpenApiResponse(description='Not authenticated: `{"code", "detail"}`.'),
+    404: OpenApiResponse(description='No such wallet (or not yours), or no such page: `{"code", "detail"}`.'),
+}
+WALLET_ID = OpenApiParameter("wallet_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The wallet's id.")
+INSTANT_HELP = (
+    "An ISO 8601 date-time (`2026-11-01T12:00:00Z`; without an offset it is in the server's time zone, "
+    "{zone}) or a date (`2026-11-01`: the {bound} of that day in {zone})."
+)
+
+
+class _DownloadFormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` names the download these views build themselves (csv, pdf), not a DRF renderer:
+    pages and errors always render as JSON (or the browsable API for a browser)."""
+
+    class settings:  # noqa: N801 - stands in for DRF's api_settings, of which only this is read
+        URL_FORMAT_OVERRIDE = None
+
+
+def _instant_help(*, bound: str) -> str:
+    return INSTANT_HELP.format(zone=timezone.get_default_timezone_name(), bound=bound)
+
+
+@extend_schema(
+    summary="A wallet's assets as of an instant",
+    description=(
+        "Each asset's `posted` (the running balance of its last entry at or before `at`), `held` (its "
+        "withdrawals waiting for approval at `at`) and `available` = posted − held + credit limit. "
+        "Credit limits have no history: `available` uses the wallet's current limit. An asset with no "
+        "entry by `at` shows zeros. Owner and staff; another client's wallet is 404."
+    ),
+    tags=["wallets"],
+    parameters=[
+        WALLET_ID,
+        OpenApiParameter(
+            "at", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+            description=f"The instant; default now. {_instant_help(bound='end')}",
+        ),
+    ],
+    responses={200: BalanceAsOfSerializer, **ERRORS},
+)
+class WalletBalanceAsOfView(GenericAPIView):
+    serializer_class = BalanceAsOfSerializer
+    content_negotiation_class = _DownloadFormatNegotiation
+
+    def get(self, request, wallet_id):
+        wallet = wallet_get_for(user=request.user, wallet_id=wallet_id)
+        query = BalanceAsOfQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        at = query.validated_data.get("at") or timezone.now()
+        assets = statements.asset_balance_as_of(wallet=wallet, at=at)
+        return Response(BalanceAsOfSerializer({"wallet": wallet, "at": at, "assets": assets}).data)
+
+
+@extend_schema(
+    summary="A wallet's statement in one currency",
+    description=(
+        "The opening balance (just before `from`), the entries of [`from`, `to`] in the order the balance "
+        "moved, each with its running `balance_after`, and the closing balance (at `to`). Paginated like "
+        "the transaction list (`results`, `next`, `previous`; `page`, `page_size` ≤ 200). `format=csv` "
+        "streams every entry of the range as CSV (header `" + ",".join(CSV_HEADER) + f"`); `format=pdf` returns it as a PDF (at most {PDF_MAX_ENTRIES} entries: use CSV, or a shorter "
+        "range, beyond). The other party of a transfer is named by its wallet address only. Owner and staff; "
+        "another client's wallet is 404."
+    ),
+    tags=["wallets"],
+    parameters=[
+        WALLET_ID,
+        OpenApiParameter(
+            "currency", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+            description="A currency the wallet holds or has held (it has an asset in it), e.g. `USD`.",
+        ),
+        OpenApiParameter(
+            "from", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+            description=f"Start of the range, included. {_instant_help(bound='start')}",
+        ),
+        OpenApiParameter(
+            "to", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+            description=f"End of the range, included; default now. {_instant_help(bound='end')}",
+        ),
+        OpenApiParameter(
+            "format", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False, enum=list(FORMATS),
+            description="`json` (default: one page), `csv` or `pdf` (the whole range, as a download).",
+        ),
+        OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="Page number, from 1."),
+        OpenApiParameter(
+            "page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="Entries per page (≤ 200, default 50)."
+        ),
+    ],
+    responses={
+        (200, "application/json"): StatementSerializer,
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="`format=csv`: every entry of the range."),
+        (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="`format=pdf`: the statement."),
+        **ERRORS,
+    },
+)
+class WalletStatementView(GenericAPIView):
+    serializer_class = StatementSerializer
+    pagination_class = UncountedPageNumberPagination
+    content_negotiation_class = _DownloadFormatNegotiation
+
+    def get(self, request, wallet_id):
+        wallet = wallet_get_for(user=request.user, wallet_id=wallet_id)
+        query = StatementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        statement = statements.statement(
+            wallet=wallet, currency=data["currency"], date_from=data["from"], date_to=data["to"]
+        )
+        if data["format"] == "csv":
+            return StreamingHttpResponse(
+                csv_lines(statement_csv_rows(statement)), content_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "csv")}"'},
+            )
+        if data["format"] == "pdf":
+            if statement.entry_count > PDF_MAX_ENTRIES:
+                raise ValidationFailed(
+                    f"This range has {statement.entry_count} entries; a PDF holds at most {PDF_MAX_ENTRIES}. "
+                    "Ask for format=csv or a shorter range.",
+                    field="format",
+                )
+            document = statement_pdf(statement, entries=statement.entries[:PDF_MAX_ENTRIES])
+            return HttpResponse(
+                document, content_type="application/pdf",
+                headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
+            )
+        paginator = self.paginator
+        entries = paginator.paginate_queryset(statement.entries, request, view=self)
+        page = {
+            "statement": statement, "next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
+            "results": entries,
+        }
+        return Response(StatementSerializer(page, context={"statement": statement}).data)

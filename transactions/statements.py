@@ -1,0 +1,193 @@
+"""Balance as of an instant and running-balance statements (SPEC §14): reads only.
+
+Every figure is an index probe or a range scan of one asset, never a sum over its history:
+
+- ``posted`` at an instant is the ``balance_after`` of the asset's last entry at or before it, one
+  backward probe of ``entry_asset_time_idx`` (wallet, currency, created_at, sequence);
+- ``held`` at an instant is the sum of the withdrawals that were holding money then, a range scan of
+  ``tx_hold_history_idx`` (only withdrawals that ever waited for approval are in it);
+- a statement is two such probes (opening and closing) and the entries between their sequence
+  numbers, read in sequence order from the asset's unique (wallet, currency, sequence) index.
+
+The database stamps an entry's ``created_at`` and ``sequence`` under the asset's row lock, so per
+asset they grow together and "the last entry at or before t" is well defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from balances.models import BalanceAsset, Currency
+from transactions.models import Entry, Transaction
+from walletmanager.exceptions import ValidationFailed
+from wallets.models import Wallet
+
+ZERO = Decimal(0)
+_AMOUNT = DecimalField(max_digits=38, decimal_places=18)
+
+
+@dataclass(frozen=True)
+class AssetAsOf:
+    """One asset of a wallet as it stood at an instant. ``credit_limit`` is the wallet's current
+    limit: limits have no history."""
+
+    currency: Currency
+    posted: Decimal
+    held: Decimal
+    credit_limit: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.posted - self.held + self.credit_limit
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The running balance of one asset over [date_from, date_to]: ``entries`` is a lazy QuerySet in
+    sequence order, so a page is one LIMIT/OFFSET query and a download one server-side cursor."""
+
+    wallet: Wallet
+    currency: Currency
+    date_from: datetime
+    date_to: datetime
+    opening_balance: Decimal
+    closing_balance: Decimal
+    opening_sequence: int
+    closing_sequence: int
+    entries: QuerySet[Entry]
+
+    @property
+    def entry_count(self) -> int:
+        """Per asset the database numbers entries 1, 2, 3 … without gaps (the number lives on the
+        asset row, so a rolled-back entry gives its number back): the count is a subtraction."""
+        return self.closing_sequence - self.opening_sequence
+
+
+def _last_entry_before(*, wallet_id, at: datetime, inclusive: bool) -> QuerySet[Entry]:
+    """The asset's (``currency_id`` from the outer query) last entry at or before ``at`` (before it,
+    when not ``inclusive``): newest first, so PostgreSQL reads one row of the index backwards."""
+    bound = Q(created_at__lte=at) if inclusive else Q(created_at__lt=at)
+    return (
+        Entry.objects.filter(bound, wallet_id=wallet_id, currency_id=OuterRef("currency_id"))
+        .order_by("-created_at", "-sequence")
+    )
+
+
+def _held_at(*, wallet_id, at: datetime) -> Subquery:
+    """Σ (amount + fee) of the withdrawals holding money at ``at``: created at or before it and not
+    resolved by then. The first filter repeats the predicate of ``tx_hold_history_idx`` so PostgreSQL
+    can use that partial index."""
+    holding = (
+        Transaction.objects.filter(
+            Q(status=Transaction.Status.PENDING) | Q(resolved_at__isnull=False),
+            kind=Transaction.Kind.WITHDRAWAL,
+            wallet_id=wallet_id,
+            currency_id=OuterRef("currency_id"),
+            created_at__lte=at,
+        )
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=at))
+        .order_by()
+        .values("currency_id")
+        .annotate(total=Sum(F("amount") + F("fee"), output_field=_AMOUNT))
+        .values("total")
+    )
+    return Subquery(holding, output_field=_AMOUNT)
+
+
+def asset_balance_as_of(*, wallet: Wallet, at: datetime) -> list[AssetAsOf]:
+    """Each asset of ``wallet`` as it stood at ``at``: posted, held and available (with today's credit
+    limit), in currency order; an asset without entries by then stands at zero. One query."""
+    assets = (
+        BalanceAsset.objects.filter(balance__wallet_id=wallet.pk)
+        .select_related("currency")
+        .annotate(
+            posted_then=Coalesce(
+                Subquery(_last_entry_before(wallet_id=wallet.pk, at=at, inclusive=True).values("balance_after")[:1]),
+                Value(ZERO), output_field=_AMOUNT,
+            ),
+            held_then=Coalesce(_held_at(wallet_id=wallet.pk, at=at), Value(ZERO), output_field=_AMOUNT),
+        )
+        .order_by("currency_id")
+    )
+    return [
+        AssetAsOf(currency=asset.currency, posted=asset.posted_then, held=asset.held_then, credit_limit=asset.credit_limit)
+        for asset in assets
+    ]
+
+
+def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: datetime) -> Statement:
+    """The opening balance (as of just before ``date_from``), the entries of [date_from, date_to] with
+    their running balances, and the closing balance (as of ``date_to``) of one asset of ``wallet``.
+
+    A currency the wallet has no asset in (it never held it) is a 400 naming ``currency``."""
+    if date_from > date_to:
+        raise ValidationFailed("Must not be later than `to`.", field="from")
+
+    def probe(*, at: datetime, inclusive: bool, column: str) -> Coalesce:
+        last = _last_entry_before(wallet_id=wallet.pk, at=at, inclusive=inclusive).values(column)[:1]
+        output = IntegerField() if column == "sequence" else _AMOUNT
+        return Coalesce(Subquery(last), Value(0 if column == "sequence" else ZERO), output_field=output)
+
+    asset = (
+        BalanceAsset.objects.filter(balance__wallet_id=wallet.pk, currency_id=currency)
+        .select_related("currency")
+        .annotate(
+            opening_balance=probe(at=date_from, inclusive=False, column="balance_after"),
+            opening_sequence=probe(at=date_from, inclusive=False, column="sequence"),
+            closing_balance=probe(at=date_to, inclusive=True, column="balance_after"),
+            closing_sequence=probe(at=date_to, inclusive=True, column="sequence"),
+        )
+        .first()
+    )
+    if asset is None:
+        if Currency.objects.filter(code=currency).exists():
+            raise ValidationFailed(f"This wallet has never held {currency}.", field="currency")
+        raise ValidationFailed(f"Unknown currency {currency[:10]!r}.", field="currency")
+    entries = (
+        Entry.objects.filter(
+            wallet_id=wallet.pk, currency_id=asset.currency_id,
+            sequence__gt=asset.opening_sequence, sequence__lte=asset.closing_sequence,
+        )
+        .select_related("transaction", "transaction__wallet", "transaction__to_wallet")
+        .only(
+            "id", "created_at", "amount", "balance_after", "sequence", "currency_id",
+            "transaction__id", "transaction__kind", "transaction__description", "transaction__currency_id",
+            "transaction__to_currency_id", "transaction__wallet_id", "transaction__to_wallet_id",
+            "transaction__wallet__address", "transaction__to_wallet__address",
+        )
+        .order_by("sequence")
+    )
+    return Statement(
+        wallet=wallet, currency=asset.currency, date_from=date_from, date_to=date_to,
+        opening_balance=asset.opening_balance, closing_balance=asset.closing_balance,
+        opening_sequence=asset.opening_sequence, closing_sequence=asset.closing_sequence, entries=entries,
+    )
+
+
+def entry_description(entry: Entry, *, wallet: Wallet) -> str:
+    """What a client reads beside an entry of their statement. The other party of a transfer is named
+    by its wallet address only (never its owner's name, email or status); what staff wrote (the
+    ``reason``, which an adjustment's description repeats) never appears."""
+    transaction = entry.transaction
+    kind = transaction.kind
+    if kind == Transaction.Kind.TRANSFER:
+        if transaction.wallet_id == wallet.pk and entry.amount < 0:
+            text = f"Transfer to {transaction.to_wallet.address}"
+        else:
+            text = f"Transfer from {transaction.wallet.address}"
+        return _with_description(text, transaction.description)
+    if kind == Transaction.Kind.EXCHANGE:
+        return f"Exchange {transaction.currency_id} → {transaction.to_currency_id}"
+    if kind == Transaction.Kind.ADJUSTMENT:
+        # Its description is "<direction>: <reason>", written by staff for staff.
+        return "Adjustment (credit)" if entry.amount > 0 else "Adjustment (debit)"
+    return _with_description(Transaction.Kind(kind).label, transaction.description)
+
+
+def _with_description(text: str, description: str) -> str:
+    return f"{text}: {description}" if description else text

@@ -1,0 +1,358 @@
+"""Balance as of an instant and running-balance statements (SPEC §14): selectors and API.
+
+Times come from the rows the database stamped (an entry's ``created_at`` is the moment its asset's
+position moved), read back after the fact, never from sleeping."""
+
+import csv
+import io
+from datetime import timedelta, timezone as dt_timezone
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from balances.models import Currency
+from transactions import services
+from transactions.models import Entry, ExchangeRate, Transaction
+from transactions.statements import asset_balance_as_of, statement
+from transactions.tests.conftest import PIN, deposit, make_wallet
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def balance_url(wallet) -> str:
+    return f"/api/wallets/{wallet.pk}/balance/"
+
+
+def statement_url(wallet) -> str:
+    return f"/api/wallets/{wallet.pk}/statement/"
+
+
+def client_of(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def entries_of(wallet, currency: str = "USD") -> list[Entry]:
+    return list(Entry.objects.filter(wallet=wallet, currency_id=currency).order_by("sequence"))
+
+
+def iso(instant) -> str:
+    return instant.isoformat()
+
+
+@pytest.fixture
+def history(client_user, other_wallet, usd):
+    """A multi-currency wallet that received, spent, sent, got back and exchanged, in this order."""
+    wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
+    deposit(wallet, "100")
+    services.transaction_deposit(actor=None, wallet=wallet, currency=usd, amount=Decimal("50"), description="salary")
+    services.transaction_withdraw(actor=client_user, wallet=wallet, currency=usd, amount="30", pin=PIN, description="rent")
+    services.transaction_transfer(
+        actor=client_user, wallet=wallet, to_address=other_wallet.address, currency=usd, amount="20", pin=PIN,
+        description="dinner",
+    )
+    deposit(other_wallet, "10")
+    services.transaction_transfer(
+        actor=other_wallet.owner, wallet=other_wallet, to_address=wallet.address, currency=usd, amount="5", pin=PIN
+    )
+    ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.5"))
+    services.transaction_exchange(
+        actor=client_user, wallet=wallet, from_currency=usd, to_currency=Currency.objects.get(code="EUR"), amount="40"
+    )
+    return wallet
+
+
+# --- statements ----------------------------------------------------------------------------------
+
+
+def test_statement_shows_running_balances_counterparties_and_the_opening_and_closing_balances(
+    history, client_user, other_wallet
+):
+    entries = entries_of(history)
+    assert [entry.sequence for entry in entries] == [1, 2, 3, 4, 5, 6]
+    # From the second entry to the fifth: the first and the last are outside the range.
+    response = client_of(client_user).get(
+        statement_url(history), {"currency": "USD", "from": iso(entries[1].created_at), "to": iso(entries[4].created_at)}
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["wallet"], body["currency"], body["opening_balance"], body["closing_balance"]) == (
+        str(history.pk), "USD", "100.00", "105.00")
+    assert (body["next"], body["previous"]) == (None, None)
+    assert [(line["sequence"], line["kind"], line["description"], line["amount"], line["balance_after"])
+            for line in body["results"]] == [
+        (2, "deposit", "Deposit: salary", "50.00", "150.00"),
+        (3, "withdrawal", "Withdrawal: rent", "-30.00", "120.00"),
+        (4, "transfer", f"Transfer to {other_wallet.address}: dinner", "-20.00", "100.00"),
+        (5, "transfer", f"Transfer from {other_wallet.address}", "5.00", "105.00"),
+    ]
+    assert [line["transaction"] for line in body["results"]] == [str(entry.transaction_id) for entry in entries[1:5]]
+    assert body["results"][0]["created_at"].startswith(entries[1].created_at.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_exchange_shows_on_both_currencies_statements(history, client_user):
+    usd = client_of(client_user).get(statement_url(history), {"currency": "usd", "from": "2000-01-01"}).json()
+    eur = client_of(client_user).get(statement_url(history), {"currency": "EUR", "from": "2000-01-01"}).json()
+
+    assert (usd["opening_balance"], usd["closing_balance"]) == ("0.00", "65.00")
+    assert usd["results"][-1]["description"] == "Exchange USD → EUR"
+    assert (usd["results"][-1]["amount"], usd["results"][-1]["balance_after"]) == ("-40.00", "65.00")
+    assert [(line["description"], line["amount"], line["balance_after"]) for line in eur["results"]] == [
+        ("Exchange USD → EUR", "20.00", "20.00")]
+    assert (eur["opening_balance"], eur["closing_balance"]) == ("0.00", "20.00")
+
+
+def test_the_other_party_of_a_transfer_sees_the_senders_address_never_their_name_or_a_reason(
+    history, other_wallet, client_user, staff
+):
+    services.transaction_adjust(
+        actor=staff, wallet=other_wallet, currency=Currency.objects.get(code="USD"), amount="3", direction="credit",
+        reason="goodwill after complaint 4711",
+    )
+    response = client_of(other_wallet.owner).get(statement_url(other_wallet), {"currency": "USD", "from": "2000-01-01"})
+
+    assert response.status_code == 200
+    lines = [(line["description"], line["amount"], line["balance_after"]) for line in response.json()["results"]]
+    assert lines == [
+        (f"Transfer from {history.address}: dinner", "20.00", "20.00"),
+        ("Deposit", "10.00", "30.00"),
+        (f"Transfer to {history.address}", "-5.00", "25.00"),
+        ("Adjustment (credit)", "3.00", "28.00"),
+    ]
+    text = response.content.decode()
+    for private in (client_user.email, client_user.first_name, client_user.last_name, "complaint 4711", "goodwill"):
+        assert private not in text
+
+
+def test_statement_pages_chain_their_running_balances(funded_wallet, client_user):
+    for amount in range(1, 6):
+        deposit(funded_wallet, amount)
+    api = client_of(client_user)
+
+    first = api.get(statement_url(funded_wallet), {"currency": "USD", "from": "2000-01-01", "page_size": 4}).json()
+    second = api.get(first["next"]).json()
+
+    assert [line["balance_after"] for line in first["results"]] == ["100.00", "101.00", "103.00", "106.00"]
+    assert [line["balance_after"] for line in second["results"]] == ["110.00", "115.00"]
+    assert (second["next"], second["opening_balance"], second["closing_balance"]) == (None, "0.00", "115.00")
+    assert second["previous"] is not None
+
+
+def test_a_date_covers_the_whole_day(funded_wallet, client_user):
+    day = Entry.objects.get(wallet=funded_wallet).created_at.date()
+    api = client_of(client_user)
+
+    that_day = api.get(statement_url(funded_wallet), {"currency": "USD", "from": day.isoformat(), "to": day.isoformat()}).json()
+    next_day = (day + timedelta(days=1)).isoformat()
+    after = api.get(statement_url(funded_wallet), {"currency": "USD", "from": next_day, "to": next_day}).json()
+
+    assert [line["amount"] for line in that_day["results"]] == ["100.00"]
+    assert (that_day["from"], that_day["to"]) == (f"{day.isoformat()}T00:00:00Z", f"{day.isoformat()}T23:59:59.999999Z")
+    assert (after["results"], after["opening_balance"], after["closing_balance"]) == ([], "100.00", "100.00")
+
+
+def test_statement_selector_reads_entries_between_its_two_probes(funded_wallet):
+    deposit(funded_wallet, "1")
+    first, second = entries_of(funded_wallet)
+
+    result = statement(wallet=funded_wallet, currency="USD", date_from=second.created_at, date_to=second.created_at)
+
+    assert (result.opening_balance, result.closing_balance, result.entry_count) == (Decimal(100), Decimal(101), 1)
+    assert list(result.entries) == [second]
+
+
+# --- balance as of -------------------------------------------------------------------------------
+
+
+def test_a_pending_withdrawal_is_held_while_pending_and_not_after_it_was_rejected(funded_wallet, client_user, usd, staff):
+    Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
+    usd.refresh_from_db()
+    pending = services.transaction_withdraw(actor=client_user, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
+    services.transaction_reject(actor=staff, transaction=pending, reason="suspicious destination")
+    pending = Transaction.objects.get(pk=pending.pk)
+    started, ended = pending.created_at, pending.resolved_at
+    api = client_of(client_user)
+
+    def assets_at(at) -> list[dict]:
+        response = api.get(balance_url(funded_wallet), {"at": iso(at)})
+        assert response.status_code == 200, response.json()
+        return response.json()["assets"]
+
+    held = [{"currency": "USD", "posted": "100.00", "held": "60.00", "available": "40.00"}]
+    free = [{"currency": "USD", "posted": "100.00", "held": "0.00", "available": "100.00"}]
+    assert assets_at(started) == held
+    assert assets_at(started + (ended - started) / 2) == held
+    assert assets_at(ended) == free
+    assert assets_at(ended + timedelta(seconds=1)) == free
+    assert assets_at(started - timedelta(microseconds=1)) == free
+
+
+def test_an_approved_withdrawal_is_held_then_posted(funded_wallet, client_user, usd, staff):
+    Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
+    usd.refresh_from_db()
+    pending = services.transaction_withdraw(actor=client_user, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
+    services.transaction_approve(actor=staff, transaction=pending)
+    pending = Transaction.objects.get(pk=pending.pk)
+    debit = Entry.objects.get(transaction=pending, wallet=funded_wallet)
+
+    during = asset_balance_as_of(wallet=funded_wallet, at=pending.created_at)[0]
+    after = asset_balance_as_of(wallet=funded_wallet, at=debit.created_at)[0]
+
+    assert (during.posted, during.held, during.available) == (Decimal(100), Decimal(60), Decimal(40))
+    assert (after.posted, after.held, after.available) == (Decimal(40), Decimal(0), Decimal(40))
+
+
+def test_balance_as_of_a_time_before_the_first_entry_is_zero(funded_wallet, client_user):
+    first = Entry.objects.get(wallet=funded_wallet)
+    api = client_of(client_user)
+
+    before = api.get(balance_url(funded_wallet), {"at": iso(first.created_at - timedelta(microseconds=1))}).json()
+    at_it = api.get(balance_url(funded_wallet), {"at": iso(first.created_at)}).json()
+    now = api.get(balance_url(funded_wallet)).json()
+
+    assert before["wallet"] == str(funded_wallet.pk)
+    assert before["assets"] == [{"currency": "USD", "posted": "0.00", "held": "0.00", "available": "0.00"}]
+    assert at_it["assets"] == [{"currency": "USD", "posted": "100.00", "held": "0.00", "available": "100.00"}]
+    assert now["assets"] == at_it["assets"]
+
+
+def test_available_adds_the_current_credit_limit(client_user):
+    wallet = make_wallet(owner=client_user, kind="credit", credit_limit=Decimal("500"))
+    deposit(wallet, "20")
+    first = Entry.objects.get(wallet=wallet)
+
+    (asset,) = asset_balance_as_of(wallet=wallet, at=first.created_at - timedelta(seconds=1))
+
+    assert (asset.posted, asset.held, asset.credit_limit, asset.available) == (0, 0, Decimal(500), Decimal(500))
+
+
+def test_an_offset_postgresql_refuses_is_normalised_to_utc(funded_wallet, client_user):
+    first = Entry.objects.get(wallet=funded_wallet)
+    shifted = first.created_at.astimezone(dt_timezone(timedelta(hours=23)))
+
+    response = client_of(client_user).get(balance_url(funded_wallet), {"at": shifted.isoformat()})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["at"] == first.created_at.isoformat().replace("+00:00", "Z")
+    assert response.json()["assets"][0]["posted"] == "100.00"
+
+
+# --- downloads -----------------------------------------------------------------------------------
+
+
+def test_csv_has_a_header_and_one_row_per_entry(history, client_user, other_wallet):
+    response = client_of(client_user).get(statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "csv"})
+
+    assert response.status_code == 200
+    assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith(f'attachment; filename="statement-{history.address}-USD-')
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["sequence", "created_at", "transaction", "kind", "description", "amount", "balance_after", "currency"]
+    entries = entries_of(history)
+    assert len(rows) == 1 + len(entries) == 7
+    assert [row[0] for row in rows[1:]] == [str(entry.sequence) for entry in entries]
+    assert rows[4][2:] == [str(entries[3].transaction_id), "transfer", f"Transfer to {other_wallet.address}: dinner",
+                           "-20.00", "100.00", "USD"]
+    assert rows[-1][4:7] == ["Exchange USD → EUR", "-40.00", "65.00"]
+
+
+def test_pdf_is_a_pdf(history, client_user):
+    response = client_of(client_user).get(statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "pdf"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert response["Content-Disposition"].endswith('.pdf"')
+
+
+def test_staff_see_a_clients_statement_and_balance(history, staff):
+    api = client_of(staff)
+
+    assert api.get(statement_url(history), {"currency": "USD", "from": "2000-01-01"}).json()["closing_balance"] == "65.00"
+    assert api.get(balance_url(history)).json()["assets"] == [
+        {"currency": "EUR", "posted": "20.00", "held": "0.00", "available": "20.00"},
+        {"currency": "USD", "posted": "65.00", "held": "0.00", "available": "65.00"},
+    ]
+
+
+def test_another_client_gets_404_and_anonymous_401(funded_wallet):
+    stranger = client_of(UserFactory())
+    anonymous = APIClient()
+    query = {"currency": "USD", "from": "2000-01-01"}
+
+    for url, params in ((balance_url(funded_wallet), {}), (statement_url(funded_wallet), query),
+                        (statement_url(funded_wallet), {**query, "format": "csv"})):
+        response = stranger.get(url, params)
+        assert response.status_code == 404
+        assert response.json() == {"code": "not_found", "detail": "No such wallet."}
+        assert anonymous.get(url, params).status_code == 401
+    assert stranger.get("/api/wallets/not-a-uuid/statement/", query).status_code == 404
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2000-01-01"}, "currency"),
+        ({"currency": "XYZ", "from": "2000-01-01"}, "currency"),
+        ({"currency": "EUR", "from": "2000-01-01"}, "currency"),
+        ({"currency": "USD"}, "from"),
+        ({"currency": "USD", "from": "yesterday"}, "from"),
+        ({"currency": "USD", "from": "2026-13-01T00:00:00Z"}, "from"),
+        ({"currency": "USD", "from": "0001-01-01T00:00:00+01:00"}, "from"),
+        ({"currency": "USD", "from": "2026-11-02", "to": "2026-11-01"}, "from"),
+        ({"currency": "USD", "from": "2026-11-01", "to": "2026-11-01T25:00"}, "to"),
+        ({"currency": "USD", "from": "2026-11-01", "format": "xml"}, "format"),
+        ({"currency": "U" * 300, "from": "2026-11-01"}, "currency"),
+    ],
+)
+def test_bad_statement_queries_are_400_naming_the_field(funded_wallet, client_user, params, field):
+    response = client_of(client_user).get(statement_url(funded_wallet), params)
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field], response.json()
+
+
+@pytest.mark.parametrize("at", ["soon", "2026-02-30", "9999-12-31T23:59:59-01:00", "2026-11-01T10:00:00+99:00", "x" * 500])
+def test_bad_instants_are_400_naming_at(funded_wallet, client_user, at):
+    response = client_of(client_user).get(balance_url(funded_wallet), {"at": at})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["at"], response.json()
+
+
+def test_an_unknown_or_never_held_currency_is_explained(funded_wallet, client_user):
+    api = client_of(client_user)
+
+    unknown = api.get(statement_url(funded_wallet), {"currency": "XYZ", "from": "2000-01-01"}).json()
+    never = api.get(statement_url(funded_wallet), {"currency": "EUR", "from": "2000-01-01"}).json()
+
+    assert unknown == {"currency": ["Unknown currency 'XYZ'."]}
+    assert never == {"currency": ["This wallet has never held EUR."]}
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+
+def test_statement_page_queries_do_not_grow_with_rows(funded_wallet, client_user, other_wallet, django_assert_max_num_queries):
+    api = client_of(client_user)
+    query = {"currency": "USD", "from": "2000-01-01", "page_size": 200}
+    with django_assert_max_num_queries(8) as few:
+        assert len(api.get(statement_url(funded_wallet), query).json()["results"]) == 1
+
+    for _ in range(15):
+        services.transaction_transfer(
+            actor=client_user, wallet=funded_wallet, to_address=other_wallet.address,
+            currency=Currency.objects.get(code="USD"), amount="1", pin=PIN,
+        )
+        deposit(funded_wallet, "2")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(api.get(statement_url(funded_wallet), query).json()["results"]) == 31
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(api.get(balance_url(funded_wallet)).json()["assets"]) == 1

@@ -1,0 +1,53 @@
+"""The wallet's admin page offers its statement (SPEC §14): a GET form for the statement API, which
+staff reach with their admin session."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from transactions.models import Entry
+from transactions.tests.conftest import deposit, make_wallet
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_wallet_page_has_a_statement_form_that_downloads_with_the_admin_session(staff, client_user):
+    wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
+    deposit(wallet, "12.5", "USD")
+    deposit(wallet, "3", "EUR")
+    browser = Client()
+    browser.force_login(staff)
+
+    page = browser.get(f"/admin/wallets/wallet/{wallet.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    url = f"/api/wallets/{wallet.pk}/statement/"
+    assert '<form id="wallet-statement" method="get" target="_blank"></form>' in html
+    assert html.index('id="wallet-statement"') > html.index("</form>")  # not nested in the change form
+    assert '<option value="EUR">EUR</option><option value="USD">USD</option>' in html
+    for value in ("csv", "pdf", "json"):
+        assert f'form="wallet-statement" formaction="{url}" name="format" value="{value}"' in html
+    assert f'name="from" value="{timezone.localdate().replace(day=1).isoformat()}"' in html
+
+    # What the CSV button sends, with the session the admin page was served under.
+    today = timezone.localdate().isoformat()
+    download = browser.get(url, {"currency": "USD", "from": today, "to": today, "format": "csv"})
+    assert download.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
+    entry = Entry.objects.get(wallet=wallet, currency_id="USD")
+    assert rows[1:] == [["1", entry.created_at.isoformat(), str(entry.transaction_id), "deposit", "Deposit", "12.50",
+                         "12.50", "USD"]]
+
+
+def test_a_wallet_without_assets_says_so(staff, client_user):
+    wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
+    browser = Client()
+    browser.force_login(staff)
+
+    page = browser.get(f"/admin/wallets/wallet/{wallet.pk}/change/")
+
+    assert page.status_code == 200 and b"No assets, so no statement." in page.content

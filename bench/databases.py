@@ -1,7 +1,9 @@
 """Throwaway databases and Django set-up shared by every benchmark suite.
 
-Every suite runs on one PostgreSQL server: DATABASE_URL's, else the embedded one under ``var/``.
-It creates its own database there, works in it and drops it afterwards (unless told to keep it).
+Every suite runs on one PostgreSQL server: DATABASE_URL's (a superuser's: the suite creates
+databases and the two roles of SPEC §14), else the embedded one under ``var/``. It creates its own
+database there, owned by the owner role, works in it as the runtime role like the application does,
+and drops it afterwards (unless told to keep it).
 """
 
 from __future__ import annotations
@@ -16,13 +18,27 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+# The owner's URL (DATABASE_MIGRATION_URL) of each database this process created, by runtime URL.
+_MIGRATION_URLS: dict[str, str] = {}
+
+
 def server_url() -> str:
+    """A superuser's URL of the server to benchmark on."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     sys.path.insert(0, str(BASE_DIR))
     from walletmanager import embedded_postgres
 
-    return embedded_postgres.start(BASE_DIR / "var" / "pgdata")
+    embedded_postgres.start(BASE_DIR / "var" / "pgdata")
+    return embedded_postgres.superuser_url(BASE_DIR / "var" / "pgdata")
+
+
+def database_env(database_url: str) -> dict[str, str]:
+    """DATABASE_URL (runtime role) and DATABASE_MIGRATION_URL (owner) of a benchmark database."""
+    env = {"DATABASE_URL": database_url}
+    if database_url in _MIGRATION_URLS:
+        env["DATABASE_MIGRATION_URL"] = _MIGRATION_URLS[database_url]
+    return env
 
 
 def with_database(url: str, name: str) -> str:
@@ -46,6 +62,22 @@ def database_exists(url: str, name: str) -> bool:
 
 
 def create_database(url: str, name: str) -> str:
+    """A fresh database for WalletManager with its two roles; returns the runtime role's URL."""
+    admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return _provision(url, name)
+
+
+def _provision(url: str, name: str) -> str:
+    sys.path.insert(0, str(BASE_DIR))
+    from walletmanager.database.roles import provision
+
+    runtime_url, owner_url = provision(with_database(url, "postgres"), database=name)
+    _MIGRATION_URLS[runtime_url] = owner_url
+    return runtime_url
+
+
+def create_plain_database(url: str, name: str) -> str:
+    """A fresh database owned by ``url``'s role (pgbench's)."""
     admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     return with_database(url, name)
 
@@ -62,7 +94,7 @@ def throwaway_database(url: str, name: str, *, keep: bool = False, reuse: bool =
     data set can be loaded once and measured several times. ``keep``: leave it in place.
     """
     existed = reuse and database_exists(url, name)
-    database_url = with_database(url, name) if existed else create_database(url, name)
+    database_url = _provision(url, name) if existed else create_database(url, name)
     try:
         yield database_url
     finally:
@@ -80,7 +112,7 @@ def server_version(url: str) -> str:
 
 def setup_django(database_url: str, *, real_hasher: bool = True, extra_env: dict[str, str] | None = None) -> None:
     """Configure Django in this process against ``database_url`` (DEBUG off, as in production)."""
-    os.environ["DATABASE_URL"] = database_url
+    os.environ.update(database_env(database_url))
     os.environ.update(extra_env or {})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "walletmanager.settings")
     sys.path.insert(0, str(BASE_DIR))

@@ -40,6 +40,7 @@ from bench.databases import (
     close_django_connections,
     load_average,
     percentile,
+    database_env,
     server_url,
     server_version,
     setup_django,
@@ -145,7 +146,7 @@ def free_port() -> int:
 def start_gunicorn(database_url: str, *, workers: int, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        **database_env(database_url),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": HOST,

@@ -35,6 +35,7 @@ from pathlib import Path
 from bench.databases import (
     BASE_DIR,
     create_database,
+    create_plain_database,
     drop_database,
     load_average,
     server_url,
@@ -355,7 +356,7 @@ def main(options) -> int:
     pgbench_tps: dict[int, float] = {}
     if not options.skip_pgbench:
         pgbench = find_pgbench(version)
-        pgbench_url = create_database(url, pgbench_db)
+        pgbench_url = create_plain_database(url, pgbench_db)
         try:
             scale = options.pgbench_scale or max(worker_counts)
             log(f"pgbench -i -s {scale}…")

@@ -33,6 +33,7 @@ from bench.databases import (
     close_django_connections,
     load_average,
     percentile,
+    database_env,
     server_url,
     server_version,
     setup_django,
@@ -72,7 +73,7 @@ class Page:
 
 
 def manage(database_url: str, *arguments: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
+    env = {**os.environ, **database_env(database_url), "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
     return subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env, **kwargs)
 
 
@@ -213,7 +214,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def peak_rss(database_url: str, *arguments: str) -> tuple[int, float, float]:
     """Run ``manage.py <arguments>``: exit status, seconds and peak RSS in MB (Linux: ru_maxrss is in kB)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
+    env = {**os.environ, **database_env(database_url), "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
     with tempfile.NamedTemporaryFile(prefix="bench-rss-", mode="r") as report:
         began = time.perf_counter()
         result = subprocess.run(

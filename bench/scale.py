@@ -10,6 +10,8 @@ One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/
    changelist (as a superuser) is requested once to warm up, then ``--scale-repeats`` times:
    p50, p95, the SQL time and the number of queries of each request;
 3. the query count of the list API at page sizes 10 and 200 (it must not grow with the page);
+   the busiest wallet's statement (§14: its first page of 50 entries over a month, and page 20) and
+   its balance as of a past instant (the middle of its busiest asset's history), as its owner;
 4. ``manage.py reconcile`` timed, and the peak RSS (``wait4``'s ``ru_maxrss``) of
    ``manage.py export_transactions --output`` over everything and over the last tenth of the days
    (a streamed export keeps about the same peak for ten times the rows), next to that of
@@ -43,13 +45,15 @@ from bench.databases import (
 
 LIST_API_P95_TARGET_MS = 50.0
 CHANGELIST_P95_TARGET_MS = 300.0
+STATEMENT_P95_TARGET_MS = 50.0
+BALANCE_AS_OF_P95_TARGET_MS = 10.0
 SEED_DAYS = 90  # seed_demo's default spread of bulk transactions
 STAFF_EMAIL = "bench-staff@example.com"
 
 
 @dataclass
 class Page:
-    group: str  # "api" or "admin"
+    group: str  # "api", "admin", "statement" or "balance"
     label: str
     path: str
     timings_ms: list[float] = field(default_factory=list)
@@ -124,6 +128,44 @@ def actors():
     _, staff_token = AuthToken.objects.create(staff, expiry=settings.TOKEN_TTL)
     some_id = Transaction.objects.filter(wallet=wallet).values_list("pk", flat=True).first()
     return wallet, busiest["count"], owner_token, staff, staff_token, some_id
+
+
+def statement_instants(wallet) -> tuple[str, datetime, datetime, datetime, int]:
+    """The busiest wallet's busiest currency; a month's range ending at its newest entry and how many
+    entries it holds; the middle of its history, the past instant whose balance is asked for.
+    (Bulk-seeded entries carry the moment they were written, like every entry, so the month may
+    cover the whole history.)"""
+    from django.db.models import Count, Max, Min
+
+    from transactions.models import Entry
+
+    busiest = (
+        Entry.objects.filter(wallet=wallet).values("currency").annotate(count=Count("id")).order_by("-count").first()
+    )
+    entries = Entry.objects.filter(wallet=wallet, currency=busiest["currency"])
+    span = entries.aggregate(first=Min("created_at"), last=Max("created_at"))
+    month_from = span["last"] - timedelta(days=30)
+    in_month = entries.filter(created_at__gte=month_from).count()
+    middle = span["first"] + (span["last"] - span["first"]) / 2
+    return busiest["currency"], month_from, span["last"], middle, in_month
+
+
+def zulu(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def statement_pages(wallet) -> list[tuple[str, str, str, str]]:
+    """(group, label, path, who) of the statement and balance-as-of requests (SPEC §14)."""
+    currency, month_from, month_to, middle, in_month = statement_instants(wallet)
+    statement = (
+        f"/api/wallets/{wallet.pk}/statement/?currency={currency}&from={zulu(month_from)}&to={zulu(month_to)}&page_size=50"
+    )
+    deep = max(1, min(20, -(-in_month // 50)))  # page 20, or the last one of a smaller month
+    return [
+        ("statement", f"a month ({in_month} entries), first page of 50", statement, "owner"),
+        ("statement", f"a month, page {deep}", f"{statement}&page={deep}", "owner"),
+        ("balance", "as of the middle of its history", f"/api/wallets/{wallet.pk}/balance/?at={zulu(middle)}", "owner"),
+    ]
 
 
 def pages(wallet, transaction_id) -> list[tuple[str, str, str, str]]:
@@ -273,7 +315,7 @@ def main(options) -> int:
         }
         clients["admin"].force_login(staff)
         log(f"Pages ({options.scale_repeats} timed requests each; busiest wallet: {wallet_count} transactions)…")
-        measured = measure_pages(pages(wallet, some_id), clients, options.scale_repeats, log=log)
+        measured = measure_pages(pages(wallet, some_id) + statement_pages(wallet), clients, options.scale_repeats, log=log)
         page_size_queries = queries_by_page_size(clients["owner"], wallet)
         close_django_connections()
 
@@ -307,6 +349,8 @@ def build_report(measured, *, started, version, options, loaded, busiest_wallet_
     summaries = [page.summary() for page in measured]
     api_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "api"), default=None)
     admin_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "admin"), default=None)
+    statement_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "statement"), default=None)
+    balance_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "balance"), default=None)
     constant = len(set(page_size_queries.values())) == 1 and all(len(page["queries"]) == 1 for page in summaries)
     memory_ratio = (
         round(exports[1]["max_rss_mb"] / exports[0]["max_rss_mb"], 2) if len(exports) == 2 else None
@@ -333,6 +377,12 @@ def build_report(measured, *, started, version, options, loaded, busiest_wallet_
                 admin_p95 <= CHANGELIST_P95_TARGET_MS if admin_p95 else None
             ),
             "constant query count per list request": constant,
+            f"busiest wallet's statement page p95 <= {STATEMENT_P95_TARGET_MS:g} ms": (
+                statement_p95 <= STATEMENT_P95_TARGET_MS if statement_p95 else None
+            ),
+            f"busiest wallet's balance as of a past instant p95 <= {BALANCE_AS_OF_P95_TARGET_MS:g} ms": (
+                balance_p95 <= BALANCE_AS_OF_P95_TARGET_MS if balance_p95 else None
+            ),
         },
     }
 

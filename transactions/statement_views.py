@@ -39,7 +39,7 @@ ERRORS = {
     401: OpenApiResponse(description='Not authenticated: `{"code", "detail"}`.'),
     404: OpenApiResponse(description='No such wallet (or not yours), or no such page: `{"code", "detail"}`.'),
 }
-WALLET_ID = OpenApiParameter("wallet_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The wallet's id.")
+WALLET_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The wallet's id.")
 INSTANT_HELP = (
     "An ISO 8601 date-time (`2026-11-01T12:00:00Z`; without an offset it is in the server's time zone, "
     "{zone}) or a date (`2026-11-01`: the {bound} of that day in {zone})."
@@ -80,8 +80,8 @@ class WalletBalanceAsOfView(GenericAPIView):
     serializer_class = BalanceAsOfSerializer
     content_negotiation_class = _DownloadFormatNegotiation
 
-    def get(self, request, wallet_id):
-        wallet = wallet_get_for(user=request.user, wallet_id=wallet_id)
+    def get(self, request, *args, **kwargs):
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
         query = BalanceAsOfQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
@@ -135,8 +135,8 @@ class WalletStatementView(GenericAPIView):
     pagination_class = UncountedPageNumberPagination
     content_negotiation_class = _DownloadFormatNegotiation
 
-    def get(self, request, wallet_id):
-        wallet = wallet_get_for(user=request.user, wallet_id=wallet_id)
+    def get(self, request, *args, **kwargs):
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
         query = StatementQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data

@@ -10,7 +10,7 @@ router.register("rates", ExchangeRateViewSet, basename="rate")
 
 urlpatterns = [
     # Reads of the ledger about one wallet: here, not in wallets, which never imports transactions.
-    path("wallets/<str:wallet_id>/balance/", WalletBalanceAsOfView.as_view(), name="wallet-balance-as-of"),
-    path("wallets/<str:wallet_id>/statement/", WalletStatementView.as_view(), name="wallet-statement"),
+    path("wallets/<str:id>/balance/", WalletBalanceAsOfView.as_view(), name="wallet-balance-as-of"),
+    path("wallets/<str:id>/statement/", WalletStatementView.as_view(), name="wallet-statement"),
     *router.urls,
 ]

@@ -9,6 +9,8 @@ from datetime import timedelta, timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
+import yaml
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from balances.models import Currency
@@ -356,3 +358,23 @@ def test_statement_page_queries_do_not_grow_with_rows(funded_wallet, client_user
         assert len(api.get(statement_url(funded_wallet), query).json()["results"]) == 31
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(api.get(balance_url(funded_wallet)).json()["assets"]) == 1
+
+
+# --- documentation -------------------------------------------------------------------------------
+
+
+def test_both_endpoints_are_documented_in_the_schema_without_warnings(tmp_path):
+    schema_file = tmp_path / "schema.yaml"
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--urlconf", "transactions.urls", "--file",
+                 str(schema_file), skip_checks=True, stderr=io.StringIO())
+
+    paths = yaml.safe_load(schema_file.read_text())["paths"]
+    balance, statement_operation = paths["/wallets/{id}/balance/"]["get"], paths["/wallets/{id}/statement/"]["get"]
+    assert {parameter["name"] for parameter in balance["parameters"]} == {"id", "at"}
+    assert {(parameter["name"], parameter.get("required", False)) for parameter in statement_operation["parameters"]} == {
+        ("id", True), ("currency", True), ("from", True), ("to", False), ("format", False), ("page", False),
+        ("page_size", False)}
+    for operation in (balance, statement_operation):
+        assert {"200", "400", "401", "404"} <= set(operation["responses"])
+    assert set(statement_operation["responses"]["200"]["content"]) == {"application/json", "text/csv", "application/pdf"}

@@ -10,9 +10,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from transactions import statements
 from transactions.csv_export import csv_lines
@@ -76,8 +76,7 @@ def _instant_help(*, bound: str) -> str:
     ],
     responses={200: BalanceAsOfSerializer, **ERRORS},
 )
-class WalletBalanceAsOfView(GenericAPIView):
-    serializer_class = BalanceAsOfSerializer
+class WalletBalanceAsOfView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
@@ -130,9 +129,8 @@ class WalletBalanceAsOfView(GenericAPIView):
         **ERRORS,
     },
 )
-class WalletStatementView(GenericAPIView):
-    serializer_class = StatementSerializer
-    pagination_class = UncountedPageNumberPagination
+# APIView, not GenericAPIView: there is no queryset to filter, and the browsable API would look for one.
+class WalletStatementView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
@@ -160,7 +158,7 @@ class WalletStatementView(GenericAPIView):
                 document, content_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
             )
-        paginator = self.paginator
+        paginator = UncountedPageNumberPagination()
         entries = paginator.paginate_queryset(statement.entries, request, view=self)
         page = {
             "statement": statement, "next": paginator.get_next_link(), "previous": paginator.get_previous_link(),

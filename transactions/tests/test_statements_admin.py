@@ -41,6 +41,10 @@ def test_the_wallet_page_has_a_statement_form_that_downloads_with_the_admin_sess
     entry = Entry.objects.get(wallet=wallet, currency_id="USD")
     assert rows[1:] == [["1", entry.created_at.isoformat(), str(entry.transaction_id), "deposit", "Deposit", "12.50",
                          "12.50", "USD"]]
+    # "View": the browser asks for HTML and gets the browsable API's page of the statement.
+    view = browser.get(url, {"currency": "EUR", "from": today, "to": today, "format": "json"}, HTTP_ACCEPT="text/html")
+    assert view.status_code == 200 and view["Content-Type"].startswith("text/html")
+    assert "&quot;closing_balance&quot;: &quot;3.00&quot;" in view.content.decode()
 
 
 def test_a_wallet_without_assets_says_so(staff, client_user):

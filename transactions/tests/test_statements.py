@@ -378,3 +378,24 @@ def test_both_endpoints_are_documented_in_the_schema_without_warnings(tmp_path):
     for operation in (balance, statement_operation):
         assert {"200", "400", "401", "404"} <= set(operation["responses"])
     assert set(statement_operation["responses"]["200"]["content"]) == {"application/json", "text/csv", "application/pdf"}
+
+
+def test_amounts_are_plain_digits_at_the_currencys_decimals(client_user):
+    wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
+    deposit(wallet, "0.5", "BTC")
+    deposit(wallet, "12345678901.000000000000000001", "ETH")
+    btc, eth = Entry.objects.get(wallet=wallet, currency_id="BTC"), Entry.objects.get(wallet=wallet, currency_id="ETH")
+    api = client_of(client_user)
+
+    before = api.get(balance_url(wallet), {"at": iso(btc.created_at - timedelta(microseconds=1))}).json()
+    now = api.get(balance_url(wallet)).json()
+    statement_body = api.get(statement_url(wallet), {"currency": "ETH", "from": iso(eth.created_at)}).json()
+
+    assert before["assets"] == [
+        {"currency": "BTC", "posted": "0.00000000", "held": "0.00000000", "available": "0.00000000"},
+        {"currency": "ETH", "posted": "0." + "0" * 18, "held": "0." + "0" * 18,
+         "available": "0." + "0" * 18},
+    ]
+    assert now["assets"][1]["posted"] == "12345678901.000000000000000001"
+    assert (statement_body["opening_balance"], statement_body["results"][0]["amount"]) == (
+        "0." + "0" * 18, "12345678901.000000000000000001")

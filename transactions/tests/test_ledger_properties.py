@@ -102,7 +102,7 @@ def test_any_sequence_of_movements_keeps_the_ledger_consistent():
 
     def teardown(self):
         # Each example starts from an empty ledger.
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
 
     LedgerMachine.teardown = teardown
     machine().runTest()

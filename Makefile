@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench install migrate demo db-stop clean
 
+# Development commands run with DJANGO_DEBUG on unless told otherwise: without it the app refuses to
+# start without DJANGO_SECRET_KEY, and seed_demo refuses to create the published demo logins.
+DEV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -17,20 +21,20 @@ $(STAMP): requirements.txt | $(BIN)/python
 install: $(STAMP)
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
+	$(DEV) $(BIN)/python manage.py seed_demo
 
 run: demo
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(DEV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
 	@echo "  WalletManager is starting on http://127.0.0.1:8000"
 	@echo "    admin:    http://127.0.0.1:8000/admin/"
 	@echo "    API:      http://127.0.0.1:8000/api/"
 	@echo "    API docs: http://127.0.0.1:8000/api/docs/"
 	@echo ""
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -40,7 +44,7 @@ bench: install
 
 # Stop the embedded PostgreSQL that `make run` leaves running (its data stays in var/).
 db-stop: install
-	$(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
+	$(DEV) $(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

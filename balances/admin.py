@@ -119,5 +119,8 @@ class CurrencyAdmin(admin.ModelAdmin):
         in_use = BalanceAsset.objects.filter(currency=obj).exists() or Balance.objects.filter(currency=obj).exists()
         return ("code", "decimals") if in_use else ("code",)
 
+    def save_model(self, request, obj, form, change):
+        services.currency_save(actor=request.user, currency=obj)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: balances and the ledger refer to it

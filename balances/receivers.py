@@ -5,6 +5,8 @@ from wallets import signals as wallet_signals
 AUDITED = {
     signals.balance_frozen: "balance.frozen",
     signals.balance_unfrozen: "balance.unfrozen",
+    signals.currency_created: "currency.created",
+    signals.currency_changed: "currency.changed",
 }
 
 

@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 balance_frozen = Signal()
 balance_unfrozen = Signal()
+
+# Currencies (SPEC §13): ``instance`` is the currency, ``data`` its fields before and after.
+currency_created = Signal()
+currency_changed = Signal()

@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,7 +25,7 @@ from balances.models import Currency
 from transactions import services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
-from transactions.pricing import exchange_rates_check
+from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
 from walletmanager.admin import (
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
@@ -37,7 +36,6 @@ from walletmanager.admin import (
     recent_audit_events_html,
 )
 from walletmanager.admin_actions import reason_action
-from walletmanager.audit import audit_record
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
 from wallets.models import Wallet
@@ -329,23 +327,6 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- what prices money: rates and fee rules ------------------------------------------------------
 
 
-class AuditedAdminMixin:
-    """Staff edits of what prices money leave an audit event with the values before and after."""
-
-    audit_name: str
-
-    def save_model(self, request, obj, form, change):
-        before = {name: str(value) for name, value in form.initial.items()} if change else {}
-        super().save_model(request, obj, form, change)
-        after = {name: str(value) for name, value in model_to_dict(obj).items()}
-        audit_record(
-            actor=request.user,
-            action=f"{self.audit_name}.{'changed' if change else 'created'}",
-            target=obj,
-            data={"before": before, "after": after},
-        )
-
-
 class ExchangeRateForm(forms.ModelForm):
     class Meta:
         model = ExchangeRate
@@ -371,8 +352,7 @@ class ExchangeRateForm(forms.ModelForm):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    audit_name = "exchange_rate"
+class ExchangeRateAdmin(admin.ModelAdmin):
     form = ExchangeRateForm
     list_display = ("base", "quote", "rate", "source", "created_at")
     list_filter = ("base", "quote", "source")
@@ -380,6 +360,12 @@ class ExchangeRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        exchange_rates_record(actor=request.user, rates=[obj])
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a rate is a fact of its time: a new row supersedes it (add one), never an edit
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the rate history explains past exchanges; a new row supersedes an old one
@@ -416,13 +402,15 @@ class FeeRuleForm(forms.ModelForm):
 
 
 @admin.register(FeeRule)
-class FeeRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    audit_name = "fee_rule"
+class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
     list_display = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active", "updated_at")
     list_filter = ("kind", "currency", "is_active")
     list_select_related = ("currency",)
     readonly_fields = ("created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        fee_rule_save(actor=request.user, rule=obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: the history explains the fees already charged

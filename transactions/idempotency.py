@@ -15,7 +15,6 @@ reusable (and purged by ``idempotency_purge_expired``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from rest_framework.response import Response
 from transactions.exceptions import IdempotencyInProgress, IdempotencyKeyReused
 from transactions.models import IdempotencyKey
 from walletmanager.exceptions import ValidationFailed
+from walletmanager.keyed_hash import keyed_digest
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,11 +50,13 @@ def clean_key(raw: str | None) -> str | None:
 
 
 def fingerprint(data: Any) -> str:
-    """sha256 of the canonical JSON of the parsed body (keys sorted, Decimals as their text)."""
+    """HMAC-SHA256 under ``PIN_KEY`` of the canonical JSON of the parsed body (keys sorted, Decimals
+    as their text). Keyed, because the body may carry a PIN: an unkeyed hash of a body with a
+    4–6 digit PIN gives the PIN away to anyone who reads the table (SPEC §13)."""
     if hasattr(data, "lists"):  # a QueryDict from a form post
         data = {key: values for key, values in data.lists()}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return keyed_digest(canonical, purpose="idempotency-fingerprint")
 
 
 def _claim(*, user_id: Any, key: str, request_fingerprint: str) -> int | None:

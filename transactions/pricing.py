@@ -3,18 +3,21 @@ arbitraged (SPEC §5, §14)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from balances.models import Currency
-from transactions import ledger, reference_data
+from transactions import ledger, reference_data, signals
 from transactions.exceptions import RateUnavailable
-from transactions.models import ExchangeRate
+from transactions.models import ExchangeRate, FeeRule
+from walletmanager.actors import require_staff
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.money import round_down, round_up
 
@@ -94,3 +97,47 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
                     field="rate",
                 )
             newest[(base, quote)] = rate
+
+
+# --- writes: rates and fee rules (SPEC §13: through services, audited) ------------------------------
+
+
+def _fields(row) -> dict[str, str | None]:
+    return {
+        field.name: None if getattr(row, field.attname) is None else str(getattr(row, field.attname))
+        for field in type(row)._meta.concrete_fields
+        if field.name not in ("id", "created_at", "updated_at")
+    }
+
+
+def exchange_rates_record(*, actor: Any, rates: Sequence[ExchangeRate]) -> list[ExchangeRate]:
+    """Add exchange rates (the admin one at a time, ``load_rates`` a whole file): all or nothing,
+    none whose round trip through the newest opposite rate would gain; one ``exchange_rate.created``
+    audit event each. Rates are never edited: a newer row supersedes an older one."""
+    require_staff(actor, detail="Only staff may set exchange rates.")
+    exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in rates)
+    with db_transaction.atomic():
+        created = ExchangeRate.objects.bulk_create(rates)
+        for rate in created:
+            signals.exchange_rate_created.send(sender=ExchangeRate, instance=rate, actor=actor, data={"after": _fields(rate)})
+    return created
+
+
+def fee_rule_save(*, actor: Any, rule: FeeRule) -> FeeRule:
+    """Create a fee rule or save an operator's edit of one (the admin's form has checked it): one
+    ``fee_rule.created`` or ``fee_rule.changed`` audit event with before/after; no change, no event."""
+    require_staff(actor, detail="Only staff may set fees.")
+    with db_transaction.atomic():
+        stored = FeeRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
+        before = _fields(stored) if stored is not None else None
+        rule.save()
+        after = _fields(rule)
+        if before is None:
+            signals.fee_rule_created.send(sender=FeeRule, instance=rule, actor=actor, data={"after": after})
+        elif after != before:
+            changed = [name for name in after if after[name] != before[name]]
+            signals.fee_rule_changed.send(
+                sender=FeeRule, instance=rule, actor=actor,
+                data={"before": {name: before[name] for name in changed}, "after": {name: after[name] for name in changed}},
+            )
+    return rule

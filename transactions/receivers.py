@@ -8,6 +8,9 @@ AUDITED = {
     signals.transaction_cancelled: "transaction.cancelled",
     signals.transaction_expired: "transaction.expired",
     signals.transaction_reversed: "transaction.reversed",
+    signals.exchange_rate_created: "exchange_rate.created",
+    signals.fee_rule_created: "fee_rule.created",
+    signals.fee_rule_changed: "fee_rule.changed",
 }
 
 

@@ -9,3 +9,8 @@ transaction_rejected = Signal()
 transaction_cancelled = Signal()
 transaction_expired = Signal()
 transaction_reversed = Signal()
+
+# What prices money (SPEC §13): ``instance`` is the rate or fee rule, ``data`` its fields before/after.
+exchange_rate_created = Signal()
+fee_rule_created = Signal()
+fee_rule_changed = Signal()

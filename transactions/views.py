@@ -21,6 +21,7 @@ from transactions.models import ExchangeRate, Transaction
 from walletmanager.api.pagination import UncountedPageNumberPagination
 from walletmanager.api.permissions import staff_with_permission
 from walletmanager.exceptions import PermissionDeniedError
+from wallets.throttles import PIN_THROTTLES
 
 ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`')
 
@@ -55,6 +56,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filter_backends = [DjangoFilterBackend]
     filterset_class = TransactionFilter
     lookup_value_regex = "[^/]+"
+    throttle_classes = PIN_THROTTLES  # withdrawals and transfers take a PIN (SPEC §13)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from users import services
+from users import selectors, services
 from users.models import User
 from walletmanager.admin import (
     StatusBanner,
@@ -49,6 +49,12 @@ class UserChangeForm(forms.ModelForm):
             raise forms.ValidationError("A user with this email already exists.", code="email_taken")
         return email
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_superuser") and cleaned.get("role", self.instance.role) != User.Role.ADMIN:
+            self.add_error("is_superuser", "A superuser must have the admin role.")
+        return cleaned
+
 
 @admin.register(User)
 class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
@@ -60,19 +66,23 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
     ordering = ("email",)
     filter_horizontal = ("groups", "user_permissions")
     show_full_result_count = False
-    actions = ["block_users", "unblock_users", "close_users"]
+    actions = ["block_users", "unblock_users", "close_users", "unlock_users"]
 
     fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name")}),
         ("Role and permissions", {"fields": ("role", "is_superuser", "groups", "user_permissions")}),
         ("Status (change it with the actions)", {"fields": ("status", "block_reason", "blocked_at", "closed_at")}),
+        ("Staff access", {"fields": ("locked_until", "second_factor")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
         ("Activity", {"fields": ("wallets_panel", "recent_transactions", "recent_audit_events")}),
     )
     add_fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),
     )
-    status_fields = ("status", "block_reason", "blocked_at", "closed_at", "date_joined", "last_login", "is_system")
+    status_fields = (
+        "status", "block_reason", "blocked_at", "closed_at", "date_joined", "last_login", "is_system",
+        "locked_until", "second_factor",
+    )
     activity_fields = ("wallets_panel", "recent_transactions", "recent_audit_events")
     # Granting power is for superusers: an operator who may edit users must not make anyone (themselves
     # included) staff or superuser, nor hand out groups and permissions.
@@ -98,11 +108,38 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
             kwargs["form"] = self.add_form
         return super().get_form(request, obj, **kwargs)
 
+    def _edits_privileges(self, request, change: bool) -> bool:
+        return change and request.user.is_superuser
+
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
+            if self._edits_privileges(request, change):
+                # Role and superuser flag change through the service (save_related), which audits them.
+                stored = User.objects.only("role", "is_superuser").get(pk=obj.pk)
+                obj.role, obj.is_superuser = stored.role, stored.is_superuser
             super().save_model(request, obj, form, change)
             if not change:
                 services.user_record_created_by_staff(actor=request.user, user=obj)
+
+    def save_related(self, request, form, formsets, change):
+        if not self._edits_privileges(request, change):
+            return super().save_related(request, form, formsets, change)
+        data = form.cleaned_data
+        services.user_set_privileges(
+            actor=request.user, user=form.instance, role=data["role"], is_superuser=data["is_superuser"],
+            groups=data["groups"], permissions=data["user_permissions"],
+        )
+        form.instance.refresh_from_db(fields=["role", "is_superuser"])
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.display(description="Second factor")
+    def second_factor(self, user: User) -> str:
+        if not user.is_staff:
+            return "— (clients log in with a password)"
+        if selectors.user_is_enrolled_in_totp(user=user):
+            return "Authenticator enrolled (re-enrol with manage.py staff_totp, or on the operator's Two-factor page)"
+        return "Not enrolled: this operator cannot log in until `manage.py staff_totp <email>` enrols them"
 
     def status_banners(self, user: User) -> list[StatusBanner]:
         if user.status == User.Status.BLOCKED:
@@ -176,6 +213,14 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         permission="block_user",
         call=lambda actor, user, reason: services.user_unblock(actor=actor, user=user, reason=reason),
         done_message="Unblocked {count} user(s).",
+        reason_required=False,
+    )
+    unlock_users = reason_action(
+        name="unlock_users",
+        description="Unlock selected accounts (after too many failed logins)",
+        permission="block_user",
+        call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
+        done_message="Unlocked {count} account(s).",
         reason_required=False,
     )
     close_users = reason_action(

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class UsersConfig(AppConfig):
@@ -9,3 +10,9 @@ class UsersConfig(AppConfig):
         from users import receivers
 
         receivers.connect()
+
+
+class StaffAdminConfig(AdminConfig):
+    """``django.contrib.admin`` with the operators' two-factor admin site as ``admin.site``."""
+
+    default_site = "users.admin_site.StaffAdminSite"

@@ -34,3 +34,36 @@ class LoginRefusedBlocked(PermissionDeniedError):
 class LoginRefusedClosed(PermissionDeniedError):
     code = "user_closed"
     default_detail = "This account is closed."
+
+
+class AccountLocked(PermissionDeniedError):
+    """Too many failed logins on a staff account (SPEC §13): nobody logs in until it unlocks."""
+
+    code = "account_locked"
+    default_detail = "This account is locked after too many failed logins. Try again later or ask an administrator to unlock it."
+
+
+class OtpRequired(DomainError):
+    """A staff account's password was right; the second factor is missing (or none is enrolled)."""
+
+    code = "otp_required"
+    status_code = 401
+    default_detail = "Enter the code from your authenticator app (field `otp`)."
+
+
+class InvalidOtp(DomainError):
+    code = "invalid_otp"
+    status_code = 401
+    default_detail = "The authenticator code is wrong or was already used."
+
+
+class LoginThrottled(DomainError):
+    """Too many login attempts for one email or from one address (429, with ``Retry-After``)."""
+
+    code = "throttled"
+    status_code = 429
+    default_detail = "Too many login attempts."
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(f"Too many login attempts. Try again in {self.retry_after} seconds.")

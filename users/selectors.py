@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from users.models import User
 from walletmanager.exceptions import NotFoundError
+from walletmanager.models import AuditEvent
 
 
 def user_list_for_staff() -> QuerySet[User]:
@@ -29,3 +31,15 @@ def user_has_open_wallets(*, user: User) -> bool:
     # The wallets app sits above users (users <- wallets), so it is reached through the reverse
     # relation of Wallet.owner instead of an import; "closed" is Wallet.Status.CLOSED.
     return user.wallets.exclude(status="closed").exists()
+
+
+def user_login_failures_since(*, user: User, since, reasons: tuple[str, ...]) -> int:
+    """How many of the user's failed logins with one of ``reasons`` the audit trail holds since ``since``."""
+    return AuditEvent.objects.filter(
+        action="user.login_failed", target_type="users.user", target_id=str(user.pk),
+        created_at__gte=since, reason__in=reasons,
+    ).count()
+
+
+def user_is_enrolled_in_totp(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -8,24 +8,22 @@ domain signal (hence one audit event) sent inside the transaction.
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, password_validation
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
-from users import selectors, signals
+from users import login, selectors, signals
 from users.exceptions import (
     CannotBlockSelf,
     CannotBlockStaff,
-    InvalidCredentials,
-    LoginRefusedBlocked,
-    LoginRefusedClosed,
     UserHasOpenWallets,
 )
 from users.models import User
@@ -113,33 +111,20 @@ def user_record_created_by_staff(*, actor: User, user: User) -> None:
     )
 
 
-def user_login(*, email: str, password: str) -> tuple[AuthToken, str]:
-    """Check email and password and issue an API token (expires after ``TOKEN_TTL``).
-
-    Wrong email and wrong password give the same error after the same password-hashing work, so an
-    attacker learns nothing; only with the right password is a blocked or closed user told so.
-    """
-    user = selectors.user_get_by_email(email=email)
-    if user is None:
-        make_password(password)  # as costly as a real check: unknown emails answer as slowly as known ones
-        raise InvalidCredentials()
-    if not user.check_password(password) or user.is_system:
-        raise InvalidCredentials()
-    if user.status == User.Status.BLOCKED:
-        raise LoginRefusedBlocked()
-    if user.status == User.Status.CLOSED:
-        raise LoginRefusedClosed()
-
-    with transaction.atomic():
-        instance, token = AuthToken.objects.create(user, expiry=settings.TOKEN_TTL)
-        user.last_login = timezone.now()
-        user.save(update_fields=["last_login"])
-    return instance, token
+def user_login(*, email: str, password: str, otp: str | None = None, ip: str | None = None) -> tuple[AuthToken, str]:
+    """Apply the login policy (``users.login``) and issue an API token: ``STAFF_TOKEN_TTL`` for
+    staff, ``TOKEN_TTL`` for clients."""
+    user, _ = login.login_verify(email=email, password=password, otp=otp, ip=ip, channel="api")
+    ttl = settings.STAFF_TOKEN_TTL if user.is_staff else settings.TOKEN_TTL
+    return AuthToken.objects.create(user, expiry=ttl)
 
 
 def auth_token_revoke(*, token: AuthToken) -> None:
     """Log out one API token."""
-    token.delete()
+    with transaction.atomic():
+        user = token.user
+        token.delete()
+        signals.user_logged_out.send(sender=User, instance=user, actor=user, data={"channel": "api"})
 
 
 def user_update_profile(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
@@ -160,7 +145,7 @@ def user_update_profile(*, user: User, first_name: str | None = None, last_name:
     return user
 
 
-def _check_may_change_status(*, actor: User | None, user: User) -> None:
+def check_may_change_status(*, actor: User | None, user: User) -> None:
     """Operators need ``users.block_user``; nobody acts on themselves; only a superuser acts on staff.
 
     ``actor`` None is the system (management commands run by an ops engineer with shell access).
@@ -225,7 +210,7 @@ def user_block(*, actor: User | None, user: User, reason: str) -> User:
     no-op, blocking a closed one is refused (409 ``invalid_state``).
     """
     reason = _require_reason(reason)
-    _check_may_change_status(actor=actor, user=user)
+    check_may_change_status(actor=actor, user=user)
     with transaction.atomic():
         user = _locked(user)
         if user.status == User.Status.BLOCKED:
@@ -244,7 +229,7 @@ def user_block(*, actor: User | None, user: User, reason: str) -> User:
 def user_unblock(*, actor: User | None, user: User, reason: str = "") -> User:
     """Restore a blocked user to ``active``; an active user is left as is, a closed one stays closed (409)."""
     reason = (reason or "").strip()
-    _check_may_change_status(actor=actor, user=user)
+    check_may_change_status(actor=actor, user=user)
     with transaction.atomic():
         user = _locked(user)
         if user.status == User.Status.ACTIVE:
@@ -263,7 +248,7 @@ def user_close(*, actor: User | None, user: User, reason: str) -> User:
     """Close a user for good (reason required), only once every wallet of theirs is closed (else 409
     ``user_has_open_wallets``). The email stays taken and the user can never log in again."""
     reason = _require_reason(reason)
-    _check_may_change_status(actor=actor, user=user)
+    check_may_change_status(actor=actor, user=user)
     with transaction.atomic():
         user = _locked(user)
         if user.status == User.Status.CLOSED:
@@ -282,4 +267,76 @@ def user_close(*, actor: User | None, user: User, reason: str) -> User:
         signals.user_closed.send(
             sender=User, instance=user, actor=actor, reason=reason, data={"before": before, "after": _snapshot(user)}
         )
+    return user
+
+
+# --- staff access (SPEC §13) ------------------------------------------------------------------------
+
+
+def user_unlock(*, actor: User | None, user: User, reason: str = "") -> User:
+    """Lift a staff lockout (``unlock_user``, the admin action); the failures before it stop counting.
+    Unlocking an account that is not locked is a no-op; only a superuser acts on staff."""
+    check_may_change_status(actor=actor, user=user)
+    with transaction.atomic():
+        user = _locked(user)
+        locked_until = login.user_locked_until(user=user)
+        if locked_until is None:
+            return user
+        user.locked_until = None
+        user.login_failures_since = timezone.now()
+        user.save(update_fields=["locked_until", "login_failures_since"])
+        signals.user_account_unlocked.send(
+            sender=User, instance=user, actor=actor, reason=(reason or "").strip(),
+            data={"before": {"locked_until": locked_until.isoformat()}, "after": {"locked_until": None}},
+        )
+    return user
+
+
+def _privileges(user: User) -> dict[str, Any]:
+    return {
+        "role": user.role,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "permissions": sorted(
+            f"{app_label}.{codename}"
+            for app_label, codename in user.user_permissions.values_list("content_type__app_label", "codename")
+        ),
+    }
+
+
+def user_set_privileges(
+    *,
+    actor: User | None,
+    user: User,
+    role: str,
+    is_superuser: bool,
+    groups: Iterable[Group],
+    permissions: Iterable[Permission],
+) -> User:
+    """Set what a user may do: role (``admin`` makes them staff), the superuser flag, groups and
+    direct permissions. Only a superuser (or the system) grants power; a superuser is always staff.
+    One ``user.privileges_changed`` audit event with before/after; nothing changed, no event."""
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDeniedError("Only a superuser may change roles, groups and permissions.")
+    if role not in User.Role.values:
+        raise ValidationFailed(f"Choose one of: {', '.join(User.Role.values)}.", field="role")
+    if is_superuser and role != User.Role.ADMIN:
+        raise ValidationFailed("A superuser must have the admin role.", field="is_superuser")
+    if user.is_system:
+        raise InvalidState("The system user has no role to change.")
+    groups, permissions = list(groups), list(permissions)
+    with transaction.atomic():
+        user = _locked(user)
+        before = _privileges(user)
+        user.role = role
+        user.is_superuser = is_superuser
+        user.save(update_fields=["role", "is_superuser"])
+        user.groups.set(groups)
+        user.user_permissions.set(permissions)
+        after = _privileges(user)
+        if after != before:
+            signals.user_privileges_changed.send(
+                sender=User, instance=user, actor=actor, data={"before": before, "after": after}
+            )
     return user

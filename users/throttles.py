@@ -1,7 +1,12 @@
-"""Brute-force throttles of the auth endpoints, counted in the shared cache (Redis in production).
+"""Brute-force throttles, counted in the shared cache (Redis in production).
 
-Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` and are read on every request (not once
-at import like DRF's throttles), so settings overrides apply in tests and after a reload.
+Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` and are read on every use (not once at
+import like DRF's throttles), so settings overrides apply in tests and after a reload. Every client
+address is ``walletmanager.client_ip`` (SPEC §13), never DRF's own reading of ``X-Forwarded-For``.
+
+The login throttles are not DRF view throttles: the login policy (``users.login``) applies them to
+every password entry point — the API, the admin and the browsable API's session login — so one
+counter per email and one per address cover all three.
 """
 
 from __future__ import annotations
@@ -11,39 +16,52 @@ import hashlib
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from walletmanager.client_ip import client_ip
+
 
 class ScopedSettingsThrottle(SimpleRateThrottle):
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def get_ident(self, request):
+        return client_ip(request) or "unknown"
+
 
 class IPThrottle(ScopedSettingsThrottle):
-    """Every attempt from one client address (``X-Forwarded-For`` honoured only behind ``NUM_PROXIES``)."""
+    """Every request from one client address."""
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
-class LoginIPThrottle(IPThrottle):
-    scope = "login_ip"
 
 
 class RegisterThrottle(IPThrottle):
     scope = "register"
 
 
-class LoginEmailThrottle(ScopedSettingsThrottle):
-    """Every attempt on one account, whatever address it comes from (the submitted email, lower-cased)."""
+def _hashed(value: str) -> str:
+    # A fixed-length key whatever was submitted, and no address in the cache in clear.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
-    scope = "login_email"
+
+class LoginThrottle(ScopedSettingsThrottle):
+    """One counter (``login_ip`` or ``login_email``) for one identity, outside any view."""
+
+    def __init__(self, *, scope: str, ident: str | None) -> None:
+        self.scope = scope
+        self.ident = ident
+        super().__init__()
 
     def get_cache_key(self, request, view):
-        try:
-            email = request.data.get("email")
-        except AttributeError:  # a JSON list or scalar body: the view answers 400
-            return None
-        if not isinstance(email, str) or not email.strip():
-            return None
-        # Hashed: a fixed-length key whatever was submitted, and no address in the cache in clear.
-        ident = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        if not self.ident:
+            return None  # no address (a call outside a request): that counter does not apply
+        return self.cache_format % {"scope": self.scope, "ident": _hashed(self.ident)}
+
+    def allow(self) -> bool:
+        return self.allow_request(None, None)
+
+
+def login_throttles(*, email: str, ip: str | None) -> list[LoginThrottle]:
+    return [
+        LoginThrottle(scope="login_ip", ident=ip),
+        LoginThrottle(scope="login_email", ident=email.strip().lower()),
+    ]

@@ -33,18 +33,22 @@ def audit_record(
     *,
     actor: Any,
     action: str,
-    target: models.Model,
+    target: models.Model | None,
     reason: str = "",
     data: dict[str, Any] | None = None,
+    target_type: str = "",
 ) -> AuditEvent:
-    """Append one audit event. ``actor`` is None (or an anonymous user) for the system."""
+    """Append one audit event. ``actor`` is None (or an anonymous user) for the system.
+
+    ``target`` None with a ``target_type`` records an event about something that does not exist,
+    such as a failed login for an unknown email (``target_id`` stays empty)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     return AuditEvent.objects.create(
         actor=actor,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
+        target_type=target._meta.label_lower if target is not None else target_type,
+        target_id=str(target.pk) if target is not None else "",
         reason=reason or "",
         data=data or {},
         ip=current_ip(),

@@ -1,12 +1,14 @@
 from walletmanager.audit import audit_context
+from walletmanager.client_ip import client_ip
 
 
 class AuditContextMiddleware:
-    """Make the client's address available to audit events written while serving the request."""
+    """Make the client's address (SPEC §13: the same one the throttles use) available to the audit
+    events written while serving the request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        with audit_context(ip=request.META.get("REMOTE_ADDR") or None):
+        with audit_context(ip=client_ip(request)):
             return self.get_response(request)

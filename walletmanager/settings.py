@@ -35,14 +35,22 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-# Without DJANGO_SECRET_KEY a fixed development key is used; `check --deploy` flags it (W009),
-# so a production deployment cannot pass its checks without setting its own.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "django-insecure-walletmanager-local-development-key"
+# Development (DJANGO_DEBUG on) falls back to a fixed, published key; without DJANGO_DEBUG the app
+# refuses to start without its own (SPEC §13): sessions, CSRF tokens and password resets are signed with it.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or ""
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random value (DJANGO_DEBUG is off: production), "
+            "or set DJANGO_DEBUG=1 for development."
+        )
+    SECRET_KEY = "django-insecure-walletmanager-local-development-key"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site that asks operators for their second factor (walletmanager.admin_site).
+    "users.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +62,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "walletmanager.apps.WalletManagerConfig",
     "users.apps.UsersConfig",
     "wallets.apps.WalletsConfig",
@@ -63,13 +75,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First, so every audit event of the request (a staff session timing out included) has the client IP.
+    "walletmanager.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "users.sessions.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "walletmanager.middleware.AuditContextMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "walletmanager.urls"
@@ -166,10 +182,17 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# The client's address (SPEC §13): REMOTE_ADDR, unless NUM_PROXIES > 0 trusted reverse proxies append
+# to X-Forwarded-For; then the address the outermost of them saw. Throttles, lockouts and the audit
+# trail all read it through walletmanager.client_ip.
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("DJANGO_NUM_PROXIES must be 0 or more.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "walletmanager.api.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "walletmanager.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
@@ -188,12 +211,30 @@ REST_FRAMEWORK = {
         "login_email": os.environ.get("LOGIN_THROTTLE_EMAIL", "5/min"),
         "register": os.environ.get("REGISTER_THROTTLE", "20/hour"),
         "pin": os.environ.get("PIN_THROTTLE", "30/min"),
+        "pin_wallet": os.environ.get("PIN_THROTTLE_WALLET", "20/min"),
     },
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0) or None,
+    # 0 means REMOTE_ADDR for DRF too (None would make it trust any X-Forwarded-For).
+    "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 TOKEN_TTL = timedelta(hours=env_int("TOKEN_TTL_HOURS", 10))
+# Staff access (SPEC §13): short tokens and sessions for the people who can freeze customers and move money.
+STAFF_TOKEN_TTL = timedelta(minutes=env_int("STAFF_TOKEN_TTL_MINUTES", 60))
+STAFF_SESSION_IDLE = timedelta(minutes=env_int("STAFF_SESSION_IDLE_MINUTES", 15))
+STAFF_SESSION_MAX_AGE = timedelta(hours=env_int("STAFF_SESSION_MAX_HOURS", 12))
+# A staff account locks for STAFF_LOCKOUT_DURATION after STAFF_LOCKOUT_FAILURES failed logins within
+# STAFF_LOCKOUT_WINDOW (PCI DSS 8.3.4); clients are throttled, never locked (anyone could lock them out).
+STAFF_LOCKOUT_FAILURES = env_int("STAFF_LOCKOUT_FAILURES", 10)
+STAFF_LOCKOUT_WINDOW = timedelta(minutes=env_int("STAFF_LOCKOUT_WINDOW_MINUTES", 15))
+STAFF_LOCKOUT_DURATION = timedelta(minutes=env_int("STAFF_LOCKOUT_MINUTES", 30))
+# Two factors for staff (django-otp, TOTP per RFC 6238). Wrong codes count towards the lockout and
+# the login throttles above; django-otp's own per-device back-off would refuse a right code typed
+# within seconds of a typo, so it is left to those.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "WalletManager")
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 REST_KNOX = {
     "TOKEN_TTL": TOKEN_TTL,
     "AUTH_HEADER_PREFIX": "Token",
@@ -219,8 +260,29 @@ MAX_WALLETS_PER_USER = env_int("MAX_WALLETS_PER_USER", 10)
 EXCHANGE_RATE_MAX_AGE = timedelta(hours=env_int("EXCHANGE_RATE_MAX_AGE_HOURS", 24))
 HOLD_TTL = timedelta(days=env_int("HOLD_TTL_DAYS", 7))
 PIN_MAX_ATTEMPTS = 5
+# Wallet PINs and idempotency fingerprints are HMAC-SHA256 under this server-side key (SPEC §13).
+# Without PIN_KEY it is derived from DJANGO_SECRET_KEY; set it on its own so that rotating the
+# secret key does not invalidate every PIN.
+PIN_KEY = os.environ.get("PIN_KEY", "")
 PIN_LOCK_DURATION = timedelta(minutes=15)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48))
+
+# Content-Security-Policy on every page (django-csp): nothing from other origins, no inline script.
+# Inline style attributes stay allowed: the admin and the browsable API use them, and styles run no code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

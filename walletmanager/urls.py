@@ -7,7 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/health/", include("walletmanager.api.health")),
-    path("api/auth/session/", include("rest_framework.urls", namespace="rest_framework")),
+    path("api/auth/session/", include("users.session_login", namespace="rest_framework")),
     path("api/", include("users.urls")),
     path("api/", include("wallets.urls")),
     path("api/", include("balances.urls")),

@@ -16,13 +16,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from walletmanager.actors import acts_as_staff, clean_reason, require_staff
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
+from walletmanager.keyed_hash import check_keyed_hash, is_keyed_hash, make_keyed_hash
 from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
 from wallets import signals
 from wallets.exceptions import (
@@ -141,7 +142,7 @@ def wallet_create(
             raise WalletLimitReached(
                 f"A user may hold at most {settings.MAX_WALLETS_PER_USER} wallets that are not closed."
             )
-        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=limit, pin=make_password(pin))
+        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=limit, pin=wallet_pin_hash(pin))
         # The balances app opens the balance (and validates the currency) in its receiver, inside
         # this transaction: a refused currency rolls the wallet back too.
         signals.wallet_created.send(
@@ -304,6 +305,17 @@ def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: 
 # Failures are counted in the cache (Redis in production), never in the database: the withdrawal
 # and transfer services verify the PIN inside their own transaction, which rolls back when the PIN is
 # wrong, so a database counter would be rolled back with it and never reach five.
+#
+# Each attempt is counted *before* the PIN is compared (SPEC §13): ``cache.incr`` is atomic (Redis
+# INCR; local memory under a lock), so of any number of parallel guesses at most ``PIN_MAX_ATTEMPTS``
+# are ever compared and the rest are refused as locked.
+
+PIN_HASH_PURPOSE = "wallet-pin"
+
+
+def wallet_pin_hash(pin: str) -> str:
+    """What a wallet stores for its PIN: HMAC-SHA256 under ``PIN_KEY`` (walletmanager.keyed_hash)."""
+    return make_keyed_hash(pin, purpose=PIN_HASH_PURPOSE)
 
 
 def pin_failures_key(wallet_id: Any) -> str:
@@ -323,36 +335,60 @@ def wallet_pin_locked_until(*, wallet: Wallet) -> datetime | None:
     return locked_until if locked_until > timezone.now() else None
 
 
+def _reserve_pin_attempt(wallet_id: Any) -> int:
+    """Count one more attempt on the wallet's PIN; its number since the last right PIN."""
+    key = pin_failures_key(wallet_id)
+    cache.add(key, 0, timeout=PIN_FAILURE_WINDOW_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=PIN_FAILURE_WINDOW_SECONDS)
+        return 1
+
+
+def _pin_matches(wallet: Wallet, pin: str) -> bool:
+    stored = wallet.pin
+    if not stored:
+        return False
+    if is_keyed_hash(stored):
+        return check_keyed_hash(pin, stored, purpose=PIN_HASH_PURPOSE)
+    # A PIN stored before keyed hashes (Django's password hashers, Argon2): checked that way once,
+    # then re-keyed, so every PIN moves to HMAC on its owner's next right PIN.
+    if not check_password(pin, stored):
+        return False
+    rekeyed = wallet_pin_hash(pin)
+    Wallet.objects.filter(pk=wallet.pk, pin=stored).update(pin=rekeyed)
+    wallet.pin = rekeyed
+    return True
+
+
 def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
     """Raise PinLocked while the PIN is locked, InvalidPin for a wrong PIN; the fifth wrong PIN in a
-    row locks it for ``PIN_LOCK_DURATION``; a right PIN resets the count."""
+    row locks it for ``PIN_LOCK_DURATION``; a right PIN resets the count. The attempt is counted
+    before the PIN is compared, so parallel guesses cannot pass the limit."""
     if wallet_pin_locked_until(wallet=wallet) is not None:
         raise PinLocked()
-    if isinstance(pin, str) and PIN_PATTERN.fullmatch(pin) and wallet.pin and check_password(pin, wallet.pin):
+    attempt = _reserve_pin_attempt(wallet.pk)
+    if attempt > settings.PIN_MAX_ATTEMPTS:
+        raise PinLocked()  # a guess racing the one that locks: never compared
+    if isinstance(pin, str) and PIN_PATTERN.fullmatch(pin) and _pin_matches(wallet, pin):
         cache.delete(pin_failures_key(wallet.pk))
         return
-
-    failures_key = pin_failures_key(wallet.pk)
-    cache.add(failures_key, 0, timeout=PIN_FAILURE_WINDOW_SECONDS)
-    try:
-        failures = cache.incr(failures_key)
-    except ValueError:  # expired between add and incr
-        cache.set(failures_key, 1, timeout=PIN_FAILURE_WINDOW_SECONDS)
-        failures = 1
-    if failures < settings.PIN_MAX_ATTEMPTS:
+    if attempt < settings.PIN_MAX_ATTEMPTS:
         raise InvalidPin()
 
     lock_seconds = settings.PIN_LOCK_DURATION.total_seconds()
     locked_until = timezone.now() + settings.PIN_LOCK_DURATION
     cache.set(pin_locked_until_key(wallet.pk), locked_until.timestamp(), timeout=lock_seconds)
-    cache.delete(failures_key)
+    # Reset only once the lock is in place, so no attempt slips between the two.
+    cache.delete(pin_failures_key(wallet.pk))
     # The audit event rides in the caller's transaction when there is one (and rolls back with it,
     # so callers verify the PIN before opening theirs); the lock lives in the cache regardless.
     signals.wallet_pin_locked.send(
         sender=Wallet,
         instance=wallet,
         actor=None,
-        reason=f"{failures} wrong PINs in a row",
+        reason=f"{attempt} wrong PINs in a row",
         data={"after": {"pin_locked_until": locked_until.isoformat()}},
     )
     raise PinLocked()

@@ -9,13 +9,13 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from walletmanager.api.permissions import staff_with_permission
 from walletmanager.exceptions import NotFoundError, PermissionDeniedError
 from wallets import selectors, services
 from wallets.filters import WalletFilter
 from wallets.models import Wallet
+from wallets.throttles import PIN_THROTTLES
 from wallets.serializers import (
     WalletReasonInputSerializer,
     WalletCloseInputSerializer,
@@ -49,7 +49,6 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = WalletSerializer
     filterset_class = WalletFilter
     queryset = Wallet.objects.none()  # the real one depends on the user: see get_queryset
-    throttle_scope: str | None = None  # "pin" on the actions that check a PIN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
@@ -114,7 +113,7 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=WalletCloseInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["post"], throttle_classes=[ScopedRateThrottle], throttle_scope="pin")
+    @action(detail=True, methods=["post"], throttle_classes=PIN_THROTTLES)
     def close(self, request: Request, pk: str) -> Response:
         wallet = self.get_object()
         data = WalletCloseInputSerializer(data=request.data)

@@ -5,6 +5,7 @@ from django.test import Client
 from balances.models import Balance, BalanceAsset, Currency
 from users.tests.factories import StaffFactory, SuperuserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ CHANGELIST = "/admin/balances/balance/"
 
 def logged_in(user) -> Client:
     browser = Client()
-    browser.force_login(user)
+    verified_staff_login(browser, user)
     return browser
 
 

@@ -17,6 +17,7 @@ from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
+from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +36,14 @@ def usd() -> Currency:
 @pytest.fixture
 def finance(client):
     operator = StaffFactory(groups=["Finance"])
-    client.force_login(operator)
+    verified_staff_login(client, operator)
     return operator
 
 
 @pytest.fixture
 def support(client):
     operator = StaffFactory(groups=["Support"])
-    client.force_login(operator)
+    verified_staff_login(client, operator)
     return operator
 
 

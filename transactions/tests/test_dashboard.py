@@ -10,6 +10,7 @@ from balances.models import Currency
 from transactions import services
 from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import StaffFactory, SuperuserFactory
+from walletmanager.testing.two_factor import verified_staff_login
 
 
 @pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
     services.transaction_withdraw(
         actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("100"), pin=PIN
     )
-    client.force_login(StaffFactory(groups=["Finance"]))
+    verified_staff_login(client, StaffFactory(groups=["Finance"]))
 
     page = client.get("/admin/").content.decode()
 
@@ -38,7 +39,7 @@ def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
 def test_dashboard_shows_the_last_reconciliation_result(client):
     deposit(make_wallet(), "10")
     call_command("reconcile", stdout=open("/dev/null", "w"))
-    client.force_login(SuperuserFactory())
+    verified_staff_login(client, SuperuserFactory())
 
     page = client.get("/admin/").content.decode()
 
@@ -50,7 +51,7 @@ def test_dashboard_shows_the_last_reconciliation_result(client):
 def test_dashboard_fetches_nothing_from_the_internet_and_runs_few_queries(client, django_assert_max_num_queries):
     for _ in range(5):
         deposit(make_wallet(), "5")
-    client.force_login(SuperuserFactory())
+    verified_staff_login(client, SuperuserFactory())
     with django_assert_max_num_queries(15):
         page = client.get("/admin/").content.decode()
     assert "https://" not in page.split('id="operations-dashboard"')[1].split("</svg>")[0]
@@ -58,6 +59,6 @@ def test_dashboard_fetches_nothing_from_the_internet_and_runs_few_queries(client
 
 @pytest.mark.django_db
 def test_operators_without_ledger_access_do_not_see_the_figures(client):
-    client.force_login(StaffFactory())  # staff without any permission
+    verified_staff_login(client, StaffFactory())  # staff without any permission
     page = client.get("/admin/").content.decode()
     assert "State of the business" not in page

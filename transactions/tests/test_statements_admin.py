@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from transactions.models import Entry
 from transactions.tests.conftest import deposit, make_wallet
+from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def test_the_wallet_page_has_a_statement_form_that_downloads_with_the_admin_sess
     deposit(wallet, "12.5", "USD")
     deposit(wallet, "3", "EUR")
     browser = Client()
-    browser.force_login(staff)
+    verified_staff_login(browser, staff)
 
     page = browser.get(f"/admin/wallets/wallet/{wallet.pk}/change/")
 
@@ -50,7 +51,7 @@ def test_the_wallet_page_has_a_statement_form_that_downloads_with_the_admin_sess
 def test_a_wallet_without_assets_says_so(staff, client_user):
     wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
     browser = Client()
-    browser.force_login(staff)
+    verified_staff_login(browser, staff)
 
     page = browser.get(f"/admin/wallets/wallet/{wallet.pk}/change/")
 

@@ -26,12 +26,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
-    """A staff operator; pass ``groups=["Support"]`` or ``["Finance"]`` for an operator's permissions."""
+    """A staff operator with an enrolled authenticator (``authenticator=False`` for none); pass
+    ``groups=["Support"]`` or ``["Finance"]`` for an operator's permissions."""
 
     email = factory.Sequence(lambda n: f"operator{n}@example.com")
     first_name = "Grace"
     last_name = "Hopper"
     role = User.Role.ADMIN
+
+    @factory.post_generation
+    def authenticator(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            from walletmanager.testing.two_factor import totp_device
+
+            totp_device(self)
 
 
 class SuperuserFactory(StaffFactory):

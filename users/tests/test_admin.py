@@ -6,13 +6,14 @@ from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 from wallets.tests.factories import WalletFactory
+from walletmanager.testing.two_factor import verified_staff_login
 
 CHANGELIST = "/admin/users/user/"
 
 
 def admin_client(user) -> Client:
     client = Client()
-    client.force_login(user)
+    verified_staff_login(client, user)
     return client
 
 
@@ -193,7 +194,7 @@ def test_nobody_deletes_users_in_the_admin(superuser, client_user):
 @pytest.mark.django_db
 def test_admin_actions_enforce_csrf(support, client_user):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(support)
+    verified_staff_login(client, support)
 
     response = client.post(CHANGELIST, {"action": "block_users", "_selected_action": [client_user.pk],
                                         "apply": "1", "reason": "x"})

@@ -61,11 +61,11 @@ def test_wrong_email_or_password_gets_one_generic_401(api_client, email, passwor
 @pytest.mark.django_db
 def test_unknown_emails_cost_a_password_hash_like_known_ones(api_client, monkeypatch):
     """Timing enumeration: an unknown email must still pay for hashing the submitted password."""
-    from users import services as users_services
+    from users import login as users_login
 
     hashed = []
-    real = users_services.make_password
-    monkeypatch.setattr(users_services, "make_password", lambda password: hashed.append(password) or real(password))
+    real = users_login.make_password
+    monkeypatch.setattr(users_login, "make_password", lambda password: hashed.append(password) or real(password))
 
     api_client.post(LOGIN, {"email": "nobody@example.com", "password": "guess-number-one"})
 

@@ -11,6 +11,7 @@ from knox.models import AuthToken
 
 from users.models import User
 from users.services import user_login
+from users.two_factor import user_totp_enrol
 from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
@@ -149,4 +150,6 @@ def test_createsuperuser_with_options(monkeypatch):
 
     ops = User.objects.get(email="ops@example.com")
     assert ops.is_superuser and ops.is_staff and ops.check_password("marble-canyon-73")
-    assert user_login(email="ops@example.com", password="marble-canyon-73")[1]
+    # Staff log in with a second factor: enrolled the way ops enrol one (staff_totp).
+    recovery = user_totp_enrol(actor=None, user=ops).recovery_codes[0]
+    assert user_login(email="ops@example.com", password="marble-canyon-73", otp=recovery)[1]

@@ -16,7 +16,7 @@ from wallets.tests.factories import WalletFactory
 
 def audit_events(user, action=None):
     events = AuditEvent.objects.filter(target_type="users.user", target_id=str(user.pk))
-    return events.filter(action=action) if action else events.exclude(action="user.registered")
+    return events.filter(action=action) if action else events.exclude(action__in=["user.registered", "user.login"])
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication as DRFSessionAuthentication
 from rest_framework.authentication import get_authorization_header
 
 ACCEPTED_PREFIXES = (b"token", b"bearer")
@@ -21,6 +22,28 @@ class TokenAuthentication(KnoxTokenAuthentication):
             return self.authenticate_credentials(auth[1])
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+
+
+class SessionAuthentication(DRFSessionAuthentication):
+    """The browsable API's session (CSRF enforced). A staff session counts only when its login passed
+    the second factor (django-otp's middleware marks it verified), as in the admin (SPEC §13)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user = result[0]
+        if user.is_staff and not (hasattr(user, "is_verified") and user.is_verified()):
+            return None
+        return result
+
+
+class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "walletmanager.api.authentication.SessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
 class TokenAuthenticationScheme(OpenApiAuthenticationExtension):

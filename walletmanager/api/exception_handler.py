@@ -17,7 +17,9 @@ def exception_handler(exc, context):
             return Response({exc.field: [exc.detail]}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"code": exc.code, "detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
-        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code, headers=headers)
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -17,6 +17,7 @@ from users.services import user_block
 from users.tests.factories import SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
 from wallets.services import wallet_block
+from walletmanager.testing.two_factor import verified_staff_login
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def operator(db):
 @pytest.fixture
 def admin(operator) -> Client:
     client = Client()
-    client.force_login(operator)
+    verified_staff_login(client, operator)
     return client
 
 

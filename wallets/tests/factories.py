@@ -1,8 +1,8 @@
 import factory
-from django.contrib.auth.hashers import make_password
 
 from users.tests.factories import UserFactory
 from wallets.models import Wallet
+from wallets.services import wallet_pin_hash
 
 DEFAULT_PIN = "1234"
 
@@ -17,4 +17,4 @@ class WalletFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"Wallet {n}")
     kind = Wallet.Kind.DEBIT
-    pin = factory.LazyFunction(lambda: make_password(DEFAULT_PIN))
+    pin = factory.LazyFunction(lambda: wallet_pin_hash(DEFAULT_PIN))

@@ -10,6 +10,7 @@ from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
 from wallets.models import Wallet
 from walletmanager.testing.ledger import post_adjustment
+from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ CHANGELIST = "/admin/wallets/wallet/"
 
 def logged_in(user) -> Client:
     browser = Client()
-    browser.force_login(user)
+    verified_staff_login(browser, user)
     return browser
 
 

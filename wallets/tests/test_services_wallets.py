@@ -2,7 +2,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
@@ -34,7 +33,8 @@ def test_client_opens_a_regular_debit_wallet_with_its_balance_and_one_asset(clie
 
     assert wallet.kind == Wallet.Kind.DEBIT and wallet.status == Wallet.Status.ACTIVE
     assert len(wallet.address) == 26
-    assert check_password("987654", wallet.pin) and wallet.pin != "987654"
+    # A keyed hash (HMAC under PIN_KEY, SPEC §13), never the PIN itself.
+    assert wallet.pin == services.wallet_pin_hash("987654") and wallet.pin.startswith("hmac-sha256$")
     balance = Balance.objects.get(wallet=wallet)
     assert (balance.kind, balance.currency_id, balance.status) == ("regular", "USD", "active")
     assert [(a.currency_id, a.posted, a.held, a.credit_limit) for a in balance.assets.all()] == [

@@ -7,11 +7,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.management.base import CommandError
-from django.db import transaction as db_transaction
 
 from balances.models import Currency
 from transactions.models import ExchangeRate
-from transactions.pricing import exchange_rates_check
+from transactions.pricing import exchange_rates_check, exchange_rates_record
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.commands import OperatorCommand
 from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, fractional_digits
@@ -71,8 +70,7 @@ class Command(OperatorCommand):
             exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in rates)
         except ValidationFailed as error:
             raise CommandError(f"{path}: nothing loaded. {error.detail}") from None
-        with db_transaction.atomic():
-            ExchangeRate.objects.bulk_create(rates)
+        exchange_rates_record(actor=self.get_actor(), rates=rates)
         self.stdout.write(f"Loaded {len(rates)} exchange rate{'s' if len(rates) != 1 else ''} from {path}.")
 
 

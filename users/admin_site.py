@@ -1,0 +1,56 @@
+"""The operators' admin site (SPEC §8, §13): django-otp's ``OTPAdminSite``, so only a session whose
+login passed the second factor sees the admin, with our login form (the one login policy) and a
+"Two-factor" page where an operator re-enrols their authenticator."""
+
+from __future__ import annotations
+
+import django_otp
+from django.contrib import messages
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
+from django_otp.admin import OTPAdminSite
+
+from users import two_factor
+from users.forms import StaffAdminLoginForm, TotpReenrolForm
+
+
+class StaffAdminSite(OTPAdminSite):
+    login_form = StaffAdminLoginForm
+    login_template = "admin/staff_login.html"
+
+    def __init__(self, name: str = "admin") -> None:
+        # OTPAdminSite names itself "otpadmin"; the URLs stay ``admin:…``.
+        super().__init__(name)
+
+    def login(self, request: HttpRequest, extra_context=None):
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if request.method == "POST" and form is not None and form.is_bound and form.errors:
+            status = form.refusal_status()
+            if status is not None:
+                response.status_code = status
+        return response
+
+    def get_urls(self):
+        return [path("two-factor/", self.admin_view(self.two_factor_view), name="two_factor"), *super().get_urls()]
+
+    def two_factor_view(self, request: HttpRequest):
+        """Re-enrol the operator's own authenticator after a code from the current one."""
+        enrolment = None
+        if request.method == "POST":
+            form = TotpReenrolForm(request.POST, user=request.user)
+            if form.is_valid():
+                enrolment = two_factor.user_totp_enrol(actor=request.user, user=request.user)
+                # The old device is gone; this session stays verified by the new one.
+                django_otp.login(request, enrolment.device)
+                messages.success(request, "Your authenticator was replaced. Scan the new code now.")
+        else:
+            form = TotpReenrolForm(user=request.user)
+        context = {
+            **self.each_context(request),
+            "title": "Two-factor authentication",
+            "form": form,
+            "enrolment": enrolment,
+        }
+        return TemplateResponse(request, "admin/two_factor.html", context)

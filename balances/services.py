@@ -12,6 +12,7 @@ from django.utils import timezone
 from balances import signals
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.actors import clean_reason, require_staff
+from walletmanager.audit import audit_value
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
 from wallets.exceptions import WalletClosed
@@ -98,10 +99,7 @@ def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balan
 
 
 def _currency_state(currency: Currency) -> dict[str, str | None]:
-    return {
-        field.name: None if getattr(currency, field.attname) is None else str(getattr(currency, field.attname))
-        for field in Currency._meta.concrete_fields
-    }
+    return {field.name: audit_value(getattr(currency, field.attname)) for field in Currency._meta.concrete_fields}
 
 
 def currency_save(*, actor: Any, currency: Currency) -> Currency:

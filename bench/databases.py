@@ -9,10 +9,15 @@ and drops it afterwards (unless told to keep it).
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+# The benchmark runs the production settings, which refuse to start without a secret key (SPEC §13):
+# one of its own for the run (inherited by its gunicorn and manage.py children) unless one is set.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

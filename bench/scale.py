@@ -78,6 +78,8 @@ class Page:
 
 def manage(database_url: str, *arguments: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, **database_env(database_url), "DJANGO_SETTINGS_MODULE": "walletmanager.settings"}
+    if arguments[0] == "seed_demo":
+        env["DJANGO_DEBUG"] = "1"  # seed_demo refuses its published logins with DEBUG off (SPEC §13)
     return subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env, **kwargs)
 
 
@@ -313,7 +315,10 @@ def main(options) -> int:
             "staff": Client(HTTP_AUTHORIZATION=f"Token {staff_token}"),
             "admin": Client(),
         }
-        clients["admin"].force_login(staff)
+        # The admin wants a session verified by the second factor, as after a login with a code.
+        from walletmanager.testing.two_factor import verified_staff_login
+
+        verified_staff_login(clients["admin"], staff)
         log(f"Pages ({options.scale_repeats} timed requests each; busiest wallet: {wallet_count} transactions)…")
         measured = measure_pages(pages(wallet, some_id) + statement_pages(wallet), clients, options.scale_repeats, log=log)
         page_size_queries = queries_by_page_size(clients["owner"], wallet)

@@ -18,6 +18,7 @@ from transactions import ledger, reference_data, signals
 from transactions.exceptions import RateUnavailable
 from transactions.models import ExchangeRate, FeeRule
 from walletmanager.actors import require_staff
+from walletmanager.audit import audit_value
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.money import round_down, round_up
 
@@ -104,7 +105,7 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
 
 def _fields(row) -> dict[str, str | None]:
     return {
-        field.name: None if getattr(row, field.attname) is None else str(getattr(row, field.attname))
+        field.name: audit_value(getattr(row, field.attname))
         for field in type(row)._meta.concrete_fields
         if field.name not in ("id", "created_at", "updated_at")
     }

@@ -4,6 +4,7 @@ database transaction of the change, so an event exists exactly when the change c
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +28,16 @@ def audit_context(*, ip: str | None):
 
 def current_ip() -> str | None:
     return getattr(_request_context, "ip", None)
+
+
+def audit_value(value: Any) -> str | None:
+    """A field value as the trail records it: None stays None; a Decimal as plain digits without
+    trailing zeros (a form's 250 and the database's 250.000000000000000000 are one value)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
 
 
 def audit_record(

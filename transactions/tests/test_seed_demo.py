@@ -4,10 +4,19 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from transactions.models import Transaction
+from users.two_factor import totp_secret
 from transactions.reconciliation import reconcile
 from users.models import User
 from wallets.models import Wallet
+
+
+@pytest.fixture(autouse=True)
+def _development_machine(settings):
+    """seed_demo publishes logins: it runs only with DJANGO_DEBUG on (SPEC §13)."""
+    settings.DEBUG = True
 
 
 @pytest.mark.django_db
@@ -36,3 +45,28 @@ def test_seed_demo_creates_logins_wallets_and_transactions_once():
 def test_seed_demo_refuses_negative_counts():
     with pytest.raises(CommandError, match="zero or more"):
         call_command("seed_demo", "--users", "-1", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_seed_demo_prints_each_operators_totp_secret_once_enrolled():
+    out = StringIO()
+    call_command("seed_demo", "--users", "0", "--transactions", "0", stdout=out)
+    again = StringIO()
+    call_command("seed_demo", "--users", "0", "--transactions", "0", stdout=again)
+
+    for email in ("admin@walletmanager.test", "support@walletmanager.test", "finance@walletmanager.test"):
+        device = TOTPDevice.objects.get(user__email=email)
+        line = f"{email:<30} {totp_secret(device)}"
+        assert line in out.getvalue() and line in again.getvalue()  # enrolled once, the same secret after
+    assert not TOTPDevice.objects.filter(user__email="client@walletmanager.test").exists()
+    assert "client@walletmanager.test" not in out.getvalue().split("TOTP secrets")[1]
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_the_published_logins_with_debug_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="refusing with DJANGO_DEBUG off"):
+        call_command("seed_demo", "--users", "0", "--transactions", "0", stdout=StringIO())
+
+    assert not User.objects.filter(email__endswith="@walletmanager.test").exists()

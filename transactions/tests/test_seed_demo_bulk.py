@@ -12,6 +12,12 @@ from transactions.reconciliation import reconcile
 from walletmanager.models import AuditEvent
 
 
+@pytest.fixture(autouse=True)
+def _development_machine(settings):
+    """seed_demo publishes logins: it runs only with DJANGO_DEBUG on (SPEC §13)."""
+    settings.DEBUG = True
+
+
 def bulk_demo_transactions():
     return Transaction.objects.filter(description="demo", created_by__isnull=False, entries__isnull=False).distinct()
 

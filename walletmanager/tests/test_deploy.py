@@ -33,17 +33,23 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_flags_the_development_secret_key():
+def test_without_debug_the_app_refuses_to_start_without_a_secret_key():
     env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "example.com"}
     env.pop("DJANGO_SECRET_KEY", None)
     env.pop("DJANGO_SECURE_SSL_REDIRECT", None)
     result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_with_debug_on_the_development_key_is_used_and_check_deploy_flags_it():
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_ALLOWED_HOSTS": "example.com"}
+    env.pop("DJANGO_SECRET_KEY", None)
+    result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
@@ -65,5 +71,22 @@ def test_schema_and_docs_are_served(api_client):
     assert b"openapi" in schema.content
     docs = api_client.get("/api/docs/")
     assert docs.status_code == 200
-    # Swagger UI is served from our own static files, never fetched from a CDN.
+    # Swagger UI is served from our own static files, never fetched from a CDN, and starts from a
+    # script file of its own: the Content-Security-Policy allows no inline script.
     assert b"cdn.jsdelivr" not in docs.content
+    assert b'<script src="/api/docs/?script=' in docs.content
+    assert api_client.get("/api/docs/?script=").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/docs/", "/api/auth/session/login/", "/api/health/", "/api/nope/"])
+def test_every_page_sends_a_content_security_policy_that_allows_no_other_origin(client, path):
+    response = client.get(path)
+
+    policy = dict(
+        (directive.split()[0], directive.split()[1:]) for directive in response["Content-Security-Policy"].split("; ")
+    )
+    assert policy["default-src"] == ["'self'"] and policy["script-src"] == ["'self'"]
+    assert policy["object-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    sources = [source for values in policy.values() for source in values]
+    assert all(source in ("'self'", "'none'", "'unsafe-inline'", "data:") for source in sources), sources

@@ -21,17 +21,20 @@ import random
 import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import F, Q
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from tqdm import tqdm
 
 from balances.models import Currency
 from transactions import services
 from transactions.models import ExchangeRate, FeeRule, Transaction
 from users.models import User
+from users.two_factor import totp_secret, user_totp_enrol
 from walletmanager.commands import OperatorCommand
 from walletmanager.exceptions import DomainError
 from wallets.models import Wallet
@@ -84,6 +87,12 @@ class Command(OperatorCommand):
             raise CommandError("--users and --transactions must be zero or more.")
         if days < 1:
             raise CommandError("--days must be at least 1.")
+        if not settings.DEBUG:
+            # The demo passwords and TOTP secrets are published (README): never on a production system.
+            raise CommandError(
+                "seed_demo creates the demo logins whose passwords are published; refusing with DJANGO_DEBUG off. "
+                "Run it on a development machine (DJANGO_DEBUG=1)."
+            )
         rng = random.Random(seed)
         self.usd = Currency.objects.get(code="USD")
         self.eur = Currency.objects.get(code="EUR")
@@ -106,6 +115,7 @@ class Command(OperatorCommand):
             label = "superuser" if superuser else (group or role)
             self.stdout.write(f"  {label:<10} {email:<30} {password}")
         self.stdout.write(f"  demo wallets' PIN: {DEMO_PIN}")
+        self._print_operator_secrets(logins)
 
     def _demo_logins(self) -> dict[str, User]:
         logins = {}
@@ -122,6 +132,18 @@ class Command(OperatorCommand):
                     user.groups.add(Group.objects.get(name=group))
             logins[email] = user
         return logins
+
+    def _print_operator_secrets(self, logins: dict[str, User]) -> None:
+        """Staff log in with a TOTP code (SPEC §13): enrol each demo operator once and print their secret,
+        so any authenticator app (or the one-line command in the README) gives the code."""
+        self.stdout.write("Operators' TOTP secrets (add one to an authenticator app, or see README, 'Demo logins'):")
+        for email, user in logins.items():
+            if not user.is_staff:
+                continue
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = user_totp_enrol(actor=None, user=user).device
+            self.stdout.write(f"  {email:<30} {totp_secret(device)}")
 
     def _rates_and_fees(self) -> None:
         if not ExchangeRate.objects.filter(source="demo").exists():

@@ -34,3 +34,13 @@ def pytest_collection_modifyitems(items):
             continue
         item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False)
 
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's ``admin_client``, with the session verified by a second factor as after the
+    admin's login form: the admin lets no password-only session in (SPEC §13)."""
+    from walletmanager.testing.two_factor import verified_staff_login
+
+    verified_staff_login(client, admin_user)
+    return client

@@ -9,6 +9,8 @@ browser is the system's.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -51,13 +53,34 @@ pytestmark = [
 
 
 @pytest.fixture
-def demo_data(settings):
+def demo_data(settings) -> dict[str, str]:
+    """``make run``'s demo data; returns the operators' TOTP secrets as seed_demo printed them."""
     # The live server speaks plain HTTP: cookies marked Secure (production) would never come back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+    settings.DEBUG = True  # seed_demo creates its published logins on development machines only
+    out = io.StringIO()
     call_command("seed_demo", "--users", "3", "--transactions", "300", "--bulk", "--days", "30", verbosity=0,
-                 stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+                 stdout=out, stderr=open("/dev/null", "w"))
+    settings.DEBUG = False
     reconcile()
+    printed = out.getvalue().split("TOTP secrets")[1].splitlines()[1:]
+    return dict(line.split() for line in printed if "@" in line)
+
+
+def code_from_secret(secret: str) -> str:
+    """What an authenticator app shows for a base32 secret (the README's one-line command does the same)."""
+    from django_otp.oath import totp
+
+    return f"{totp(base64.b32decode(secret + '=' * (-len(secret) % 8))):06d}"
+
+
+def csp_violations(page) -> list[str]:
+    """Console reports of the browser refusing something under the Content-Security-Policy."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    return violations
 
 
 @pytest.fixture
@@ -93,17 +116,23 @@ def operator_page(browser, live_server, demo_data):
         context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
         page = context.new_page()
         page.set_default_timeout(20_000)
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page_violations = csp_violations(page)
+        response = page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        assert "default-src 'self'" in response.headers["content-security-policy"]
         page.fill("#id_username", credentials[0])
         page.fill("#id_password", credentials[1])
+        # The second factor, from the secret seed_demo printed, as an authenticator app computes it.
+        page.fill("#id_otp_token", code_from_secret(demo_data[credentials[0]]))
         page.click("input[type=submit]")
         page.wait_for_url(f"{live_server.url}/admin/")
-        pages.append(context)
+        pages.append((context, page_violations))
         return page
 
     yield open_as
-    for context in pages:
+    for context, page_violations in pages:
         context.close()
+        # Every admin page the test went through worked under the CSP: the browser refused nothing.
+        assert page_violations == []
 
 
 def screenshot(page, name: str) -> None:
@@ -208,3 +237,52 @@ def test_support_does_not_see_the_finance_actions(operator_page, live_server):
     assert "export_csv" in actions
     assert not {"approve_withdrawals", "reject_withdrawals", "reverse_transactions"} & set(actions)
     assert page.locator("text=New deposit / adjustment").count() == 0
+
+
+def test_swagger_ui_works_under_the_content_security_policy(browser, live_server):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    violations = csp_violations(page)
+
+    response = page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".opblock-summary-path")  # the operations, rendered from /api/schema/
+
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe-eval" not in policy
+    paths = page.eval_on_selector_all(".opblock-summary-path", "nodes => nodes.map(n => n.textContent)")
+    assert "/api/auth/login/" in paths and "/api/transactions/" in paths
+    screenshot(page, "api-docs")
+    context.close()
+    assert violations == []
+
+
+def test_ten_wrong_passwords_lock_an_operator_with_a_clear_message(browser, live_server, demo_data, settings):
+    # The 5-a-minute email throttle would make a fast typist wait first; the lockout is what is shown here.
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**rates, "login_email": "100/min"}}
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+
+    for attempt in range(10):
+        page.fill("#id_username", SUPPORT[0])
+        page.fill("#id_password", f"not-my-password-{attempt}")
+        page.fill("#id_otp_token", code_from_secret(demo_data[SUPPORT[0]]))
+        page.click("input[type=submit]")
+        page.wait_for_selector("p.errornote")
+    message = page.inner_text("p.errornote")
+    page.fill("#id_username", SUPPORT[0])
+    page.fill("#id_password", SUPPORT[1])
+    page.click("input[type=submit]")
+    page.wait_for_selector("p.errornote")
+    after = page.inner_text("p.errornote")
+    screenshot(page, "login-locked")
+    context.close()
+
+    assert "This account is locked after too many failed logins" in message
+    assert "locked" in after
+    operator = User.objects.get(email=SUPPORT[0])
+    assert operator.locked_until is not None
+    assert AuditEvent.objects.filter(action="user.account_locked", target_id=str(operator.pk), ip="127.0.0.1").count() == 1

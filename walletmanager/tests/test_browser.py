@@ -253,8 +253,15 @@ def test_swagger_ui_works_under_the_content_security_policy(browser, live_server
     paths = page.eval_on_selector_all(".opblock-summary-path", "nodes => nodes.map(n => n.textContent)")
     assert "/api/auth/login/" in paths and "/api/transactions/" in paths
     screenshot(page, "api-docs")
+    clean = list(violations)
+    # The control: an inline script is refused, and the listener above hears the browser say so.
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                  " document.body.appendChild(s); }")
+    page.wait_for_timeout(200)
+    injected = page.evaluate("() => window.injected")
     context.close()
-    assert violations == []
+    assert clean == []
+    assert injected is None and violations and "inline script" in violations[-1]
 
 
 def test_ten_wrong_passwords_lock_an_operator_with_a_clear_message(browser, live_server, demo_data, settings):

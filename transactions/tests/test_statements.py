@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from balances.models import Currency
@@ -399,3 +400,16 @@ def test_amounts_are_plain_digits_at_the_currencys_decimals(client_user):
     assert now["assets"][1]["posted"] == "12345678901.000000000000000001"
     assert (statement_body["opening_balance"], statement_body["results"][0]["amount"]) == (
         "0." + "0" * 18, "12345678901.000000000000000001")
+
+
+def test_the_compiled_as_of_query_takes_each_calls_wallet_and_instant(funded_wallet, other_wallet):
+    deposit(other_wallet, "7")
+    first = Entry.objects.get(wallet=funded_wallet)
+
+    mine_then = asset_balance_as_of(wallet=funded_wallet, at=first.created_at - timedelta(microseconds=1))
+    theirs_now = asset_balance_as_of(wallet=other_wallet, at=timezone.now())
+    mine_now = asset_balance_as_of(wallet=funded_wallet, at=timezone.now())
+
+    assert [(asset.currency, asset.decimals, asset.posted) for asset in mine_then] == [("USD", 2, Decimal(0))]
+    assert [(asset.currency, asset.posted) for asset in theirs_now] == [("USD", Decimal(7))]
+    assert [(asset.currency, asset.posted) for asset in mine_now] == [("USD", Decimal(100))]

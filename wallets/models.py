@@ -66,7 +66,10 @@ class Wallet(models.Model):
             models.Index(fields=["owner", "status"], name="wallet_owner_status_idx"),
             models.Index(fields=["status", "kind"], name="wallet_status_kind_idx"),
         ]
-        permissions = [("block_wallet", "Can block, unblock and close wallets")]
+        permissions = [
+            ("block_wallet", "Can block, unblock and close wallets"),
+            ("set_credit_limit", "Can open credit wallets and request and approve credit limits"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"

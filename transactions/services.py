@@ -35,7 +35,7 @@ from walletmanager.exceptions import (
     UserBlocked,
     ValidationFailed,
 )
-from walletmanager.money import InvalidAmount, MAX_AMOUNT, round_down, round_up, to_decimal, validate_amount
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_amount, round_down, to_decimal, validate_amount
 from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
@@ -181,20 +181,31 @@ def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> No
 
 
 def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
+    decimals = transaction.currency.decimals
     data: dict[str, Any] = {
         "kind": transaction.kind,
         "status": transaction.status,
         "wallet": str(transaction.wallet_id),
         "currency": transaction.currency_id,
-        "amount": str(transaction.amount),
-        "fee": str(transaction.fee),
+        "amount": format_amount(transaction.amount, decimals=decimals),
+        "fee": format_amount(transaction.fee, decimals=decimals),
     }
     if transaction.to_wallet_id:
         data["to_wallet"] = str(transaction.to_wallet_id)
     if transaction.to_currency_id:
-        data.update(to_currency=transaction.to_currency_id, to_amount=str(transaction.to_amount), rate=str(transaction.rate))
+        data.update(
+            to_currency=transaction.to_currency_id,
+            to_amount=format_amount(transaction.to_amount, decimals=transaction.to_currency.decimals),
+            rate=ledger.plain(transaction.rate),
+        )
+    if transaction.reference:
+        data["reference"] = transaction.reference
+    if transaction.received_amount is not None:
+        data["received_amount"] = format_amount(transaction.received_amount, decimals=decimals)
+    if transaction.provider_id:
+        data["provider_id"] = transaction.provider_id
     if asset is not None:
-        data["after"] = {"posted": str(asset.posted), "held": str(asset.held)}
+        data["after"] = {"posted": format_amount(asset.posted, decimals=decimals), "held": format_amount(asset.held, decimals=decimals)}
     return data
 
 

@@ -80,7 +80,8 @@ def assert_ledger_consistent() -> None:
         entries = Entry.objects.filter(wallet=wallet, currency_id=asset.currency_id).aggregate(total=Sum("amount"))
         assert asset.posted == (entries["total"] or 0), (wallet.pk, asset.currency_id)
         pending = Transaction.objects.filter(
-            wallet=wallet, currency_id=asset.currency_id, status=Transaction.Status.PENDING
+            wallet=wallet, currency_id=asset.currency_id, status=Transaction.Status.PENDING,
+            kind=Transaction.Kind.WITHDRAWAL,
         ).values_list("amount", "fee")
         assert asset.held == sum((amount + fee for amount, fee in pending), Decimal(0))
         assert asset.posted - asset.held + asset.credit_limit >= 0

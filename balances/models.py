@@ -23,7 +23,14 @@ class Currency(models.Model):
     decimals = models.PositiveSmallIntegerField(validators=[MaxValueValidator(18)])
     is_active = models.BooleanField(default=True)
     withdrawal_approval_threshold = amount_field(
-        null=True, blank=True, help_text="Withdrawals of at least this amount wait for staff approval."
+        null=True, blank=True,
+        help_text="A withdrawal waits for staff approval when it, or the wallet's withdrawals in this currency "
+        "over the last 24 hours including it, reach this amount.",
+    )
+    daily_outgoing_limit = amount_field(
+        null=True, blank=True,
+        help_text="At most this much may leave one wallet in this currency per rolling 24 hours "
+        "(withdrawals, transfers out and exchanges out). Empty: no limit.",
     )
 
     class Meta:
@@ -36,6 +43,10 @@ class Currency(models.Model):
                 condition=models.Q(withdrawal_approval_threshold__isnull=True)
                 | models.Q(withdrawal_approval_threshold__gt=0),
                 name="currency_threshold_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(daily_outgoing_limit__isnull=True) | models.Q(daily_outgoing_limit__gt=0),
+                name="currency_daily_limit_positive",
             ),
         ]
 

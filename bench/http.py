@@ -88,14 +88,14 @@ def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
     from knox.models import AuthToken
 
     from balances.models import Currency
-    from transactions.services import transaction_deposit
+    from transactions.deposits import deposit_confirm, transaction_deposit
     from users.services import user_create
     from wallets.services import wallet_create
 
     call_command("migrate", verbosity=0)
     usd = Currency.objects.get(code="USD")
-    if not usd.is_active:
-        Currency.objects.filter(pk=usd.pk).update(is_active=True)
+    # The benchmark measures the request path, not the velocity rules: no approval, no daily limit.
+    Currency.objects.filter(pk=usd.pk).update(is_active=True, withdrawal_approval_threshold=None, daily_outgoing_limit=None)
     clients = []
     for index in range(count):
         owner = user_create(
@@ -105,7 +105,8 @@ def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
             actor=None, owner=owner, name=f"Http {index}", balance_kind="multi", currency=None, pin=PIN
         )
         for _ in range(history):
-            transaction_deposit(actor=owner, wallet=wallet, currency=usd, amount="1.00")
+            pending = transaction_deposit(actor=owner, wallet=wallet, currency=usd, amount="1.00")
+            deposit_confirm(actor=None, transaction=pending, reason="bench history")
         _, token = AuthToken.objects.create(owner, expiry=settings.TOKEN_TTL)
         clients.append(Client(token=token, wallet_id=str(wallet.pk)))
         progress(f"  client {index + 1}/{count} ready ({history} deposits)")

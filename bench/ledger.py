@@ -78,13 +78,15 @@ def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
 
     from balances.models import Currency
     from transactions.models import ExchangeRate, FeeRule
-    from transactions.services import transaction_deposit
+    from transactions.deposits import deposit_confirm, transaction_deposit
     from users.services import user_create
     from wallets.services import wallet_create
 
     call_command("migrate", verbosity=0)
     # Withdrawals post at once (no approval threshold); small fees so every movement has a fees leg.
-    Currency.objects.filter(code__in=FUNDING).update(withdrawal_approval_threshold=None, is_active=True)
+    Currency.objects.filter(code__in=FUNDING).update(
+        withdrawal_approval_threshold=None, daily_outgoing_limit=None, is_active=True
+    )
     for kind in ("withdrawal", "transfer", "exchange"):
         FeeRule.objects.create(kind=kind, currency=None, percent_bps=10, flat=Decimal(0), min_fee=Decimal("0"))
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.92"), source="bench")
@@ -101,7 +103,8 @@ def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
             actor=None, owner=owner, name=f"Bench {index}", balance_kind="multi", currency=None, pin=PIN
         )
         for code, amount in FUNDING.items():
-            transaction_deposit(actor=None, wallet=wallet, currency=currencies[code], amount=amount)
+            pending = transaction_deposit(actor=None, wallet=wallet, currency=currencies[code], amount=amount)
+            deposit_confirm(actor=None, transaction=pending, reason="bench funding")
         ids.append(str(wallet.pk))
         if (index + 1) % 100 == 0:
             progress(f"  {index + 1}/{wallet_count} wallets opened and funded")
@@ -113,7 +116,7 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
     from django.db import DatabaseError, connections
 
     from balances.models import Currency
-    from transactions import services
+    from transactions import deposits, services
     from walletmanager.exceptions import DomainError
     from wallets.models import Wallet
 
@@ -139,7 +142,9 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
         wallet = hot if scenario == "hot" else rng.choice(wallets)
         try:
             if kind == "deposit":
-                services.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=currencies["USD"], amount=AMOUNT)
+                # The real path of client money: the request, then the confirmation that it arrived.
+                pending = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=currencies["USD"], amount=AMOUNT)
+                deposits.deposit_confirm(actor=None, transaction=pending, reason="bench")
             elif kind == "withdrawal":
                 services.transaction_withdraw(
                     actor=wallet.owner, wallet=wallet, currency=currencies["USD"], amount=AMOUNT, pin=PIN

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
-from transactions import services
+from transactions import deposits, services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
@@ -36,6 +36,8 @@ from walletmanager.admin import (
     recent_audit_events_html,
 )
 from walletmanager.admin_actions import reason_action
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
 from wallets.models import Wallet
@@ -85,10 +87,14 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     list_per_page = 50
     ordering = ("-created_at", "-id")
     inlines = [EntryInline]
-    actions = ["approve_withdrawals", "reject_withdrawals", "reverse_transactions", "export_csv"]
+    actions = [
+        "approve_withdrawals", "reject_withdrawals", "confirm_deposits", "reject_deposits", "reverse_transactions",
+        "export_csv",
+    ]
     fields = (
         "id", "kind", "status", "wallet", "owner_link", "currency", "amount", "fee", "to_wallet", "to_owner_link",
-        "to_currency", "to_amount", "rate", "description", "reverses", "reversed_by_link", "reason", "created_by",
+        "to_currency", "to_amount", "rate", "description", "reference", "received_amount", "provider_id", "reverses",
+        "reversed_by_link", "reason", "created_by",
         "created_at", "posted_at", "resolved_at", "audit_events",
     )
     readonly_fields = fields
@@ -125,6 +131,12 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return queryset.filter(Q(wallet__in=wallet_ids) | Q(to_wallet__in=wallet_ids)), False
 
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
+        if transaction.status == Transaction.Status.PENDING and transaction.kind == Transaction.Kind.DEPOSIT:
+            return [StatusBanner(
+                f"Pending deposit: waits for {transaction.amount.normalize():f} {transaction.currency_id} to arrive "
+                f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
+                since=transaction.created_at,
+            )]
         if transaction.status == Transaction.Status.PENDING:
             return [StatusBanner(
                 f"Pending: waits for approval ({transaction.amount + transaction.fee} {transaction.currency_id} held).",
@@ -174,6 +186,12 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     def has_adjust_balance_permission(self, request) -> bool:
         return request.user.has_perm("transactions.adjust_balance")
 
+    def has_confirm_deposit_permission(self, request) -> bool:
+        return request.user.has_perm("transactions.confirm_deposit")
+
+    def has_move_money_permission(self, request) -> bool:
+        return self.has_adjust_balance_permission(request) or self.has_confirm_deposit_permission(request)
+
     approve_withdrawals = reason_action(
         name="approve_withdrawals",
         description="Approve selected pending withdrawals",
@@ -193,14 +211,33 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         ),
         done_message="Rejected {count} withdrawal(s); their holds are released.",
     )
-    reverse_transactions = reason_action(
-        name="reverse_transactions",
-        description="Reverse selected posted transactions",
-        permission="reverse_transaction",
-        call=lambda actor, transaction, reason: services.transaction_reverse(
+    confirm_deposits = reason_action(
+        name="confirm_deposits",
+        description="Confirm selected pending deposits (the money arrived)",
+        permission="confirm_deposit",
+        call=lambda actor, transaction, reason: deposits.deposit_confirm(
             actor=actor, transaction=transaction, reason=reason
         ),
-        done_message="Reversed {count} transaction(s).",
+        done_message="Confirmed {count} deposit(s); they are posted.",
+    )
+    reject_deposits = reason_action(
+        name="reject_deposits",
+        description="Reject selected pending deposits (the money did not arrive)",
+        permission="confirm_deposit",
+        call=lambda actor, transaction, reason: deposits.deposit_reject(
+            actor=actor, transaction=transaction, reason=reason
+        ),
+        done_message="Rejected {count} deposit(s).",
+    )
+    reverse_transactions = reason_action(
+        name="reverse_transactions",
+        description="Request reversal of selected posted transactions (a second operator approves)",
+        permission="reverse_transaction",
+        call=lambda actor, transaction, reason: approval_request(
+            actor=actor, action="reverse", reason=reason, transaction=transaction
+        ),
+        done_message="Requested {count} reversal(s): another operator with the same permission approves them "
+        "in Approvals.",
     )
 
     @admin.action(description="Export selected transactions as CSV", permissions=["view"])
@@ -226,23 +263,32 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return custom + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_move_money": self.has_adjust_balance_permission(request)}
+        extra_context = {**(extra_context or {}), "can_move_money": self.has_move_money_permission(request)}
         return super().changelist_view(request, extra_context=extra_context)
 
     def money_movement_view(self, request: HttpRequest):
-        if not self.has_adjust_balance_permission(request):
+        if not self.has_move_money_permission(request):
             raise PermissionDenied
         form = MoneyMovementForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                transaction = form.execute(actor=request.user)
+                result = form.execute(actor=request.user)
             except ValidationFailed as error:
                 form.add_error(error.field if error.field in form.fields else None, error.detail)
             except DomainError as error:
                 form.add_error(None, f"{error.detail} ({error.code})")
             else:
-                self.message_user(request, f"Posted {transaction}.", messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:transactions_transaction_change", args=[transaction.pk]))
+                if isinstance(result, ApprovalRequest):
+                    self.message_user(
+                        request, f"Requested: {result.summary}. Another operator approves it in Approvals.",
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:approvals_approvalrequest_change", args=[result.pk]))
+                self.message_user(
+                    request, f"Recorded a pending deposit {result.reference}: another Finance operator confirms it "
+                    "when the money has arrived.", messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:transactions_transaction_change", args=[result.pk]))
         context = {
             **self.admin_site.each_context(request),
             "title": "New deposit or adjustment",
@@ -256,9 +302,9 @@ class MoneyMovementForm(forms.Form):
     """What an operator types to credit or debit a client wallet; the service decides if it may happen."""
 
     OPERATIONS = [
-        ("deposit", "Deposit (money received from outside; fees apply)"),
-        ("credit", "Adjustment: credit the wallet"),
-        ("debit", "Adjustment: debit the wallet"),
+        ("deposit", "Deposit expected from outside (pending until another operator confirms the money arrived)"),
+        ("credit", "Adjustment: credit the wallet (a second operator approves it)"),
+        ("debit", "Adjustment: debit the wallet (a second operator approves it)"),
     ]
 
     wallet = forms.CharField(max_length=64, help_text="The wallet's id or its address.")
@@ -287,16 +333,16 @@ class MoneyMovementForm(forms.Form):
             self.add_error("reason", "An adjustment needs a reason.")
         return cleaned
 
-    def execute(self, *, actor) -> Transaction:
+    def execute(self, *, actor) -> Transaction | ApprovalRequest:
         data = self.cleaned_data
         if data["operation"] == "deposit":
-            return services.transaction_deposit(
+            return deposits.transaction_deposit(
                 actor=actor, wallet=data["wallet"], currency=data["currency"], amount=data["amount"],
                 description=data["reason"][:255],
             )
-        return services.transaction_adjust(
-            actor=actor, wallet=data["wallet"], currency=data["currency"], amount=data["amount"],
-            direction=data["operation"], reason=data["reason"],
+        return approval_request(
+            actor=actor, action="adjust", reason=data["reason"], wallet=data["wallet"], currency=data["currency"],
+            amount=data["amount"], direction=data["operation"],
         )
 
 

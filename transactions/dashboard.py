@@ -46,11 +46,25 @@ def client_liabilities() -> list[dict]:
     ]
 
 
-def pending_withdrawals() -> dict:
-    pending = Transaction.objects.filter(status=Transaction.Status.PENDING, kind=Transaction.Kind.WITHDRAWAL)
+def pending_transactions(kind: str) -> dict:
+    """How many transactions of ``kind`` wait (withdrawals: for approval; deposits: for their money)."""
+    pending = Transaction.objects.filter(status=Transaction.Status.PENDING, kind=kind)
     summary = pending.aggregate(count=Count("id"))
     oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
     return {"count": summary["count"], "oldest": oldest}
+
+
+def pending_withdrawals() -> dict:
+    return pending_transactions(Transaction.Kind.WITHDRAWAL)
+
+
+def pending_approval_requests() -> dict:
+    """Operator requests waiting for a second operator (SPEC §12)."""
+    from walletmanager.approvals.models import ApprovalRequest
+
+    pending = ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    return {"count": pending.count(), "oldest": oldest}
 
 
 def volume_today(now: datetime | None = None) -> list[dict]:

@@ -25,3 +25,15 @@ class IdempotencyInProgress(Conflict):
 class AmountTooSmall(ValidationFailed):
     code = "amount_too_small"
     default_detail = "The amount does not cover the fee."
+
+
+class DailyLimitExceeded(Conflict):
+    code = "daily_limit_exceeded"
+    default_detail = "This would exceed the wallet's daily outgoing limit for the currency."
+
+
+class RecipientUnavailable(Conflict):
+    """The receiving wallet cannot take money now; why is the recipient's business (SPEC §12)."""
+
+    code = "recipient_unavailable"
+    default_detail = "The recipient's wallet cannot receive this payment."

@@ -256,6 +256,19 @@ def plan(
     return result
 
 
+def lock_asset(wallet: Wallet, currency: str) -> None:
+    """Lock one client asset ahead of ``plan`` (which re-locks it at no cost), so a rule that reads
+    the wallet's history — velocity limits — runs serialised with the other movements of the asset."""
+    if not wallet.is_system:
+        _lock([(wallet.balance.pk, currency)])
+
+
+def plain(amount: Decimal) -> str:
+    """An amount for a message: no exponent and no trailing zeros of NUMERIC(38, 18) ("350", "0.25")."""
+    with money_context():
+        return format(amount.normalize(), "f")
+
+
 def _plain(amount: Decimal) -> str:
     """An amount for a message: no exponent and no trailing zeros of NUMERIC(38, 18) ("350", "0.25")."""
     return format(amount.normalize(), "f")

@@ -52,6 +52,12 @@ class Transaction(models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="When a pending transaction was resolved.")
     reason = models.TextField(blank=True)
+    # A deposit is pending until the money arrives (SPEC §12): the client quotes ``reference`` on the
+    # payment, the provider's callback names it with its own ``provider_id``, and what posts is the
+    # amount actually received.
+    reference = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    provider_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    received_amount = amount_field(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +85,15 @@ class Transaction(models.Model):
                 name="transaction_posted_has_posted_at",
             ),
             models.CheckConstraint(
+                condition=models.Q(kind="deposit") | (models.Q(reference__isnull=True) & models.Q(provider_id__isnull=True)
+                                                      & models.Q(received_amount__isnull=True)),
+                name="transaction_reference_only_on_deposits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(received_amount__isnull=True) | models.Q(received_amount__gt=0),
+                name="transaction_received_amount_positive",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(kind="reversal", reverses__isnull=False)
                 | (~models.Q(kind="reversal") & models.Q(reverses__isnull=True)),
                 name="transaction_reversal_has_original",
@@ -104,7 +119,8 @@ class Transaction(models.Model):
         permissions = [
             ("approve_withdrawal", "Can approve and reject pending withdrawals"),
             ("reverse_transaction", "Can reverse posted transactions"),
-            ("adjust_balance", "Can deposit to and adjust balances"),
+            ("adjust_balance", "Can request and approve adjustments"),
+            ("confirm_deposit", "Can confirm and reject pending deposits"),
         ]
 
     def __str__(self) -> str:

@@ -182,10 +182,12 @@ class EntrySerializer(serializers.Serializer):
 
 
 class TransactionSerializer(serializers.ModelSerializer):
-    """A transaction as the API shows it; amounts are strings with the currency's decimals.
+    """A transaction as a client sees it; amounts are strings with the currency's decimals. Never
+    the reason staff gave (SPEC §12): that is in the staff representation.
 
     ``balance_after`` is the source asset right after the request that created or resolved the
-    transaction; it is null when a transaction is read back later."""
+    transaction; it is null when a transaction is read back later. A deposit carries its
+    ``reference`` (to quote on the payment) and, once the money arrived, ``received_amount``."""
 
     kind = TransactionKindField(choices=Transaction.Kind.choices, read_only=True)
     status = TransactionStatusField(choices=Transaction.Status.choices, read_only=True)
@@ -198,16 +200,21 @@ class TransactionSerializer(serializers.ModelSerializer):
     fee = serializers.SerializerMethodField()
     to_amount = serializers.SerializerMethodField()
     rate = serializers.SerializerMethodField()
+    received_amount = serializers.SerializerMethodField()
     balance_after = serializers.SerializerMethodField()
 
     class Meta:
         model = Transaction
         fields = [
             "id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency",
-            "to_amount", "rate", "description", "reverses", "reason", "created_at", "posted_at", "resolved_at",
-            "balance_after",
+            "to_amount", "rate", "description", "reverses", "reference", "received_amount", "created_at",
+            "posted_at", "resolved_at", "balance_after",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_received_amount(self, obj) -> str | None:
+        return _amount(obj.received_amount, obj.currency)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_amount(self, obj) -> str:
@@ -238,14 +245,41 @@ class TransactionSerializer(serializers.ModelSerializer):
         }
 
 
-class TransactionDetailSerializer(TransactionSerializer):
+class StaffTransactionSerializer(TransactionSerializer):
+    """What staff see: also the reason an operator gave and the provider's payment id."""
+
+    class Meta(TransactionSerializer.Meta):
+        fields = [*TransactionSerializer.Meta.fields, "reason", "provider_id"]
+        read_only_fields = fields
+
+
+class TransactionDetailSerializer(StaffTransactionSerializer):
     """Staff also see the ledger entries."""
 
     entries = EntrySerializer(many=True, read_only=True)
 
-    class Meta(TransactionSerializer.Meta):
-        fields = [*TransactionSerializer.Meta.fields, "entries"]
+    class Meta(StaffTransactionSerializer.Meta):
+        fields = [*StaffTransactionSerializer.Meta.fields, "entries"]
         read_only_fields = fields
+
+
+def transaction_serializer_for(user) -> type[TransactionSerializer]:
+    return StaffTransactionSerializer if getattr(user, "is_staff", False) else TransactionSerializer
+
+
+class DepositConfirmInputSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Where the money was seen to arrive.")
+    received_amount = AmountField(required=False, help_text="The amount that arrived; default: the amount asked for.")
+
+
+class PaymentCallbackSerializer(StrictSerializer):
+    """The payment provider's event (SPEC §12), after its signature has been verified."""
+
+    reference = serializers.CharField(max_length=20)
+    provider_id = serializers.CharField(max_length=100)
+    amount = AmountField()
+    currency = serializers.CharField(max_length=10)
+    status = serializers.ChoiceField(choices=["succeeded", "failed"])
 
 
 class ExchangeRateSerializer(serializers.ModelSerializer):

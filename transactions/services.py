@@ -4,34 +4,45 @@ and the new positions, and sends its domain signal (the audit event) inside the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction as db_transaction
 from django.db.models.signals import post_save, pre_save
+from django.db.models import Sum
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
 from balances.models import Balance, Currency
 from transactions import ledger, reference_data, signals
 from transactions.pricing import fee_for, rate_for
-from transactions.exceptions import AlreadyReversed, AmountTooSmall, RateUnavailable
+from transactions.exceptions import (
+    AlreadyReversed,
+    AmountTooSmall,
+    DailyLimitExceeded,
+    RateUnavailable,
+    RecipientUnavailable,
+)
 from transactions.ledger import Leg
 from transactions.models import ExchangeRate, Transaction
+from walletmanager.actors import refuse_own, require_permission
 from walletmanager.exceptions import (
+    DomainError,
     InvalidState,
     NotFoundError,
-    PermissionDeniedError,
     UserBlocked,
     ValidationFailed,
 )
-from walletmanager.money import InvalidAmount, MAX_AMOUNT, round_down, round_up, to_decimal, validate_amount
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_amount, round_down, to_decimal, validate_amount
 from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
 REASON_MAX_LENGTH = 1000
+ADJUST_PERMISSION = "transactions.adjust_balance"
+APPROVE_PERMISSION = "transactions.approve_withdrawal"
+REVERSE_PERMISSION = "transactions.reverse_transaction"
 
 
 # --- input ---------------------------------------------------------------------------------------
@@ -59,16 +70,6 @@ def _clean_description(description: str | None) -> str:
     if len(description) > 255:
         raise ValidationFailed("At most 255 characters.", field="description")
     return description
-
-
-def _is_staff(actor: Any) -> bool:
-    # ``None`` is the system itself (scheduled jobs, operator commands).
-    return actor is None or bool(getattr(actor, "is_staff", False))
-
-
-def _require_staff(actor: Any) -> None:
-    if not _is_staff(actor):
-        raise PermissionDeniedError("Only staff may do this.")
 
 
 def _require_owner(actor: Any, wallet: Wallet) -> None:
@@ -180,20 +181,31 @@ def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> No
 
 
 def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
+    decimals = transaction.currency.decimals
     data: dict[str, Any] = {
         "kind": transaction.kind,
         "status": transaction.status,
         "wallet": str(transaction.wallet_id),
         "currency": transaction.currency_id,
-        "amount": str(transaction.amount),
-        "fee": str(transaction.fee),
+        "amount": format_amount(transaction.amount, decimals=decimals),
+        "fee": format_amount(transaction.fee, decimals=decimals),
     }
     if transaction.to_wallet_id:
         data["to_wallet"] = str(transaction.to_wallet_id)
     if transaction.to_currency_id:
-        data.update(to_currency=transaction.to_currency_id, to_amount=str(transaction.to_amount), rate=str(transaction.rate))
+        data.update(
+            to_currency=transaction.to_currency_id,
+            to_amount=format_amount(transaction.to_amount, decimals=transaction.to_currency.decimals),
+            rate=ledger.plain(transaction.rate),
+        )
+    if transaction.reference:
+        data["reference"] = transaction.reference
+    if transaction.received_amount is not None:
+        data["received_amount"] = format_amount(transaction.received_amount, decimals=decimals)
+    if transaction.provider_id:
+        data["provider_id"] = transaction.provider_id
     if asset is not None:
-        data["after"] = {"posted": str(asset.posted), "held": str(asset.held)}
+        data["after"] = {"posted": format_amount(asset.posted, decimals=decimals), "held": format_amount(asset.held, decimals=decimals)}
     return data
 
 
@@ -231,33 +243,44 @@ def _actor_or_none(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
-# --- movements -----------------------------------------------------------------------------------
+# --- velocity (SPEC §12) -------------------------------------------------------------------------
+
+_LIVE_STATUSES = (Transaction.Status.PENDING, Transaction.Status.POSTED)
 
 
-def transaction_deposit(*, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = "") -> Transaction:
-    """Money from the outside world: the wallet gets ``amount − fee``, the fees wallet the fee."""
-    amount = _clean_amount(amount, currency=currency)
-    description = _clean_description(description)
-    if not _is_staff(actor):
-        _require_owner(actor, wallet)
-    with ledger.money_context(), db_transaction.atomic():
-        wallets = _Wallets(wallet.pk)
-        wallet = wallets[wallet.pk]
-        _check_can_move(wallet, currency=currency, outgoing=False)
-        fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=currency, amount=amount)
-        if fee >= amount:
-            raise AmountTooSmall(f"The amount must exceed the fee of {fee} {currency.code}.", field="amount")
-        legs = [
-            Leg(wallets.external, currency.code, -amount),
-            Leg(wallet, currency.code, amount - fee),
-            Leg(wallets.fees, currency.code, fee),
-        ]
-        plan = ledger.plan(legs=legs)
-        transaction = _new_transaction(
-            kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
-            amount=amount, fee=fee, description=description, created_by=_actor_or_none(actor),
+def _withdrawn_last_day(wallet: Wallet, currency: Currency) -> Decimal:
+    """What the wallet asked to withdraw in ``currency`` over the last 24 hours (pending or posted)."""
+    since = timezone.now() - timedelta(hours=24)
+    total = (
+        Transaction.objects.filter(
+            wallet=wallet, currency=currency, kind=Transaction.Kind.WITHDRAWAL, status__in=_LIVE_STATUSES,
+            created_at__gte=since,
+        ).aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal(0)
+
+
+def _check_daily_limit(wallet: Wallet, *, currency: Currency, amount: Decimal) -> None:
+    """Withdrawals + transfers out + exchanges out of ``currency`` per wallet per rolling 24 hours stay
+    within the currency's ``daily_outgoing_limit`` (409 ``daily_limit_exceeded``)."""
+    limit = currency.daily_outgoing_limit
+    if limit is None:
+        return
+    since = timezone.now() - timedelta(hours=24)
+    sent = (
+        Transaction.objects.filter(
+            wallet=wallet, currency=currency, status__in=_LIVE_STATUSES, created_at__gte=since,
+            kind__in=(Transaction.Kind.WITHDRAWAL, Transaction.Kind.TRANSFER, Transaction.Kind.EXCHANGE),
+        ).aggregate(total=Sum("amount"))["total"]
+    ) or Decimal(0)
+    if sent + amount > limit:
+        raise DailyLimitExceeded(
+            f"At most {ledger.plain(limit)} {currency.code} may leave this wallet per 24 hours; "
+            f"{ledger.plain(max(limit - sent, Decimal(0)))} {currency.code} remain."
         )
-        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+
+
+# --- movements -----------------------------------------------------------------------------------
 
 
 def _verify_pin(wallet: Wallet, pin: Any) -> None:
@@ -286,7 +309,10 @@ def transaction_withdraw(
             kind=Transaction.Kind.WITHDRAWAL, wallet=wallet, currency=currency, amount=amount, fee=fee,
             description=description, created_by=_actor_or_none(actor),
         )
-        if threshold is not None and amount >= threshold:
+        # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
+        ledger.lock_asset(wallet, currency.code)
+        _check_daily_limit(wallet, currency=currency, amount=amount)
+        if threshold is not None and _withdrawn_last_day(wallet, currency) + amount >= threshold:
             plan = ledger.plan(holds=[Leg(wallet, currency.code, total)])
             transaction = _new_transaction(status=Transaction.Status.PENDING, **fields)
             return _finish(transaction, signal=signals.transaction_pending, actor=actor, plan=plan, source=(wallet, currency.code))
@@ -329,7 +355,11 @@ def transaction_transfer(
         wallets = _Wallets(wallet.pk, recipient_id)
         wallet, recipient = wallets[wallet.pk], wallets[recipient_id]
         _check_can_move(wallet, currency=currency, outgoing=True)
-        _check_can_move(recipient, currency=currency, outgoing=False)
+        try:
+            _check_can_move(recipient, currency=currency, outgoing=False)
+        except DomainError:
+            # Whether the recipient is blocked, closed or frozen is not the sender's business.
+            raise RecipientUnavailable() from None
         fee = fee_for(kind=Transaction.Kind.TRANSFER, currency=currency, amount=amount)
         legs = [
             Leg(wallet, currency.code, -(amount + fee)),
@@ -337,6 +367,8 @@ def transaction_transfer(
             Leg(wallets.fees, currency.code, fee),
         ]
         plan = ledger.plan(legs=legs)
+        # After the assets are locked (in their fixed order), so concurrent movements count each other.
+        _check_daily_limit(wallet, currency=currency, amount=amount)
         transaction = _new_transaction(
             kind=Transaction.Kind.TRANSFER, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
             amount=amount, fee=fee, to_wallet=recipient, description=description, created_by=_actor_or_none(actor),
@@ -384,6 +416,8 @@ def transaction_exchange(
             Leg(target, to_currency.code, to_amount),
         ]
         plan = ledger.plan(legs=legs)
+        # After the assets are locked (in their fixed order), so concurrent movements count each other.
+        _check_daily_limit(wallet, currency=from_currency, amount=amount)
         transaction = _new_transaction(
             kind=Transaction.Kind.EXCHANGE, status=Transaction.Status.POSTED, wallet=wallet, currency=from_currency,
             amount=amount, fee=fee, to_wallet=target, to_currency=to_currency, to_amount=to_amount, rate=rate,
@@ -398,8 +432,10 @@ ADJUSTMENT_DIRECTIONS = ("credit", "debit")
 def transaction_adjust(
     *, actor: Any, wallet: Wallet, currency: Currency, amount: Any, direction: str, reason: str
 ) -> Transaction:
-    """Staff correction: credit or debit a client wallet against ``external``, with a reason."""
-    _require_staff(actor)
+    """A correction: credit or debit a client wallet against ``external``, with a reason. Operators
+    never call this alone: it runs when a second operator approves an ``adjust`` request (SPEC §12)."""
+    require_permission(actor, ADJUST_PERMISSION)
+    refuse_own(actor, {wallet.owner_id})
     amount = _clean_amount(amount, currency=currency)
     if direction not in ADJUSTMENT_DIRECTIONS:
         raise ValidationFailed('Choose "credit" or "debit".', field="direction")
@@ -413,7 +449,7 @@ def transaction_adjust(
         plan = ledger.plan(legs=[Leg(wallet, currency.code, signed), Leg(wallets.external, currency.code, -signed)])
         transaction = _new_transaction(
             kind=Transaction.Kind.ADJUSTMENT, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
-            amount=amount, description=f"{direction}: {reason}"[:255], reason=reason, created_by=_actor_or_none(actor),
+            amount=amount, description=f"Adjustment ({direction})", reason=reason, created_by=_actor_or_none(actor),
         )
         return _finish(
             transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code), reason=reason
@@ -448,11 +484,12 @@ def _release(locked: Transaction, *, status: str, signal, actor: Any, reason: st
 
 def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "") -> Transaction:
     """Staff approve a pending withdrawal: the hold becomes the posted debit (a 409 if it was already
-    resolved, or if the wallet may no longer send money)."""
-    _require_staff(actor)
+    resolved, or if the wallet may no longer send money). Never from a wallet they own."""
+    require_permission(actor, APPROVE_PERMISSION)
     reason = _clean_reason(reason, required=False)
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending(transaction)
+        refuse_own(actor, {locked.wallet.owner_id})
         wallets = _Wallets(locked.wallet_id)
         wallet = wallets[locked.wallet_id]
         _check_can_move(wallet, currency=locked.currency, outgoing=True)
@@ -475,10 +512,11 @@ def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "
 
 def transaction_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
     """Staff refuse a pending withdrawal (reason required): the hold is released."""
-    _require_staff(actor)
+    require_permission(actor, APPROVE_PERMISSION)
     reason = _clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending(transaction)
+        refuse_own(actor, {locked.wallet.owner_id})
         return _release(locked, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, actor=actor, reason=reason)
 
 
@@ -501,13 +539,15 @@ def transaction_expire_holds(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - settings.HOLD_TTL
     expired = 0
-    candidates = Transaction.objects.filter(status=Transaction.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+    candidates = Transaction.objects.filter(
+        kind=Transaction.Kind.WITHDRAWAL, status=Transaction.Status.PENDING, created_at__lt=cutoff
+    ).values_list("pk", flat=True)
     for pk in list(candidates.iterator(chunk_size=500)):
         with ledger.money_context(), db_transaction.atomic():
             locked = (
                 Transaction.objects.select_for_update(of=("self",), skip_locked=True)
                 .select_related("currency", "wallet", "wallet__owner", "wallet__balance")
-                .filter(pk=pk, status=Transaction.Status.PENDING, created_at__lt=cutoff)
+                .filter(pk=pk, kind=Transaction.Kind.WITHDRAWAL, status=Transaction.Status.PENDING, created_at__lt=cutoff)
                 .first()
             )
             if locked is None:
@@ -527,8 +567,9 @@ def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) ->
     """Staff undo a posted transaction with a new one carrying the opposite entries; the original
     becomes ``reversed``. Refused when it would overdraw a wallet or touches a closed one; a
     reversal is never reversed. Blocked wallets and frozen balances do not stop it: it is the
-    operators' correction, typically of the very movement that made them block the wallet."""
-    _require_staff(actor)
+    operators' correction, typically of the very movement that made them block the wallet. Operators
+    never call this alone: it runs when a second operator approves a ``reverse`` request (SPEC §12)."""
+    require_permission(actor, REVERSE_PERMISSION)
     reason = _clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         original = Transaction.objects.select_for_update(of=("self",)).select_related("currency").get(pk=transaction.pk)
@@ -540,6 +581,7 @@ def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) ->
             raise InvalidState(f"Only a posted transaction can be reversed; this one is {original.status}.")
         entries = list(original.entries.all())
         wallets = _Wallets(*{entry.wallet_id for entry in entries})
+        refuse_own(actor, {wallets[entry.wallet_id].owner_id for entry in entries})
         for entry in entries:
             touched = wallets[entry.wallet_id]
             if not touched.is_system and touched.status == Wallet.Status.CLOSED:

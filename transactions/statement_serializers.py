@@ -108,22 +108,22 @@ def plain_amount(amount: Decimal, *, decimals: int) -> str:
 
 
 class AssetAsOfSerializer(serializers.Serializer):
-    currency = serializers.CharField(source="currency.code")
+    currency = serializers.CharField()
     posted = serializers.SerializerMethodField()
     held = serializers.SerializerMethodField()
     available = serializers.SerializerMethodField()
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_posted(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.posted, decimals=asset.currency.decimals)
+        return plain_amount(asset.posted, decimals=asset.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_held(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.held, decimals=asset.currency.decimals)
+        return plain_amount(asset.held, decimals=asset.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_available(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.available, decimals=asset.currency.decimals)
+        return plain_amount(asset.available, decimals=asset.decimals)
 
 
 class BalanceAsOfSerializer(serializers.Serializer):

@@ -15,11 +15,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from transactions import idempotency, selectors, serializers, services
+from transactions import deposits, idempotency, selectors, serializers, services
 from transactions.filters import TransactionFilter
 from transactions.models import ExchangeRate, Transaction
 from walletmanager.api.pagination import UncountedPageNumberPagination
-from walletmanager.api.permissions import staff_with_permission
+from walletmanager.api.permissions import IsStaff, staff_with_permission
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.serializers import ApprovalRequestSerializer
+from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import PermissionDeniedError
 from wallets.throttles import PIN_THROTTLES
 
@@ -72,6 +75,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_serializer_class(self):
         if self.action == "retrieve" and getattr(self.request.user, "is_staff", False):
             return serializers.TransactionDetailSerializer
+        if self.action == "list":
+            return serializers.transaction_serializer_for(self.request.user)
         if self.action == "create":
             # The browsable API's raw form starts from a deposit body.
             return serializers.DepositInputSerializer
@@ -84,10 +89,15 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return serializers.TransactionSerializer
 
     def get_permissions(self):
-        if self.action in ("approve", "reject"):
+        if self.action == "approve":
             return [permissions.IsAuthenticated(), staff_with_permission("transactions.approve_withdrawal")()]
         if self.action == "reverse":
             return [permissions.IsAuthenticated(), staff_with_permission("transactions.reverse_transaction")()]
+        if self.action == "confirm":
+            return [permissions.IsAuthenticated(), staff_with_permission(deposits.CONFIRM_PERMISSION)()]
+        if self.action == "reject":
+            # A withdrawal needs approve_withdrawal, a deposit confirm_deposit: the service checks which.
+            return [permissions.IsAuthenticated(), IsStaff()]
         return super().get_permissions()
 
     # --- create ----------------------------------------------------------------------------------
@@ -108,6 +118,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         ],
         responses={
             201: serializers.TransactionSerializer,
+            202: OpenApiResponse(ApprovalRequestSerializer, description="An adjustment: a request a second operator decides."),
             400: OpenApiResponse(description="Input errors: DRF's field map."),
             403: ERROR,
             404: ERROR,
@@ -143,19 +154,17 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise PermissionDeniedError(f"Only staff with the {ADJUST_PERMISSION} permission may adjust balances.")
         body = serializers.INPUT_SERIALIZERS[kind](data=data)
         body.is_valid(raise_exception=True)
-        transaction = self._perform(kind, request.user, body.validated_data)
-        output = serializers.TransactionSerializer(transaction, context=self.get_serializer_context())
-        return Response(output.data, status=status.HTTP_201_CREATED)
+        result = self._perform(kind, request.user, body.validated_data)
+        if isinstance(result, ApprovalRequest):
+            return Response(ApprovalRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return self._render(result, status.HTTP_201_CREATED)
 
     def _perform(self, kind: str, user, data: dict):
         wallet = selectors.wallet_for_movement(
             user=user, wallet_id=data["wallet"], own_only=kind in ("withdrawal", "transfer", "exchange")
         )
         if kind == "deposit":
-            if wallet.owner_id != user.pk and not user.has_perm(ADJUST_PERMISSION):
-                # Staff paying into a client's wallet is a Finance task, as in the admin's deposit form.
-                raise PermissionDeniedError(f"Only staff with the {ADJUST_PERMISSION} permission may deposit for a client.")
-            return services.transaction_deposit(
+            return deposits.transaction_deposit(
                 actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], description=data["description"]
             )
         if kind == "withdrawal":
@@ -176,9 +185,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 actor=user, wallet=wallet, from_currency=data["from_currency"], to_currency=data["to_currency"],
                 amount=data["amount"], to_wallet=to_wallet,
             )
-        return services.transaction_adjust(
-            actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"],
-            direction=data["direction"], reason=data["reason"],
+        return approval_request(
+            actor=user, action="adjust", reason=data["reason"], wallet=wallet, currency=data["currency"],
+            amount=data["amount"], direction=data["direction"],
         )
 
     # --- commands on one transaction ---------------------------------------------------------------
@@ -190,8 +199,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return selectors.transaction_get_for(user=request.user, transaction_id=pk), body.validated_data
 
     def _render(self, transaction, http_status=status.HTTP_200_OK) -> Response:
-        output = serializers.TransactionSerializer(transaction, context=self.get_serializer_context())
-        return Response(output.data, status=http_status)
+        serializer_class = serializers.transaction_serializer_for(self.request.user)
+        return Response(serializer_class(transaction, context=self.get_serializer_context()).data, status=http_status)
 
     @extend_schema(
         summary="Cancel your pending withdrawal", tags=["transactions"], request=serializers.TransactionEmptyInputSerializer,
@@ -212,25 +221,43 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return self._render(services.transaction_approve(actor=request.user, transaction=transaction, reason=data["reason"]))
 
     @extend_schema(
-        summary="Reject a pending withdrawal (staff)", tags=["transactions"],
+        summary="Reject a pending withdrawal (approve_withdrawal) or a pending deposit (confirm_deposit)",
+        tags=["transactions"],
         request=serializers.TransactionRequiredReasonInputSerializer,
-        responses={200: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={200: serializers.StaffTransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
+        if transaction.kind == Transaction.Kind.DEPOSIT:
+            return self._render(deposits.deposit_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
         return self._render(services.transaction_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
 
     @extend_schema(
-        summary="Reverse a posted transaction (staff); returns the reversal", tags=["transactions"],
+        summary="Confirm that a pending deposit's money arrived (confirm_deposit); it posts",
+        tags=["transactions"],
+        request=serializers.DepositConfirmInputSerializer,
+        responses={200: serializers.StaffTransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        transaction, data = self._command(request, pk, serializers.DepositConfirmInputSerializer)
+        return self._render(deposits.deposit_confirm(
+            actor=request.user, transaction=transaction, reason=data["reason"],
+            received_amount=data.get("received_amount"),
+        ))
+
+    @extend_schema(
+        summary="Ask for a posted transaction to be reversed (reverse_transaction): a second operator decides",
+        tags=["transactions"],
         request=serializers.TransactionRequiredReasonInputSerializer,
-        responses={201: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={202: ApprovalRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
-        reversal = services.transaction_reverse(actor=request.user, transaction=transaction, reason=data["reason"])
-        return self._render(reversal, status.HTTP_201_CREATED)
+        approval = approval_request(actor=request.user, action="reverse", reason=data["reason"], transaction=transaction)
+        return Response(ApprovalRequestSerializer(approval).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(list=extend_schema(summary="The newest rate of every currency pair", tags=["rates"]))

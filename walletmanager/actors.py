@@ -27,3 +27,21 @@ def clean_reason(reason: str | None, *, required: bool) -> str:
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
     return reason
+
+
+def require_permission(actor: Any, permission: str, *, detail: str | None = None) -> None:
+    """Staff holding ``permission`` (``app_label.codename``; superusers hold all), or the system
+    (``None``: management commands and scheduled jobs). The one permission model of the services:
+    the API and the admin ask for the same permission before calling them."""
+    if actor is None:
+        return
+    if not (getattr(actor, "is_staff", False) and actor.has_perm(permission)):
+        raise PermissionDeniedError(detail or f"Only staff with the {permission} permission may do this.")
+
+
+def refuse_own(actor: Any, owner_ids) -> None:
+    """Refuse an operator's decision on money in a wallet they own (SPEC §12)."""
+    from walletmanager.exceptions import OwnWallet
+
+    if actor is not None and getattr(actor, "pk", None) in set(owner_ids):
+        raise OwnWallet()

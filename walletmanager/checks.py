@@ -21,3 +21,19 @@ def check_two_database_roles(app_configs, **kwargs) -> list[checks.CheckMessage]
             id="walletmanager.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_payment_callback_secret(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §12: with the published development secret anyone could sign a "money arrived" callback."""
+    from django.conf import settings
+
+    if settings.PAYMENT_CALLBACK_SECRET != settings.DEVELOPMENT_PAYMENT_CALLBACK_SECRET:
+        return []
+    return [
+        checks.Warning(
+            "PAYMENT_CALLBACK_SECRET is not set: payment callbacks are verified with the development secret.",
+            hint="Set PAYMENT_CALLBACK_SECRET to the secret your payment provider signs callbacks with.",
+            id="walletmanager.W002",
+        )
+    ]

@@ -64,3 +64,17 @@ class UserBlocked(Conflict):
 class UserClosed(Conflict):
     code = "user_closed"
     default_detail = "The user is closed."
+
+
+class SameOperator(PermissionDeniedError):
+    """Dual control (SPEC §12): the operator who asked for an action never approves it."""
+
+    code = "same_operator"
+    default_detail = "A second operator must approve this: you made the request."
+
+
+class OwnWallet(PermissionDeniedError):
+    """Nobody approves, confirms, reverses, adjusts, unblocks or unfreezes their own money (SPEC §12)."""
+
+    code = "own_wallet"
+    default_detail = "This touches a wallet you own: another operator must do it."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_UP, Context, Decimal, InvalidOperation, localcontext
 
 # NUMERIC(38, 18): 20 integer digits and 18 fractional ones.
 AMOUNT_MAX_DIGITS = 38
@@ -76,5 +76,7 @@ def round_down(amount: Decimal, *, decimals: int) -> Decimal:
 
 
 def format_amount(amount: Decimal, *, decimals: int) -> str:
-    """Render an amount with exactly the currency's number of decimals, as JSON carries it."""
-    return str(amount.quantize(quantum(decimals)))
+    """Render an amount with exactly the currency's number of decimals, as JSON carries it: plain
+    digits, never an exponent ("0.00000000", not "0E-8"), exact for any NUMERIC(38, 18) value."""
+    with localcontext(Context(prec=60)):
+        return format(amount.quantize(quantum(decimals)), "f")

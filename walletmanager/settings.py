@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "walletmanager.apps.WalletManagerConfig",
+    "walletmanager.approvals.apps.ApprovalsConfig",
     "users.apps.UsersConfig",
     "wallets.apps.WalletsConfig",
     "balances.apps.BalancesConfig",
@@ -266,6 +267,15 @@ PIN_MAX_ATTEMPTS = 5
 PIN_KEY = os.environ.get("PIN_KEY", "")
 PIN_LOCK_DURATION = timedelta(minutes=15)
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48))
+
+# Money comes in from a trusted source; no operator moves money alone (SPEC §12).
+DEPOSIT_TTL = timedelta(days=env_int("DEPOSIT_TTL_DAYS", 3))
+APPROVAL_TTL = timedelta(hours=env_int("APPROVAL_TTL_HOURS", 72))
+# The payment provider signs its callbacks with this secret. Without one, a development secret is
+# used and `check --deploy` flags it (walletmanager.W002), as for DJANGO_SECRET_KEY.
+DEVELOPMENT_PAYMENT_CALLBACK_SECRET = "walletmanager-local-development-payment-secret"
+PAYMENT_CALLBACK_SECRET = os.environ.get("PAYMENT_CALLBACK_SECRET") or DEVELOPMENT_PAYMENT_CALLBACK_SECRET
+PAYMENT_CALLBACK_TOLERANCE = timedelta(minutes=5)
 
 # Content-Security-Policy on every page (django-csp): nothing from other origins, no inline script.
 # Inline style attributes stay allowed: the admin and the browsable API use them, and styles run no code.

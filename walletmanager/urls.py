@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("wallets.urls")),
     path("api/", include("balances.urls")),
     path("api/", include("transactions.urls")),
+    path("api/", include("walletmanager.approvals.urls")),
 ]
 
 handler404 = "walletmanager.api.error_views.not_found"

@@ -6,6 +6,7 @@ class WalletsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wallets import receivers
+        from wallets import approval_actions, receivers
 
         receivers.connect()
+        approval_actions.register_actions()

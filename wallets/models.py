@@ -41,7 +41,12 @@ class Wallet(models.Model):
     credit_limit = models.DecimalField(max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0)
     # Wrong-PIN counts and lockouts live in the shared cache, not here: they must survive the rollback
     # of the refused operation that counted them (see wallets.services.wallet_verify_pin).
-    pin = models.CharField(max_length=128, blank=True, help_text="Hashed with Django's password hasher.")
+    pin = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="HMAC-SHA256 under PIN_KEY (wallets.services.wallet_pin_hash); older Django password hashes "
+        "are re-keyed on the next right PIN.",
+    )
     system_role = models.CharField(max_length=16, choices=SystemRole.choices, null=True, blank=True, unique=True)
     block_reason = models.TextField(blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
@@ -66,7 +71,10 @@ class Wallet(models.Model):
             models.Index(fields=["owner", "status"], name="wallet_owner_status_idx"),
             models.Index(fields=["status", "kind"], name="wallet_status_kind_idx"),
         ]
-        permissions = [("block_wallet", "Can block, unblock and close wallets")]
+        permissions = [
+            ("block_wallet", "Can block, unblock and close wallets"),
+            ("set_credit_limit", "Can open credit wallets and request and approve credit limits"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.address})"

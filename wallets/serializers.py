@@ -53,12 +53,24 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     owner = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Staff only: the client who will own the wallet."
     )
-    credit_limit = AmountInputField(required=False, help_text="Staff only, credit wallets only.")
+    credit_limit = AmountInputField(
+        required=False,
+        help_text="Finance (set_credit_limit), credit wallets only: the wallet opens with no credit and this limit "
+        "becomes a request a second operator approves.",
+    )
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
+                                   help_text="Why the credit line (recorded on the approval request).")
 
 
 class WalletUpdateInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=100, required=False)
-    credit_limit = AmountInputField(required=False, help_text="Staff only, credit wallets only.")
+    credit_limit = AmountInputField(
+        required=False,
+        help_text="Finance (set_credit_limit), credit wallets only. Lowering applies at once; setting or raising "
+        "it is a request a second operator approves (202).",
+    )
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
+                                   help_text="Why the credit limit changes (required to raise it).")
 
 
 class WalletCloseInputSerializer(StrictInputSerializer):
@@ -99,25 +111,30 @@ class AssetSerializer(serializers.Serializer):
 
 class BalanceSerializer(serializers.Serializer):
     """The wallet's balance, read through the ``wallet.balance`` reverse relation (wallets does not
-    import the balances app)."""
+    import the balances app). What staff write for staff (the freeze reason) is in the staff one."""
 
     kind = serializers.CharField()
     currency = serializers.CharField(source="currency_id", allow_null=True)
     status = serializers.CharField()
-    freeze_reason = serializers.CharField()
     assets = AssetSerializer(many=True, source="assets.all")
 
 
+class StaffBalanceSerializer(BalanceSerializer):
+    freeze_reason = serializers.CharField()
+
+
 class WalletSerializer(serializers.ModelSerializer):
+    """A wallet as its owner sees it: never the reasons staff gave for blocking or freezing it."""
+
     owner = serializers.IntegerField(source="owner_id", read_only=True)
     credit_limit = serializers.SerializerMethodField()
     balance = serializers.SerializerMethodField()
+    balance_serializer = BalanceSerializer
 
     class Meta:
         model = Wallet
         fields = [
-            "id", "address", "owner", "name", "kind", "status", "credit_limit", "block_reason", "balance",
-            "created_at", "updated_at",
+            "id", "address", "owner", "name", "kind", "status", "credit_limit", "balance", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -130,4 +147,22 @@ class WalletSerializer(serializers.ModelSerializer):
     @extend_schema_field(BalanceSerializer(allow_null=True))
     def get_balance(self, wallet):
         balance = getattr(wallet, "balance", None)
-        return BalanceSerializer(balance).data if balance is not None else None
+        return self.balance_serializer(balance).data if balance is not None else None
+
+
+class StaffWalletSerializer(WalletSerializer):
+    """What staff see: also the block and freeze reasons."""
+
+    balance_serializer = StaffBalanceSerializer
+
+    class Meta(WalletSerializer.Meta):
+        fields = [*WalletSerializer.Meta.fields, "block_reason"]
+        read_only_fields = fields
+
+    @extend_schema_field(StaffBalanceSerializer(allow_null=True))
+    def get_balance(self, wallet):
+        return super().get_balance(wallet)
+
+
+def wallet_serializer_for(user) -> type[WalletSerializer]:
+    return StaffWalletSerializer if getattr(user, "is_staff", False) else WalletSerializer

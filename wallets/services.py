@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from walletmanager.actors import acts_as_staff, clean_reason, require_staff
+from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission, require_staff
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
 from walletmanager.keyed_hash import check_keyed_hash, is_keyed_hash, make_keyed_hash
 from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
@@ -39,6 +39,7 @@ from wallets.models import Wallet
 # ASCII digits only: str.isdigit() would also accept "١٢٣٤" or "²³⁴⁵".
 PIN_PATTERN = re.compile(r"[0-9]{4,6}")
 NAME_MAX_LENGTH = Wallet._meta.get_field("name").max_length
+CREDIT_LIMIT_PERMISSION = "wallets.set_credit_limit"
 # Failures older than this are forgotten even without a correct PIN in between.
 PIN_FAILURE_WINDOW_SECONDS = 24 * 60 * 60
 
@@ -105,17 +106,21 @@ def wallet_create(
     currency: str | None,
     pin: str,
     credit_limit: Decimal | str | int = Decimal(0),
+    credit_reason: str = "",
 ) -> Wallet:
     """Open a wallet and its balance. Clients open debit wallets for themselves; credit wallets (regular
-    balance only) and wallets for someone else are staff-only; an owner holds at most
-    ``MAX_WALLETS_PER_USER`` wallets that are not closed."""
+    balance only, Finance with ``set_credit_limit``) and wallets for someone else are staff-only; an
+    owner holds at most ``MAX_WALLETS_PER_USER`` wallets that are not closed. A credit wallet opens
+    with no credit: its limit is an approval request that a second operator decides (SPEC §12)."""
     staff = acts_as_staff(actor)
     if not staff and getattr(owner, "pk", None) != getattr(actor, "pk", None):
         raise PermissionDeniedError("Only staff may open a wallet for another user.")
     if kind not in Wallet.Kind.values:
         raise ValidationFailed(f"Choose one of: {', '.join(Wallet.Kind.values)}.", field="kind")
-    if kind == Wallet.Kind.CREDIT and not staff:
-        raise PermissionDeniedError("Only staff may open credit wallets.")
+    if kind == Wallet.Kind.CREDIT:
+        if not staff:
+            raise PermissionDeniedError("Only staff may open credit wallets.")
+        require_permission(actor, CREDIT_LIMIT_PERMISSION, detail="Only Finance may open credit wallets.")
     if balance_kind not in ("regular", "multi"):
         raise ValidationFailed("Choose one of: regular, multi.", field="balance_kind")
     if kind == Wallet.Kind.CREDIT and balance_kind != "regular":
@@ -142,7 +147,7 @@ def wallet_create(
             raise WalletLimitReached(
                 f"A user may hold at most {settings.MAX_WALLETS_PER_USER} wallets that are not closed."
             )
-        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=limit, pin=wallet_pin_hash(pin))
+        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=Decimal(0), pin=wallet_pin_hash(pin))
         # The balances app opens the balance (and validates the currency) in its receiver, inside
         # this transaction: a refused currency rolls the wallet back too.
         signals.wallet_created.send(
@@ -158,10 +163,17 @@ def wallet_create(
                     "kind": kind,
                     "balance_kind": balance_kind,
                     "currency": currency,
-                    "credit_limit": str(limit),
+                    "credit_limit": "0",
                 }
             },
         )
+        if limit:
+            from walletmanager.approvals.services import approval_request
+
+            approval_request(
+                actor=actor, action="set_credit_limit", wallet=wallet, credit_limit=limit,
+                reason=credit_reason or f"Credit line of the new wallet {wallet.address}",
+            )
     return wallet
 
 
@@ -185,22 +197,31 @@ def wallet_rename(*, actor: Any, wallet: Wallet, name: str) -> Wallet:
     return wallet
 
 
+def _check_credit_limit(wallet: Wallet, credit_limit: Any) -> tuple[Wallet, Decimal]:
+    """The wallet (locked) and the new limit, checked: credit wallets only, not closed, the
+    currency's decimals."""
+    wallet = _lock(wallet)
+    if wallet.status == Wallet.Status.CLOSED:
+        raise WalletClosed()
+    if wallet.kind != Wallet.Kind.CREDIT:
+        raise ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
+    # Read through the reverse relation so wallets never imports the balances app.
+    balance = wallet.balance
+    decimals = balance.currency.decimals if balance.currency_id else None
+    return wallet, _clean_credit_limit(credit_limit, decimals=decimals)
+
+
 def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal | str | int) -> Wallet:
-    """Staff change a credit wallet's limit; it never drops below the credit already used, and the
-    assets' ``credit_limit`` mirror (which PostgreSQL checks) moves with it."""
-    require_staff(actor, detail="Only staff may set a credit limit.")
+    """Set a credit wallet's limit (``set_credit_limit``); it never drops below the credit already
+    used, and the assets' ``credit_limit`` mirror (which PostgreSQL checks) moves with it. Raising
+    it runs only when a second operator approves the request (``wallet_request_credit_limit``)."""
+    require_permission(actor, CREDIT_LIMIT_PERMISSION, detail="Only Finance may set a credit limit.")
+    refuse_own(actor, {wallet.owner_id})
     with transaction.atomic():
-        wallet = _lock(wallet)
-        if wallet.status == Wallet.Status.CLOSED:
-            raise WalletClosed()
-        if wallet.kind != Wallet.Kind.CREDIT:
-            raise ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
-        # Read through the reverse relations so wallets never imports the balances app.
-        balance = wallet.balance
-        decimals = balance.currency.decimals if balance.currency_id else None
-        limit = _clean_credit_limit(credit_limit, decimals=decimals)
+        wallet, limit = _check_credit_limit(wallet, credit_limit)
         if limit == wallet.credit_limit:
             return wallet
+        balance = wallet.balance
         assets = list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
         used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
         if limit < used:
@@ -216,6 +237,21 @@ def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal
             data={"before": {"credit_limit": str(before)}, "after": {"credit_limit": str(limit)}},
         )
     return wallet
+
+
+def wallet_request_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any, reason: str = ""):
+    """An operator's change of a credit limit: lowering it takes effect now (less risk); setting or
+    raising it is an approval request for a second operator (SPEC §12). Returns the wallet or the
+    request."""
+    require_permission(actor, CREDIT_LIMIT_PERMISSION, detail="Only Finance may set a credit limit.")
+    refuse_own(actor, {wallet.owner_id})
+    with transaction.atomic():
+        locked, limit = _check_credit_limit(wallet, credit_limit)
+    if limit <= locked.credit_limit:
+        return wallet_set_credit_limit(actor=actor, wallet=locked, credit_limit=limit)
+    from walletmanager.approvals.services import approval_request
+
+    return approval_request(actor=actor, action="set_credit_limit", wallet=locked, credit_limit=limit, reason=reason)
 
 
 # --- state transitions ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from walletmanager.api.permissions import staff_with_permission
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.serializers import ApprovalRequestSerializer
 from walletmanager.exceptions import NotFoundError, PermissionDeniedError
 from wallets import selectors, services
 from wallets.filters import WalletFilter
@@ -22,6 +24,7 @@ from wallets.serializers import (
     WalletCreateInputSerializer,
     WalletSerializer,
     WalletUpdateInputSerializer,
+    wallet_serializer_for,
 )
 
 ERROR_RESPONSES = {
@@ -38,7 +41,7 @@ CanBlockWallets = staff_with_permission("wallets.block_wallet")
 def wallet_response(wallet: Wallet, *, user, status_code: int = status.HTTP_200_OK) -> Response:
     """Re-read through the selector so the balance and assets shown are the committed ones."""
     wallet = selectors.wallet_get_for(user=user, wallet_id=wallet.pk)
-    return Response(WalletSerializer(wallet).data, status=status_code)
+    return Response(wallet_serializer_for(user)(wallet).data, status=status_code)
 
 
 @extend_schema_view(
@@ -54,6 +57,9 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return Wallet.objects.none()
         return selectors.wallet_list_for(user=self.request.user)
+
+    def get_serializer_class(self):
+        return wallet_serializer_for(self.request.user) if self.request else WalletSerializer
 
     def get_object(self) -> Wallet:
         wallet = selectors.wallet_get_for(user=self.request.user, wallet_id=self.kwargs["pk"])
@@ -85,13 +91,18 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             currency=values["currency"] or None,
             pin=values["pin"],
             credit_limit=values.get("credit_limit", 0),
+            credit_reason=values.get("reason", ""),
         )
         return wallet_response(wallet, user=request.user, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Rename a wallet (staff: also change its credit limit)",
+        summary="Rename a wallet (Finance: also change its credit limit)",
         request=WalletUpdateInputSerializer,
-        responses={200: WalletSerializer, **ERROR_RESPONSES},
+        responses={
+            200: WalletSerializer,
+            202: OpenApiResponse(ApprovalRequestSerializer, description="A raised credit limit: a request for a second operator."),
+            **ERROR_RESPONSES,
+        },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         wallet = self.get_object()
@@ -103,9 +114,12 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             if "name" in values:
                 wallet = services.wallet_rename(actor=request.user, wallet=wallet, name=values["name"])
             if "credit_limit" in values:
-                wallet = services.wallet_set_credit_limit(
-                    actor=request.user, wallet=wallet, credit_limit=values["credit_limit"]
+                result = services.wallet_request_credit_limit(
+                    actor=request.user, wallet=wallet, credit_limit=values["credit_limit"], reason=values["reason"]
                 )
+                if isinstance(result, ApprovalRequest):
+                    return Response(ApprovalRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+                wallet = result
         return wallet_response(wallet, user=request.user)
 
     @extend_schema(

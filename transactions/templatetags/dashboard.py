@@ -15,6 +15,8 @@ def operations_dashboard(context):
         "visible": True,
         "liabilities": dashboard.client_liabilities(),
         "pending": dashboard.pending_withdrawals(),
+        "pending_deposits": dashboard.pending_transactions("deposit"),
+        "approval_requests": dashboard.pending_approval_requests(),
         "volume": dashboard.volume_today(),
         "bars": dashboard.daily_activity(),
         "chart_width": 600,

@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from balances.models import BalanceAsset, Currency
 from balances.tests.factories import BalanceAssetFactory, WalletWithBalanceFactory
-from transactions import services
+from transactions import deposits, services
 from transactions.models import Entry, Transaction
 from users.tests.factories import StaffFactory, UserFactory
 from wallets.models import Wallet
@@ -43,9 +43,11 @@ def make_wallet(
 
 
 def deposit(wallet: Wallet, amount, currency: str = "USD") -> Transaction:
-    return services.transaction_deposit(
+    """Money in the way it really comes: a pending deposit, then the confirmation that it arrived."""
+    pending = deposits.transaction_deposit(
         actor=None, wallet=wallet, currency=Currency.objects.get(code=currency), amount=Decimal(str(amount))
     )
+    return deposits.deposit_confirm(actor=None, transaction=pending, reason="test: the money arrived")
 
 
 def asset_of(wallet: Wallet, currency: str = "USD") -> BalanceAsset | None:
@@ -78,7 +80,8 @@ def assert_ledger_consistent() -> None:
         entries = Entry.objects.filter(wallet=wallet, currency_id=asset.currency_id).aggregate(total=Sum("amount"))
         assert asset.posted == (entries["total"] or 0), (wallet.pk, asset.currency_id)
         pending = Transaction.objects.filter(
-            wallet=wallet, currency_id=asset.currency_id, status=Transaction.Status.PENDING
+            wallet=wallet, currency_id=asset.currency_id, status=Transaction.Status.PENDING,
+            kind=Transaction.Kind.WITHDRAWAL,
         ).values_list("amount", "fee")
         assert asset.held == sum((amount + fee for amount, fee in pending), Decimal(0))
         assert asset.posted - asset.held + asset.credit_limit >= 0

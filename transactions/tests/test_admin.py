@@ -12,7 +12,9 @@ from balances.models import BalanceAsset, Currency
 from balances.tests.factories import WalletWithBalanceFactory
 from transactions.admin import EstimatedCountPaginator
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
-from transactions.services import transaction_deposit, transaction_withdraw
+from transactions.services import transaction_withdraw
+from transactions.tests.conftest import deposit as confirmed_deposit
+from walletmanager.approvals.models import ApprovalRequest
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
 from wallets.models import Wallet
@@ -50,7 +52,7 @@ def support(client):
 @pytest.fixture
 def funded_wallet(usd):
     wallet = WalletWithBalanceFactory()
-    transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1000.00")
+    confirmed_deposit(wallet, "1000.00")
     return wallet
 
 
@@ -85,13 +87,13 @@ def action_names(response) -> set[str]:
 def test_transaction_changelist_query_count_does_not_grow_with_rows(client, finance, usd, django_assert_max_num_queries):
     wallets = [WalletWithBalanceFactory() for _ in range(3)]
     for wallet in wallets:
-        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="10")
+        confirmed_deposit(wallet, "10")
     with django_assert_max_num_queries(12) as few:
         assert client.get(reverse(CHANGELIST)).status_code == 200
 
     for _ in range(10):
         for wallet in wallets:
-            transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+            confirmed_deposit(wallet, "1")
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse(CHANGELIST))
     assert response.status_code == 200
@@ -100,19 +102,19 @@ def test_transaction_changelist_query_count_does_not_grow_with_rows(client, fina
 
 def test_entry_changelist_query_count_does_not_grow_with_rows(client, finance, usd, django_assert_max_num_queries):
     wallet = WalletWithBalanceFactory()
-    transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="10")
+    confirmed_deposit(wallet, "10")
     url = reverse("admin:transactions_entry_changelist")
     with django_assert_max_num_queries(12) as few:
         assert client.get(url).status_code == 200
     for _ in range(10):
-        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+        confirmed_deposit(wallet, "1")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
 
 
 def test_search_finds_by_id_address_and_owner_email(client, finance, funded_wallet, usd):
     other = WalletWithBalanceFactory()
-    theirs = transaction_deposit(actor=None, wallet=other, currency=usd, amount="5")
+    theirs = confirmed_deposit(other, "5")
     mine = Transaction.objects.filter(wallet=funded_wallet)
 
     def found(term):
@@ -127,7 +129,7 @@ def test_search_finds_by_id_address_and_owner_email(client, finance, funded_wall
 def test_paginator_estimates_an_unfiltered_huge_table_and_caps_a_filtered_count(usd, monkeypatch):
     wallet = WalletWithBalanceFactory()
     for _ in range(4):
-        transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="1")
+        confirmed_deposit(wallet, "1")
     monkeypatch.setattr(EstimatedCountPaginator, "exact_count_limit", 2)
     monkeypatch.setattr("walletmanager.admin._estimated_rows", lambda table: 1_000_000)
 
@@ -171,19 +173,37 @@ def test_reject_needs_a_reason_and_releases_the_hold(client, finance, pending_wi
     assert any("Rejected 1 withdrawal" in message for message in messages_of(response))
 
 
-def test_reverse_posts_a_reversal_and_reports_a_refused_object_without_stopping(client, finance, usd, pending_withdrawal):
-    deposit = transaction_deposit(actor=None, wallet=WalletWithBalanceFactory(), currency=usd, amount="40")
+def test_reverse_is_requested_then_a_second_operator_approves_it(client, finance, usd, pending_withdrawal):
+    deposit = confirmed_deposit(WalletWithBalanceFactory(), "40")
 
     response = run_action(client, "reverse_transactions", [deposit, pending_withdrawal], reason="Bank recalled it")
 
+    shown = messages_of(response)
+    assert any(message.startswith("Requested 1 reversal(s)") for message in shown)
+    assert any(message.startswith("withdrawal 150") and "pending" in message for message in shown)  # the refused one
     deposit.refresh_from_db()
+    assert deposit.status == "posted"  # nothing moved yet: one operator alone cannot reverse
+    request = ApprovalRequest.objects.get(action="reverse")
+    assert (request.requested_by, request.status, request.reason) == (finance, "pending", "Bank recalled it")
+
+    # The maker cannot approve it; a second Finance operator can, from the approvals queue.
+    approvals = reverse("admin:approvals_approvalrequest_changelist")
+    own = client.post(approvals, {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1",
+                                  "reason": ""}, follow=True)
+    assert any("same_operator" in m or "A second operator" in m for m in messages_of(own))
+    request.refresh_from_db()
+    assert request.status == "pending"
+    checker = StaffFactory(groups=["Finance"])
+    verified_staff_login(client, checker)
+    client.post(approvals, {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1", "reason": "ok"})
+
+    request.refresh_from_db()
+    deposit.refresh_from_db()
+    assert (request.status, request.decided_by) == ("approved", checker)
     assert deposit.status == "reversed"
     reversal = Transaction.objects.get(reverses=deposit)
     assert reversal.kind == "reversal" and reversal.entries.count() == deposit.entries.count()
-    assert AuditEvent.objects.filter(action="transaction.reversed", reason="Bank recalled it").exists()
-    shown = messages_of(response)
-    assert "Reversed 1 transaction(s)." in shown
-    assert any(message.startswith("withdrawal 150") and "pending" in message for message in shown)  # the refused one
+    assert AuditEvent.objects.filter(action="transaction.reversed", actor=checker, reason="Bank recalled it").exists()
     pending_withdrawal.refresh_from_db()
     assert pending_withdrawal.status == "pending"
 
@@ -204,7 +224,10 @@ def test_support_does_not_see_finance_actions_nor_the_money_form(client, support
 
 def test_finance_sees_its_actions_and_the_money_form_button(client, finance, funded_wallet):
     response = client.get(reverse(CHANGELIST))
-    assert action_names(response) == {"approve_withdrawals", "reject_withdrawals", "reverse_transactions", "export_csv"}
+    assert action_names(response) == {
+        "approve_withdrawals", "reject_withdrawals", "confirm_deposits", "reject_deposits", "reverse_transactions",
+        "export_csv",
+    }
     assert b"New deposit / adjustment" in response.content
 
 
@@ -237,25 +260,36 @@ def test_finance_deposits_and_adjusts_through_the_form(client, finance, funded_w
     )
     deposit = Transaction.objects.filter(wallet=funded_wallet, kind="deposit").order_by("-created_at").first()
     assert deposit.amount == Decimal("25.50") and deposit.created_by == finance and deposit.description == "Wire 42"
+    assert deposit.status == "pending" and deposit.reference.startswith("WM-")
     assert response.redirect_chain[-1][0] == reverse("admin:transactions_transaction_change", args=[deposit.pk])
+    assert any(deposit.reference in message for message in messages_of(response))
 
-    client.post(
+    response = client.post(
         reverse(MONEY_FORM),
         {"wallet": str(funded_wallet.pk), "operation": "debit", "currency": "USD", "amount": "5.50", "reason": "Duplicate credit"},
+        follow=True,
     )
-    adjustment = Transaction.objects.get(wallet=funded_wallet, kind="adjustment")
-    assert adjustment.reason == "Duplicate credit"
-    assert asset_of(funded_wallet).posted == Decimal("1020.00")
-    assert AuditEvent.objects.filter(target_id=str(adjustment.pk), actor=finance, reason="Duplicate credit").exists()
+    request = ApprovalRequest.objects.get(action="adjust")
+    assert request.payload == {"wallet": str(funded_wallet.pk), "currency": "USD", "amount": "5.50", "direction": "debit"}
+    assert (request.requested_by, request.reason, request.status) == (finance, "Duplicate credit", "pending")
+    assert response.redirect_chain[-1][0] == reverse("admin:approvals_approvalrequest_change", args=[request.pk])
+    # Nothing moved: the deposit waits for its money, the adjustment for a second operator.
+    assert not Transaction.objects.filter(kind="adjustment").exists()
+    assert asset_of(funded_wallet).posted == Decimal("1000.00")
+    assert AuditEvent.objects.filter(action="approval.requested", actor=finance, reason="Duplicate credit").exists()
 
 
 def test_a_refused_movement_shows_the_domain_error_on_the_form_and_changes_nothing(client, finance, funded_wallet):
     before = asset_of(funded_wallet).posted
 
-    overdraw = client.post(
-        reverse(MONEY_FORM),
-        {"wallet": funded_wallet.address, "operation": "debit", "currency": "USD", "amount": "5000", "reason": "oops"},
+    own = StaffFactory(groups=["Finance"])
+    own_wallet = WalletWithBalanceFactory(owner=own)
+    verified_staff_login(client, own)
+    own_money = client.post(
+        reverse(MONEY_FORM), {"wallet": own_wallet.address, "operation": "credit", "currency": "USD", "amount": "5",
+                              "reason": "bonus"},
     )
+    verified_staff_login(client, finance)
     no_reason = client.post(
         reverse(MONEY_FORM), {"wallet": funded_wallet.address, "operation": "credit", "currency": "USD", "amount": "1"}
     )
@@ -266,20 +300,21 @@ def test_a_refused_movement_shows_the_domain_error_on_the_form_and_changes_nothi
         reverse(MONEY_FORM), {"wallet": "NOPE", "operation": "deposit", "currency": "USD", "amount": "1"}
     )
 
-    assert overdraw.status_code == 200 and "insufficient_funds" in overdraw.content.decode()
+    assert own_money.status_code == 200 and "own_wallet" in own_money.content.decode()
     assert no_reason.context["form"].errors["reason"] == ["An adjustment needs a reason."]
     assert "amount" in too_precise.context["form"].errors
     assert "No client wallet" in unknown.context["form"].errors["wallet"][0]
     assert asset_of(funded_wallet).posted == before
     assert not Transaction.objects.filter(kind="adjustment").exists()
+    assert not ApprovalRequest.objects.exists()
 
 
 # --- CSV export ----------------------------------------------------------------------------------
 
 
 def test_export_selected_streams_a_csv_of_just_those_transactions(client, support, funded_wallet, usd):
-    other = transaction_deposit(actor=None, wallet=funded_wallet, currency=usd, amount="7")
-    transaction_deposit(actor=None, wallet=funded_wallet, currency=usd, amount="8")
+    other = confirmed_deposit(funded_wallet, "7")
+    confirmed_deposit(funded_wallet, "8")
 
     response = client.post(reverse(CHANGELIST), {"action": "export_csv", "_selected_action": [str(other.pk)]})
 

@@ -10,6 +10,7 @@ from balances.models import Currency
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import UserFactory
+from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -32,24 +33,26 @@ def staff_api(api_client, staff):
     return client
 
 
-def test_deposit_returns_the_transaction_with_balance_after(api, wallet):
+def test_a_clients_deposit_is_pending_with_a_reference_and_moves_nothing(api, wallet):
     response = api.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "10.5", "description": "salary"})
 
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) >= {"id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency",
-                         "to_amount", "rate", "description", "created_at", "posted_at", "balance_after"}
-    assert (body["kind"], body["status"], body["amount"], body["fee"], body["wallet"]) == (
-        "deposit", "posted", "10.50", "0.00", str(wallet.pk))
-    assert body["balance_after"] == {"posted": "10.50", "held": "0.00", "available": "10.50"}
-    assert body["description"] == "salary" and body["to_amount"] is None
+                         "to_amount", "rate", "description", "reference", "received_amount", "created_at", "posted_at",
+                         "balance_after"}
+    assert (body["kind"], body["status"], body["amount"], body["wallet"]) == ("deposit", "pending", "10.50", str(wallet.pk))
+    assert body["reference"].startswith("WM-") and body["received_amount"] is None and body["posted_at"] is None
+    assert body["description"] == "salary" and body["to_amount"] is None and "reason" not in body
+    assert position(wallet) == (0, 0, 0)
+    assert not Entry.objects.exists()
 
 
 def test_json_number_amount_is_exact(api, wallet):
     response = api.generic("POST", URL, '{"kind": "deposit", "wallet": "%s", "currency": "USD", "amount": 0.1}' % wallet.pk,
                            content_type="application/json")
     assert response.status_code == 201
-    assert position(wallet)[0] == Decimal("0.1")
+    assert Transaction.objects.get(pk=response.json()["id"]).amount == Decimal("0.1")
 
 
 def test_withdrawal_transfer_and_exchange_bodies(api, client_user, funded_wallet, other_wallet):
@@ -89,12 +92,24 @@ def test_unknown_address_and_other_users_wallet_are_404(api, funded_wallet, othe
     assert response.status_code == 404
 
 
-def test_adjustment_is_staff_only(api, staff_api, wallet):
+def test_adjustment_is_a_request_a_second_operator_approves(api, staff_api, wallet, staff):
     body = {"kind": "adjustment", "wallet": str(wallet.pk), "currency": "USD", "amount": "3", "direction": "credit", "reason": "gift"}
 
-    assert api.post(URL, body).status_code == 403
+    refused = api.post(URL, body)
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
     response = staff_api.post(URL, body)
-    assert response.status_code == 201 and response.json()["kind"] == "adjustment"
+    assert response.status_code == 202, response.content
+    request = response.json()
+    assert (request["action"], request["status"], request["requested_by"]) == ("adjust", "pending", staff.email)
+    assert position(wallet)[0] == Decimal(0)
+
+    same = staff_api.post(f"/api/approvals/{request['id']}/approve/", {})
+    assert (same.status_code, same.json()["code"]) == (403, "same_operator")
+    checker = second_operator()
+    approved = checker.post(f"/api/approvals/{request['id']}/approve/", {"reason": "checked the ticket"})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    adjustment = Transaction.objects.get(kind="adjustment")
+    assert approved.json()["result"] == {"transaction": str(adjustment.pk)}
     assert position(wallet)[0] == Decimal(3)
 
 
@@ -222,14 +237,19 @@ def test_reject_requires_a_reason(staff_api, pending):
     assert response.json()["status"] == "rejected"
 
 
-def test_reverse_returns_201_with_the_reversal(staff_api, api, funded_wallet):
+def test_reverse_answers_202_with_a_request_that_a_second_operator_approves(staff_api, api, funded_wallet):
     tx = Transaction.objects.get()
     assert api.post(f"{URL}{tx.pk}/reverse/", {"reason": "x"}).status_code == 403
 
     response = staff_api.post(f"{URL}{tx.pk}/reverse/", {"reason": "chargeback"})
 
-    assert response.status_code == 201
-    assert (response.json()["kind"], response.json()["reverses"]) == ("reversal", str(tx.pk))
+    assert response.status_code == 202
+    assert (response.json()["action"], response.json()["payload"]) == ("reverse", {"transaction": str(tx.pk)})
+    tx.refresh_from_db()
+    assert tx.status == "posted"
+    approved = second_operator().post(f"/api/approvals/{response.json()['id']}/approve/", {})
+    reversal = Transaction.objects.get(kind="reversal")
+    assert approved.json()["result"] == {"transaction": str(reversal.pk), "reverses": str(tx.pk)}
     again = staff_api.post(f"{URL}{tx.pk}/reverse/", {"reason": "chargeback"})
     assert (again.status_code, again.json()["code"]) == (409, "already_reversed")
     assert AuditEvent.objects.filter(action="transaction.reversed").count() == 1
@@ -253,6 +273,17 @@ def test_browsable_api_renders_the_post_form(api):
 
 def test_fee_rounding_through_the_api(api, wallet, usd):
     FeeRule.objects.create(kind="deposit", currency=usd, percent_bps=1)  # 0.01 %
-    response = api.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "10.01"})
+    pending = api.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "10.01"}).json()
+    assert pending["fee"] == "0.00"  # computed on what arrives
+    response = second_operator().post(f"{URL}{pending['id']}/confirm/", {"reason": "wire seen"})
     assert response.json()["fee"] == "0.01"  # 0.001001 rounded UP
     assert Entry.objects.filter(wallet__system_role="fees").get().amount == Decimal("0.01")
+
+
+def second_operator():
+    """Another Finance operator, logged in to the API: the checker of a maker's request."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(StaffFactory(groups=["Finance"]))
+    return client

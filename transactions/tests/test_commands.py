@@ -19,7 +19,8 @@ from balances.models import BalanceAsset, Currency
 from balances.tests.factories import WalletWithBalanceFactory
 from transactions.csv_export import EXPORT_HEADER
 from transactions.models import ExchangeRate, Transaction
-from transactions.services import transaction_deposit, transaction_transfer, transaction_withdraw
+from transactions.services import transaction_transfer, transaction_withdraw
+from transactions.tests.conftest import deposit
 from wallets.tests.factories import DEFAULT_PIN
 
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
@@ -33,7 +34,7 @@ def usd() -> Currency:
 @pytest.fixture
 def funded_wallet(usd):
     wallet = WalletWithBalanceFactory()
-    transaction_deposit(actor=None, wallet=wallet, currency=usd, amount="500.00", description="opening")
+    deposit(wallet, "500.00")
     return wallet
 
 
@@ -139,9 +140,9 @@ def test_export_writes_every_transaction_with_amounts_in_currency_decimals(funde
 @pytest.mark.django_db
 def test_export_filters_by_wallet_and_dates_and_writes_a_file(funded_wallet, usd, tmp_path):
     other = WalletWithBalanceFactory()
-    transaction_deposit(actor=None, wallet=other, currency=usd, amount="1")
+    deposit(other, "1")
     between = timezone.now()
-    later = transaction_deposit(actor=None, wallet=funded_wallet, currency=usd, amount="2")
+    later = deposit(funded_wallet, "2")
     output = tmp_path / "out.csv"
 
     _, err = run_command("export_transactions", "--wallet", funded_wallet.address, "--output", str(output))
@@ -212,7 +213,7 @@ def test_expire_holds_expires_old_pending_withdrawals_and_releases_the_hold(fund
 
     out, _ = run_command("expire_holds")
 
-    assert "Expired 1 pending withdrawal." in out
+    assert "Expired 1 pending withdrawal, 0 pending deposits and 0 approval requests." in out
     old.refresh_from_db()
     fresh.refresh_from_db()
     assert old.status == "expired" and fresh.status == "pending"
@@ -220,7 +221,7 @@ def test_expire_holds_expires_old_pending_withdrawals_and_releases_the_hold(fund
     assert asset.held == fresh.amount + fresh.fee
 
     out, _ = run_command("expire_holds")
-    assert "Expired 0 pending withdrawals." in out
+    assert "Expired 0 pending withdrawals, 0 pending deposits and 0 approval requests." in out
 
 
 # --- every command, run the way an operator runs it ----------------------------------------------

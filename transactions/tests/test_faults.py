@@ -130,8 +130,8 @@ def test_a_transfer_whose_connection_dies_mid_transaction_writes_nothing():
 
 def test_an_idempotent_request_whose_connection_dies_can_be_retried_and_posts_once():
     wallet = make_wallet()
-    deposit(wallet, "10")
-    body = {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "25"}
+    deposit(wallet, "100")
+    body = {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "25", "pin": PIN}
     key = "killed-mid-flight"
     before = ledger_snapshot(wallet)
 
@@ -170,5 +170,5 @@ def test_an_idempotent_request_whose_connection_dies_can_be_retried_and_posts_on
     assert replayed.json()["id"] == retried.json()["id"]
 
     assert Transaction.objects.count() == before["transactions"] + 1
-    assert position(wallet)[0] == Decimal(35)
+    assert position(wallet)[0] == Decimal(75)
     assert reconcile().is_clean

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from balances.models import BalanceAsset, Currency
 from balances.services import balance_freeze
-from transactions import services
+from transactions import deposits, services
 from transactions.models import Entry, ExchangeRate, Transaction
 from transactions.tests.conftest import PIN, asset_of, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 from users.services import user_block
@@ -271,15 +271,16 @@ def test_a_close_cannot_race_a_deposit_in_a_new_currency():
     seed_reference_data()
     wallet = make_wallet(balance_kind="multi", currency=None)
     eur = Currency.objects.get(code="EUR")
+    pending = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=eur, amount="50")
     with runtime_connection() as other:
-        # Another session is creating the wallet's EUR asset: the deposit, which needs that row,
-        # waits for it half-way through — the moment a close used to slip in.
+        # Another session is creating the wallet's EUR asset: the deposit's confirmation, which needs
+        # that row, waits for it half-way through — the moment a close used to slip in.
         other.execute(
             "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence, updated_at) "
             "VALUES (%s, 'EUR', 0, 0, 0, 0, now())",
             [wallet.balance.pk],
         )
-        depositing = Background(lambda: services.transaction_deposit(actor=None, wallet=wallet, currency=eur, amount="50"))
+        depositing = Background(lambda: deposits.deposit_confirm(actor=None, transaction=pending, reason="arrived"))
         _wait_until(lambda: _waiting_for_locks() >= 1)
         closing = Background(lambda: wallet_close(actor=None, wallet=wallet, reason="Customer left"))
         _wait_until(lambda: _waiting_for_locks() >= 2)
@@ -368,7 +369,7 @@ def test_closes_blocks_and_limit_changes_against_movements_never_deadlock():
     for index, other in enumerate(others):
         functions.append(lambda other=other: services.transaction_transfer(
             actor=other.owner, wallet=other, to_address=credit.address, currency=usd, amount="5", pin=PIN))
-        functions.append(lambda other=other: services.transaction_deposit(actor=None, wallet=other, currency=usd, amount="7"))
+        functions.append(lambda other=other: deposit(other, "7"))
         functions.append(lambda index=index: wallet_set_credit_limit(actor=None, wallet=credit, credit_limit=Decimal(200 + index)))
     functions.append(lambda: balance_freeze(actor=None, balance=others[0].balance, reason="Check"))
     functions.append(lambda: user_block(actor=None, user=others[1].owner, reason="Check"))

@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from balances.models import Currency
 from transactions import services
 from transactions.models import ExchangeRate, FeeRule, Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, make_wallet, seed_reference_data
+from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 from users.tests.factories import StaffFactory
 from walletmanager.exceptions import DomainError
 
@@ -44,7 +44,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 3), amount=amounts)
     def deposit(self, index, amount):
-        self.attempt(services.transaction_deposit, actor=None, wallet=self.wallets[index], currency=self.usd, amount=amount)
+        self.attempt(deposit, wallet=self.wallets[index], amount=amount)
 
     @rule(index=st.integers(0, 3), amount=amounts)
     def withdraw(self, index, amount):

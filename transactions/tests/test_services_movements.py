@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed, InsufficientFunds
 from balances.models import Balance, Currency
-from transactions import services
-from transactions.exceptions import AmountTooSmall, RateUnavailable
+from transactions import deposits, services
+from transactions.exceptions import AmountTooSmall, RateUnavailable, RecipientUnavailable
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.tests.conftest import (
     PIN,
@@ -38,15 +38,20 @@ def entries_of(transaction):
 
 
 def test_deposit_credits_the_wallet_against_external_and_audits(wallet, usd, client_user):
-    tx = services.transaction_deposit(actor=client_user, wallet=wallet, currency=usd, amount="10.50", description="pay")
+    pending = deposits.transaction_deposit(actor=client_user, wallet=wallet, currency=usd, amount="10.50", description="pay")
+    assert (pending.status, pending.reference[:3]) == ("pending", "WM-")
+    assert position(wallet) == (0, 0, 0)
+
+    tx = deposits.deposit_confirm(actor=None, transaction=pending, reason="seen on the bank statement")
 
     assert (tx.kind, tx.status, tx.amount, tx.fee) == ("deposit", "posted", Decimal("10.50"), 0)
-    assert tx.posted_at is not None and tx.created_by == client_user
+    assert tx.posted_at is not None and tx.created_by == client_user and tx.received_amount == Decimal("10.50")
     assert position(wallet) == (Decimal("10.50"), 0, Decimal("10.50"))
     assert entries_of(tx) == sorted([("external", "USD", Decimal("-10.50")), (str(wallet.pk), "USD", Decimal("10.50"))])
     assert tx.balance_after.posted == Decimal("10.50")
+    assert AuditEvent.objects.get(action="transaction.pending", target_id=str(tx.pk)).actor == client_user
     event = AuditEvent.objects.get(action="transaction.posted", target_id=str(tx.pk))
-    assert event.actor == client_user and event.data["amount"] == "10.50"
+    assert event.actor is None and event.data["amount"] == "10.50"
     assert_ledger_consistent()
 
 
@@ -69,13 +74,15 @@ def test_deposit_not_covering_the_fee_is_refused(wallet, usd):
         deposit(wallet, "1")
 
     assert error.value.field == "amount"
-    assert Transaction.objects.count() == 0
+    # The request stands (pending); what arrived cannot be credited, so nothing posted.
+    assert list(Transaction.objects.values_list("status", flat=True)) == ["pending"]
+    assert Entry.objects.count() == 0
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "NaN", "Infinity", "1e400", "0.001", "abc", "", None, 1.5, True])
 def test_invalid_amounts_are_refused_unrounded(wallet, usd, amount):
     with pytest.raises(ValidationFailed) as error:
-        services.transaction_deposit(actor=None, wallet=wallet, currency=usd, amount=amount)
+        deposits.transaction_deposit(actor=None, wallet=wallet, currency=usd, amount=amount)
 
     assert error.value.field == "amount"
     assert Transaction.objects.count() == 0 and Entry.objects.count() == 0
@@ -100,7 +107,7 @@ def test_deposit_to_a_multi_balance_creates_the_asset(multi_wallet):
 
 def test_client_cannot_deposit_to_someone_elses_wallet(other_wallet, usd, client_user):
     with pytest.raises(NotFoundError):
-        services.transaction_deposit(actor=client_user, wallet=other_wallet, currency=usd, amount="1")
+        deposits.transaction_deposit(actor=client_user, wallet=other_wallet, currency=usd, amount="1")
 
 
 # --- rules common to every movement --------------------------------------------------------------
@@ -128,7 +135,7 @@ def test_inactive_wallet_refuses_money_both_ways(funded_wallet, usd, status, exc
 
 def test_regular_balance_refuses_another_currency(wallet, eur):
     with pytest.raises(CurrencyNotAllowed) as error:
-        services.transaction_deposit(actor=None, wallet=wallet, currency=eur, amount="1")
+        deposits.transaction_deposit(actor=None, wallet=wallet, currency=eur, amount="1")
 
     assert error.value.code == "currency_not_allowed"
 
@@ -248,18 +255,23 @@ def test_transfer_to_itself_is_refused(funded_wallet, usd):
     assert error.value.field == "to_address"
 
 
-def test_transfer_to_a_blocked_or_other_currency_wallet_is_refused(funded_wallet, usd):
+def test_a_transfer_to_a_wallet_that_cannot_receive_says_only_that(funded_wallet, usd):
+    # Whether the recipient is blocked, closed or in another currency is not the sender's business.
     eur_wallet = make_wallet(currency="EUR")
-    with pytest.raises(CurrencyNotAllowed):
-        services.transaction_transfer(
-            actor=funded_wallet.owner, wallet=funded_wallet, to_address=eur_wallet.address, currency=usd, amount="1", pin=PIN
-        )
     blocked = make_wallet()
-    Wallet.objects.filter(pk=blocked.pk).update(status="blocked")
-    with pytest.raises(WalletBlocked):
-        services.transaction_transfer(
-            actor=funded_wallet.owner, wallet=funded_wallet, to_address=blocked.address, currency=usd, amount="1", pin=PIN
-        )
+    Wallet.objects.filter(pk=blocked.pk).update(status="blocked", block_reason="AML suspicion")
+    closed = make_wallet()
+    Wallet.objects.filter(pk=closed.pk).update(status="closed")
+    blocked_owner = make_wallet()
+    User.objects.filter(pk=blocked_owner.owner_id).update(status="blocked")
+    for recipient in (eur_wallet, blocked, closed, blocked_owner):
+        with pytest.raises(RecipientUnavailable) as error:
+            services.transaction_transfer(
+                actor=funded_wallet.owner, wallet=funded_wallet, to_address=recipient.address, currency=usd, amount="1",
+                pin=PIN,
+            )
+        assert error.value.code == "recipient_unavailable"
+        assert "AML" not in error.value.detail and "blocked" not in error.value.detail
     assert position(funded_wallet)[0] == Decimal(100)
 
 

@@ -137,9 +137,10 @@ def test_approve_refused_while_the_balance_is_frozen(pending, funded_wallet, sta
 
 
 def test_expire_holds_releases_old_pending_only(pending, funded_wallet, usd, settings):
-    fresh = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="30", pin=PIN)
     old = timezone.now() - settings.HOLD_TTL - timedelta(minutes=1)
     Transaction.objects.filter(pk=pending.pk).update(created_at=old)
+    # Below the threshold, and the old withdrawal is out of the 24-hour window: posted at once.
+    fresh = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="30", pin=PIN)
 
     assert services.transaction_expire_holds() == 1
     assert services.transaction_expire_holds() == 0

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from balances.models import Currency
@@ -19,6 +20,7 @@ from transactions.models import Entry, ExchangeRate, Transaction
 from transactions.statements import asset_balance_as_of, statement
 from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
+from walletmanager.testing.ledger import post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +52,7 @@ def history(client_user, other_wallet, usd):
     """A multi-currency wallet that received, spent, sent, got back and exchanged, in this order."""
     wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
     deposit(wallet, "100")
-    services.transaction_deposit(actor=None, wallet=wallet, currency=usd, amount=Decimal("50"), description="salary")
+    deposit(wallet, "50")
     services.transaction_withdraw(actor=client_user, wallet=wallet, currency=usd, amount="30", pin=PIN, description="rent")
     services.transaction_transfer(
         actor=client_user, wallet=wallet, to_address=other_wallet.address, currency=usd, amount="20", pin=PIN,
@@ -87,7 +89,7 @@ def test_statement_shows_running_balances_counterparties_and_the_opening_and_clo
     assert (body["next"], body["previous"]) == (None, None)
     assert [(line["sequence"], line["kind"], line["description"], line["amount"], line["balance_after"])
             for line in body["results"]] == [
-        (2, "deposit", "Deposit: salary", "50.00", "150.00"),
+        (2, "deposit", "Deposit", "50.00", "150.00"),
         (3, "withdrawal", "Withdrawal: rent", "-30.00", "120.00"),
         (4, "transfer", f"Transfer to {other_wallet.address}: dinner", "-20.00", "100.00"),
         (5, "transfer", f"Transfer from {other_wallet.address}", "5.00", "105.00"),
@@ -109,12 +111,9 @@ def test_exchange_shows_on_both_currencies_statements(history, client_user):
 
 
 def test_the_other_party_of_a_transfer_sees_the_senders_address_never_their_name_or_a_reason(
-    history, other_wallet, client_user, staff
+    history, other_wallet, client_user
 ):
-    services.transaction_adjust(
-        actor=staff, wallet=other_wallet, currency=Currency.objects.get(code="USD"), amount="3", direction="credit",
-        reason="goodwill after complaint 4711",
-    )
+    post_adjustment(other_wallet, "3")  # its description repeats the staff reason, "test set-up"
     response = client_of(other_wallet.owner).get(statement_url(other_wallet), {"currency": "USD", "from": "2000-01-01"})
 
     assert response.status_code == 200
@@ -126,7 +125,7 @@ def test_the_other_party_of_a_transfer_sees_the_senders_address_never_their_name
         ("Adjustment (credit)", "3.00", "28.00"),
     ]
     text = response.content.decode()
-    for private in (client_user.email, client_user.first_name, client_user.last_name, "complaint 4711", "goodwill"):
+    for private in (client_user.email, client_user.first_name, client_user.last_name, "test set-up"):
         assert private not in text
 
 
@@ -399,3 +398,16 @@ def test_amounts_are_plain_digits_at_the_currencys_decimals(client_user):
     assert now["assets"][1]["posted"] == "12345678901.000000000000000001"
     assert (statement_body["opening_balance"], statement_body["results"][0]["amount"]) == (
         "0." + "0" * 18, "12345678901.000000000000000001")
+
+
+def test_the_compiled_as_of_query_takes_each_calls_wallet_and_instant(funded_wallet, other_wallet):
+    deposit(other_wallet, "7")
+    first = Entry.objects.get(wallet=funded_wallet)
+
+    mine_then = asset_balance_as_of(wallet=funded_wallet, at=first.created_at - timedelta(microseconds=1))
+    theirs_now = asset_balance_as_of(wallet=other_wallet, at=timezone.now())
+    mine_now = asset_balance_as_of(wallet=funded_wallet, at=timezone.now())
+
+    assert [(asset.currency, asset.decimals, asset.posted) for asset in mine_then] == [("USD", 2, Decimal(0))]
+    assert [(asset.currency, asset.posted) for asset in theirs_now] == [("USD", Decimal(7))]
+    assert [(asset.currency, asset.posted) for asset in mine_now] == [("USD", Decimal(100))]

@@ -16,8 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from users.models import User
-from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, SuperuserFactory, UserFactory
+from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.client_ip import client_ip
 from walletmanager.models import AuditEvent
 from walletmanager.testing.two_factor import recovery_code, totp_code, totp_device

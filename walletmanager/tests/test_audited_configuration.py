@@ -18,6 +18,7 @@ from transactions.models import ExchangeRate, FeeRule
 from users import services as user_services
 from users.models import User
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
+from walletmanager.audit import audit_value
 from walletmanager.exceptions import PermissionDeniedError
 from walletmanager.models import AuditEvent
 from walletmanager.testing.two_factor import verified_staff_login
@@ -98,14 +99,22 @@ def test_a_superuser_unlocks_a_locked_operator_from_the_admin_and_support_cannot
 @pytest.mark.django_db
 def test_a_currency_edit_in_the_admin_is_audited_with_the_fields_that_changed():
     root = SuperuserFactory()
+    ton = Currency.objects.get(code="TON")
+    unchanged = {
+        field.name: "on" if value is True else value
+        for field in Currency._meta.concrete_fields
+        if field.name != "code" and (value := getattr(ton, field.name)) not in (None, False)
+    }
+    before = audit_value(ton.withdrawal_approval_threshold)
 
-    admin_as(root).post("/admin/balances/currency/TON/change/", {
-        "name": "Toncoin", "decimals": "9", "is_active": "on", "withdrawal_approval_threshold": "250"})
+    response = admin_as(root).post("/admin/balances/currency/TON/change/",
+                                   {**unchanged, "name": "TON coin", "withdrawal_approval_threshold": "250"})
 
+    assert response.status_code == 302
     event = AuditEvent.objects.get(action="currency.changed", target_id="TON")
     assert event.actor == root
-    assert event.data == {"before": {"withdrawal_approval_threshold": None},
-                          "after": {"withdrawal_approval_threshold": "250"}}
+    assert event.data == {"before": {"name": ton.name, "withdrawal_approval_threshold": before},
+                          "after": {"name": "TON coin", "withdrawal_approval_threshold": "250"}}
     assert Currency.objects.get(code="TON").withdrawal_approval_threshold == 250
 
 

@@ -19,6 +19,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "example.com",
+        "PAYMENT_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
     env.pop("DJANGO_SECURE_SSL_REDIRECT", None)  # production default: redirect to HTTPS
     result = subprocess.run(

@@ -31,7 +31,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tqdm import tqdm
 
 from balances.models import Currency
-from transactions import services
+from transactions import deposits, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
 from users.models import User
 from users.two_factor import totp_secret, user_totp_enrol
@@ -159,6 +159,18 @@ class Command(OperatorCommand):
             withdrawal_approval_threshold=Decimal("10000")
         )
 
+    def _fund(self, *, actor: User, wallet: Wallet, currency: Currency, amount: Decimal, description: str = "") -> Transaction:
+        """Money in the way a client's money really comes (SPEC §12): the client asks to deposit, the
+        payment provider's (signed) callback says it arrived — the same service the callback view calls."""
+        pending = deposits.transaction_deposit(
+            actor=actor, wallet=wallet, currency=currency, amount=amount, description=description
+        )
+        posted, _ = deposits.deposit_settle(event=deposits.PaymentEvent(
+            reference=pending.reference, provider_id=f"demo_{pending.pk.hex}", amount=amount,
+            currency=currency.code, status="succeeded",
+        ))
+        return posted
+
     def _demo_clients(self, count: int) -> list[User]:
         clients = []
         for number in range(1, count + 1):
@@ -178,7 +190,7 @@ class Command(OperatorCommand):
                 usd = wallet_create(
                     actor=client, owner=client, name="Everyday USD", balance_kind="regular", currency="USD", pin=DEMO_PIN
                 )
-                services.transaction_deposit(
+                self._fund(
                     actor=client, wallet=usd, currency=self.usd, amount=Decimal("5000.00"), description=DEMO_DESCRIPTION
                 )
         multi = existing.get("Travel (multi-currency)")
@@ -188,7 +200,7 @@ class Command(OperatorCommand):
                     actor=client, owner=client, name="Travel (multi-currency)", balance_kind="multi",
                     currency=None, pin=DEMO_PIN,
                 )
-                services.transaction_deposit(
+                self._fund(
                     actor=client, wallet=multi, currency=self.eur, amount=Decimal("1000.00"), description=DEMO_DESCRIPTION
                 )
         return usd, multi
@@ -201,7 +213,7 @@ class Command(OperatorCommand):
         ).exists():
             return
         with db_transaction.atomic():
-            services.transaction_deposit(
+            self._fund(
                 actor=client, wallet=wallet, currency=self.usd, amount=threshold * 2, description=DEMO_DESCRIPTION
             )
             services.transaction_withdraw(
@@ -219,7 +231,7 @@ class Command(OperatorCommand):
             choice = rng.random()
             try:
                 if choice < 0.4:
-                    services.transaction_deposit(
+                    self._fund(
                         actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, description=DEMO_DESCRIPTION
                     )
                 elif choice < 0.7:
@@ -235,7 +247,7 @@ class Command(OperatorCommand):
                     )
             except DomainError:
                 # e.g. not enough money for this draw: a refused demo operation changes nothing.
-                services.transaction_deposit(
+                self._fund(
                     actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, description=DEMO_DESCRIPTION
                 )
 

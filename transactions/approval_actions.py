@@ -1,0 +1,104 @@
+"""The ledger's actions that need a second operator (SPEC §12): adjustments and reversals. Registered
+with the kernel's approvals in ``TransactionsConfig.ready()``; the kernel never imports this app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from balances.models import Currency
+from transactions import services
+from transactions.exceptions import AlreadyReversed
+from transactions.models import Transaction
+from walletmanager.approvals.registry import ApprovalAction, Prepared, register
+from walletmanager.exceptions import InvalidState, NotFoundError, ValidationFailed
+from wallets.models import Wallet
+
+
+def _client_wallet(wallet_id: Any) -> Wallet:
+    wallet = Wallet.objects.filter(pk=wallet_id, system_role__isnull=True).select_related("owner").first()
+    if wallet is None:
+        raise NotFoundError("No such wallet.")
+    return wallet
+
+
+def _currency(code: Any) -> Currency:
+    currency = Currency.objects.filter(pk=str(code or "").upper()[:10]).first()
+    if currency is None:
+        raise ValidationFailed("Unknown currency.", field="currency")
+    return currency
+
+
+# --- adjust ---------------------------------------------------------------------------------------
+
+
+def prepare_adjustment(*, actor: Any, wallet: Wallet, currency: Currency, amount: Any, direction: str) -> Prepared:
+    amount = services._clean_amount(amount, currency=currency)
+    if direction not in services.ADJUSTMENT_DIRECTIONS:
+        raise ValidationFailed('Choose "credit" or "debit".', field="direction")
+    wallet = _client_wallet(wallet.pk)
+    return Prepared(
+        payload={"wallet": str(wallet.pk), "currency": currency.code, "amount": str(amount), "direction": direction},
+        summary=f"Adjustment: {direction} {services.ledger.plain(amount)} {currency.code} to {wallet.address}",
+        target_type="wallets.wallet",
+        target_id=str(wallet.pk),
+        owner_ids=frozenset({wallet.owner_id}),
+    )
+
+
+def run_adjustment(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
+    transaction = services.transaction_adjust(
+        actor=actor, wallet=_client_wallet(payload["wallet"]), currency=_currency(payload["currency"]),
+        amount=payload["amount"], direction=payload["direction"], reason=reason,
+    )
+    return {"transaction": str(transaction.pk)}
+
+
+def adjustment_owners(payload: dict[str, Any]) -> frozenset[Any]:
+    return frozenset(Wallet.objects.filter(pk=payload["wallet"]).values_list("owner_id", flat=True))
+
+
+# --- reverse --------------------------------------------------------------------------------------
+
+
+def _entry_owners(transaction_id: Any) -> frozenset[Any]:
+    return frozenset(
+        Wallet.objects.filter(entries__transaction_id=transaction_id, system_role__isnull=True)
+        .values_list("owner_id", flat=True)
+    )
+
+
+def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
+    if transaction.kind == Transaction.Kind.REVERSAL:
+        raise InvalidState("A reversal cannot be reversed.")
+    if transaction.status == Transaction.Status.REVERSED:
+        raise AlreadyReversed()
+    if transaction.status != Transaction.Status.POSTED:
+        raise InvalidState(f"Only a posted transaction can be reversed; this one is {transaction.status}.")
+    return Prepared(
+        payload={"transaction": str(transaction.pk)},
+        summary=f"Reversal of {transaction.kind} {services.ledger.plain(transaction.amount)} {transaction.currency_id} "
+        f"({str(transaction.pk)[:8]})",
+        target_type="transactions.transaction",
+        target_id=str(transaction.pk),
+        owner_ids=_entry_owners(transaction.pk),
+    )
+
+
+def run_reversal(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
+    original = Transaction.objects.filter(pk=payload["transaction"]).first()
+    if original is None:
+        raise NotFoundError("No such transaction.")
+    reversal = services.transaction_reverse(actor=actor, transaction=original, reason=reason)
+    return {"transaction": str(reversal.pk), "reverses": str(original.pk)}
+
+
+def register_actions() -> None:
+    register(ApprovalAction(
+        name="adjust", permission=services.ADJUST_PERMISSION, label="Adjustment",
+        prepare=prepare_adjustment, run=run_adjustment, owners=adjustment_owners,
+    ))
+    register(ApprovalAction(
+        name="reverse", permission=services.REVERSE_PERMISSION, label="Reversal",
+        prepare=prepare_reversal, run=run_reversal,
+        owners=lambda payload: _entry_owners(payload["transaction"]),
+    ))

@@ -1,0 +1,266 @@
+"""Money comes in only when a trusted source says it arrived (SPEC §12).
+
+A deposit is a *request*: ``pending`` with a ``reference`` the client quotes on the incoming payment;
+nothing is posted or available. It resolves exactly once: the payment provider's signed callback
+(``deposit_settle``), a Finance operator's confirmation or rejection, or expiry after ``DEPOSIT_TTL``.
+What posts is the amount actually received, with the fee computed on it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from balances.models import Currency
+from transactions import ledger, signals
+from transactions.exceptions import AmountTooSmall
+from transactions.ledger import Leg
+from transactions.models import Transaction
+from transactions.pricing import fee_for
+from transactions.services import (
+    _actor_or_none,
+    _check_can_move,
+    _clean_amount,
+    _clean_description,
+    _finish,
+    _new_transaction,
+    _require_owner,
+    _Wallets,
+)
+from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
+from walletmanager.exceptions import InvalidState, NotFoundError, SameOperator, ValidationFailed
+from wallets.models import Wallet
+
+CONFIRM_PERMISSION = "transactions.confirm_deposit"
+# Crockford's base32 without I, L, O, U: no letter a client could mistype for a digit.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    """``WM-XXXX-XXXX-XX``: 50 random bits, grouped so a person can read it out and type it."""
+    characters = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(10))
+    return f"WM-{characters[:4]}-{characters[4:8]}-{characters[8:]}"
+
+
+def transaction_deposit(*, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = "") -> Transaction:
+    """Ask to pay ``amount`` into a wallet: a ``pending`` deposit with a unique ``reference`` to quote
+    on the payment. Nothing is posted until the money arrives. The owner asks for their own wallet;
+    Finance (``confirm_deposit``) may record one for a client (another operator then confirms it)."""
+    amount = _clean_amount(amount, currency=currency)
+    description = _clean_description(description)
+    if acts_as_staff(actor) and (actor is None or wallet.owner_id != actor.pk):
+        require_permission(actor, CONFIRM_PERMISSION, detail="Only Finance may record a deposit for a client.")
+    else:
+        _require_owner(actor, wallet)
+    with ledger.money_context(), db_transaction.atomic():
+        wallets = _Wallets(wallet.pk)
+        wallet = wallets[wallet.pk]
+        _check_can_move(wallet, currency=currency, outgoing=False)
+        for _ in range(5):
+            transaction = _new_transaction(
+                kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, wallet=wallet, currency=currency,
+                amount=amount, fee=Decimal(0), description=description, created_by=_actor_or_none(actor),
+                reference=new_reference(),
+            )
+            try:
+                with db_transaction.atomic():
+                    return _finish(
+                        transaction, signal=signals.transaction_pending, actor=actor, plan=ledger.Plan(legs=()),
+                        source=None,
+                    )
+            except IntegrityError:  # a reference drawn twice in 2^50: draw again
+                continue
+        raise InvalidState("Could not draw a unique deposit reference; try again.")
+
+
+def _lock_pending_deposit(transaction: Transaction | Any) -> Transaction:
+    pk = getattr(transaction, "pk", transaction)
+    locked = (
+        Transaction.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("currency", "wallet", "wallet__owner")
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFoundError("No such transaction.")
+    if locked.kind != Transaction.Kind.DEPOSIT or locked.status != Transaction.Status.PENDING:
+        raise InvalidState(f"Only a pending deposit can be confirmed or rejected; this is a {locked.status} {locked.kind}.")
+    return locked
+
+
+def _post(locked: Transaction, *, actor: Any, received: Decimal, reason: str, provider_id: str | None = None) -> Transaction:
+    """Post a pending deposit with the amount received: the wallet gets ``received − fee``."""
+    wallets = _Wallets(locked.wallet_id)
+    wallet = wallets[locked.wallet_id]
+    _check_can_move(wallet, currency=locked.currency, outgoing=False)
+    fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=locked.currency, amount=received)
+    if fee >= received:
+        raise AmountTooSmall(f"The amount received must exceed the fee of {fee} {locked.currency_id}.", field="amount")
+    legs = [
+        Leg(wallets.external, locked.currency_id, -received),
+        Leg(wallet, locked.currency_id, received - fee),
+        Leg(wallets.fees, locked.currency_id, fee),
+    ]
+    plan = ledger.plan(legs=legs)
+    now = timezone.now()
+    locked.status = Transaction.Status.POSTED
+    locked.fee = fee
+    locked.received_amount = received
+    locked.provider_id = provider_id
+    locked.posted_at = now
+    locked.resolved_at = now
+    if reason:
+        locked.reason = reason
+    locked.save(update_fields=["status", "fee", "received_amount", "provider_id", "posted_at", "resolved_at", "reason"])
+    return _finish(locked, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, locked.currency_id),
+                   reason=reason)
+
+
+def _refuse(locked: Transaction, *, actor: Any, status: str, signal, reason: str, provider_id: str | None = None) -> Transaction:
+    locked.status = status
+    locked.resolved_at = timezone.now()
+    locked.provider_id = provider_id
+    locked.reason = reason
+    locked.save(update_fields=["status", "resolved_at", "provider_id", "reason"])
+    return _finish(locked, signal=signal, actor=actor, plan=ledger.Plan(legs=()), source=None, reason=reason)
+
+
+def _check_operator(actor: Any, locked: Transaction) -> None:
+    require_permission(actor, CONFIRM_PERMISSION)
+    refuse_own(actor, {locked.wallet.owner_id})
+    if actor is not None and locked.created_by_id == actor.pk:
+        raise SameOperator("You recorded this deposit: another operator must confirm or reject it.")
+
+
+def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None) -> Transaction:
+    """Finance confirms that the money arrived (reason required: where they saw it); ``received_amount``
+    defaults to the amount asked for."""
+    reason = clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        locked = _lock_pending_deposit(transaction)
+        _check_operator(actor, locked)
+        received = locked.amount if received_amount in (None, "") else _clean_amount(
+            received_amount, currency=locked.currency, field="received_amount"
+        )
+        return _post(locked, actor=actor, received=received, reason=reason)
+
+
+def deposit_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
+    """Finance records that the money did not arrive (reason required)."""
+    reason = clean_reason(reason, required=True)
+    with db_transaction.atomic():
+        locked = _lock_pending_deposit(transaction)
+        _check_operator(actor, locked)
+        return _refuse(locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected,
+                       reason=reason)
+
+
+def deposit_expire_stale(*, now: datetime | None = None) -> int:
+    """Pending deposits older than ``DEPOSIT_TTL`` expire (the money never arrived); returns how many."""
+    now = now or timezone.now()
+    cutoff = now - settings.DEPOSIT_TTL
+    expired = 0
+    candidates = Transaction.objects.filter(
+        kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    for pk in list(candidates.iterator(chunk_size=500)):
+        with db_transaction.atomic():
+            locked = (
+                Transaction.objects.select_for_update(of=("self",), skip_locked=True)
+                .filter(pk=pk, status=Transaction.Status.PENDING, created_at__lt=cutoff).first()
+            )
+            if locked is None:
+                continue
+            _refuse(locked, actor=None, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired,
+                    reason=f"No payment arrived within {settings.DEPOSIT_TTL}.")
+            expired += 1
+    return expired
+
+
+# --- the payment provider's callback -------------------------------------------------------------
+
+SIGNATURE_HEADER = "WalletManager-Signature"
+
+
+class InvalidSignature(Exception):
+    """The callback is not signed with our secret, or not recently: answered 401, nothing changes."""
+
+
+def payment_signature(body: bytes, *, timestamp: int, secret: str | None = None) -> str:
+    """The header value a provider sends: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
+    secret = secret if secret is not None else settings.PAYMENT_CALLBACK_SECRET
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_payment_signature(body: bytes, header: str | None, *, now: float | None = None) -> None:
+    """Raise ``InvalidSignature`` unless ``header`` signs ``body`` with our secret within the tolerance."""
+    if not header:
+        raise InvalidSignature("Missing signature.")
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts["t"][0])
+    except (KeyError, ValueError):
+        raise InvalidSignature("The signature has no valid timestamp.") from None
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > settings.PAYMENT_CALLBACK_TOLERANCE.total_seconds():
+        raise InvalidSignature("The signature's timestamp is too far from now.")
+    expected = payment_signature(body, timestamp=timestamp).split("v1=", 1)[1]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+        raise InvalidSignature("The signature does not match.")
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """What the provider says about a payment, checked (the API's serializer parses the JSON)."""
+
+    reference: str
+    provider_id: str
+    amount: Any
+    currency: str
+    status: str  # "succeeded" | "failed"
+
+
+def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
+    """Apply a verified provider callback: ``succeeded`` posts the amount received, ``failed`` rejects
+    the deposit. The same ``provider_id`` again returns the first result and changes nothing.
+    Returns ``(transaction, replayed)``."""
+    with ledger.money_context(), db_transaction.atomic():
+        deposit = Transaction.objects.filter(reference=event.reference.strip().upper(), kind=Transaction.Kind.DEPOSIT).first()
+        if deposit is None:
+            earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
+            if earlier is not None:
+                return earlier, True
+            raise NotFoundError("No deposit has this reference.")
+        # The row lock orders concurrent deliveries of the same event: the second one sees the first's result.
+        locked = Transaction.objects.select_for_update(of=("self",), no_key=True).get(pk=deposit.pk)
+        if locked.provider_id == event.provider_id:
+            return locked, True
+        earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
+        if earlier is not None:
+            return earlier, True
+        locked = _lock_pending_deposit(locked)
+        if event.currency.strip().upper() != locked.currency_id:
+            raise ValidationFailed(f"This deposit is in {locked.currency_id}.", field="currency")
+        if event.status == "failed":
+            transaction = _refuse(
+                locked, actor=None, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected,
+                reason="The payment provider reported the payment as failed.", provider_id=event.provider_id,
+            )
+            return transaction, False
+        received = _clean_amount(event.amount, currency=locked.currency)
+        transaction = _post(locked, actor=None, received=received, reason="", provider_id=event.provider_id)
+        return transaction, False

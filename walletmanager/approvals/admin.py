@@ -1,0 +1,89 @@
+"""The approvals queue (SPEC §12): every request waiting for a second operator, with what it would do,
+who asked and why; approve or reject with a reason, as the API does (same services)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from walletmanager.admin import admin_change_url, link
+from walletmanager.admin_actions import reason_action
+from walletmanager.approvals import registry, services
+from walletmanager.approvals.models import ApprovalRequest
+
+
+def _may_decide_any(request) -> bool:
+    return any(request.user.has_perm(action.permission) for action in registry.all_actions().values())
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "action", "summary", "requested_by", "status", "decided_by", "failure_code")
+    list_filter = ("status", "action")
+    search_fields = ("=id", "summary", "requested_by__email", "=target_id")
+    list_select_related = ("requested_by", "decided_by")
+    ordering = ("-created_at", "-id")
+    actions = ["approve_requests", "reject_requests"]
+    fields = (
+        "id", "action", "summary", "target_link", "payload_readable", "status", "requested_by", "reason", "created_at",
+        "decided_by", "decision_reason", "decided_at", "failure_code", "result_readable",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requests come from the actions that need them (adjust, reverse, credit limits)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_staff and (_may_decide_any(request) or super().has_view_permission(request, obj))
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_decide_permission(self, request) -> bool:
+        return _may_decide_any(request)
+
+    @admin.display(description="Acts on")
+    def target_link(self, obj: ApprovalRequest) -> str:
+        return link(admin_change_url(obj.target_type, obj.target_id), f"{obj.target_type} {obj.target_id}")
+
+    @admin.display(description="Payload")
+    def payload_readable(self, obj: ApprovalRequest) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+    @admin.display(description="Result")
+    def result_readable(self, obj: ApprovalRequest) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, sort_keys=True)) if obj.result else "—"
+
+    approve_requests = reason_action(
+        name="approve_requests",
+        description="Approve selected requests (their actions run now)",
+        permission="decide",
+        call=lambda actor, obj, reason: _decided(services.approval_approve(actor=actor, request=obj, reason=reason)),
+        done_message="Decided {count} request(s); see each one's status.",
+        reason_required=False,
+    )
+    reject_requests = reason_action(
+        name="reject_requests",
+        description="Reject selected requests",
+        permission="decide",
+        call=lambda actor, obj, reason: services.approval_reject(actor=actor, request=obj, reason=reason),
+        done_message="Rejected {count} request(s).",
+    )
+
+
+def _decided(request: ApprovalRequest) -> ApprovalRequest:
+    """An approved request whose action was refused ends ``failed``: say so, as an error."""
+    if request.status == ApprovalRequest.Status.FAILED:
+        from walletmanager.exceptions import Conflict
+
+        raise Conflict(f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
+                       code=request.failure_code or "failed")
+    return request

@@ -1,0 +1,45 @@
+"""Credit limits need a second operator (SPEC §12): registered with the kernel's approvals in
+``WalletsConfig.ready()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from walletmanager.approvals.registry import ApprovalAction, Prepared, register
+from walletmanager.exceptions import NotFoundError
+from wallets import services
+from wallets.models import Wallet
+
+
+def _wallet(wallet_id: Any) -> Wallet:
+    wallet = Wallet.objects.filter(pk=wallet_id, system_role__isnull=True).first()
+    if wallet is None:
+        raise NotFoundError("No such wallet.")
+    return wallet
+
+
+def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Prepared:
+    wallet = _wallet(wallet.pk)
+    limit = services._clean_credit_limit(credit_limit)
+    if wallet.kind != Wallet.Kind.CREDIT:
+        raise services.ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
+    return Prepared(
+        payload={"wallet": str(wallet.pk), "credit_limit": str(limit)},
+        summary=f"Credit limit of {wallet.address}: {wallet.credit_limit.normalize():f} → {limit.normalize():f}",
+        target_type="wallets.wallet",
+        target_id=str(wallet.pk),
+        owner_ids=frozenset({wallet.owner_id}),
+    )
+
+
+def run_credit_limit(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
+    wallet = services.wallet_set_credit_limit(actor=actor, wallet=_wallet(payload["wallet"]), credit_limit=payload["credit_limit"])
+    return {"wallet": str(wallet.pk), "credit_limit": str(wallet.credit_limit)}
+
+
+def register_actions() -> None:
+    register(ApprovalAction(
+        name="set_credit_limit", permission=services.CREDIT_LIMIT_PERMISSION, label="Credit limit",
+        prepare=prepare_credit_limit, run=run_credit_limit,
+        owners=lambda payload: frozenset(Wallet.objects.filter(pk=payload["wallet"]).values_list("owner_id", flat=True)),
+    ))

@@ -272,6 +272,11 @@ class DepositConfirmInputSerializer(StrictSerializer):
     received_amount = AmountField(required=False, help_text="The amount that arrived; default: the amount asked for.")
 
 
+@extend_schema_field({"type": "string", "enum": ["succeeded", "failed"]})
+class PaymentStatusField(serializers.ChoiceField):
+    pass
+
+
 class PaymentCallbackSerializer(StrictSerializer):
     """The payment provider's event (SPEC §12), after its signature has been verified."""
 
@@ -279,7 +284,7 @@ class PaymentCallbackSerializer(StrictSerializer):
     provider_id = serializers.CharField(max_length=100)
     amount = AmountField()
     currency = serializers.CharField(max_length=10)
-    status = serializers.ChoiceField(choices=["succeeded", "failed"])
+    status = PaymentStatusField(choices=["succeeded", "failed"])
 
 
 class ExchangeRateSerializer(serializers.ModelSerializer):

@@ -20,9 +20,11 @@ def _wallet(wallet_id: Any) -> Wallet:
 
 def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Prepared:
     wallet = _wallet(wallet.pk)
-    limit = services._clean_credit_limit(credit_limit)
     if wallet.kind != Wallet.Kind.CREDIT:
         raise services.ValidationFailed("Only credit wallets have a credit limit.", field="credit_limit")
+    # Read through the reverse relation so wallets never imports the balances app.
+    currency = wallet.balance.currency
+    limit = services._clean_credit_limit(credit_limit, decimals=currency.decimals if currency else None)
     return Prepared(
         payload={"wallet": str(wallet.pk), "credit_limit": str(limit)},
         summary=f"Credit limit of {wallet.address}: {wallet.credit_limit.normalize():f} → {limit.normalize():f}",

@@ -3,6 +3,7 @@ from wallets.tests.conftest import (  # noqa: F401
     client_api,
     client_user,
     credit_wallet,
+    finance_user,
     open_wallet,
     other_api,
     other_client,

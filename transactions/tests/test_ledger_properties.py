@@ -1,13 +1,15 @@
-"""Hypothesis: any sequence of movements keeps every ledger invariant (SPEC §11)."""
+"""Hypothesis: any sequence of movements keeps every ledger invariant (SPEC §11), and no sequence of
+client calls creates money without a confirmed deposit (SPEC §12)."""
 
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from balances.models import Currency
-from transactions import services
+from transactions import deposits, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
 from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 from users.tests.factories import StaffFactory
@@ -27,7 +29,12 @@ class LedgerMachine(RuleBasedStateMachine):
         ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.913"))
         self.usd = Currency.objects.get(code="USD")
         self.eur = Currency.objects.get(code="EUR")
+        # The flush between examples drops the migrations' groups: grant the permissions directly.
         self.staff = StaffFactory()
+        self.staff.user_permissions.add(*Permission.objects.filter(
+            content_type__app_label="transactions", codename__in=["approve_withdrawal", "reverse_transaction"]
+        ))
+        self.staff = type(self.staff).objects.get(pk=self.staff.pk)  # a fresh permission cache
         owner = make_wallet().owner
         self.wallets = [
             make_wallet(owner=owner, balance_kind="multi", currency=None),
@@ -105,4 +112,89 @@ def test_any_sequence_of_movements_keeps_the_ledger_consistent():
         call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
 
     LedgerMachine.teardown = teardown
+    machine().runTest()
+
+
+class ClientMachine(RuleBasedStateMachine):
+    """Clients doing whatever the API lets them: ask to deposit, withdraw, transfer, cancel. Only the
+    provider's confirmation may add money to the clients' side of the ledger."""
+
+    def __init__(self):
+        super().__init__()
+        seed_reference_data()
+        Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("60"))
+        self.usd = Currency.objects.get(code="USD")
+        self.wallets = [make_wallet(), make_wallet(), make_wallet(balance_kind="multi", currency=None)]
+        self.confirmed = Decimal(0)
+        self.provider_ids = 0
+
+    def attempt(self, function, **kwargs):
+        try:
+            return function(**kwargs)
+        except DomainError:
+            return None
+
+    @rule(index=st.integers(0, 2), amount=amounts)
+    def ask_to_deposit(self, index, amount):
+        wallet = self.wallets[index]
+        self.attempt(deposits.transaction_deposit, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount)
+
+    @rule(index=st.integers(0, 2), amount=amounts)
+    def withdraw(self, index, amount):
+        wallet = self.wallets[index]
+        self.attempt(services.transaction_withdraw, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=PIN)
+
+    @rule(source=st.integers(0, 2), dest=st.integers(0, 2), amount=amounts)
+    def transfer(self, source, dest, amount):
+        wallet = self.wallets[source]
+        self.attempt(services.transaction_transfer, actor=wallet.owner, wallet=wallet,
+                     to_address=self.wallets[dest].address, currency=self.usd, amount=amount, pin=PIN)
+
+    @precondition(lambda self: Transaction.objects.filter(status="pending", kind="withdrawal").exists())
+    @rule(pick=st.integers(0, 50))
+    def cancel(self, pick):
+        pending = list(Transaction.objects.filter(status="pending", kind="withdrawal").order_by("created_at", "id"))
+        chosen = pending[pick % len(pending)]
+        self.attempt(services.transaction_cancel, actor=chosen.wallet.owner, transaction=chosen)
+
+    @precondition(lambda self: Transaction.objects.filter(status="pending", kind="deposit").exists())
+    @rule(pick=st.integers(0, 50), received=amounts, failed=st.booleans())
+    def provider_reports(self, pick, received, failed):
+        pending = list(Transaction.objects.filter(status="pending", kind="deposit").order_by("created_at", "id"))
+        chosen = pending[pick % len(pending)]
+        self.provider_ids += 1
+        result = self.attempt(deposits.deposit_settle, event=deposits.PaymentEvent(
+            reference=chosen.reference, provider_id=f"p{self.provider_ids}", amount=received, currency="USD",
+            status="failed" if failed else "succeeded",
+        ))
+        if result is not None and result[0].status == "posted":
+            self.confirmed += result[0].received_amount - result[0].fee
+
+    @invariant()
+    def clients_hold_no_more_than_was_confirmed(self):
+        held_by_clients = sum(
+            (asset.posted for wallet in self.wallets for asset in wallet.balance.assets.filter(currency_id="USD")),
+            Decimal(0),
+        )
+        assert held_by_clients <= self.confirmed
+
+    @invariant()
+    def ledger_is_consistent(self):
+        assert_ledger_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_sequence_of_client_calls_creates_money_without_a_confirmed_deposit():
+    machine = ClientMachine.TestCase
+    machine.settings = settings(
+        max_examples=5, stateful_step_count=20, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+    from django.core.management import call_command
+
+    def teardown(self):
+        call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
+
+    ClientMachine.teardown = teardown
     machine().runTest()

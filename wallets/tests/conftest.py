@@ -8,6 +8,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_approve
 from wallets import services
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
@@ -26,6 +28,11 @@ def other_client(db):
 @pytest.fixture
 def staff_user(db):
     return StaffFactory(groups=["Support"])
+
+
+@pytest.fixture
+def finance_user(db):
+    return StaffFactory(groups=["Finance"])
 
 
 def authenticated(user) -> APIClient:
@@ -63,7 +70,7 @@ def open_wallet():
         credit_limit: Decimal = Decimal(0),
         name: str = "Main",
     ) -> Wallet:
-        return services.wallet_create(
+        wallet = services.wallet_create(
             actor=actor if actor is not None else owner,
             owner=owner,
             name=name,
@@ -73,6 +80,12 @@ def open_wallet():
             pin=DEFAULT_PIN,
             credit_limit=credit_limit,
         )
+        if credit_limit:
+            # The limit is a request (SPEC §12): a second Finance operator approves it.
+            request = ApprovalRequest.objects.get(action="set_credit_limit", target_id=str(wallet.pk), status="pending")
+            approval_approve(actor=StaffFactory(groups=["Finance"]), request=request)
+            wallet.refresh_from_db()
+        return wallet
 
     return open_wallet
 
@@ -83,8 +96,8 @@ def wallet(client_user, open_wallet) -> Wallet:
 
 
 @pytest.fixture
-def credit_wallet(client_user, staff_user, open_wallet) -> Wallet:
-    return open_wallet(client_user, actor=staff_user, kind=Wallet.Kind.CREDIT, credit_limit=Decimal("100.00"))
+def credit_wallet(client_user, finance_user, open_wallet) -> Wallet:
+    return open_wallet(client_user, actor=finance_user, kind=Wallet.Kind.CREDIT, credit_limit=Decimal("100.00"))
 
 
 @pytest.fixture

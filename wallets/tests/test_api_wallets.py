@@ -8,7 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from balances.models import BalanceAsset
 from balances.tests.factories import WalletWithBalanceFactory
-from users.tests.factories import UserFactory
+from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_approve
 from walletmanager.models import AuditEvent
 from wallets.models import Wallet
 from wallets.tests.conftest import authenticated
@@ -37,7 +39,7 @@ def test_client_opens_a_wallet(client_api, client_user):
     assert body["owner"] == client_user.pk and body["kind"] == "debit" and body["status"] == "active"
     assert body["credit_limit"] == "0.00"
     assert body["balance"] == {
-        "kind": "regular", "currency": "EUR", "status": "active", "freeze_reason": "",
+        "kind": "regular", "currency": "EUR", "status": "active",
         "assets": [{"currency": "EUR", "posted": "0.00", "held": "0.00", "available": "0.00"}],
     }
     assert "pin" not in body
@@ -86,18 +88,24 @@ def test_clients_cannot_use_staff_fields(client_api, client_user, extra):
     assert not Wallet.objects.filter(owner=client_user).exists()
 
 
-def test_staff_open_a_credit_wallet_for_a_client(staff_api, client_user):
+def test_finance_opens_a_credit_wallet_whose_limit_a_second_operator_approves(staff_api, finance_user, client_user):
     payload = {
         "name": "Credit line", "kind": "credit", "balance_kind": "regular", "currency": "USD", "pin": "1234",
-        "owner": client_user.pk, "credit_limit": "500.25",
+        "owner": client_user.pk, "credit_limit": "500.25", "reason": "Salary domiciled here",
     }
+    assert staff_api.post(LIST, payload, format="json").status_code == 403  # Support
 
-    response = staff_api.post(LIST, payload, format="json")
+    response = authenticated(finance_user).post(LIST, payload, format="json")
 
     assert response.status_code == 201, response.data
     body = response.json()
-    assert body["owner"] == client_user.pk and body["kind"] == "credit" and body["credit_limit"] == "500.25"
-    assert body["balance"]["assets"] == [{"currency": "USD", "posted": "0.00", "held": "0.00", "available": "500.25"}]
+    assert body["owner"] == client_user.pk and body["kind"] == "credit" and body["credit_limit"] == "0.00"
+    request = ApprovalRequest.objects.get(action="set_credit_limit")
+    assert (request.reason, request.payload["credit_limit"]) == ("Salary domiciled here", "500.25")
+    approve_request(request)
+    shown = authenticated(finance_user).get(detail(Wallet.objects.get(pk=body["id"]))).json()
+    assert shown["credit_limit"] == "500.25"
+    assert shown["balance"]["assets"] == [{"currency": "USD", "posted": "0.00", "held": "0.00", "available": "500.25"}]
 
 
 def test_staff_opening_for_an_unknown_owner_is_404(staff_api):
@@ -134,9 +142,9 @@ def test_clients_list_their_own_wallets_only_and_never_system_wallets(
     assert not Wallet.objects.filter(pk__in=staff_listed, system_role__isnull=False).exists()
 
 
-def test_staff_filter_by_owner_status_and_kind(staff_api, staff_user, client_user, other_client, open_wallet):
+def test_staff_filter_by_owner_status_and_kind(staff_api, finance_user, client_user, other_client, open_wallet):
     mine = open_wallet(client_user)
-    credit = open_wallet(other_client, actor=staff_user, kind="credit", credit_limit=Decimal(10))
+    credit = open_wallet(other_client, actor=finance_user, kind="credit", credit_limit=Decimal(10))
     blocked = open_wallet(other_client)
     staff_api.post(detail(blocked, "block/"), {"reason": "x"}, format="json")
 
@@ -233,12 +241,18 @@ def test_owner_renames_but_cannot_change_the_credit_limit(client_api, credit_wal
     assert response.status_code == 200 and response.json()["name"] == "Renamed"
 
 
-def test_staff_change_the_credit_limit(staff_api, credit_wallet):
-    response = staff_api.patch(detail(credit_wallet), {"credit_limit": 250.5}, format="json")
+def test_finance_raises_the_credit_limit_through_a_second_operator(staff_api, finance_user, credit_wallet):
+    assert staff_api.patch(detail(credit_wallet), {"credit_limit": 250.5}, format="json").status_code == 403  # Support
+    finance = authenticated(finance_user)
 
-    assert response.status_code == 200, response.data
-    assert response.json()["credit_limit"] == "250.50"
-    assert response.json()["balance"]["assets"][0]["available"] == "250.50"
+    response = finance.patch(detail(credit_wallet), {"credit_limit": 250.5, "reason": "Income proof"}, format="json")
+
+    assert response.status_code == 202, response.data
+    assert (response.json()["action"], response.json()["payload"]["credit_limit"]) == ("set_credit_limit", "250.5")
+    assert finance.get(detail(credit_wallet)).json()["credit_limit"] == "100.00"
+    approve_request(ApprovalRequest.objects.get(pk=response.json()["id"]))
+    shown = finance.get(detail(credit_wallet)).json()
+    assert shown["credit_limit"] == "250.50" and shown["balance"]["assets"][0]["available"] == "250.50"
 
 
 def test_owner_closes_an_empty_wallet_with_the_pin(client_api, wallet):
@@ -342,8 +356,8 @@ def test_hostile_list_parameters_are_4xx_or_ignored(staff_api, params):
     [{"credit_limit": "1e400"}, {"credit_limit": "NaN"}, {"credit_limit": -1}, {"credit_limit": None},
      {"credit_limit": [1]}, {"credit_limit": "0.001"}, {"name": "x" * 1000}, {"name": None}, {"owner": 1}],
 )
-def test_hostile_patch_bodies_are_400_and_change_nothing(staff_api, credit_wallet, body):
-    response = staff_api.patch(detail(credit_wallet), body, format="json")
+def test_hostile_patch_bodies_are_400_and_change_nothing(finance_user, credit_wallet, body):
+    response = authenticated(finance_user).patch(detail(credit_wallet), body, format="json")
 
     assert response.status_code == 400
     credit_wallet.refresh_from_db()
@@ -354,3 +368,8 @@ def test_hostile_patch_bodies_are_400_and_change_nothing(staff_api, credit_walle
 def test_nul_characters_are_400_not_a_database_error(client_api, field):
     payload = {"name": "x", "balance_kind": "regular", "currency": "USD", "pin": "1234", field: "12\x0034"}
     assert client_api.post(LIST, payload, format="json").status_code == 400
+
+
+def approve_request(request: ApprovalRequest) -> None:
+    """A second Finance operator approves ``request``."""
+    approval_approve(actor=StaffFactory(groups=["Finance"]), request=request)

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from balances.models import Balance, BalanceAsset
 from users.models import User
-from users.tests.factories import UserFactory
+from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_approve
 from walletmanager.exceptions import DomainError, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
 from wallets import services
@@ -93,24 +95,31 @@ def test_inactive_currency_is_refused_and_rolls_the_wallet_back(client_user):
     assert not AuditEvent.objects.filter(action="wallet.created").exists()
 
 
-def test_credit_wallets_are_staff_only_and_regular_only(client_user, staff_user):
+def test_credit_wallets_are_staff_only_and_regular_only(client_user, staff_user, finance_user):
     with pytest.raises(PermissionDeniedError):
         create(client_user, client_user, kind="credit")
     with pytest.raises(PermissionDeniedError):
         create(client_user, client_user, credit_limit=Decimal(5))
+    with pytest.raises(PermissionDeniedError):
+        create(staff_user, client_user, kind="credit")  # Support: credit is Finance's
     with pytest.raises(ValidationFailed) as error:
-        create(staff_user, client_user, kind="credit", balance_kind="multi", currency=None)
+        create(finance_user, client_user, kind="credit", balance_kind="multi", currency=None)
     assert error.value.field == "balance_kind"
     with pytest.raises(ValidationFailed) as error:
-        create(staff_user, client_user, kind="debit", credit_limit=Decimal(5))
+        create(finance_user, client_user, kind="debit", credit_limit=Decimal(5))
     assert error.value.field == "credit_limit"
     with pytest.raises(ValidationFailed) as error:
-        create(staff_user, client_user, kind="credit", credit_limit=Decimal("5.001"))
+        create(finance_user, client_user, kind="credit", credit_limit=Decimal("5.001"))
     assert error.value.field == "credit_limit"
 
-    wallet = create(staff_user, client_user, kind="credit", credit_limit=Decimal("250.50"))
+    wallet = create(finance_user, client_user, kind="credit", credit_limit=Decimal("250.50"))
 
-    assert wallet.owner == client_user and wallet.credit_limit == Decimal("250.50")
+    # It opens without credit; the limit waits for a second Finance operator (SPEC §12).
+    assert wallet.owner == client_user and wallet.credit_limit == 0
+    request = ApprovalRequest.objects.get(action="set_credit_limit", target_id=str(wallet.pk))
+    approval_approve(actor=StaffFactory(groups=["Finance"]), request=request)
+    wallet.refresh_from_db()
+    assert wallet.credit_limit == Decimal("250.50")
     assert wallet.balance.assets.get().credit_limit == Decimal("250.50")
 
 
@@ -296,37 +305,38 @@ def test_owner_cannot_close_a_blocked_wallet(wallet, client_user, staff_user):
 # --- credit limit ---------------------------------------------------------------------------------
 
 
-def test_credit_limit_moves_the_asset_mirror_and_never_below_what_is_used(credit_wallet, staff_user, client_user):
+def test_credit_limit_moves_the_asset_mirror_and_never_below_what_is_used(credit_wallet, finance_user, client_user):
     asset = credit_wallet.balance.assets.get()
     post_adjustment(credit_wallet, -60)
     place_hold(credit_wallet, 10)  # 70 used
 
     with pytest.raises(DomainError) as error:
-        services.wallet_set_credit_limit(actor=staff_user, wallet=credit_wallet, credit_limit=Decimal("69.99"))
+        services.wallet_set_credit_limit(actor=finance_user, wallet=credit_wallet, credit_limit=Decimal("69.99"))
     assert error.value.code == "invalid_state"
     with pytest.raises(PermissionDeniedError):
         services.wallet_set_credit_limit(actor=client_user, wallet=credit_wallet, credit_limit=Decimal(500))
 
-    services.wallet_set_credit_limit(actor=staff_user, wallet=credit_wallet, credit_limit="70")
+    services.wallet_set_credit_limit(actor=finance_user, wallet=credit_wallet, credit_limit="70")
 
     credit_wallet.refresh_from_db()
     asset.refresh_from_db()
     assert credit_wallet.credit_limit == asset.credit_limit == Decimal(70)
     assert asset.available == Decimal(0)
-    event = AuditEvent.objects.get(action="wallet.updated")
+    event = AuditEvent.objects.filter(action="wallet.updated").latest("id")
     assert event.data == {"before": {"credit_limit": "100.000000000000000000"}, "after": {"credit_limit": "70"}}
+    assert event.actor == finance_user
 
 
 @pytest.mark.parametrize("value", ["-1", "NaN", "Infinity", "abc", "1.001", "1e400", True])
-def test_credit_limit_input_is_validated(credit_wallet, staff_user, value):
+def test_credit_limit_input_is_validated(credit_wallet, finance_user, value):
     with pytest.raises(ValidationFailed) as error:
-        services.wallet_set_credit_limit(actor=staff_user, wallet=credit_wallet, credit_limit=value)
+        services.wallet_set_credit_limit(actor=finance_user, wallet=credit_wallet, credit_limit=value)
     assert error.value.field == "credit_limit"
 
 
-def test_debit_wallets_have_no_credit_limit(wallet, staff_user):
+def test_debit_wallets_have_no_credit_limit(wallet, finance_user):
     with pytest.raises(ValidationFailed) as error:
-        services.wallet_set_credit_limit(actor=staff_user, wallet=wallet, credit_limit=Decimal(10))
+        services.wallet_set_credit_limit(actor=finance_user, wallet=wallet, credit_limit=Decimal(10))
     assert error.value.field == "credit_limit"
 
 

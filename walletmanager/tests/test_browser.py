@@ -23,6 +23,7 @@ from django.db import connections
 from transactions.models import Transaction
 from transactions.reconciliation import reconcile
 from users.models import User
+from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.models import AuditEvent
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 
+ADMIN = ("admin@walletmanager.test", "demo-admin-password")
 SUPPORT = ("support@walletmanager.test", "demo-support-password")
 FINANCE = ("finance@walletmanager.test", "demo-finance-password")
 CLIENT_EMAIL = "client@walletmanager.test"
@@ -204,7 +206,15 @@ def test_finance_approves_a_pending_withdrawal_and_reverses_a_transaction(operat
     page.wait_for_selector(f"#result_list input[value='{deposit.pk}']")
     page.check(f"#result_list input[name=_selected_action][value='{deposit.pk}']")
     messages = run_action(page, "reverse_transactions", "Duplicate deposit from the bank")
-    assert "Reversed 1 transaction(s)." in messages
+    # Four eyes (SPEC §12): the reversal is a request until a second operator approves it.
+    assert "Requested 1 reversal(s)" in messages
+    request = ApprovalRequest.objects.get(action="reverse", status="pending")
+
+    checker = operator_page(ADMIN)
+    checker.goto(f"{live_server.url}/admin/approvals/approvalrequest/?status__exact=pending")
+    checker.wait_for_selector("#result_list")
+    checker.check(f"#result_list input[name=_selected_action][value='{request.pk}']")
+    assert "Decided 1 request(s)" in run_action(checker, "approve_requests", "Checked the bank statement")
 
     page.goto(f"{live_server.url}/admin/transactions/transaction/")
     page.wait_for_selector("#result_list")

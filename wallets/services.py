@@ -382,6 +382,16 @@ def _reserve_pin_attempt(wallet_id: Any) -> int:
         return 1
 
 
+def _pin_lock_ended(wallet_id: Any) -> bool:
+    """True for exactly one caller once a lock's end has passed (it removes the lock's timestamp);
+    False while locked, or when no lock is recorded yet (a guess racing the one that locks)."""
+    key = pin_locked_until_key(wallet_id)
+    timestamp = cache.get(key)
+    if timestamp is None or float(timestamp) > timezone.now().timestamp():
+        return False
+    return bool(cache.delete(key))
+
+
 def _pin_matches(wallet: Wallet, pin: str) -> bool:
     stored = wallet.pin
     if not stored:
@@ -406,7 +416,11 @@ def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
         raise PinLocked()
     attempt = _reserve_pin_attempt(wallet.pk)
     if attempt > settings.PIN_MAX_ATTEMPTS:
-        raise PinLocked()  # a guess racing the one that locks: never compared
+        if not _pin_lock_ended(wallet.pk):
+            raise PinLocked()  # a guess racing the one that locks: never compared
+        # The lock is over but its count has not expired yet: whoever removes the lock starts afresh.
+        cache.delete(pin_failures_key(wallet.pk))
+        attempt = _reserve_pin_attempt(wallet.pk)
     if isinstance(pin, str) and PIN_PATTERN.fullmatch(pin) and _pin_matches(wallet, pin):
         cache.delete(pin_failures_key(wallet.pk))
         return
@@ -416,8 +430,10 @@ def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
     lock_seconds = settings.PIN_LOCK_DURATION.total_seconds()
     locked_until = timezone.now() + settings.PIN_LOCK_DURATION
     cache.set(pin_locked_until_key(wallet.pk), locked_until.timestamp(), timeout=lock_seconds)
-    # Reset only once the lock is in place, so no attempt slips between the two.
-    cache.delete(pin_failures_key(wallet.pk))
+    # The count is not reset here but expires with the lock: a guess that passed the lock check just
+    # before the lock was set still reserves an attempt beyond the limit and is refused unchecked
+    # (deleting the count would have handed it attempt 1).
+    cache.touch(pin_failures_key(wallet.pk), timeout=lock_seconds)
     # The audit event rides in the caller's transaction when there is one (and rolls back with it,
     # so callers verify the PIN before opening theirs); the lock lives in the cache regardless.
     signals.wallet_pin_locked.send(

@@ -309,9 +309,10 @@ def transaction_withdraw(
             kind=Transaction.Kind.WITHDRAWAL, wallet=wallet, currency=currency, amount=amount, fee=fee,
             description=description, created_by=_actor_or_none(actor),
         )
-        # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
-        ledger.lock_asset(wallet, currency.code)
-        _check_daily_limit(wallet, currency=currency, amount=amount)
+        if threshold is not None or currency.daily_outgoing_limit is not None:
+            # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
+            ledger.lock_asset(wallet, currency.code)
+            _check_daily_limit(wallet, currency=currency, amount=amount)
         if threshold is not None and _withdrawn_last_day(wallet, currency) + amount >= threshold:
             plan = ledger.plan(holds=[Leg(wallet, currency.code, total)])
             transaction = _new_transaction(status=Transaction.Status.PENDING, **fields)

@@ -7,10 +7,9 @@ from typing import Any
 
 from balances.models import Currency
 from transactions import services
-from transactions.exceptions import AlreadyReversed
 from transactions.models import Transaction
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
-from walletmanager.exceptions import InvalidState, NotFoundError, ValidationFailed
+from walletmanager.exceptions import NotFoundError, ValidationFailed
 from wallets.models import Wallet
 
 
@@ -68,12 +67,7 @@ def _entry_owners(transaction_id: Any) -> frozenset[Any]:
 
 
 def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
-    if transaction.kind == Transaction.Kind.REVERSAL:
-        raise InvalidState("A reversal cannot be reversed.")
-    if transaction.status == Transaction.Status.REVERSED:
-        raise AlreadyReversed()
-    if transaction.status != Transaction.Status.POSTED:
-        raise InvalidState(f"Only a posted transaction can be reversed; this one is {transaction.status}.")
+    services.check_reversible(transaction)
     return Prepared(
         payload={"transaction": str(transaction.pk)},
         summary=f"Reversal of {transaction.kind} {services.ledger.plain(transaction.amount)} {transaction.currency_id} "

@@ -36,6 +36,7 @@ from transactions.services import (
     _new_transaction,
     _require_owner,
     _Wallets,
+    expire_pending,
 )
 from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
 from walletmanager.exceptions import InvalidState, NotFoundError, SameOperator, ValidationFailed
@@ -168,23 +169,13 @@ def deposit_reject(*, actor: Any, transaction: Transaction, reason: str) -> Tran
 def deposit_expire_stale(*, now: datetime | None = None) -> int:
     """Pending deposits older than ``DEPOSIT_TTL`` expire (the money never arrived); returns how many."""
     now = now or timezone.now()
-    cutoff = now - settings.DEPOSIT_TTL
-    expired = 0
-    candidates = Transaction.objects.filter(
-        kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, created_at__lt=cutoff
-    ).values_list("pk", flat=True)
-    for pk in list(candidates.iterator(chunk_size=500)):
-        with db_transaction.atomic():
-            locked = (
-                Transaction.objects.select_for_update(of=("self",), skip_locked=True)
-                .filter(pk=pk, status=Transaction.Status.PENDING, created_at__lt=cutoff).first()
-            )
-            if locked is None:
-                continue
-            _refuse(locked, actor=None, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired,
-                    reason=f"No payment arrived within {settings.DEPOSIT_TTL}.")
-            expired += 1
-    return expired
+    return expire_pending(
+        kind=Transaction.Kind.DEPOSIT, older_than=now - settings.DEPOSIT_TTL,
+        resolve=lambda locked: _refuse(
+            locked, actor=None, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired,
+            reason=f"No payment arrived within {settings.DEPOSIT_TTL}.",
+        ),
+    )
 
 
 # --- the payment provider's callback -------------------------------------------------------------

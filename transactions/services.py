@@ -309,9 +309,10 @@ def transaction_withdraw(
             kind=Transaction.Kind.WITHDRAWAL, wallet=wallet, currency=currency, amount=amount, fee=fee,
             description=description, created_by=_actor_or_none(actor),
         )
-        # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
-        ledger.lock_asset(wallet, currency.code)
-        _check_daily_limit(wallet, currency=currency, amount=amount)
+        if threshold is not None or currency.daily_outgoing_limit is not None:
+            # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
+            ledger.lock_asset(wallet, currency.code)
+            _check_daily_limit(wallet, currency=currency, amount=amount)
         if threshold is not None and _withdrawn_last_day(wallet, currency) + amount >= threshold:
             plan = ledger.plan(holds=[Leg(wallet, currency.code, total)])
             transaction = _new_transaction(status=Transaction.Status.PENDING, **fields)
@@ -533,34 +534,50 @@ def transaction_cancel(*, actor: Any, transaction: Transaction) -> Transaction:
         return _release(locked, status=Transaction.Status.CANCELLED, signal=signals.transaction_cancelled, actor=actor, reason="")
 
 
-def transaction_expire_holds(*, now: datetime | None = None) -> int:
-    """Expire every pending withdrawal older than ``HOLD_TTL`` and release its hold; returns how many.
-    Each one is its own short transaction; one being resolved right now is skipped."""
-    now = now or timezone.now()
-    cutoff = now - settings.HOLD_TTL
-    expired = 0
-    candidates = Transaction.objects.filter(
-        kind=Transaction.Kind.WITHDRAWAL, status=Transaction.Status.PENDING, created_at__lt=cutoff
-    ).values_list("pk", flat=True)
-    for pk in list(candidates.iterator(chunk_size=500)):
+def expire_pending(*, kind: str, older_than: datetime, resolve) -> int:
+    """Resolve every pending transaction of ``kind`` created before ``older_than`` with
+    ``resolve(locked)``, each in its own short transaction; one being resolved right now by someone
+    else is skipped (``SKIP LOCKED``). Returns how many were resolved."""
+    candidates = Transaction.objects.filter(kind=kind, status=Transaction.Status.PENDING, created_at__lt=older_than)
+    resolved = 0
+    for pk in list(candidates.values_list("pk", flat=True).iterator(chunk_size=500)):
         with ledger.money_context(), db_transaction.atomic():
             locked = (
                 Transaction.objects.select_for_update(of=("self",), skip_locked=True)
                 .select_related("currency", "wallet", "wallet__owner", "wallet__balance")
-                .filter(pk=pk, kind=Transaction.Kind.WITHDRAWAL, status=Transaction.Status.PENDING, created_at__lt=cutoff)
+                .filter(pk=pk, kind=kind, status=Transaction.Status.PENDING, created_at__lt=older_than)
                 .first()
             )
             if locked is None:
                 continue
-            _release(
-                locked, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired, actor=None,
-                reason=f"Pending for more than {settings.HOLD_TTL}.", now=now,
-            )
-            expired += 1
-    return expired
+            resolve(locked)
+            resolved += 1
+    return resolved
+
+
+def transaction_expire_holds(*, now: datetime | None = None) -> int:
+    """Expire every pending withdrawal older than ``HOLD_TTL`` and release its hold; returns how many."""
+    now = now or timezone.now()
+    return expire_pending(
+        kind=Transaction.Kind.WITHDRAWAL, older_than=now - settings.HOLD_TTL,
+        resolve=lambda locked: _release(
+            locked, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired, actor=None,
+            reason=f"Pending for more than {settings.HOLD_TTL}.", now=now,
+        ),
+    )
 
 
 # --- reversal ------------------------------------------------------------------------------------
+
+
+def check_reversible(original: Transaction) -> None:
+    """A posted transaction that is not itself a reversal, reversed at most once."""
+    if original.kind == Transaction.Kind.REVERSAL:
+        raise InvalidState("A reversal cannot be reversed.")
+    if original.status == Transaction.Status.REVERSED:
+        raise AlreadyReversed()
+    if original.status != Transaction.Status.POSTED:
+        raise InvalidState(f"Only a posted transaction can be reversed; this one is {original.status}.")
 
 
 def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
@@ -573,12 +590,7 @@ def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) ->
     reason = _clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         original = Transaction.objects.select_for_update(of=("self",)).select_related("currency").get(pk=transaction.pk)
-        if original.kind == Transaction.Kind.REVERSAL:
-            raise InvalidState("A reversal cannot be reversed.")
-        if original.status == Transaction.Status.REVERSED:
-            raise AlreadyReversed()
-        if original.status != Transaction.Status.POSTED:
-            raise InvalidState(f"Only a posted transaction can be reversed; this one is {original.status}.")
+        check_reversible(original)
         entries = list(original.entries.all())
         wallets = _Wallets(*{entry.wallet_id for entry in entries})
         refuse_own(actor, {wallets[entry.wallet_id].owner_id for entry in entries})

@@ -37,7 +37,29 @@ def test_seed_demo_creates_logins_wallets_and_transactions_once():
 
     assert Transaction.objects.filter(description="demo").count() == demo_transactions
     assert Wallet.objects.count() == wallets
-    assert User.objects.filter(email__endswith="@walletmanager.test").count() == 4
+    assert User.objects.filter(email__endswith="@walletmanager.test").count() == 5
+    assert reconcile().is_clean
+
+
+@pytest.mark.django_db
+def test_the_demo_is_funded_through_the_provider_and_leaves_a_deposit_to_simulate():
+    out = StringIO()
+    call_command("seed_demo", "--users", "1", "--transactions", "5", stdout=out)
+
+    # Every posted demo deposit came through the provider's callback path.
+    posted = Transaction.objects.filter(kind="deposit", status="posted")
+    assert posted.exists() and not posted.filter(provider_id__isnull=True).exists()
+    assert all(deposit.received_amount == deposit.amount for deposit in posted)
+    waiting = Transaction.objects.get(kind="deposit", status="pending")
+    assert f"simulate_payment {waiting.reference}" in out.getvalue()
+    finance = User.objects.filter(groups__name="Finance", email__endswith="@walletmanager.test")
+    assert finance.count() == 2  # a maker and a checker
+
+    call_command("simulate_payment", waiting.reference, stdout=StringIO())
+    waiting.refresh_from_db()
+    assert waiting.status == "posted"
+    call_command("seed_demo", "--users", "1", "--transactions", "5", stdout=StringIO())
+    assert Transaction.objects.filter(kind="deposit", status="pending").count() == 1  # a new one waits
     assert reconcile().is_clean
 
 

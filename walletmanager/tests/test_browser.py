@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from transactions.models import Transaction
+from walletmanager.approvals.models import ApprovalRequest
 from transactions.reconciliation import reconcile
 from users.models import User
 from walletmanager.approvals.models import ApprovalRequest
@@ -34,9 +35,9 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 
-ADMIN = ("admin@walletmanager.test", "demo-admin-password")
 SUPPORT = ("support@walletmanager.test", "demo-support-password")
 FINANCE = ("finance@walletmanager.test", "demo-finance-password")
+FINANCE2 = ("finance2@walletmanager.test", "demo-finance2-password")
 CLIENT_EMAIL = "client@walletmanager.test"
 
 if not CHROMIUM.exists():
@@ -185,7 +186,7 @@ def test_support_finds_a_client_blocks_them_with_a_reason_and_sees_the_audit_eve
     assert AuditEvent.objects.filter(action="user.blocked", target_id=str(client.pk), actor__email=SUPPORT[0]).exists()
 
 
-def test_finance_approves_a_pending_withdrawal_and_reverses_a_transaction(operator_page, live_server):
+def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(operator_page, live_server):
     pending = Transaction.objects.get(status="pending", kind="withdrawal")
     deposit = (
         Transaction.objects.filter(kind="deposit", status="posted", wallet=pending.wallet, amount__lte=200)
@@ -206,15 +207,19 @@ def test_finance_approves_a_pending_withdrawal_and_reverses_a_transaction(operat
     page.wait_for_selector(f"#result_list input[value='{deposit.pk}']")
     page.check(f"#result_list input[name=_selected_action][value='{deposit.pk}']")
     messages = run_action(page, "reverse_transactions", "Duplicate deposit from the bank")
-    # Four eyes (SPEC §12): the reversal is a request until a second operator approves it.
     assert "Requested 1 reversal(s)" in messages
-    request = ApprovalRequest.objects.get(action="reverse", status="pending")
+    deposit.refresh_from_db()
+    assert deposit.status == Transaction.Status.POSTED  # one operator alone moves nothing
 
-    checker = operator_page(ADMIN)
+    # The second Finance operator approves it from the approvals queue.
+    request = ApprovalRequest.objects.get(action="reverse", status="pending")
+    checker = operator_page(FINANCE2)
     checker.goto(f"{live_server.url}/admin/approvals/approvalrequest/?status__exact=pending")
     checker.wait_for_selector("#result_list")
+    screenshot(checker, "approvals")
     checker.check(f"#result_list input[name=_selected_action][value='{request.pk}']")
-    assert "Decided 1 request(s)" in run_action(checker, "approve_requests", "Checked the bank statement")
+    messages = run_action(checker, "approve_requests", "Checked against the bank statement")
+    assert "Decided 1 request(s)" in messages
 
     page.goto(f"{live_server.url}/admin/transactions/transaction/")
     page.wait_for_selector("#result_list")

@@ -91,3 +91,37 @@ def test_every_page_sends_a_content_security_policy_that_allows_no_other_origin(
     assert policy["object-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
     sources = [source for values in policy.values() for source in values]
     assert all(source in ("'self'", "'none'", "'unsafe-inline'", "data:") for source in sources), sources
+
+
+def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "example.com",
+        "PAYMENT_CALLBACK_SECRET": secrets.token_urlsafe(32),
+    }
+    env.pop("DJANGO_SECURE_SSL_REDIRECT", None)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_warns_when_the_app_would_run_as_the_schema_owner():
+    # One URL only: the runtime role is the owner and could rewrite the ledger (SPEC §14).
+    owner_url = os.environ.get("DATABASE_MIGRATION_URL") or os.environ["DATABASE_URL"]
+    result = _deploy_check(DATABASE_URL=owner_url, DATABASE_MIGRATION_URL=None)
+    assert result.returncode != 0
+    assert "walletmanager.W001" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_about_the_development_payment_secret():
+    result = _deploy_check(PAYMENT_CALLBACK_SECRET=None)
+    assert result.returncode != 0
+    assert "walletmanager.W002" in result.stdout + result.stderr

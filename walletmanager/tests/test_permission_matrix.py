@@ -7,10 +7,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from balances.models import Currency
-from transactions import services
+from transactions import deposits, services
 from transactions.models import Transaction
 from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -28,13 +29,19 @@ def world():
         actor=owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("150"), pin=PIN
     )
     posted = deposit(wallet, "50")  # reversible: the wallet keeps enough after the hold
+    pending_deposit = deposits.transaction_deposit(actor=owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
+                                                   amount="70")
+    maker = StaffFactory(groups=["Finance"])
+    request = approval_request(actor=maker, action="adjust", reason="matrix", wallet=wallet,
+                               currency=Currency.objects.get(code="USD"), amount="1", direction="credit")
     users = {
         OWNER: owner,
         OTHER: UserFactory(),
         SUPPORT: StaffFactory(groups=["Support"]),
         FINANCE: StaffFactory(groups=["Finance"]),
     }
-    return {"wallet": wallet, "pending": pending, "posted": posted, "users": users, "owner": owner}
+    return {"wallet": wallet, "pending": pending, "posted": posted, "users": users, "owner": owner,
+            "pending_deposit": pending_deposit, "request": request, "maker": maker}
 
 
 def client_for(world, who: str) -> APIClient:
@@ -62,6 +69,16 @@ def endpoints(world):
              "direction": "credit", "reason": "matrix"},
         ),
         "user block": ("post", f"/api/users/{owner.pk}/block/", {"reason": "matrix"}),
+        "confirm deposit": ("post", f"/api/transactions/{world['pending_deposit'].pk}/confirm/", {"reason": "matrix"}),
+        "reject deposit": ("post", f"/api/transactions/{world['pending_deposit'].pk}/reject/", {"reason": "matrix"}),
+        "approvals list": ("get", "/api/approvals/", None),
+        "approve request": ("post", f"/api/approvals/{world['request'].pk}/approve/", {"reason": "matrix"}),
+        "reject request": ("post", f"/api/approvals/{world['request'].pk}/reject/", {"reason": "matrix"}),
+        "unsigned payment callback": (
+            "post", "/api/payments/callback/",
+            {"reference": world["pending_deposit"].reference, "provider_id": "x", "amount": "70", "currency": "USD",
+             "status": "succeeded"},
+        ),
     }
 
 
@@ -77,6 +94,14 @@ EXPECTED = {
     "reverse": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 403, FINANCE: None},
     "adjust": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 403, FINANCE: None},
     "user block": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: None, FINANCE: 403},
+    "confirm deposit": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 403, FINANCE: None},
+    "reject deposit": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 403, FINANCE: None},
+    # Staff only; Support sees an empty list (it decides no action), clients are refused.
+    "approvals list": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: None, FINANCE: None},
+    "approve request": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 404, FINANCE: None},
+    "reject request": {ANONYMOUS: 401, OWNER: 403, OTHER: 403, SUPPORT: 404, FINANCE: None},
+    # Only the provider's signature opens it: everyone else is 401, whoever they are.
+    "unsigned payment callback": {ANONYMOUS: 401, OWNER: 401, OTHER: 401, SUPPORT: 401, FINANCE: 401},
 }
 
 CASES = [(endpoint, who) for endpoint, row in EXPECTED.items() for who in row]
@@ -97,6 +122,7 @@ def test_permission_matrix(world, endpoint, who):
     if expected is None:
         assert 200 <= response.status_code < 300, (response.status_code, response.content)
         return
+    request_before = world["request"].status
     assert response.status_code == expected, response.content
     payload = response.json()
     if expected in (401, 403):
@@ -108,8 +134,30 @@ def test_permission_matrix(world, endpoint, who):
     pending.refresh_from_db()
     assert wallet.name != "Renamed" and wallet.status == "active" and wallet.balance.status == "active"
     assert pending.status == "pending"
+    world["pending_deposit"].refresh_from_db()
+    world["request"].refresh_from_db()
+    assert world["pending_deposit"].status == "pending" and world["request"].status == request_before == "pending"
     assert Transaction.objects.count() == transactions_before
     assert AuditEvent.objects.count() == audit_before
+
+
+def test_the_maker_never_checks_and_nobody_decides_on_their_own_wallet(world):
+    maker = APIClient()
+    maker.force_authenticate(world["maker"])
+    own = maker.post(f"/api/approvals/{world['request'].pk}/approve/", {}, format="json")
+    assert (own.status_code, own.json()["code"]) == (403, "same_operator")
+
+    owner_operator = StaffFactory(groups=["Finance"])
+    wallet = make_wallet(owner=owner_operator)
+    pending = deposits.transaction_deposit(actor=owner_operator, wallet=wallet, currency=wallet.balance.currency,
+                                           amount="10")
+    client = APIClient()
+    client.force_authenticate(owner_operator)
+    response = client.post(f"/api/transactions/{pending.pk}/confirm/", {"reason": "mine"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (403, "own_wallet")
+    world["request"].refresh_from_db()
+    pending.refresh_from_db()
+    assert world["request"].status == "pending" and pending.status == "pending"
 
 
 def test_insufficient_funds_names_amounts_without_storage_precision(world):

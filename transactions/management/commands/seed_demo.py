@@ -47,6 +47,9 @@ DEMO_LOGINS = [
     ("admin@walletmanager.test", "demo-admin-password", User.Role.ADMIN, True, None, "Ada", "Admin"),
     ("support@walletmanager.test", "demo-support-password", User.Role.ADMIN, False, "Support", "Sam", "Support"),
     ("finance@walletmanager.test", "demo-finance-password", User.Role.ADMIN, False, "Finance", "Fran", "Finance"),
+    # A second Finance operator: what one of them requests (an adjustment, a reversal, a credit
+    # limit), the other approves (SPEC §12).
+    ("finance2@walletmanager.test", "demo-finance2-password", User.Role.ADMIN, False, "Finance", "Felix", "Finance"),
     ("client@walletmanager.test", "demo-client-password", User.Role.CLIENT, False, None, "Chris", "Client"),
 ]
 DEMO_RATES = [
@@ -102,6 +105,7 @@ class Command(OperatorCommand):
         clients = [logins["client@walletmanager.test"]] + self._demo_clients(users)
         wallets = [self._wallets_of(client) for client in clients]
         self._pending_withdrawal(logins["client@walletmanager.test"], wallets[0][0])
+        waiting_deposit = self._pending_deposit(logins["client@walletmanager.test"], wallets[0][0])
         demo_wallets = [w for pair in wallets for w in pair]
         existing = Transaction.objects.filter(description=DEMO_DESCRIPTION).count()
         missing = max(0, transactions - existing)
@@ -115,6 +119,10 @@ class Command(OperatorCommand):
             label = "superuser" if superuser else (group or role)
             self.stdout.write(f"  {label:<10} {email:<30} {password}")
         self.stdout.write(f"  demo wallets' PIN: {DEMO_PIN}")
+        if waiting_deposit is not None:
+            self.stdout.write(
+                f"  a deposit waits for its money: python manage.py simulate_payment {waiting_deposit.reference}"
+            )
         self._print_operator_secrets(logins)
 
     def _demo_logins(self) -> dict[str, User]:
@@ -220,6 +228,18 @@ class Command(OperatorCommand):
                 actor=client, wallet=wallet, currency=self.usd, amount=threshold + Decimal("500"), pin=DEMO_PIN,
                 description=DEMO_DESCRIPTION,
             )
+
+    def _pending_deposit(self, client: User, wallet: Wallet) -> Transaction | None:
+        """One deposit waits for its money, so the provider's callback (``simulate_payment``) and
+        Finance's confirmation can be tried; another one is made on the next run once it resolves."""
+        waiting = Transaction.objects.filter(
+            wallet=wallet, kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
+        ).first()
+        if waiting is not None:
+            return waiting
+        return deposits.transaction_deposit(
+            actor=client, wallet=wallet, currency=self.usd, amount=Decimal("250.00"), description=DEMO_DESCRIPTION
+        )
 
     def _transactions(self, rng: random.Random, wallets: list[Wallet], *, missing: int) -> None:
         if not missing:

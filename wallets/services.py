@@ -10,6 +10,7 @@ share-locks them, a status change locks the one it changes for update), then bal
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -392,6 +393,42 @@ def _pin_lock_ended(wallet_id: Any) -> bool:
     return bool(cache.delete(key))
 
 
+# How long a PIN check waits for checks already in flight on the same wallet before it gives up.
+PIN_IN_FLIGHT_WAIT_SECONDS = 2.0
+PIN_IN_FLIGHT_POLL_SECONDS = 0.02
+
+
+def _reserve_pin_attempt_or_wait(wallet: Wallet) -> int:
+    """Reserve this check's attempt number (at most ``PIN_MAX_ATTEMPTS`` since the last right PIN).
+
+    Over the limit without a lock being set, the other attempts are still in flight (the owner's
+    app sending several payments at once): give the reservation back and wait for them. Each right
+    PIN resets the count, a wrong fifth one sets the lock, so a waiting check is either compared
+    within the limit or refused as locked — never one guess more than the limit."""
+    deadline = time.monotonic() + PIN_IN_FLIGHT_WAIT_SECONDS
+    while True:
+        if wallet_pin_locked_until(wallet=wallet) is not None:
+            raise PinLocked()
+        attempt = _reserve_pin_attempt(wallet.pk)
+        if attempt <= settings.PIN_MAX_ATTEMPTS:
+            return attempt
+        if _pin_lock_ended(wallet.pk):
+            # The lock is over but its count has not expired yet: whoever removes the lock starts afresh.
+            cache.delete(pin_failures_key(wallet.pk))
+            continue
+        _release_pin_attempt(wallet.pk)
+        if time.monotonic() >= deadline:
+            raise PinLocked()  # still over the limit: refused, never compared
+        time.sleep(PIN_IN_FLIGHT_POLL_SECONDS)
+
+
+def _release_pin_attempt(wallet_id: Any) -> None:
+    try:
+        cache.decr(pin_failures_key(wallet_id))
+    except ValueError:  # the count was reset (a right PIN) or expired meanwhile: nothing to give back
+        pass
+
+
 def _pin_matches(wallet: Wallet, pin: str) -> bool:
     stored = wallet.pin
     if not stored:
@@ -412,15 +449,7 @@ def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
     """Raise PinLocked while the PIN is locked, InvalidPin for a wrong PIN; the fifth wrong PIN in a
     row locks it for ``PIN_LOCK_DURATION``; a right PIN resets the count. The attempt is counted
     before the PIN is compared, so parallel guesses cannot pass the limit."""
-    if wallet_pin_locked_until(wallet=wallet) is not None:
-        raise PinLocked()
-    attempt = _reserve_pin_attempt(wallet.pk)
-    if attempt > settings.PIN_MAX_ATTEMPTS:
-        if not _pin_lock_ended(wallet.pk):
-            raise PinLocked()  # a guess racing the one that locks: never compared
-        # The lock is over but its count has not expired yet: whoever removes the lock starts afresh.
-        cache.delete(pin_failures_key(wallet.pk))
-        attempt = _reserve_pin_attempt(wallet.pk)
+    attempt = _reserve_pin_attempt_or_wait(wallet)
     if isinstance(pin, str) and PIN_PATTERN.fullmatch(pin) and _pin_matches(wallet, pin):
         cache.delete(pin_failures_key(wallet.pk))
         return

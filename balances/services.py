@@ -12,7 +12,7 @@ from django.utils import timezone
 from balances import signals
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.actors import clean_reason, require_staff
-from walletmanager.audit import audit_value
+from walletmanager.audit import save_audited
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
 from wallets.exceptions import WalletClosed
@@ -98,26 +98,11 @@ def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balan
 # --- currencies (SPEC §2, §13) ----------------------------------------------------------------------
 
 
-def _currency_state(currency: Currency) -> dict[str, str | None]:
-    return {field.name: audit_value(getattr(currency, field.attname)) for field in Currency._meta.concrete_fields}
-
-
 def currency_save(*, actor: Any, currency: Currency) -> Currency:
     """Create a currency or save an operator's edit of one (the admin's form has checked its fields):
     one ``currency.created`` or ``currency.changed`` audit event with the fields before and after; an
     edit that changes nothing leaves none. Staff only."""
     require_staff(actor, detail="Only staff may manage currencies.")
     with transaction.atomic():
-        stored = Currency.objects.select_for_update().filter(pk=currency.pk).first()
-        before = _currency_state(stored) if stored is not None else None
-        currency.save()
-        after = _currency_state(currency)
-        if before is None:
-            signals.currency_created.send(sender=Currency, instance=currency, actor=actor, data={"after": after})
-        elif after != before:
-            changed = [name for name in after if after[name] != before[name]]
-            signals.currency_changed.send(
-                sender=Currency, instance=currency, actor=actor,
-                data={"before": {name: before[name] for name in changed}, "after": {name: after[name] for name in changed}},
-            )
+        save_audited(currency, actor=actor, created=signals.currency_created, changed=signals.currency_changed)
     return currency

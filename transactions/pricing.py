@@ -18,7 +18,7 @@ from transactions import ledger, reference_data, signals
 from transactions.exceptions import RateUnavailable
 from transactions.models import ExchangeRate, FeeRule
 from walletmanager.actors import require_staff
-from walletmanager.audit import audit_value
+from walletmanager.audit import audit_state, save_audited
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.money import round_down, round_up
 
@@ -103,12 +103,11 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
 # --- writes: rates and fee rules (SPEC §13: through services, audited) ------------------------------
 
 
+_NOT_AUDITED = ("id", "created_at", "updated_at")
+
+
 def _fields(row) -> dict[str, str | None]:
-    return {
-        field.name: audit_value(getattr(row, field.attname))
-        for field in type(row)._meta.concrete_fields
-        if field.name not in ("id", "created_at", "updated_at")
-    }
+    return audit_state(row, exclude=_NOT_AUDITED)
 
 
 def exchange_rates_record(*, actor: Any, rates: Sequence[ExchangeRate]) -> list[ExchangeRate]:
@@ -129,16 +128,6 @@ def fee_rule_save(*, actor: Any, rule: FeeRule) -> FeeRule:
     ``fee_rule.created`` or ``fee_rule.changed`` audit event with before/after; no change, no event."""
     require_staff(actor, detail="Only staff may set fees.")
     with db_transaction.atomic():
-        stored = FeeRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
-        before = _fields(stored) if stored is not None else None
-        rule.save()
-        after = _fields(rule)
-        if before is None:
-            signals.fee_rule_created.send(sender=FeeRule, instance=rule, actor=actor, data={"after": after})
-        elif after != before:
-            changed = [name for name in after if after[name] != before[name]]
-            signals.fee_rule_changed.send(
-                sender=FeeRule, instance=rule, actor=actor,
-                data={"before": {name: before[name] for name in changed}, "after": {name: after[name] for name in changed}},
-            )
+        save_audited(rule, actor=actor, created=signals.fee_rule_created, changed=signals.fee_rule_changed,
+                     exclude=_NOT_AUDITED)
     return rule

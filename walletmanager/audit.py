@@ -4,7 +4,7 @@ database transaction of the change, so an event exists exactly when the change c
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,8 +36,38 @@ def audit_value(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        # normalize() under the default 28-digit context would round a NUMERIC(38, 18) value.
+        with localcontext(Context(prec=60)):
+            return format(value.normalize(), "f")
     return str(value)
+
+
+def audit_state(row: models.Model, *, exclude: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """A row's fields as the trail records them (``audit_value``), but for ``exclude``."""
+    return {
+        field.name: audit_value(getattr(row, field.attname))
+        for field in type(row)._meta.concrete_fields
+        if field.name not in exclude
+    }
+
+
+def save_audited(instance: models.Model, *, actor: Any, created, changed, exclude: tuple[str, ...] = ()) -> None:
+    """Save an operator's new or edited row inside the caller's transaction and send ``created``
+    (with the fields after) or ``changed`` (before/after of the fields that changed; nothing when
+    none did). The stored row is locked first, so two edits cannot both claim the same "before"."""
+    model = type(instance)
+    stored = model.objects.select_for_update().filter(pk=instance.pk).first() if instance.pk is not None else None
+    before = audit_state(stored, exclude=exclude) if stored is not None else None
+    instance.save()
+    after = audit_state(instance, exclude=exclude)
+    if before is None:
+        created.send(sender=model, instance=instance, actor=actor, data={"after": after})
+    elif after != before:
+        names = [name for name in after if after[name] != before[name]]
+        changed.send(
+            sender=model, instance=instance, actor=actor,
+            data={"before": {name: before[name] for name in names}, "after": {name: after[name] for name in names}},
+        )
 
 
 def audit_record(

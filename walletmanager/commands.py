@@ -23,6 +23,7 @@ class OperatorCommand(BaseCommand):
             raise CommandError(str(error) or "Not found.") from None
 
     def run(self, *args, **options):  # pragma: no cover - abstract
+        """The hook every command overrides: parse nothing here, do the command's one job."""
         raise NotImplementedError
 
     def get_actor(self):

@@ -365,11 +365,15 @@ def pin_locked_until_key(wallet_id: Any) -> str:
 
 def wallet_pin_locked_until(*, wallet: Wallet) -> datetime | None:
     """When the wallet's PIN lock ends, or None when the PIN is not locked."""
-    timestamp = cache.get(pin_locked_until_key(wallet.pk))
-    if timestamp is None:
+    locked_until = _lock_end(cache.get(pin_locked_until_key(wallet.pk)))
+    if locked_until is None:
         return None
-    locked_until = datetime.fromtimestamp(float(timestamp), tz=timezone.get_current_timezone())
     return locked_until if locked_until > timezone.now() else None
+
+
+def _lock_end(stored: Any) -> datetime | None:
+    """The lock's end as the cache keeps it: an ISO 8601 instant (no float anywhere near money)."""
+    return datetime.fromisoformat(stored) if isinstance(stored, str) else None
 
 
 def _reserve_pin_attempt(wallet_id: Any) -> int:
@@ -387,8 +391,8 @@ def _pin_lock_ended(wallet_id: Any) -> bool:
     """True for exactly one caller once a lock's end has passed (it removes the lock's timestamp);
     False while locked, or when no lock is recorded yet (a guess racing the one that locks)."""
     key = pin_locked_until_key(wallet_id)
-    timestamp = cache.get(key)
-    if timestamp is None or float(timestamp) > timezone.now().timestamp():
+    locked_until = _lock_end(cache.get(key))
+    if locked_until is None or locked_until > timezone.now():
         return False
     return bool(cache.delete(key))
 
@@ -458,7 +462,7 @@ def wallet_verify_pin(*, wallet: Wallet, pin: str | None) -> None:
 
     lock_seconds = settings.PIN_LOCK_DURATION.total_seconds()
     locked_until = timezone.now() + settings.PIN_LOCK_DURATION
-    cache.set(pin_locked_until_key(wallet.pk), locked_until.timestamp(), timeout=lock_seconds)
+    cache.set(pin_locked_until_key(wallet.pk), locked_until.isoformat(), timeout=lock_seconds)
     # The count is not reset here but expires with the lock: a guess that passed the lock check just
     # before the lock was set still reserves an attempt beyond the limit and is refused unchecked
     # (deleting the count would have handed it attempt 1).

@@ -365,7 +365,7 @@ def test_pin_lock_expires(wallet):
 
     # Move time instead of sleeping: the lock ended a second ago.
     key = services.pin_locked_until_key(wallet.pk)
-    cache.set(key, (timezone.now() - timedelta(seconds=1)).timestamp(), timeout=60)
+    cache.set(key, (timezone.now() - timedelta(seconds=1)).isoformat(), timeout=60)
 
     assert services.wallet_pin_locked_until(wallet=wallet) is None
     services.wallet_verify_pin(wallet=wallet, pin=DEFAULT_PIN)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from balances import signals
 from balances.models import Balance, BalanceAsset, Currency
-from walletmanager.actors import clean_reason, require_staff
+from walletmanager.actors import clean_reason, refuse_own, require_staff
 from walletmanager.audit import save_audited
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
@@ -74,8 +74,10 @@ def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
 
 
 def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balance:
-    """Staff unfreeze a frozen balance; the balance of a closed wallet stays as it is."""
+    """Staff unfreeze a frozen balance; the balance of a closed wallet stays as it is. Never the
+    balance of their own wallet (SPEC §12)."""
     require_staff(actor, detail="Only staff may freeze or unfreeze a balance.")
+    refuse_own(actor, {balance.wallet.owner_id})
     reason = clean_reason(reason, required=False)
     with transaction.atomic():
         balance = _lock(balance)

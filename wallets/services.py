@@ -282,8 +282,10 @@ def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
 
 
 def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
-    """Staff unblock a blocked wallet back to active; a closed wallet stays closed."""
+    """Staff unblock a blocked wallet back to active; a closed wallet stays closed. Never their own
+    wallet (SPEC §12)."""
     require_staff(actor)
+    refuse_own(actor, {wallet.owner_id})
     reason = clean_reason(reason, required=False)
     with transaction.atomic():
         wallet = _lock(wallet)

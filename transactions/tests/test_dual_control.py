@@ -210,3 +210,23 @@ def test_the_approvals_api_lists_what_an_operator_may_decide(maker, checker, fun
     rejected = api_for(checker).post(f"/api/approvals/{request.pk}/reject/", {}, format="json")
     assert rejected.status_code == 400 and "reason" in rejected.json()
     assert api_for(checker).get("/api/approvals/999999/").status_code == 404
+
+
+def test_nobody_unblocks_or_unfreezes_their_own_wallet(client_user):
+    from balances.services import balance_freeze, balance_unfreeze
+    from wallets.services import wallet_block, wallet_unblock
+
+    operator = StaffFactory(groups=["Support"])
+    own = make_wallet(owner=operator)
+    colleague = StaffFactory(groups=["Support"])
+    wallet_block(actor=colleague, wallet=own, reason="Review")
+    balance_freeze(actor=colleague, balance=own.balance, reason="Review")
+
+    with pytest.raises(OwnWallet):
+        wallet_unblock(actor=operator, wallet=own, reason="mine")
+    with pytest.raises(OwnWallet):
+        balance_unfreeze(actor=operator, balance=own.balance, reason="mine")
+    own.refresh_from_db()
+    own.balance.refresh_from_db()
+    assert (own.status, own.balance.status) == ("blocked", "frozen")
+    assert wallet_unblock(actor=colleague, wallet=own, reason="cleared").status == "active"

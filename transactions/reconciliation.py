@@ -1,8 +1,10 @@
-"""Reconciliation: check every ledger invariant of SPEC §5 against the whole database.
+"""Reconciliation: check every ledger invariant of SPEC §5 against the whole database, and that the
+audit seal holds (SPEC §14).
 
-Each check is one set-based SQL statement (aggregates and anti-joins, no per-row Python), so a run
-stays in seconds at millions of transactions. All checks read one REPEATABLE READ snapshot, so money
-moving while the report is built cannot show up as drift. The result is stored as a
+Each ledger check is one set-based SQL statement (aggregates and anti-joins, no per-row Python), so
+those stay in seconds at millions of transactions; the audit seal's check rehashes every sealed event
+(streamed, flat memory), so it grows with the audit trail. All checks read one REPEATABLE READ
+snapshot, so money moving while the report is built cannot show up as drift. The result is stored as a
 ``ReconciliationRun`` for the admin dashboard.
 """
 
@@ -18,6 +20,7 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from transactions.models import ReconciliationRun
+from walletmanager.audit_seal import audit_verify
 
 # How many offending rows a report lists per check; the count of all of them is always given.
 ROW_CAP = 20
@@ -354,6 +357,18 @@ def _run_check(cursor, check: Check) -> CheckResult:
     )
 
 
+def _audit_seal_check() -> CheckResult:
+    """The audit seal (SPEC §15) as one more check: drift is the first block that no longer matches."""
+    broken = audit_verify().broken
+    return CheckResult(
+        name="audit_seal_holds",
+        description="every sealed block of the audit trail still hashes to its seal",
+        columns=("block", "first_event", "last_event", "problem"),
+        count=0 if broken is None else 1,
+        rows=[] if broken is None else [(broken.block, broken.first_event_id, broken.last_event_id, broken.problem)],
+    )
+
+
 def reconcile() -> ReconciliationReport:
     """Run every ledger check on one consistent snapshot, store the result and return the report."""
     started_at = timezone.now()
@@ -366,6 +381,7 @@ def reconcile() -> ReconciliationReport:
             # The aggregates group millions of entries; let them hash in memory instead of spilling to disk.
             cursor.execute("SET LOCAL work_mem = '64MB'")
             checks = [_run_check(cursor, check) for check in CHECKS]
+            checks.append(_audit_seal_check())
             cursor.execute(_TOTALS_SQL)
             totals = [(currency, clients, system) for currency, clients, system in cursor.fetchall()]
     report = ReconciliationReport(

@@ -18,4 +18,6 @@ class WalletManagerConfig(AppConfig):
         post_migrate.connect(roles.grant_after_migrate, sender=self, dispatch_uid="walletmanager.runtime_privileges")
         # Audit events are appended, never rewritten; the migration history is the owner's.
         roles.restrict("walletmanager_auditevent", "SELECT", "INSERT")
+        # The seal's blocks likewise: a sealer appends, nobody rewrites the chain (SPEC §15).
+        roles.restrict("walletmanager_auditseal", "SELECT", "INSERT")
         roles.restrict("django_migrations", "SELECT")

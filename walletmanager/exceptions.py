@@ -78,3 +78,11 @@ class OwnWallet(PermissionDeniedError):
 
     code = "own_wallet"
     default_detail = "This touches a wallet you own: another operator must do it."
+
+
+class AuditSealDeferred(Conflict):
+    """The audit seal waited for transactions that may still add events below its horizon, and they
+    were still open: nothing was sealed; the next run tries again (SPEC §15)."""
+
+    code = "audit_seal_deferred"
+    default_detail = "Transactions that may still add audit events are open: nothing was sealed."

@@ -23,7 +23,7 @@ from transactions.models import Entry, ExchangeRate, Transaction
 from transactions.tests.conftest import PIN, asset_of, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 from users.services import user_block
 from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.testing.database import owner_connection, require_two_roles, runtime_connection
+from walletmanager.testing.database import Background, owner_connection, require_two_roles, runtime_connection
 from wallets.services import wallet_close
 
 
@@ -242,28 +242,6 @@ def _wait_until(predicate, timeout: float = 20.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
-
-
-class Background:
-    """Run a service on its own thread and connection; keep its result or its error."""
-
-    def __init__(self, function) -> None:
-        self.result = None
-        self.thread = threading.Thread(target=self._run, args=(function,))
-        self.thread.start()
-
-    def _run(self, function) -> None:
-        try:
-            self.result = function()
-        except Exception as error:  # noqa: BLE001 - kept and asserted by the test
-            self.result = error
-        finally:
-            connection.close()
-
-    def join(self):
-        self.thread.join(timeout=60)
-        assert not self.thread.is_alive(), "a thread hung: deadlock?"
-        return self.result
 
 
 @pytest.mark.django_db(transaction=True)

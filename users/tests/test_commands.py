@@ -1,8 +1,4 @@
-import os
-import subprocess
-import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,9 +10,7 @@ from users.services import user_login
 from users.two_factor import user_totp_enrol
 from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
-from walletmanager.testing.database import database_env
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from walletmanager.testing.database import run_manage
 
 
 @pytest.mark.django_db
@@ -101,18 +95,6 @@ def test_commands_may_block_staff_because_ops_have_the_shell_anyway():
 
     operator.refresh_from_db()
     assert operator.status == "blocked"
-
-
-def run_manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    # The subprocess talks to this run's test database (it holds the migrated schema), on the same server.
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **database_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

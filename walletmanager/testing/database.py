@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import os
+import subprocess
+import sys
+import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -79,3 +83,38 @@ def database_env() -> dict[str, str]:
         if os.environ.get(variable):
             env[variable] = urlunsplit(urlsplit(os.environ[variable])._replace(path=f"/{name}"))
     return env
+
+
+def run_manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``manage.py *args`` in a subprocess, as an operator's shell runs it, against this run's test
+    database (it holds the migrated schema), on the same server."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **database_env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+class Background:
+    """Run a service on its own thread and connection; keep its result or its error."""
+
+    def __init__(self, function) -> None:
+        self.result = None
+        self.thread = threading.Thread(target=self._run, args=(function,))
+        self.thread.start()
+
+    def _run(self, function) -> None:
+        try:
+            self.result = function()
+        except Exception as error:  # noqa: BLE001 - kept and asserted by the test
+            self.result = error
+        finally:
+            connection.close()
+
+    def join(self):
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "a thread hung: deadlock?"
+        return self.result

@@ -14,7 +14,9 @@ from django.db import connection, transaction
 from transactions.reconciliation import reconcile
 from users.tests.factories import UserFactory
 from walletmanager.audit import audit_record
-from walletmanager.audit_seal import GENESIS_HASH, audit_seal, audit_unsealed_count, audit_verify
+from walletmanager.audit_seal import (
+    GENESIS_HASH, audit_event_canonical, audit_seal, audit_unsealed_count, audit_verify,
+)
 from walletmanager.exceptions import AuditSealDeferred
 from walletmanager.models import AuditEvent, AuditSeal
 from walletmanager.testing.database import (
@@ -131,6 +133,17 @@ def test_a_change_in_the_eighteenth_digit_of_a_number_is_noticed():
         owner.execute("UPDATE walletmanager_auditevent SET data = jsonb_set(data, '{rate}', '1.000000000000000002')")
 
     assert audit_verify().broken.problem == "an event's content changed"
+
+
+def test_the_canonical_form_of_an_event_is_fixed_because_every_existing_seal_depends_on_it():
+    row = (7, None, "user.blocked", "users.user", "3", "fraud ✓", '{"rate": 1.50, "after": {"status": "blocked"}}',
+           "10.0.0.1", "2026-01-31T12:00:00.000000Z")
+
+    assert audit_event_canonical(row) == (
+        '{"action":"user.blocked","actor_id":null,"created_at":"2026-01-31T12:00:00.000000Z",'
+        '"data":{"after":{"status":"blocked"},"rate":"1.50"},"id":7,"ip":"10.0.0.1","reason":"fraud ✓",'
+        '"target_id":"3","target_type":"users.user"}'
+    ).encode()
 
 
 def test_a_removed_block_breaks_the_chain_at_the_block_after_it():

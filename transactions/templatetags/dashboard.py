@@ -1,6 +1,7 @@
 from django import template
 
 from transactions import dashboard
+from walletmanager.jobs import job_queue_status
 
 register = template.Library()
 
@@ -22,4 +23,5 @@ def operations_dashboard(context):
         "chart_width": 600,
         "chart_height": 120,
         "reconciliation": dashboard.last_reconciliation(),
+        "jobs": job_queue_status(),
     }

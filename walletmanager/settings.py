@@ -277,6 +277,10 @@ DEVELOPMENT_PAYMENT_CALLBACK_SECRET = "walletmanager-local-development-payment-s
 PAYMENT_CALLBACK_SECRET = os.environ.get("PAYMENT_CALLBACK_SECRET") or DEVELOPMENT_PAYMENT_CALLBACK_SECRET
 PAYMENT_CALLBACK_TOLERANCE = timedelta(minutes=5)
 
+# Webhook URLs must be https to public addresses, an SSRF guard (SPEC §15). On, http and private
+# addresses (this machine, the local network) are allowed too: for local receivers in development.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+
 # Content-Security-Policy on every page (django-csp): nothing from other origins, no inline script.
 # Inline style attributes stay allowed: the admin and the browsable API use them, and styles run no code.
 CONTENT_SECURITY_POLICY = {

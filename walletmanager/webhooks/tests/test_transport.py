@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from walletmanager.webhooks.signing import secret_generate, signature_headers
 from walletmanager.webhooks.transport import (
     EXCERPT_BYTES,
     USER_AGENT,
@@ -275,3 +276,13 @@ def test_https_refuses_an_untrusted_certificate(tls_webhook_receiver, monkeypatc
     result = post(tls_webhook_receiver.url, body=BODY, headers={}, allow_private=True)
 
     assert result.status_code is None and result.error.startswith("TLS certificate refused")
+
+
+def test_a_signed_delivery_verifies_at_the_receiver(webhook_receiver):
+    secret = secret_generate()
+    headers = signature_headers(secret=secret, message_id="evt_1", timestamp=int(time.time()), body=BODY)
+
+    post(webhook_receiver.url, body=BODY, headers=headers, allow_private=True)
+
+    [received] = webhook_receiver.wait_for(1)
+    assert received.verify(secret)["type"] == "transaction.posted"

@@ -291,6 +291,9 @@ WEBHOOK_RETRY_WINDOW = timedelta(hours=env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # A worker whose heartbeat is older than this shows as down on the dashboard.
 WORKER_STALE_AFTER = timedelta(seconds=env_int("WORKER_STALE_AFTER_SECONDS", 120))
+# Webhook URLs must be https to public addresses, an SSRF guard (SPEC §15). On, http and private
+# addresses (this machine, the local network) are allowed too: for local receivers in development.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 
 # Content-Security-Policy on every page (django-csp): nothing from other origins, no inline script.
 # Inline style attributes stay allowed: the admin and the browsable API use them, and styles run no code.

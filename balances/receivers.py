@@ -27,10 +27,10 @@ EVENT_TYPES = {
 
 def publish_balance_event(balance, event_type: str) -> None:
     """The owner's view of the balance and which wallet it belongs to."""
-    from balances.serializers import BalanceSerializer
     from walletmanager.webhooks.services import event_publish
+    from wallets.serializers import WalletSerializer
 
-    data = {"wallet": str(balance.wallet_id), **BalanceSerializer(balance).data}
+    data = {"wallet": str(balance.wallet_id), **WalletSerializer(balance.wallet).data["balance"]}
     event_publish(type=event_type, data=data, owner_ids=[balance.wallet.owner_id])
 
 

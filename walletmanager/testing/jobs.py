@@ -3,10 +3,12 @@ executed by the same code ``manage.py procrastinate worker`` runs, against the t
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connection, connections
 
 
 def jobs_waiting(*, task: str | None = None) -> list[dict]:
@@ -17,7 +19,10 @@ def jobs_waiting(*, task: str | None = None) -> list[dict]:
             " AND (%s::text IS NULL OR task_name = %s) ORDER BY id",
             [task, task],
         )
-        return [{"task": name, "args": args, "scheduled_at": at} for name, args, at in cursor.fetchall()]
+        return [
+            {"task": name, "args": json.loads(args) if isinstance(args, str) else args, "scheduled_at": at}
+            for name, args, at in cursor.fetchall()
+        ]
 
 
 def run_jobs(*, until: Callable[[], bool] | None = None, timeout: float = 20.0) -> None:
@@ -25,12 +30,23 @@ def run_jobs(*, until: Callable[[], bool] | None = None, timeout: float = 20.0) 
     later) until it holds, failing after ``timeout`` seconds."""
     from procrastinate.contrib.django import app
 
+    async def work_until_idle() -> None:
+        async with app.open_async():
+            await app.run_worker_async(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    # Tasks run in pool threads, whose persistent connections would outlive the test database:
+    # without a maximum age, Procrastinate's clean-up closes each one when its task ends.
+    database = connections.settings["default"]
+    max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
     deadline = time.monotonic() + timeout
-    with app.replace_connector(app.connector.get_worker_connector()):
-        while True:
-            app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
-            if until is None or until():
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"The jobs did not get there within {timeout} s")
-            time.sleep(0.05)
+    try:
+        with app.replace_connector(app.connector.get_worker_connector()):
+            while True:
+                asyncio.run(work_until_idle())
+                if until is None or until():
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"The jobs did not get there within {timeout} s")
+                time.sleep(0.05)
+    finally:
+        database["CONN_MAX_AGE"] = max_age

@@ -142,7 +142,7 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
 
     require_permission(actor, MANAGE_WEBHOOKS)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
         if delivery.status == WebhookDelivery.Status.PENDING:
             raise InvalidState("This delivery is still being retried; its next attempt is already scheduled.")
         if not delivery.endpoint.is_active:
@@ -230,7 +230,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     started = timezone.now()
     result = transport.post(endpoint.url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+        delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
         if delivery.status != WebhookDelivery.Status.PENDING:
             return delivery  # deleted or cancelled while we were posting
         delivery.attempt_count += 1

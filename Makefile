@@ -33,7 +33,12 @@ run: demo
 	@echo "    admin:    http://127.0.0.1:8000/admin/"
 	@echo "    API:      http://127.0.0.1:8000/api/"
 	@echo "    API docs: http://127.0.0.1:8000/api/docs/"
+	@echo "    a background worker runs beside it (jobs, webhooks); Ctrl-C stops both"
 	@echo ""
+	@# One shell: the worker starts first and is stopped with the server, however the server ends.
+	@export WEBHOOK_ALLOW_PRIVATE_URLS=$${WEBHOOK_ALLOW_PRIVATE_URLS:-1}; \
+	$(DEV) $(BIN)/python manage.py procrastinate worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: install

@@ -1,5 +1,6 @@
 from balances import signals
 from walletmanager.audit import connect_audit_receivers
+from walletmanager.webhooks.publishing import connect_publishers
 from wallets import signals as wallet_signals
 
 AUDITED = {
@@ -17,8 +18,25 @@ def open_balance_of_new_wallet(sender, *, instance, balance_kind, currency=None,
     balance_open(wallet=instance, kind=balance_kind, currency=currency)
 
 
+PUBLISHED = {signals.balance_frozen: "balance.frozen", signals.balance_unfrozen: "balance.unfrozen"}
+EVENT_TYPES = {
+    "balance.frozen": "Staff froze the wallet's balance: money may come in, none may go out.",
+    "balance.unfrozen": "The balance may pay out again.",
+}
+
+
+def publish_balance_event(balance, event_type: str) -> None:
+    """The owner's view of the balance and which wallet it belongs to."""
+    from walletmanager.webhooks.services import event_publish
+    from wallets.serializers import WalletSerializer
+
+    data = {"wallet": str(balance.wallet_id), **WalletSerializer(balance.wallet).data["balance"]}
+    event_publish(type=event_type, data=data, owner_ids=[balance.wallet.owner_id])
+
+
 def connect() -> None:
     connect_audit_receivers(AUDITED, app_label="balances")
+    connect_publishers(PUBLISHED, publish=publish_balance_event, app_label="balances", event_types=EVENT_TYPES)
     wallet_signals.wallet_created.connect(
         open_balance_of_new_wallet, weak=False, dispatch_uid="balances:open_balance_of_new_wallet"
     )

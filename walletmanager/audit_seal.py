@@ -230,6 +230,11 @@ def _block_problem(seal: AuditSeal, *, expected_previous: str, count: int, diges
     return ""
 
 
+def audit_seal_latest() -> AuditSeal | None:
+    """The newest block (the dashboard shows when it was sealed)."""
+    return AuditSeal.objects.order_by("-last_event_id").first()
+
+
 def audit_unsealed_count() -> int:
     """How many audit events no block covers yet (the dashboard shows it; it stays small)."""
     tip = AuditSeal.objects.order_by("-last_event_id").values_list("last_event_id", flat=True).first()

@@ -37,3 +37,19 @@ def check_payment_callback_secret(app_configs, **kwargs) -> list[checks.CheckMes
             id="walletmanager.W002",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_webhook_private_urls(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §15: webhook URLs to private addresses let any client make the server call its own network."""
+    from django.conf import settings
+
+    if not settings.WEBHOOK_ALLOW_PRIVATE_URLS:
+        return []
+    return [
+        checks.Warning(
+            "WEBHOOK_ALLOW_PRIVATE_URLS is on: clients may register webhooks to this server's own network.",
+            hint="Unset WEBHOOK_ALLOW_PRIVATE_URLS outside development (it is for local receivers).",
+            id="walletmanager.W003",
+        )
+    ]

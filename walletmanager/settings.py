@@ -66,8 +66,11 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # Background jobs on PostgreSQL (SPEC §15); before our apps, whose ready() may use its app.
+    "procrastinate.contrib.django",
     "walletmanager.apps.WalletManagerConfig",
     "walletmanager.approvals.apps.ApprovalsConfig",
+    "walletmanager.webhooks.apps.WebhooksConfig",
     "users.apps.UsersConfig",
     "wallets.apps.WalletsConfig",
     "balances.apps.BalancesConfig",
@@ -276,6 +279,21 @@ APPROVAL_TTL = timedelta(hours=env_int("APPROVAL_TTL_HOURS", 72))
 DEVELOPMENT_PAYMENT_CALLBACK_SECRET = "walletmanager-local-development-payment-secret"
 PAYMENT_CALLBACK_SECRET = os.environ.get("PAYMENT_CALLBACK_SECRET") or DEVELOPMENT_PAYMENT_CALLBACK_SECRET
 PAYMENT_CALLBACK_TOLERANCE = timedelta(minutes=5)
+
+# Background jobs and webhooks (SPEC §15). Jobs are Procrastinate's, in this database; the periodic
+# schedule is walletmanager.jobs. Failed webhook deliveries are retried with exponential backoff
+# (WEBHOOK_RETRY_BASE_SECONDS, ×4 each time, at most 8 h apart) for WEBHOOK_RETRY_WINDOW; then the
+# endpoint is disabled until someone re-enables it.
+PROCRASTINATE_ON_APP_READY = "walletmanager.jobs.on_app_ready"
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = ""
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 5)
+WEBHOOK_RETRY_WINDOW = timedelta(hours=env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24))
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# A worker whose heartbeat is older than this shows as down on the dashboard.
+WORKER_STALE_AFTER = timedelta(seconds=env_int("WORKER_STALE_AFTER_SECONDS", 120))
+# Webhook URLs must be https to public addresses, an SSRF guard (SPEC §15). On, http and private
+# addresses (this machine, the local network) are allowed too: for local receivers in development.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
 
 # Content-Security-Policy on every page (django-csp): nothing from other origins, no inline script.
 # Inline style attributes stay allowed: the admin and the browsable API use them, and styles run no code.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("balances.urls")),
     path("api/", include("transactions.urls")),
     path("api/", include("walletmanager.approvals.urls")),
+    path("api/", include("walletmanager.webhooks.urls")),
 ]
 
 handler404 = "walletmanager.api.error_views.not_found"

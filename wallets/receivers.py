@@ -1,5 +1,6 @@
 from wallets import signals
 from walletmanager.audit import connect_audit_receivers
+from walletmanager.webhooks.publishing import connect_publishers
 
 AUDITED = {
     signals.wallet_created: "wallet.created",
@@ -11,5 +12,22 @@ AUDITED = {
 }
 
 
+PUBLISHED = {signals.wallet_blocked: "wallet.blocked", signals.wallet_unblocked: "wallet.unblocked", signals.wallet_closed: "wallet.closed"}
+EVENT_TYPES = {
+    "wallet.blocked": "Staff blocked the wallet: nothing moves in or out.",
+    "wallet.unblocked": "The wallet may move money again.",
+    "wallet.closed": "The wallet was closed for good.",
+}
+
+
+def publish_wallet_event(wallet, event_type: str) -> None:
+    """The owner's view of the wallet (never the reason staff gave)."""
+    from walletmanager.webhooks.services import event_publish
+    from wallets.serializers import WalletSerializer
+
+    event_publish(type=event_type, data=dict(WalletSerializer(wallet).data), owner_ids=[wallet.owner_id])
+
+
 def connect() -> None:
     connect_audit_receivers(AUDITED, app_label="wallets")
+    connect_publishers(PUBLISHED, publish=publish_wallet_event, app_label="wallets", event_types=EVENT_TYPES)

@@ -1,6 +1,8 @@
 from django import template
 
 from transactions import dashboard
+from walletmanager.audit_seal import audit_seal_latest, audit_unsealed_count
+from walletmanager.jobs import job_queue_status
 
 register = template.Library()
 
@@ -22,4 +24,7 @@ def operations_dashboard(context):
         "chart_width": 600,
         "chart_height": 120,
         "reconciliation": dashboard.last_reconciliation(),
+        "jobs": job_queue_status(),
+        "audit_seal": audit_seal_latest(),
+        "audit_unsealed": audit_unsealed_count(),
     }

@@ -52,7 +52,7 @@ def test_dashboard_fetches_nothing_from_the_internet_and_runs_few_queries(client
     for _ in range(5):
         deposit(make_wallet(), "5")
     verified_staff_login(client, SuperuserFactory())
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(19):  # 15 for the figures, 2 for the workers and jobs, 2 for the audit seal
         page = client.get("/admin/").content.decode()
     assert "https://" not in page.split('id="operations-dashboard"')[1].split("</svg>")[0]
 
@@ -62,3 +62,19 @@ def test_operators_without_ledger_access_do_not_see_the_figures(client):
     verified_staff_login(client, StaffFactory())  # staff without any permission
     page = client.get("/admin/").content.decode()
     assert "State of the business" not in page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_dashboard_shows_how_far_the_audit_trail_is_sealed(client):
+    from walletmanager.audit_seal import audit_seal
+    from walletmanager.models import AuditEvent
+
+    deposit(make_wallet(), "10")
+    verified_staff_login(client, SuperuserFactory())
+    waiting = AuditEvent.objects.count()
+    assert f"nothing sealed yet, {waiting} events waiting for the next seal" in client.get("/admin/").content.decode()
+
+    (block,) = audit_seal(wait=5)
+
+    page = client.get("/admin/").content.decode()
+    assert f"(events up to #{block.last_event_id})" in page and "0 events waiting for the next seal" in page

@@ -14,22 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "example.com",
-        "PAYMENT_CALLBACK_SECRET": secrets.token_urlsafe(32),
-    }
-    env.pop("DJANGO_SECURE_SSL_REDIRECT", None)  # production default: redirect to HTTPS
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _deploy_check()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -101,7 +86,8 @@ def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
         "DJANGO_ALLOWED_HOSTS": "example.com",
         "PAYMENT_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
-    env.pop("DJANGO_SECURE_SSL_REDIRECT", None)
+    env.pop("DJANGO_SECURE_SSL_REDIRECT", None)  # production default: redirect to HTTPS
+    env.pop("WEBHOOK_ALLOW_PRIVATE_URLS", None)
     for name, value in overrides.items():
         if value is None:
             env.pop(name, None)
@@ -125,3 +111,9 @@ def test_check_deploy_warns_about_the_development_payment_secret():
     result = _deploy_check(PAYMENT_CALLBACK_SECRET=None)
     assert result.returncode != 0
     assert "walletmanager.W002" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_webhooks_may_reach_private_addresses():
+    result = _deploy_check(WEBHOOK_ALLOW_PRIVATE_URLS="1")
+    assert result.returncode != 0
+    assert "walletmanager.W003" in result.stdout + result.stderr

@@ -230,12 +230,20 @@ def _block_problem(seal: AuditSeal, *, expected_previous: str, count: int, diges
     return ""
 
 
-def audit_seal_latest() -> AuditSeal | None:
-    """The newest block (the dashboard shows when it was sealed)."""
-    return AuditSeal.objects.order_by("-last_event_id").first()
+@dataclass(frozen=True)
+class AuditSealStatus:
+    """How far the trail is sealed: the newest block, and how many events no block covers yet."""
+
+    latest: AuditSeal | None
+    unsealed: int
+
+
+def audit_seal_status() -> AuditSealStatus:
+    """For the dashboard: two index probes (the unsealed tail stays small)."""
+    latest = AuditSeal.objects.order_by("-last_event_id").first()
+    unsealed = AuditEvent.objects.filter(id__gt=latest.last_event_id if latest else 0).count()
+    return AuditSealStatus(latest=latest, unsealed=unsealed)
 
 
 def audit_unsealed_count() -> int:
-    """How many audit events no block covers yet (the dashboard shows it; it stays small)."""
-    tip = AuditSeal.objects.order_by("-last_event_id").values_list("last_event_id", flat=True).first()
-    return AuditEvent.objects.filter(id__gt=tip or 0).count()
+    return audit_seal_status().unsealed

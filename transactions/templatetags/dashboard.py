@@ -1,7 +1,7 @@
 from django import template
 
 from transactions import dashboard
-from walletmanager.audit_seal import audit_seal_latest, audit_unsealed_count
+from walletmanager.audit_seal import audit_seal_status
 from walletmanager.jobs import job_queue_status
 
 register = template.Library()
@@ -25,6 +25,5 @@ def operations_dashboard(context):
         "chart_height": 120,
         "reconciliation": dashboard.last_reconciliation(),
         "jobs": job_queue_status(),
-        "audit_seal": audit_seal_latest(),
-        "audit_unsealed": audit_unsealed_count(),
+        "audit_seal": audit_seal_status(),
     }

@@ -1,5 +1,6 @@
 """POST/GET /api/transactions/ and the commands on one transaction (SPEC §7)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -156,6 +157,20 @@ def test_list_filters_and_ordering(api, funded_wallet):
     assert len(api.get(URL, {"created_before": "2999-01-01T00:00:00Z"}).json()["results"]) == 3
     assert api.get(URL, {"amount_min": "NaN"}).status_code == 400
     assert api.get(URL, {"wallet": "not-a-uuid"}).status_code == 400
+
+
+def test_date_filters_take_any_offset_python_reads_as_the_same_instant_in_utc(api, funded_wallet):
+    """PostgreSQL refuses offsets past ±15:59; the filter compares the instant in UTC instead (was a 500)."""
+    created = Transaction.objects.get().created_at
+
+    # 16:00 ahead of UTC: the same instant as 16 hours before in UTC, long before the deposit.
+    before = (created - timedelta(hours=16)).replace(tzinfo=None).isoformat() + "+00:00"
+    far_east = (created).replace(tzinfo=None).isoformat() + "+16:00"
+    assert [r["amount"] for r in api.get(URL, {"created_after": far_east}).json()["results"]] == ["100.00"]
+    assert api.get(URL, {"created_before": far_east}).json()["results"] == []
+    assert len(api.get(URL, {"created_after": before}).json()["results"]) == 1
+    late = api.get(URL, {"created_before": "0001-01-01T00:00:00+20:00"})
+    assert late.status_code == 400 and "created_before" in late.json()
     assert api.get(URL, {"ordering": "pin"}).status_code == 400
 
 

@@ -162,6 +162,9 @@ def test_export_filters_by_wallet_and_dates_and_writes_a_file(funded_wallet, usd
     yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
     out, _ = run_command("export_transactions", "--until", yesterday)
     assert read_csv(out) == []
+    # An offset PostgreSQL would refuse (+20:00) names the same instant in UTC.
+    out, _ = run_command("export_transactions", "--since", (between + timedelta(hours=20)).replace(tzinfo=None).isoformat() + "+20:00")
+    assert [row["id"] for row in read_csv(out)] == [str(later.pk)]
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timezone as dt_timezone
 from datetime import datetime, time, timedelta
 
 from django.core.management.base import CommandError
@@ -73,4 +74,8 @@ def parse_bound(value: str, option: str, *, end: bool) -> datetime:
         moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    return moment
+    try:
+        # PostgreSQL refuses offsets past ±15:59 that Python accepts (+20:00): compare in UTC.
+        return moment.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise CommandError(f"{option}: {value!r} is out of range.") from None

@@ -63,7 +63,7 @@ def demo_data(settings) -> dict[str, str]:
     settings.CSRF_COOKIE_SECURE = False
     settings.DEBUG = True  # seed_demo creates its published logins on development machines only
     out = io.StringIO()
-    call_command("seed_demo", "--users", "3", "--transactions", "300", "--bulk", "--days", "30", verbosity=0,
+    call_command("seed_demo", "--users", "3", "--transactions", "300", "--days", "30", verbosity=0,
                  stdout=out, stderr=open("/dev/null", "w"))
     settings.DEBUG = False
     reconcile()

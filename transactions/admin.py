@@ -27,6 +27,7 @@ from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
 from walletmanager.admin import (
+    Decision,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
     StatusBanner,
@@ -39,7 +40,7 @@ from walletmanager.admin_actions import reason_action
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
+from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_amount, fractional_digits
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
@@ -70,6 +71,26 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("wallet", "currency")
+
+
+# The decisions on a pending transaction: the changelist's actions and the change page's buttons call these.
+
+
+def _approve_withdrawal(actor, transaction: Transaction, reason: str) -> Transaction:
+    return services.transaction_approve(actor=actor, transaction=transaction, reason=reason)
+
+
+def _reject_withdrawal(actor, transaction: Transaction, reason: str) -> Transaction:
+    return services.transaction_reject(actor=actor, transaction=transaction, reason=reason)
+
+
+def _confirm_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
+    return deposits.deposit_confirm(actor=actor, transaction=transaction, reason=reason)
+
+
+def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
+    return deposits.deposit_reject(actor=actor, transaction=transaction, reason=reason)
+
 
 
 @admin.register(Transaction)
@@ -133,18 +154,39 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
         if transaction.status == Transaction.Status.PENDING and transaction.kind == Transaction.Kind.DEPOSIT:
             return [StatusBanner(
-                f"Pending deposit: waits for {transaction.amount.normalize():f} {transaction.currency_id} to arrive "
-                f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
-                since=transaction.created_at,
+                f"Pending deposit: waits for {format_amount(transaction.amount, decimals=transaction.currency.decimals)} "
+                f"{transaction.currency_id} to arrive with the reference {transaction.reference} (the provider's "
+                "callback, or Finance confirms it).",
+                since=transaction.created_at, level="pending",
             )]
         if transaction.status == Transaction.Status.PENDING:
+            held = format_amount(transaction.amount + transaction.fee, decimals=transaction.currency.decimals)
             return [StatusBanner(
-                f"Pending: waits for approval ({transaction.amount + transaction.fee} {transaction.currency_id} held).",
-                since=transaction.created_at,
+                f"Pending: waits for approval ({held} {transaction.currency_id} held).",
+                since=transaction.created_at, level="pending",
             )]
         if transaction.status == Transaction.Status.REVERSED:
             return [StatusBanner("Reversed: a reversal transaction undid its entries.", reason=transaction.reason,
                                  level="closed")]
+        return []
+
+    def decisions(self, request, transaction: Transaction) -> list[Decision]:
+        """Approve / reject a pending withdrawal, confirm / reject a pending deposit: the services of the
+        changelist's actions and of the API, behind the same permissions."""
+        if transaction.status != Transaction.Status.PENDING:
+            return []
+        what = f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of " \
+               f"{format_amount(transaction.amount, decimals=transaction.currency.decimals)} {transaction.currency_id}"
+        if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
+            return [
+                Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
+                Decision("reject", "Reject", _reject_withdrawal, f"Rejected the {what}; its hold is released."),
+            ]
+        if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
+            return [
+                Decision("confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."),
+                Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
+            ]
         return []
 
     @admin.display(description="Wallet", ordering="wallet__address")
@@ -196,9 +238,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         name="approve_withdrawals",
         description="Approve selected pending withdrawals",
         permission="approve_withdrawal",
-        call=lambda actor, transaction, reason: services.transaction_approve(
-            actor=actor, transaction=transaction, reason=reason
-        ),
+        call=_approve_withdrawal,
         done_message="Approved {count} withdrawal(s).",
         reason_required=False,
     )
@@ -206,27 +246,21 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         name="reject_withdrawals",
         description="Reject selected pending withdrawals",
         permission="approve_withdrawal",
-        call=lambda actor, transaction, reason: services.transaction_reject(
-            actor=actor, transaction=transaction, reason=reason
-        ),
+        call=_reject_withdrawal,
         done_message="Rejected {count} withdrawal(s); their holds are released.",
     )
     confirm_deposits = reason_action(
         name="confirm_deposits",
         description="Confirm selected pending deposits (the money arrived)",
         permission="confirm_deposit",
-        call=lambda actor, transaction, reason: deposits.deposit_confirm(
-            actor=actor, transaction=transaction, reason=reason
-        ),
+        call=_confirm_deposit,
         done_message="Confirmed {count} deposit(s); they are posted.",
     )
     reject_deposits = reason_action(
         name="reject_deposits",
         description="Reject selected pending deposits (the money did not arrive)",
         permission="confirm_deposit",
-        call=lambda actor, transaction, reason: deposits.deposit_reject(
-            actor=actor, transaction=transaction, reason=reason
-        ),
+        call=_reject_deposit,
         done_message="Rejected {count} deposit(s).",
     )
     reverse_transactions = reason_action(

@@ -1,5 +1,6 @@
-"""What the admin index tells operators at a glance (SPEC §8): liabilities, pending approvals,
-today's volume, reconciliation status and 30 days of activity. Every figure is one aggregate query."""
+"""What the admin index tells operators at a glance (SPEC §8): liabilities, what needs attention
+(pending approvals and deposits, blocked users, frozen balances, ageing rates), today's volume,
+reconciliation status and 30 days of activity as a chart with axes. Every figure is one aggregate query."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.conf import settings
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from balances.models import BalanceAsset, Currency
-from transactions.models import ReconciliationRun, Transaction
+from balances.models import Balance, BalanceAsset, Currency
+from transactions.models import ExchangeRate, ReconciliationRun, Transaction
+from users.models import User
 
 CHART_DAYS = 30
 
@@ -24,6 +27,30 @@ class DailyBar:
     x: int
     y: int
     height: int
+
+
+@dataclass(frozen=True)
+class AxisMark:
+    label: str
+    x: int
+    y: int
+
+
+@dataclass(frozen=True)
+class DailyChart:
+    """A bar chart laid out for a server-rendered SVG (the CSP allows no script): bars, the two axes'
+    ends, the y axis's marks (0, half and the busiest day) and a date under every fifth day."""
+
+    width: int
+    height: int
+    left: int
+    bottom: int
+    right: int
+    top: int
+    bar_width: int
+    bars: list[DailyBar]
+    y_marks: list[AxisMark]
+    x_marks: list[AxisMark]
 
 
 def client_liabilities() -> list[dict]:
@@ -82,8 +109,8 @@ def volume_today(now: datetime | None = None) -> list[dict]:
     )
 
 
-def daily_activity(now: datetime | None = None, *, width: int = 600, height: int = 120) -> list[DailyBar]:
-    """Transactions per day over the last 30 days, laid out as the bars of an SVG chart."""
+def daily_activity(now: datetime | None = None, *, width: int = 640, height: int = 160) -> DailyChart:
+    """Transactions per day over the last 30 days, laid out as an SVG bar chart with axes."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     first_day = today - timedelta(days=CHART_DAYS - 1)
@@ -95,15 +122,43 @@ def daily_activity(now: datetime | None = None, *, width: int = 600, height: int
         .annotate(count=Count("id"))
         .values_list("day", "count")
     )
-    peak = max(counts.values(), default=0) or 1
-    slot = width // CHART_DAYS
+    peak = max(counts.values(), default=0)
+    left, right, top, bottom = 48, width - 8, 12, height - 22  # room for the y labels and the dates
+    plot_height = bottom - top
+    slot = (right - left) // CHART_DAYS
     bars = []
     for index in range(CHART_DAYS):
         day = first_day + timedelta(days=index)
         count = counts.get(day, 0)
-        bar_height = round(count / peak * (height - 20))
-        bars.append(DailyBar(day=day, count=count, x=index * slot, y=height - bar_height, height=bar_height))
-    return bars
+        bar_height = round(count / peak * plot_height) if peak else 0
+        bars.append(DailyBar(day=day, count=count, x=left + index * slot + 2, y=bottom - bar_height, height=bar_height))
+    scale = sorted({0, peak // 2, peak}) if peak else [0]
+    y_marks = [AxisMark(str(value), left - 6, bottom - round(value / peak * plot_height) if peak else bottom)
+               for value in scale]
+    x_marks = [
+        AxisMark(f"{first_day + timedelta(days=index):%b} {(first_day + timedelta(days=index)).day}",
+                 left + index * slot + slot // 2, bottom + 16)
+        for index in range(CHART_DAYS) if index % 5 == 4 or index == 0
+    ]
+    return DailyChart(width=width, height=height, left=left, bottom=bottom, right=right, top=top,
+                      bar_width=slot - 4, bars=bars, y_marks=y_marks, x_marks=x_marks)
+
+
+def needs_attention() -> dict:
+    """What an operator should look at today besides the queues: blocked clients, frozen balances and
+    the exchange rates that have passed half their maximum age (``EXCHANGE_RATE_MAX_AGE``), which
+    exchanges will refuse once they pass all of it."""
+    stale_after = settings.EXCHANGE_RATE_MAX_AGE / 2
+    stale_rates = (
+        ExchangeRate.objects.values("base_id", "quote_id").annotate(latest=Max("created_at"))
+        .filter(latest__lt=timezone.now() - stale_after).count()
+    )
+    return {
+        "blocked_users": User.objects.filter(status=User.Status.BLOCKED).count(),
+        "frozen_balances": Balance.objects.filter(status=Balance.Status.FROZEN).count(),
+        "stale_rates": stale_rates,
+        "stale_after_hours": round(stale_after.total_seconds() / 3600),
+    }
 
 
 def last_reconciliation() -> ReconciliationRun | None:

@@ -16,6 +16,9 @@ from users.forms import StaffAdminLoginForm, TotpReenrolForm
 
 
 class StaffAdminSite(OTPAdminSite):
+    site_header = "WalletManager back office"
+    site_title = "WalletManager back office"
+    index_title = "Operations"
     login_form = StaffAdminLoginForm
     login_template = "admin/staff_login.html"
 

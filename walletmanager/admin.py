@@ -9,21 +9,25 @@ ledger by model name (``apps.get_model``), so the lower apps (users, wallets, ba
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from urllib.parse import urlencode
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Max, Min, Model, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from walletmanager.exceptions import DomainError
 from walletmanager.models import AuditEvent
 from walletmanager.money import format_amount
 
@@ -192,28 +196,78 @@ def link(url: str | None, text: object) -> str:
 
 @dataclass(frozen=True)
 class StatusBanner:
-    """What the change page of a blocked, frozen or closed object says above its form."""
+    """What the change page of a blocked, frozen, closed or pending object says above its form."""
 
     title: str
     reason: str = ""
     since: object = None
-    level: str = "warning"  # or "closed"
+    level: str = "warning"  # "closed", or "pending": a normal state waiting for someone, not an error
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A button on an object's own page (the approvals desk links there): ``run(actor, obj, reason)``
+    calls the service; ``done`` is what the operator is told when it did."""
+
+    name: str
+    label: str
+    run: Callable[[object, Model, str], object]
+    done: str
 
 
 class StatusBannerMixin:
-    """Pass ``status_banners(obj)`` to ``templates/admin/change_form_with_status.html``."""
+    """Pass ``status_banners(obj)`` and ``decisions(request, obj)`` to
+    ``templates/admin/change_form_with_status.html``; a decision posts to ``<id>/decide/``."""
 
     change_form_template = "admin/change_form_with_status.html"
 
     def status_banners(self, obj) -> list[StatusBanner]:
         return []
 
+    def decisions(self, request: HttpRequest, obj) -> list[Decision]:
+        """The decisions ``request.user`` may take on ``obj`` now; each service checks again."""
+        return []
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
+        return [
+            path("<path:object_id>/decide/", self.admin_site.admin_view(self.decide_view), name=name),
+            *super().get_urls(),
+        ]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, admin.utils.unquote(object_id)) if object_id else None
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
         banners = self.status_banners(obj) if obj is not None else []
-        return super().change_view(
-            request, object_id, form_url, extra_context={**(extra_context or {}), "status_banners": banners}
-        )
+        decisions = self.decisions(request, obj) if obj is not None else []
+        extra = {
+            "status_banners": banners,
+            "decisions": decisions,
+            "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
+            if decisions else None,
+        }
+        return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **extra})
+
+    def decide_view(self, request: HttpRequest, object_id: str):
+        """Run the chosen decision with the typed reason. A refusal (a maker approving their own
+        request, a missing reason, a state that changed meanwhile) is shown on the object's page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        chosen = {decision.name: decision for decision in self.decisions(request, obj)}.get(request.POST.get("decision"))
+        if chosen is None:
+            raise PermissionDenied
+        page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        try:
+            chosen.run(request.user, obj, request.POST.get("reason", ""))
+        except DomainError as error:
+            self.message_user(request, f"{chosen.label} refused: {error.detail} ({error.code})", messages.ERROR)
+            return HttpResponseRedirect(page)
+        self.message_user(request, chosen.done, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("operator_desk"))
 
 
 # --- panels --------------------------------------------------------------------------------------

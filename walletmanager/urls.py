@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from transactions.admin_views import desk_view, search_view
+
 urlpatterns = [
+    # Admin pages that span the domains, behind the admin's own login and second factor.
+    path("admin/desk/", admin.site.admin_view(desk_view), name="operator_desk"),
+    path("admin/search/", admin.site.admin_view(search_view), name="operator_search"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.

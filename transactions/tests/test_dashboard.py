@@ -1,15 +1,20 @@
 """The admin index is the operators' dashboard: liabilities, pending approvals, today's volume,
 reconciliation status and a server-rendered chart of the last 30 days."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from balances.models import Currency
-from transactions import services
+from balances.services import balance_freeze
+from transactions import deposits, services
+from transactions.models import ExchangeRate, Transaction
 from transactions.tests.conftest import PIN, deposit, make_wallet
-from users.tests.factories import StaffFactory, SuperuserFactory
+from users.services import user_block
+from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.testing.two_factor import verified_staff_login
 
 
@@ -28,8 +33,8 @@ def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
     assert "State of the business" in page
     assert "150.25" in page  # USD posted by clients
     assert "100.00" in page  # held by the pending withdrawal
-    assert "<strong>1</strong> withdrawal waiting" in page
-    assert "status__exact=pending&amp;kind__exact=withdrawal" in page
+    assert "<strong>1</strong> withdrawal waiting for approval" in page
+    assert 'href="/admin/desk/#desk-withdrawals"' in page
     assert 'id="daily-volume-chart"' in page
     assert page.count("<rect ") == 30
     assert "never run" in page  # reconciliation
@@ -52,7 +57,9 @@ def test_dashboard_fetches_nothing_from_the_internet_and_runs_few_queries(client
     for _ in range(5):
         deposit(make_wallet(), "5")
     verified_staff_login(client, SuperuserFactory())
-    with django_assert_max_num_queries(19):  # 15 for the figures, 2 for the workers and jobs, 2 for the audit seal
+    # 15 for the figures, 2 for the workers and jobs, 2 for the audit seal, 3 for what needs attention
+    # (blocked users, frozen balances, stale rates)
+    with django_assert_max_num_queries(22):
         page = client.get("/admin/").content.decode()
     assert "https://" not in page.split('id="operations-dashboard"')[1].split("</svg>")[0]
 
@@ -79,3 +86,91 @@ def test_dashboard_shows_how_far_the_audit_trail_is_sealed(client):
 
     page = " ".join(client.get("/admin/").content.decode().split())
     assert f"(events up to #{block.last_event_id})" in page and "0 events waiting for the next seal" in page
+
+
+def squeezed(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+@pytest.mark.django_db
+def test_needs_attention_counts_what_waits_and_links_to_it(client, settings):
+    settings.EXCHANGE_RATE_MAX_AGE = timedelta(hours=24)
+    wallet = make_wallet()
+    deposit(wallet, "500")
+    deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
+                                 amount=Decimal("20"))
+    superuser = SuperuserFactory()
+    user_block(actor=superuser, user=UserFactory(), reason="Chargebacks")
+    user_block(actor=superuser, user=UserFactory(), reason="Chargebacks")
+    balance_freeze(actor=superuser, balance=make_wallet().balance, reason="Court order")
+    fresh, old = ExchangeRate.objects.bulk_create([
+        ExchangeRate(base_id="USD", quote_id="EUR", rate=Decimal("0.9"), source="test"),
+        ExchangeRate(base_id="BTC", quote_id="USD", rate=Decimal("60000"), source="test"),
+    ])
+    # 13 hours is past half the 24-hour maximum age: still usable, but it will not be for long
+    ExchangeRate.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=13))
+    verified_staff_login(client, superuser)
+
+    page = squeezed(client.get("/admin/"))
+
+    attention = page.split('id="needs-attention"')[1].split("</ul>")[0]
+    assert "<strong>1</strong> deposit waiting for its money" in attention
+    assert "<strong>0</strong> withdrawals waiting for approval" in attention
+    assert "<strong>2</strong> blocked users" in attention and "?status__exact=blocked" in attention
+    assert "<strong>1</strong> frozen balance" in attention and "?status__exact=frozen" in attention
+    assert "<strong>1</strong> exchange rate older than 12 hours" in attention
+    assert 'href="/admin/desk/#desk-deposits"' in attention
+
+
+@pytest.mark.django_db
+def test_the_30_day_chart_has_axes_dates_and_a_scale(client):
+    wallet = make_wallet()
+    for _ in range(4):
+        deposit(wallet, "10")
+    verified_staff_login(client, SuperuserFactory())
+
+    page = squeezed(client.get("/admin/"))
+
+    chart = page.split('id="daily-volume-chart"')[1].split("</svg>")[0]
+    today = timezone.localdate()
+    assert 'class="axis"' in chart
+    assert f">{(today - timedelta(days=29)):%b %-d}</text>" in chart and f">{today:%b %-d}</text>" in chart
+    # y axis: zero and the busiest day's count (4 deposits, each a pending row that was then posted)
+    assert ">0</text>" in chart and f">{Transaction.objects.count()}</text>" in chart
+    assert "transactions per day" in chart
+
+
+@pytest.mark.django_db
+def test_the_header_search_jumps_to_an_exact_match_and_lists_the_rest(client):
+    wallet = make_wallet(owner=UserFactory(email="dana.client@example.com"))
+    UserFactory(email="dana.other@example.com")
+    paid = deposit(wallet, "10")
+    verified_staff_login(client, StaffFactory(groups=["Support"]))
+
+    page = client.get("/admin/").content.decode()
+    by_email = client.get("/admin/search/", {"q": " Dana.Client@Example.com "})
+    by_address = client.get("/admin/search/", {"q": wallet.address.lower()})
+    by_transaction = client.get("/admin/search/", {"q": str(paid.pk)})
+    by_wallet_id = client.get("/admin/search/", {"q": str(wallet.pk)})
+    listed = squeezed(client.get("/admin/search/", {"q": "dana"}))
+    nothing = squeezed(client.get("/admin/search/", {"q": "nobody-here"}))
+
+    assert 'id="global-search"' in page and 'action="/admin/search/"' in page
+    assert by_email.url == f"/admin/users/user/{wallet.owner_id}/change/"
+    assert by_address.url == f"/admin/wallets/wallet/{wallet.pk}/change/"
+    assert by_transaction.url == f"/admin/transactions/transaction/{paid.pk}/change/"
+    assert by_wallet_id.url == f"/admin/wallets/wallet/{wallet.pk}/change/"
+    assert "dana.client@example.com" in listed and "dana.other@example.com" in listed
+    assert "Nothing found for “nobody-here”" in nothing
+
+
+@pytest.mark.django_db
+def test_the_header_search_finds_only_what_the_operator_may_view(client):
+    wallet = make_wallet(owner=UserFactory(email="erin@example.com"))
+    verified_staff_login(client, StaffFactory())  # staff without any permission
+
+    response = client.get("/admin/search/", {"q": "erin@example.com"})
+    by_address = squeezed(client.get("/admin/search/", {"q": wallet.address}))
+
+    assert response.status_code == 200 and "Nothing found" in squeezed(response)
+    assert "Nothing found" in by_address

@@ -50,7 +50,8 @@ def test_the_demo_is_funded_through_the_provider_and_leaves_a_deposit_to_simulat
     posted = Transaction.objects.filter(kind="deposit", status="posted")
     assert posted.exists() and not posted.filter(provider_id__isnull=True).exists()
     assert all(deposit.received_amount == deposit.amount for deposit in posted)
-    waiting = Transaction.objects.get(kind="deposit", status="pending")
+    waiting = Transaction.objects.filter(kind="deposit", status="pending").order_by("created_at").first()
+    assert Transaction.objects.filter(kind="deposit", status="pending").count() == 3
     assert f"simulate_payment {waiting.reference}" in out.getvalue()
     finance = User.objects.filter(groups__name="Finance", email__endswith="@walletmanager.test")
     assert finance.count() == 2  # a maker and a checker
@@ -59,7 +60,42 @@ def test_the_demo_is_funded_through_the_provider_and_leaves_a_deposit_to_simulat
     waiting.refresh_from_db()
     assert waiting.status == "posted"
     call_command("seed_demo", "--users", "1", "--transactions", "5", stdout=StringIO())
-    assert Transaction.objects.filter(kind="deposit", status="pending").count() == 1  # a new one waits
+    assert Transaction.objects.filter(kind="deposit", status="pending").count() == 3  # a new one waits
+    assert reconcile().is_clean
+
+
+@pytest.mark.django_db
+def test_the_history_spans_30_days_and_every_queue_is_topped_up_on_each_run():
+    from datetime import timedelta
+
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from walletmanager.approvals.models import ApprovalRequest
+    from walletmanager.approvals.services import approval_approve
+    from transactions.services import transaction_approve
+
+    call_command("seed_demo", "--users", "3", "--transactions", "120", stdout=StringIO())
+
+    days = set(Transaction.objects.filter(description="demo").annotate(day=TruncDate("created_at"))
+               .values_list("day", flat=True))
+    today = timezone.localdate()
+    assert len(days) >= 20 and min(days) >= today - timedelta(days=30) and max(days) == today
+    assert not Transaction.objects.filter(created_at__lt=timezone.now() - timedelta(days=31)).exists()
+    pending_withdrawals = Transaction.objects.filter(kind="withdrawal", status="pending")
+    pending_deposits = Transaction.objects.filter(kind="deposit", status="pending")
+    requests = ApprovalRequest.objects.filter(status="pending", requested_by__email="finance@walletmanager.test")
+    assert (pending_withdrawals.count(), pending_deposits.count(), requests.count()) == (3, 3, 3)
+    assert requests.first().reason and "ticket" in requests.first().reason
+
+    # Someone works the queues; the next `make run` puts new items in them, no more than the target.
+    checker = User.objects.get(email="finance2@walletmanager.test")
+    transaction_approve(actor=checker, transaction=pending_withdrawals.first(), reason="demo")
+    approval_approve(actor=checker, request=requests.first(), reason="demo")
+    call_command("seed_demo", "--users", "3", "--transactions", "120", stdout=StringIO())
+    call_command("seed_demo", "--users", "3", "--transactions", "120", stdout=StringIO())
+
+    assert (pending_withdrawals.count(), pending_deposits.count(), requests.count()) == (3, 3, 3)
     assert reconcile().is_clean
 
 

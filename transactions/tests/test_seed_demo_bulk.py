@@ -25,7 +25,7 @@ def bulk_demo_transactions():
 @pytest.mark.django_db
 def test_bulk_seed_tops_up_to_the_target_and_leaves_the_ledger_clean():
     out = StringIO()
-    call_command("seed_demo", "--users", "3", "--transactions", "600", "--bulk", stdout=out)
+    call_command("seed_demo", "--users", "3", "--transactions", "600", stdout=out)
 
     assert Transaction.objects.filter(description="demo").count() == 600
     assert "demo transactions" in out.getvalue() or "Wrote" in out.getvalue()
@@ -50,20 +50,21 @@ def test_bulk_seed_tops_up_to_the_target_and_leaves_the_ledger_clean():
         target_type="transactions.transaction", target_id=str(transfer.pk), action="transaction.posted"
     ).exists()
 
-    call_command("seed_demo", "--users", "3", "--transactions", "600", "--bulk", stdout=StringIO())
+    call_command("seed_demo", "--users", "3", "--transactions", "600", stdout=StringIO())
     assert Transaction.objects.filter(description="demo").count() == 600
 
-    call_command("seed_demo", "--users", "3", "--transactions", "900", "--bulk", stdout=StringIO())
+    call_command("seed_demo", "--users", "3", "--transactions", "900", stdout=StringIO())
     assert Transaction.objects.filter(description="demo").count() == 900
     assert reconcile().is_clean
     assert Entry.objects.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0).count() == 0
 
 
 @pytest.mark.django_db
-def test_seed_demo_leaves_one_withdrawal_waiting_for_approval():
+def test_seed_demo_leaves_withdrawals_waiting_for_approval():
     call_command("seed_demo", "--users", "1", "--transactions", "0", stdout=StringIO())
-    pending = Transaction.objects.filter(status="pending", kind="withdrawal", wallet__owner__email="client@walletmanager.test")
-    assert pending.count() == 1
+    pending = Transaction.objects.filter(status="pending", kind="withdrawal", description="demo")
+    assert pending.count() == 3
+    assert pending.filter(wallet__owner__email="client@walletmanager.test").exists()
     call_command("seed_demo", "--users", "1", "--transactions", "0", stdout=StringIO())
-    assert pending.count() == 1
+    assert pending.count() == 3
     assert reconcile().is_clean

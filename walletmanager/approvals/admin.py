@@ -1,5 +1,6 @@
 """The approvals queue (SPEC §12): every request waiting for a second operator, with what it would do,
-who asked and why; approve or reject with a reason, as the API does (same services)."""
+who asked and why; approve or reject with a reason, from the list or on the request's own page, as the
+API does (same services)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from walletmanager.admin import admin_change_url, link
+from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, admin_change_url, link
 from walletmanager.admin_actions import reason_action
 from walletmanager.approvals import registry, services
 from walletmanager.approvals.models import ApprovalRequest
@@ -19,7 +20,7 @@ def _may_decide_any(request) -> bool:
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "action", "summary", "requested_by", "status", "decided_by", "failure_code")
     list_filter = ("status", "action")
     search_fields = ("=id", "summary", "requested_by__email", "=target_id")
@@ -50,6 +51,31 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     def has_decide_permission(self, request) -> bool:
         return _may_decide_any(request)
 
+    def status_banners(self, obj: ApprovalRequest) -> list[StatusBanner]:
+        if obj.status == ApprovalRequest.Status.PENDING:
+            return [StatusBanner(
+                f"Pending: waits for a second operator (not {obj.requested_by.email}, who asked for it).",
+                since=obj.created_at, level="pending",
+            )]
+        if obj.status == ApprovalRequest.Status.FAILED:
+            return [StatusBanner(f"Failed: approved, but the action was refused ({obj.failure_code}).",
+                                 reason=obj.decision_reason)]
+        return []
+
+    def decisions(self, request, obj: ApprovalRequest) -> list[Decision]:
+        """Anyone holding the action's permission sees the buttons, the maker too: the service refuses
+        the maker (``same_operator``) and the page says so."""
+        try:
+            permission = registry.get(obj.action).permission
+        except KeyError:
+            return []
+        if obj.status != ApprovalRequest.Status.PENDING or not request.user.has_perm(permission):
+            return []
+        return [
+            Decision("approve", "Approve", _approve, f"Approved request #{obj.pk}: {obj.summary}."),
+            Decision("reject", "Reject", _reject, f"Rejected request #{obj.pk}: {obj.summary}."),
+        ]
+
     @admin.display(description="Acts on")
     def target_link(self, obj: ApprovalRequest) -> str:
         return link(admin_change_url(obj.target_type, obj.target_id), f"{obj.target_type} {obj.target_id}")
@@ -66,7 +92,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         name="approve_requests",
         description="Approve selected requests (their actions run now)",
         permission="decide",
-        call=lambda actor, obj, reason: _decided(services.approval_approve(actor=actor, request=obj, reason=reason)),
+        call=lambda actor, obj, reason: _approve(actor, obj, reason),
         done_message="Decided {count} request(s); see each one's status.",
         reason_required=False,
     )
@@ -74,16 +100,21 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         name="reject_requests",
         description="Reject selected requests",
         permission="decide",
-        call=lambda actor, obj, reason: services.approval_reject(actor=actor, request=obj, reason=reason),
+        call=lambda actor, obj, reason: _reject(actor, obj, reason),
         done_message="Rejected {count} request(s).",
     )
 
 
-def _decided(request: ApprovalRequest) -> ApprovalRequest:
+def _approve(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
     """An approved request whose action was refused ends ``failed``: say so, as an error."""
+    request = services.approval_approve(actor=actor, request=obj, reason=reason)
     if request.status == ApprovalRequest.Status.FAILED:
         from walletmanager.exceptions import Conflict
 
         raise Conflict(f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
                        code=request.failure_code or "failed")
     return request
+
+
+def _reject(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
+    return services.approval_reject(actor=actor, request=obj, reason=reason)

@@ -21,7 +21,6 @@ from django.core.management import call_command
 from django.db import connections
 
 from transactions.models import Transaction
-from walletmanager.approvals.models import ApprovalRequest
 from transactions.reconciliation import reconcile
 from users.models import User
 from walletmanager.approvals.models import ApprovalRequest
@@ -34,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
+WIDE = {"width": 1440, "height": 900}  # the operators' usual screen (issue 13)
 
 SUPPORT = ("support@walletmanager.test", "demo-support-password")
 FINANCE = ("finance@walletmanager.test", "demo-finance-password")
@@ -63,7 +63,7 @@ def demo_data(settings) -> dict[str, str]:
     settings.CSRF_COOKIE_SECURE = False
     settings.DEBUG = True  # seed_demo creates its published logins on development machines only
     out = io.StringIO()
-    call_command("seed_demo", "--users", "3", "--transactions", "300", "--bulk", "--days", "30", verbosity=0,
+    call_command("seed_demo", "--users", "3", "--transactions", "300", "--days", "30", verbosity=0,
                  stdout=out, stderr=open("/dev/null", "w"))
     settings.DEBUG = False
     reconcile()
@@ -113,8 +113,8 @@ def operator_page(browser, live_server, demo_data):
     """Log in as an operator through the admin's login form; returns (page, base url)."""
     pages = []
 
-    def open_as(credentials: tuple[str, str]):
-        context = browser.new_context(viewport=VIEWPORT)
+    def open_as(credentials: tuple[str, str], viewport: dict[str, int] = VIEWPORT):
+        context = browser.new_context(viewport=viewport)
         # Screenshots show the page, not the admin's navigation sidebar.
         context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
         page = context.new_page()
@@ -187,7 +187,7 @@ def test_support_finds_a_client_blocks_them_with_a_reason_and_sees_the_audit_eve
 
 
 def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(operator_page, live_server):
-    pending = Transaction.objects.get(status="pending", kind="withdrawal")
+    pending = Transaction.objects.filter(status="pending", kind="withdrawal").order_by("created_at").first()
     deposit = (
         Transaction.objects.filter(kind="deposit", status="posted", wallet=pending.wallet, amount__lte=200)
         .order_by("-created_at").first()
@@ -240,6 +240,67 @@ def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(o
     assert pending.status == Transaction.Status.POSTED
     assert deposit.status == Transaction.Status.REVERSED
     assert reconcile().is_clean
+
+
+def test_finance_approves_from_the_desk_in_two_clicks(operator_page, live_server):
+    withdrawal = Transaction.objects.filter(status="pending", kind="withdrawal").order_by("created_at").first()
+    request = ApprovalRequest.objects.filter(status="pending").order_by("created_at").first()
+    # finance@ asked for the demo's adjustments; the second Finance operator decides them
+    page = operator_page(FINANCE2, viewport=WIDE)
+
+    page.click("#desk-link")
+    page.wait_for_selector("#desk-withdrawals .desk-item")
+    queue = page.inner_text("#desk-withdrawals")
+    assert withdrawal.wallet.owner.email in queue and "USD" in queue
+    screenshot(page, "desk")
+
+    page.click(f"#desk-withdrawals a.desk-open[href='/admin/transactions/transaction/{withdrawal.pk}/change/']")
+    assert "Pending: waits for approval" in page.inner_text(".status-banner.status-pending")
+    page.fill("#id_decision_reason", "Verified with the client by phone")
+    page.click("#decide-approve")
+    page.wait_for_selector("ul.messagelist")
+    assert f"Approved the withdrawal {str(withdrawal.pk)[:8]}" in page.inner_text("ul.messagelist")
+
+    page.click(f"#desk-requests a.desk-open[href='/admin/approvals/approvalrequest/{request.pk}/change/']")
+    page.click("#decide-approve")
+    page.wait_for_selector("ul.messagelist")
+    assert f"Approved request #{request.pk}" in page.inner_text("ul.messagelist")
+
+    withdrawal.refresh_from_db()
+    request.refresh_from_db()
+    assert withdrawal.status == Transaction.Status.POSTED
+    assert (request.status, request.decided_by.email) == ("approved", FINANCE2[0])
+    assert AuditEvent.objects.filter(action="transaction.posted", target_id=str(withdrawal.pk),
+                                     reason="Verified with the client by phone", actor__email=FINANCE2[0]).exists()
+    assert reconcile().is_clean
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13, item 2 (changelists that fit 1 440 px, another branch): each full UUID still wraps and pushes "
+    "AMOUNT off-screen; strict, so it fails as soon as that lands and this marker must go",
+)
+def test_the_amount_columns_are_visible_at_1440_pixels(operator_page, live_server):
+    from playwright.sync_api import expect
+
+    page = operator_page(FINANCE, viewport=WIDE)
+    page.goto(f"{live_server.url}/admin/transactions/transaction/")
+    page.wait_for_selector("#result_list")
+
+    expect(page.locator("#result_list th.column-amount")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#result_list th.column-fee")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#result_list tbody tr").first.locator("td.field-amount")).to_be_in_viewport(ratio=1)
+
+
+def test_the_header_search_finds_a_client_by_email(operator_page, live_server):
+    client = User.objects.get(email=CLIENT_EMAIL)
+    page = operator_page(SUPPORT, viewport=WIDE)
+
+    page.fill("#global-search-input", CLIENT_EMAIL.upper())
+    page.press("#global-search-input", "Enter")
+
+    page.wait_for_url(f"{live_server.url}/admin/users/user/{client.pk}/change/")
+    assert CLIENT_EMAIL in page.inner_text("#content")
 
 
 def test_support_does_not_see_the_finance_actions(operator_page, live_server):

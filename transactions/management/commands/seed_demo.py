@@ -1,23 +1,25 @@
 """Demo data for a fresh installation, made so every ledger invariant holds.
 
-Idempotent: demo logins, wallets and rates are created once; ``--transactions N`` tops the number of
-demo transactions up to N rather than adding N more each run.
+Idempotent, and run by every ``make run``: demo logins, wallets and rates are created once;
+``--transactions N`` tops the number of demo transactions up to N rather than adding N more; and every
+queue an operator works from is topped up to ``DEMO_WAITING`` items — withdrawals waiting for approval,
+deposits waiting for their money, adjustments waiting for a second operator — through the services,
+so the approvals desk always has something to decide.
 
-Small numbers go through the services, one call per transaction. From ``BULK_FROM`` missing
-transactions on (or with ``--bulk``) a set-based fast path writes what the services would write —
-posted deposits, withdrawals and transfers in USD with the fees of the active fee rules, balanced
-entries and one ``transaction.posted`` audit event each (without the per-call ``after`` balance
-snapshot) — in batches of ``BULK_BATCH`` per database transaction. The entries go in in time order
-and PostgreSQL moves the client assets' ``posted`` as each one is inserted, exactly as for a
-service (running balance, sequence, floor CHECK; the zero sum at COMMIT), so ``reconcile`` stays
-clean. The transactions carry their simulated dates; the entries, like every entry, the moment the
-database wrote them.
+The history is spread over the past ``--days`` days (default 30), so the dashboard's chart has a month
+to show. A service posts at the present moment and a posted transaction is immutable (the ledger's
+triggers), so the history is written by a set-based path that writes what the services would write —
+posted deposits (as the provider's callback settles them), withdrawals and transfers in USD with the
+fees of the active fee rules, balanced entries and one ``transaction.posted`` audit event each (without
+the per-call ``after`` balance snapshot) — in batches of ``BULK_BATCH`` per database transaction. The
+entries go in in time order and PostgreSQL moves the client assets' ``posted`` as each one is
+inserted, exactly as for a service (running balance, sequence, floor CHECK; the zero sum at COMMIT),
+so ``reconcile`` stays clean.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from decimal import Decimal
 
@@ -35,8 +37,9 @@ from transactions import deposits, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
 from users.models import User
 from users.two_factor import totp_secret, user_totp_enrol
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_request
 from walletmanager.commands import OperatorCommand
-from walletmanager.exceptions import DomainError
 from wallets.models import Wallet
 from wallets.services import wallet_create
 
@@ -60,8 +63,15 @@ DEMO_RATES = [
     ("USDT", "USD", "1"),
     ("TON", "USD", "5.2"),
 ]
-# Missing transactions from which the set-based fast path takes over, and its batch size.
-BULK_FROM = 5_000
+# Items kept waiting in each queue (pending withdrawals, pending deposits, approval requests).
+DEMO_WAITING = 3
+# Adjustments the demo's first Finance operator asks for; the second one decides them on the desk.
+DEMO_ADJUSTMENTS = [
+    ("50.00", "Goodwill credit: a card payment failed twice on our side (ticket 4121)"),
+    ("75.00", "Refund of a fee charged twice (ticket 4188)"),
+    ("120.00", "Compensation agreed by phone for a delayed withdrawal (ticket 4203)"),
+]
+# Transactions written per database transaction by the set-based history.
 BULK_BATCH = 25_000
 # Share of each kind in bulk data; the rest are transfers.
 BULK_DEPOSITS = 0.45
@@ -78,14 +88,10 @@ class Command(OperatorCommand):
         )
         parser.add_argument("--seed", type=int, default=2026, help="random seed, for repeatable data")
         parser.add_argument(
-            "--bulk", action="store_true",
-            help=f"use the set-based fast path whatever the number (automatic from {BULK_FROM} missing transactions)",
-        )
-        parser.add_argument(
-            "--days", type=int, default=90, help="bulk transactions are spread over this many past days (default 90)"
+            "--days", type=int, default=30, help="the history is spread over this many past days (default 30)"
         )
 
-    def run(self, *args, users: int, transactions: int, seed: int, bulk: bool, days: int, **options):
+    def run(self, *args, users: int, transactions: int, seed: int, days: int, **options):
         if users < 0 or transactions < 0:
             raise CommandError("--users and --transactions must be zero or more.")
         if days < 1:
@@ -96,7 +102,6 @@ class Command(OperatorCommand):
                 "seed_demo creates the demo logins whose passwords are published; refusing with DJANGO_DEBUG off. "
                 "Run it on a development machine (DJANGO_DEBUG=1)."
             )
-        rng = random.Random(seed)
         self.usd = Currency.objects.get(code="USD")
         self.eur = Currency.objects.get(code="EUR")
         logins = self._demo_logins()
@@ -104,25 +109,22 @@ class Command(OperatorCommand):
         self.usd.refresh_from_db()  # the approval threshold may just have been set
         clients = [logins["client@walletmanager.test"]] + self._demo_clients(users)
         wallets = [self._wallets_of(client) for client in clients]
-        self._pending_withdrawal(logins["client@walletmanager.test"], wallets[0][0])
-        waiting_deposit = self._pending_deposit(logins["client@walletmanager.test"], wallets[0][0])
-        demo_wallets = [w for pair in wallets for w in pair]
+        usd_wallets = [usd for usd, _ in wallets]
+        self._pending_withdrawals(usd_wallets)
+        waiting_deposits = self._pending_deposits(usd_wallets)
+        self._approval_requests(logins["finance@walletmanager.test"], usd_wallets)
         existing = Transaction.objects.filter(description=DEMO_DESCRIPTION).count()
         missing = max(0, transactions - existing)
-        if missing and (bulk or missing >= BULK_FROM):
-            self._bulk_transactions(seed, [usd for usd, _ in wallets], missing=missing, days=days)
-        else:
-            self._transactions(rng, demo_wallets, missing=missing)
+        if missing:
+            self._bulk_transactions(seed, usd_wallets, missing=missing, days=days)
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Logins:"))
         for email, password, role, superuser, group, *_ in DEMO_LOGINS:
             label = "superuser" if superuser else (group or role)
             self.stdout.write(f"  {label:<10} {email:<30} {password}")
         self.stdout.write(f"  demo wallets' PIN: {DEMO_PIN}")
-        if waiting_deposit is not None:
-            self.stdout.write(
-                f"  a deposit waits for its money: python manage.py simulate_payment {waiting_deposit.reference}"
-            )
+        for waiting in waiting_deposits:
+            self.stdout.write(f"  a deposit waits for its money: python manage.py simulate_payment {waiting.reference}")
         self._print_operator_secrets(logins)
 
     def _demo_logins(self) -> dict[str, User]:
@@ -213,63 +215,51 @@ class Command(OperatorCommand):
                 )
         return usd, multi
 
-    def _pending_withdrawal(self, client: User, wallet: Wallet) -> None:
-        """One withdrawal above the approval threshold waits for Finance, so the approval flow can be tried."""
+    def _pending_withdrawals(self, wallets: list[Wallet]) -> None:
+        """Withdrawals above the approval threshold wait for Finance: topped up to ``DEMO_WAITING``,
+        each from the next client's wallet, funded for it first."""
         threshold = self.usd.withdrawal_approval_threshold
-        if threshold is None or Transaction.objects.filter(
-            wallet=wallet, kind=Transaction.Kind.WITHDRAWAL, amount__gte=threshold, description=DEMO_DESCRIPTION
-        ).exists():
-            return
-        with db_transaction.atomic():
-            self._fund(
-                actor=client, wallet=wallet, currency=self.usd, amount=threshold * 2, description=DEMO_DESCRIPTION
-            )
-            services.transaction_withdraw(
-                actor=client, wallet=wallet, currency=self.usd, amount=threshold + Decimal("500"), pin=DEMO_PIN,
-                description=DEMO_DESCRIPTION,
-            )
-
-    def _pending_deposit(self, client: User, wallet: Wallet) -> Transaction | None:
-        """One deposit waits for its money, so the provider's callback (``simulate_payment``) and
-        Finance's confirmation can be tried; another one is made on the next run once it resolves."""
         waiting = Transaction.objects.filter(
-            wallet=wallet, kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
-        ).first()
-        if waiting is not None:
-            return waiting
-        return deposits.transaction_deposit(
-            actor=client, wallet=wallet, currency=self.usd, amount=Decimal("250.00"), description=DEMO_DESCRIPTION
-        )
-
-    def _transactions(self, rng: random.Random, wallets: list[Wallet], *, missing: int) -> None:
-        if not missing:
+            kind=Transaction.Kind.WITHDRAWAL, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
+        ).count()
+        if threshold is None:
             return
-        usd_wallets = [w for w in wallets if w.name == "Everyday USD"]
-        for _ in tqdm(range(missing), desc="demo transactions", unit="tx", disable=missing < 20):
-            wallet = rng.choice(usd_wallets)
-            amount = Decimal(rng.randint(100, 20000)) / 100
-            choice = rng.random()
-            try:
-                if choice < 0.4:
-                    self._fund(
-                        actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, description=DEMO_DESCRIPTION
-                    )
-                elif choice < 0.7:
-                    services.transaction_withdraw(
-                        actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=DEMO_PIN,
-                        description=DEMO_DESCRIPTION,
-                    )
-                else:
-                    other = rng.choice([w for w in usd_wallets if w != wallet] or usd_wallets)
-                    services.transaction_transfer(
-                        actor=wallet.owner, wallet=wallet, to_address=other.address, currency=self.usd, amount=amount,
-                        pin=DEMO_PIN, description=DEMO_DESCRIPTION,
-                    )
-            except DomainError:
-                # e.g. not enough money for this draw: a refused demo operation changes nothing.
-                self._fund(
-                    actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, description=DEMO_DESCRIPTION
+        for number in range(waiting, DEMO_WAITING):
+            wallet = wallets[number % len(wallets)]
+            amount = threshold + Decimal(500 * (number + 1))
+            with db_transaction.atomic():
+                self._fund(actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount + threshold,
+                           description=DEMO_DESCRIPTION)
+                services.transaction_withdraw(
+                    actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=DEMO_PIN,
+                    description=DEMO_DESCRIPTION,
                 )
+
+    def _pending_deposits(self, wallets: list[Wallet]) -> list[Transaction]:
+        """Deposits wait for their money, so the provider's callback (``simulate_payment``) and Finance's
+        confirmation can be tried; topped up to ``DEMO_WAITING`` as they resolve."""
+        waiting = list(Transaction.objects.filter(
+            kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
+        ).order_by("created_at"))
+        for number in range(len(waiting), DEMO_WAITING):
+            wallet = wallets[number % len(wallets)]
+            waiting.append(deposits.transaction_deposit(
+                actor=wallet.owner, wallet=wallet, currency=self.usd, amount=Decimal(250 + 100 * number),
+                description=DEMO_DESCRIPTION,
+            ))
+        return waiting
+
+    def _approval_requests(self, maker: User, wallets: list[Wallet]) -> None:
+        """Adjustments the first Finance operator asked for wait for the second one (SPEC §12)."""
+        waiting = ApprovalRequest.objects.filter(
+            requested_by=maker, action="adjust", status=ApprovalRequest.Status.PENDING
+        ).count()
+        for number in range(waiting, DEMO_WAITING):
+            amount, reason = DEMO_ADJUSTMENTS[number % len(DEMO_ADJUSTMENTS)]
+            approval_request(
+                actor=maker, action="adjust", reason=reason, wallet=wallets[number % len(wallets)],
+                currency=self.usd, amount=amount, direction="credit",
+            )
 
     # --- the fast path ---------------------------------------------------------------------------
 
@@ -282,7 +272,7 @@ class Command(OperatorCommand):
             ).values_list("pk", flat=True)
         )
         if len(wallet_ids) < 2:
-            raise CommandError("The fast path needs at least two active demo wallets: use --users 1 or more.")
+            raise CommandError("The demo history needs at least two active demo wallets: use --users 1 or more.")
         system = dict(
             Wallet.objects.filter(system_role__in=["external", "fees"]).values_list("system_role", "pk")
         )
@@ -390,9 +380,13 @@ class Command(OperatorCommand):
                 """
                 INSERT INTO transactions_transaction
                     (id, kind, status, wallet_id, currency_id, amount, fee, to_wallet_id, description,
-                     created_by_id, created_at, posted_at, reason)
+                     created_by_id, created_at, posted_at, reason, received_amount, provider_id, resolved_at)
+                -- a deposit as the provider's callback settles it: the amount received and its payment id
                 SELECT id, kind, 'posted', wallet_id, 'USD', amount, fee, to_wallet_id, %(description)s,
-                       owner_id, created_at, created_at, ''
+                       owner_id, created_at, created_at, '',
+                       CASE WHEN kind = 'deposit' THEN amount END,
+                       CASE WHEN kind = 'deposit' THEN 'demo_' || replace(id::text, '-', '') END,
+                       CASE WHEN kind = 'deposit' THEN created_at END
                   FROM demo_batch
                 """,
                 params,

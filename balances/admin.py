@@ -9,21 +9,11 @@ from balances import services
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.admin import StatusBanner, StatusBannerMixin, audit_changelist_url, recent_audit_events_html
 from walletmanager.admin_actions import reason_action
+from walletmanager.admin_mixins import ReadOnlyAdminMixin
 from walletmanager.money import format_amount
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class AssetInline(ReadOnlyMixin, admin.TabularInline):
+class AssetInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BalanceAsset
     fields = ("currency", "posted", "held", "credit_limit", "available", "updated_at")
     readonly_fields = fields
@@ -97,7 +87,7 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
 
 
 @admin.register(BalanceAsset)
-class BalanceAssetAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class BalanceAssetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("balance", "currency", "posted", "held", "credit_limit", "updated_at")
     list_filter = ("currency",)
     search_fields = ("balance__wallet__address", "balance__wallet__owner__email", "=balance__wallet__id")

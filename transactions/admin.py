@@ -37,6 +37,7 @@ from walletmanager.admin import (
     recent_audit_events_html,
 )
 from walletmanager.admin_actions import reason_action
+from walletmanager.admin_mixins import ReadOnlyAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
@@ -44,19 +45,6 @@ from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_amount, fractional
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
-
-
-class ReadOnlyAdminMixin:
-    """Money rows: visible to operators with view permission, never added, changed or deleted."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- transactions --------------------------------------------------------------------------------

@@ -8,20 +8,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from walletmanager.admin_actions import reason_action
+from walletmanager.admin_mixins import ReadOnlyAdminMixin
 from walletmanager.webhooks import services
 from walletmanager.webhooks.models import MANAGE_WEBHOOKS, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_manage_webhooks_permission(self, request) -> bool:
         return request.user.has_perm(MANAGE_WEBHOOKS)
 

@@ -14,7 +14,8 @@ from transactions import services
 from transactions.tests.conftest import PIN, make_wallet
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import jobs_waiting
-from walletmanager.webhooks.models import WebhookEvent
+from walletmanager.webhooks.models import WebhookEndpoint, WebhookEvent
+from users.tests.factories import UserFactory
 from transactions.tests.conftest import client_user, funded_wallet, other_wallet, staff, usd, wallet  # noqa: F401
 from wallets.services import wallet_block
 
@@ -23,8 +24,13 @@ class Refused(Exception):
     pass
 
 
+def subscribe(owner, *events: str) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(owner=owner, url="https://hooks.example.com/", events=list(events), secret="whsec_x")
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_change_that_rolls_back_leaves_no_event_and_no_job(funded_wallet, staff):
+    subscribe(funded_wallet.owner, "wallet.blocked")
     jobs_before = jobs_waiting()
     with pytest.raises(Refused), transaction.atomic():
         wallet_block(actor=staff, wallet=funded_wallet, reason="suspicious")
@@ -39,6 +45,7 @@ def test_a_change_that_rolls_back_leaves_no_event_and_no_job(funded_wallet, staf
 def test_a_change_that_commits_leaves_its_event_and_a_job_for_it(funded_wallet, usd):
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
+    subscribe(funded_wallet.owner, "transaction.pending")
 
     pending = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
 
@@ -55,6 +62,7 @@ def test_a_change_that_commits_leaves_its_event_and_a_job_for_it(funded_wallet, 
 def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(funded_wallet, staff):
     """A process killed between its commit and anything else it meant to do (no on_commit hook, no
     broker round trip) has still left the job: it was written by the commit itself."""
+    subscribe(funded_wallet.owner, "*")
     script = (
         "import os\n"
         "from django.db import transaction\n"
@@ -75,6 +83,18 @@ def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(fu
     event = WebhookEvent.objects.get(type="wallet.blocked")
     assert event.data["status"] == "blocked" and "reason" not in str(event.data)
     assert {"event_id": str(event.pk)} in [job["args"] for job in jobs_waiting(task="webhook_dispatch")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_event_nobody_subscribed_to_is_recorded_without_a_job(funded_wallet, staff):
+    subscribe(funded_wallet.owner, "transaction.posted")  # not this type
+    subscribe(UserFactory(), "*")  # not this owner
+    jobs_before = jobs_waiting()
+
+    wallet_block(actor=staff, wallet=funded_wallet, reason="suspicious")
+
+    assert WebhookEvent.objects.filter(type="wallet.blocked", owner_ids=[funded_wallet.owner_id]).exists()
+    assert jobs_waiting() == jobs_before
 
 
 def _environment() -> dict[str, str]:

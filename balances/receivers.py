@@ -30,8 +30,10 @@ def publish_balance_event(balance, event_type: str) -> None:
     from walletmanager.webhooks.services import event_publish
     from wallets.serializers import WalletSerializer
 
-    data = {"wallet": str(balance.wallet_id), **WalletSerializer(balance.wallet).data["balance"]}
-    event_publish(type=event_type, data=data, owner_ids=[balance.wallet.owner_id])
+    def render() -> dict:
+        return {"wallet": str(balance.wallet_id), **WalletSerializer(balance.wallet).data["balance"]}
+
+    event_publish(type=event_type, render=render, owner_ids=[balance.wallet.owner_id])
 
 
 def connect() -> None:

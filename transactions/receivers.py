@@ -47,11 +47,15 @@ def publish_transaction_event(transaction, status: str) -> None:
     from walletmanager.webhooks.services import event_publish
     from wallets.models import Wallet
 
-    data = dict(TransactionSerializer(transaction).data)
-    data.pop("balance_after", None)
-    owners = Wallet.objects.filter(pk__in=[transaction.wallet_id, transaction.to_wallet_id]).values_list("owner_id", flat=True)
+    def render() -> dict:
+        data = dict(TransactionSerializer(transaction).data)
+        data.pop("balance_after", None)
+        return data
+
     family = "deposit" if transaction.kind == Transaction.Kind.DEPOSIT else "transaction"
-    event_publish(type=f"{family}.{status}", data=data, owner_ids=owners)
+    wallets = [transaction.wallet_id, transaction.to_wallet_id] if transaction.to_wallet_id else [transaction.wallet_id]
+    owners = Wallet.objects.filter(pk__in=wallets).values_list("owner_id", flat=True)
+    event_publish(type=f"{family}.{status}", render=render, owner_ids=owners)
 
 
 def connect() -> None:

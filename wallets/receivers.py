@@ -25,7 +25,7 @@ def publish_wallet_event(wallet, event_type: str) -> None:
     from walletmanager.webhooks.services import event_publish
     from wallets.serializers import WalletSerializer
 
-    event_publish(type=event_type, data=dict(WalletSerializer(wallet).data), owner_ids=[wallet.owner_id])
+    event_publish(type=event_type, render=lambda: dict(WalletSerializer(wallet).data), owner_ids=[wallet.owner_id])
 
 
 def connect() -> None:

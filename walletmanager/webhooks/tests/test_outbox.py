@@ -11,7 +11,7 @@ from django.db import transaction
 
 from balances.models import Currency
 from transactions import services
-from transactions.tests.conftest import PIN, make_wallet
+from transactions.tests.conftest import PIN, deposit, make_wallet
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import jobs_waiting
 from walletmanager.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -86,14 +86,16 @@ def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(fu
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_event_nobody_subscribed_to_is_recorded_without_a_job(funded_wallet, staff):
+def test_an_event_no_live_endpoint_wants_is_neither_recorded_nor_deferred(funded_wallet, staff):
     subscribe(funded_wallet.owner, "transaction.posted")  # not this type
     subscribe(UserFactory(), "*")  # not this owner
+    deleted = subscribe(funded_wallet.owner, "*")
+    WebhookEndpoint.objects.filter(pk=deleted.pk).update(is_active=False)  # disabled
     jobs_before = jobs_waiting()
 
     wallet_block(actor=staff, wallet=funded_wallet, reason="suspicious")
 
-    assert WebhookEvent.objects.filter(type="wallet.blocked", owner_ids=[funded_wallet.owner_id]).exists()
+    assert not WebhookEvent.objects.filter(type="wallet.blocked").exists()
     assert jobs_waiting() == jobs_before
 
 
@@ -104,7 +106,10 @@ def _environment() -> dict[str, str]:
 
 
 @pytest.mark.django_db
-def test_deposits_publish_deposit_events_and_other_kinds_transaction_events(funded_wallet, other_wallet, usd):
+def test_deposits_publish_deposit_events_and_other_kinds_transaction_events(wallet, other_wallet, usd):
+    subscribe(wallet.owner, "*")
+    funded_wallet = wallet
+    deposit(wallet, "100")
     services.transaction_transfer(
         actor=funded_wallet.owner, wallet=funded_wallet, to_address=other_wallet.address, currency=usd, amount="5", pin=PIN
     )
@@ -120,6 +125,7 @@ def test_a_multi_currency_wallets_freeze_is_a_balance_event_for_its_owner(staff,
     from balances.services import balance_freeze
 
     wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
+    subscribe(client_user, "balance.frozen")
     balance_freeze(actor=staff, balance=wallet.balance, reason="court order")
 
     event = WebhookEvent.objects.get(type="balance.frozen")

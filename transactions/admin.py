@@ -29,17 +29,21 @@ from transactions.pricing import exchange_rates_check, exchange_rates_record, fe
 from walletmanager.admin import (
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
+    ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    money,
+    money_column,
     recent_audit_events_html,
+    shortened_id,
 )
 from walletmanager.admin_actions import reason_action
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, fractional_digits
+from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_money, format_number, fractional_digits
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
@@ -63,7 +67,7 @@ class ReadOnlyAdminMixin:
 
 class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Entry
-    fields = ("wallet", "currency", "amount", "created_at")
+    fields = ("wallet", "money_amount", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -71,10 +75,12 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("wallet", "currency")
 
+    money_amount = money_column("amount", description="Amount")
+
 
 @admin.register(Transaction)
 class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "kind", "status", "wallet_link", "owner_link", "currency", "amount", "fee")
+    list_display = ("short_id", "created_at", "kind", "status", "wallet_link", "owner_link", "money_amount", "money_fee")
     list_filter = ("kind", "status", "currency")
     date_hierarchy = "created_at"
     # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
@@ -92,13 +98,14 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         "export_csv",
     ]
     fields = (
-        "id", "kind", "status", "wallet", "owner_link", "currency", "amount", "fee", "to_wallet", "to_owner_link",
-        "to_currency", "to_amount", "rate", "description", "reference", "received_amount", "provider_id", "reverses",
+        "id", "kind", "status", "wallet", "owner_link", "money_amount", "money_fee", "to_wallet", "to_owner_link",
+        "money_to_amount", "rate_readable", "description", "reference", "money_received", "provider_id", "reverses",
         "reversed_by_link", "reason", "created_by",
         "created_at", "posted_at", "resolved_at", "audit_events",
     )
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
+    Media = ListColumnsMedia
 
     def get_object(self, request, object_id, from_field=None):
         # The change page reads all of these; the changelist joins only list_select_related.
@@ -133,19 +140,38 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
         if transaction.status == Transaction.Status.PENDING and transaction.kind == Transaction.Kind.DEPOSIT:
             return [StatusBanner(
-                f"Pending deposit: waits for {transaction.amount.normalize():f} {transaction.currency_id} to arrive "
+                f"Pending deposit: waits for {self._money_text(transaction.amount, transaction)} to arrive "
                 f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
                 since=transaction.created_at,
             )]
         if transaction.status == Transaction.Status.PENDING:
             return [StatusBanner(
-                f"Pending: waits for approval ({transaction.amount + transaction.fee} {transaction.currency_id} held).",
+                f"Pending: waits for approval ({self._money_text(transaction.amount + transaction.fee, transaction)} held).",
                 since=transaction.created_at,
             )]
         if transaction.status == Transaction.Status.REVERSED:
             return [StatusBanner("Reversed: a reversal transaction undid its entries.", reason=transaction.reason,
                                  level="closed")]
         return []
+
+    @staticmethod
+    def _money_text(amount: Decimal, transaction: Transaction) -> str:
+        return format_money(amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, transaction: Transaction) -> str:
+        return shortened_id(transaction.pk)
+
+    money_amount = money_column("amount", description="Amount", ordering="amount")
+    money_fee = money_column("fee", description="Fee")
+    money_received = money_column("received_amount", description="Received")
+    money_to_amount = money_column("to_amount", description="To amount", currency="to_currency")
+
+    @admin.display(description="Rate")
+    def rate_readable(self, transaction: Transaction) -> str:
+        if transaction.rate is None:
+            return "—"
+        return f"1 {transaction.currency_id} = {format_number(transaction.rate)} {transaction.to_currency_id}"
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, transaction: Transaction) -> str:
@@ -173,7 +199,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         if reversal is None:
             return "—"
         url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
-        return format_html('<a href="{}">{}</a>', url, reversal.pk)
+        return link(url, reversal.pk)
 
     # permissions of the actions (Django hides an action from operators without it)
 
@@ -348,7 +374,7 @@ class MoneyMovementForm(forms.Form):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "transaction_id", "wallet", "currency", "amount")
+    list_display = ("short_id", "created_at", "transaction_link", "wallet", "money_amount")
     list_filter = ("currency",)
     search_fields = ("=transaction__id", "=wallet__address")
     search_help_text = "A transaction id or a wallet address."
@@ -357,8 +383,19 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
-    fields = ("id", "transaction", "wallet", "currency", "amount", "created_at")
+    fields = ("id", "transaction", "wallet", "money_amount", "created_at")
     readonly_fields = fields
+    Media = ListColumnsMedia
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, entry: Entry) -> str:
+        return shortened_id(entry.pk)
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, entry: Entry) -> str:
+        return shortened_id(entry.transaction_id, url=reverse("admin:transactions_transaction_change", args=[entry.transaction_id]))
+
+    money_amount = money_column("amount", description="Amount", ordering="amount")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -400,12 +437,17 @@ class ExchangeRateForm(forms.ModelForm):
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(admin.ModelAdmin):
     form = ExchangeRateForm
-    list_display = ("base", "quote", "rate", "source", "created_at")
+    list_display = ("base", "quote", "money_rate", "source", "created_at")
     list_filter = ("base", "quote", "source")
     list_select_related = ("base", "quote")
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ("created_at",)
+    Media = ListColumnsMedia
+
+    @admin.display(description="Rate", ordering="rate")
+    def money_rate(self, rate: ExchangeRate) -> str:
+        return format_html('<span class="money">{}</span>', format_number(rate.rate))
 
     def save_model(self, request, obj, form, change):
         exchange_rates_record(actor=request.user, rates=[obj])
@@ -450,10 +492,31 @@ class FeeRuleForm(forms.ModelForm):
 @admin.register(FeeRule)
 class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
-    list_display = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active", "updated_at")
+    list_display = ("kind", "currency", "percent_bps", "money_flat", "money_min_fee", "money_max_fee", "is_active", "updated_at")
     list_filter = ("kind", "currency", "is_active")
     list_select_related = ("currency",)
     readonly_fields = ("created_at", "updated_at")
+    Media = ListColumnsMedia
+
+    @staticmethod
+    def _fee(rule: FeeRule, amount: Decimal | None) -> str:
+        if amount is None:
+            return "—"
+        if rule.currency_id is None:  # a rule for any currency: its amounts have no decimals of their own
+            return format_html('<span class="money">{}</span>', format_number(amount))
+        return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Flat fee")
+    def money_flat(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.flat)
+
+    @admin.display(description="Minimum fee")
+    def money_min_fee(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.min_fee)
+
+    @admin.display(description="Maximum fee")
+    def money_max_fee(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.max_fee)
 
     def save_model(self, request, obj, form, change):
         fee_rule_save(actor=request.user, rule=obj)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from balances.models import BalanceAsset, Currency
 from transactions.models import ReconciliationRun, Transaction
+from walletmanager.money import quantum
 
 CHART_DAYS = 30
 
@@ -38,8 +38,8 @@ def client_liabilities() -> list[dict]:
     return [
         {
             "currency": row["currency_id"],
-            "posted": row["posted"].quantize(Decimal(1).scaleb(-decimals.get(row["currency_id"], 2))),
-            "held": row["held"].quantize(Decimal(1).scaleb(-decimals.get(row["currency_id"], 2))),
+            "posted": row["posted"].quantize(quantum(decimals.get(row["currency_id"], 2))),
+            "held": row["held"].quantize(quantum(decimals.get(row["currency_id"], 2))),
             "assets": row["assets"],
         }
         for row in rows

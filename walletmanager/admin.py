@@ -25,7 +25,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from walletmanager.models import AuditEvent
-from walletmanager.money import format_amount
+from walletmanager.money import format_money
 
 PANEL_ROWS = 20
 _TARGET_TERM = re.compile(r"^[a-z_]+\.[a-z_]+:[0-9A-Za-z-]{1,64}$")
@@ -187,6 +187,67 @@ def link(url: str | None, text: object) -> str:
     return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
 
 
+def wallet_link(wallet: Model) -> str:
+    """A wallet's address, linked to its page."""
+    return link(reverse("admin:wallets_wallet_change", args=[wallet.pk]), wallet.address)
+
+
+def owner_link(wallet: Model) -> str:
+    """The email of a wallet's owner, linked to their page (the wallet's ``owner`` must be joined)."""
+    return link(reverse("admin:users_user_change", args=[wallet.owner_id]), wallet.owner.email)
+
+
+# --- columns that fit a 1 440 px screen ------------------------------------------------------------
+
+SHORT_ID_LENGTH = 8
+
+
+def shortened_id(value: object, *, url: str | None = None) -> str:
+    """An id's first eight characters, the full id on hover (and on the object's own page)."""
+    text = str(value)
+    if url:
+        return format_html('<a href="{}" title="{}" class="short-id">{}</a>', url, text, text[:SHORT_ID_LENGTH])
+    return format_html('<span title="{}" class="short-id">{}</span>', text, text[:SHORT_ID_LENGTH])
+
+
+def money(amount, *, currency: str, decimals: int) -> str:
+    """An amount as operators read it ("10,500.00 USD"), kept on one line; "—" for none."""
+    if amount is None:
+        return "—"
+    return format_html('<span class="money">{}</span>', format_money(amount, currency=currency, decimals=decimals))
+
+
+def money_column(field: str, *, description: str, currency: str = "currency", ordering: str | None = None):
+    """A ModelAdmin column (list or page) showing ``obj.<field>`` as money in ``obj.<currency>``
+    (a joined ``Currency``); "—" when the object has no such currency."""
+
+    def column(modeladmin, obj) -> str:
+        if getattr(obj, f"{currency}_id") is None:
+            return "—"
+        return money(getattr(obj, field), currency=getattr(obj, f"{currency}_id"), decimals=getattr(obj, currency).decimals)
+
+    return admin.display(description=description, ordering=ordering)(column)
+
+
+class ListColumnsMedia:
+    """The stylesheet that right-aligns the ``money_*`` columns of a changelist (``ModelAdmin.Media``)."""
+
+    css = {"all": ["walletmanager/admin-lists.css"]}
+
+
+def titled_filter(title: str) -> type[admin.FieldListFilter]:
+    """Django's own filter for a field, under another title: two fields named alike ("kind" of the
+    wallet and of its balance) would otherwise both show as "By kind"."""
+
+    class TitledFilter(admin.FieldListFilter):
+        def __new__(cls, field, request, params, model, model_admin, field_path):
+            chosen = admin.FieldListFilter.create(field, request, params, model, model_admin, field_path)
+            chosen.title = title
+            return chosen
+
+    return TitledFilter
+
+
 # --- status banners ------------------------------------------------------------------------------
 
 
@@ -276,15 +337,14 @@ def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
         return "No transactions yet."
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 link(reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"),
                 tx.get_kind_display(),
                 tx.get_status_display(),
                 link(reverse("admin:wallets_wallet_change", args=[tx.wallet_id]), tx.wallet.address),
-                format_amount(tx.amount, decimals=tx.currency.decimals),
-                tx.currency_id,
+                money(tx.amount, currency=tx.currency_id, decimals=tx.currency.decimals),
                 link(reverse("admin:wallets_wallet_change", args=[tx.to_wallet_id]), tx.to_wallet.address)
                 if tx.to_wallet_id
                 else "—",

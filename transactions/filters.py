@@ -1,13 +1,35 @@
 """Filters of ``GET /api/transactions/`` (SPEC §7)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from transactions.models import Transaction
+from wallets.models import ADDRESS_ALPHABET, ADDRESS_LENGTH, Wallet
+from wallets.selectors import wallet_lookup
+
+
+class WalletReferenceField(forms.CharField):
+    """A wallet's id (a UUID) or its address, in any case, as the commands take it."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value:
+            lookup = wallet_lookup(value)
+            address = lookup.get("address")
+            if address is not None and (len(address) != ADDRESS_LENGTH or set(address) - set(ADDRESS_ALPHABET)):
+                raise forms.ValidationError("Enter a wallet id (a UUID) or a wallet address.", code="invalid")
+        return value
+
+
+class WalletReferenceFilter(django_filters.Filter):
+    field_class = WalletReferenceField
 
 
 class TransactionFilter(django_filters.FilterSet):
-    wallet = django_filters.UUIDFilter(method="filter_wallet", help_text="Transactions from or to this wallet.")
+    wallet = WalletReferenceFilter(
+        method="filter_wallet", help_text="Transactions from or to this wallet: its id or its address."
+    )
     kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
     currency = django_filters.CharFilter(field_name="currency_id", max_length=10)
@@ -25,7 +47,9 @@ class TransactionFilter(django_filters.FilterSet):
         fields = ["wallet", "kind", "status", "currency"]
 
     def filter_wallet(self, queryset, name, value):
-        return queryset.filter(Q(wallet_id=value) | Q(to_wallet_id=value))
+        # The id as a literal, not a subquery: "IN (subquery) OR IN (subquery)" defeats both indexes.
+        wallet_ids = list(Wallet.objects.filter(**wallet_lookup(value)).values_list("pk", flat=True))
+        return queryset.filter(Q(wallet_id__in=wallet_ids) | Q(to_wallet_id__in=wallet_ids))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

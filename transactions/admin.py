@@ -264,6 +264,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         ),
         done_message="Requested {count} reversal(s): another operator with the same permission approves them "
         "in Approvals.",
+        state_field=None,  # the transaction stays posted until the request is approved
     )
 
     @admin.action(description="Export selected transactions as CSV", permissions=["view"])

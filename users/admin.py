@@ -233,6 +233,7 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
         done_message="Unlocked {count} account(s).",
         reason_required=False,
+        state_field="locked_until",
     )
     close_users = reason_action(
         name="close_users",

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,18 +18,10 @@ from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
+from wallets.tests.test_commands import PROJECT_ROOT, run
 from walletmanager.testing.ledger import post_adjustment
 from wallets.models import Wallet
 from wallets.tests.conftest import authenticated
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str) -> str:
-    out = StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue().strip()
-
 
 @pytest.mark.django_db
 def test_wallet_commands_take_the_address_an_operator_reads_in_any_case():

@@ -169,6 +169,33 @@ def admin_change_url(target_type: str, target_id: object) -> str | None:
         return None
 
 
+def audit_target_names(events: Iterable[AuditEvent]) -> dict[tuple[str, str], str]:
+    """What each event is about, in words ("User ada@example.com", "Wallet Main (7K…)"), keyed by
+    (target_type, target_id): one query per kind of target, whatever the number of events."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        if event.target_id:
+            wanted.setdefault(event.target_type, set()).add(event.target_id)
+    names: dict[tuple[str, str], str] = {}
+    for target_type, ids in wanted.items():
+        try:
+            model = apps.get_model(target_type)
+        except (LookupError, ValueError):
+            continue
+        # A name may read a related row (a balance its wallet, a transaction its currency): join them.
+        joined = [field.name for field in model._meta.concrete_fields if field.many_to_one]
+        label = str(model._meta.verbose_name).capitalize()
+        for pk, obj in model._default_manager.select_related(*joined).in_bulk(list(ids)).items():
+            names[(target_type, str(pk))] = f"{label} {obj}"
+    return names
+
+
+def audit_target_link(event: AuditEvent, names: dict[tuple[str, str], str]) -> str:
+    """The event's target by name, linked to its admin page; its type and id when it has no row."""
+    name = names.get((event.target_type, event.target_id)) or f"{event.target_type} {event.target_id}".strip()
+    return link(admin_change_url(event.target_type, event.target_id) if event.target_id else None, name)
+
+
 def audit_changelist_url(*targets: Model) -> str:
     """The audit changelist filtered to the events about ``targets`` (one object: exact filter;
     several: a search for ``type:id`` terms, see ``AuditEventAdmin.get_search_results``)."""
@@ -290,6 +317,7 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
     events = list(AuditEvent.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:PANEL_ROWS])
     if not events:
         return "No audit events yet."
+    names = audit_target_names(events)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -297,7 +325,7 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
             (
                 link(reverse("admin:walletmanager_auditevent_change", args=[event.pk]), f"{event.created_at:%Y-%m-%d %H:%M:%S}"),
                 event.action,
-                link(admin_change_url(event.target_type, event.target_id), event.target_type),
+                audit_target_link(event, names),
                 event.actor.email if event.actor else "system",
                 event.reason or "—",
             )
@@ -397,9 +425,18 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
             return queryset.filter(condition), False
         return super().get_search_results(request, queryset, search_term)
 
+    def get_changelist_instance(self, request):
+        # Name the targets of the page's events in a few queries (one per kind), not one per row.
+        changelist = super().get_changelist_instance(request)
+        names = audit_target_names(changelist.result_list)
+        for event in changelist.result_list:
+            event.target_names = names
+        return changelist
+
     @admin.display(description="About", ordering="target_type")
     def target_link(self, event: AuditEvent) -> str:
-        return link(admin_change_url(event.target_type, event.target_id), f"{event.target_type} {event.target_id}")
+        names = getattr(event, "target_names", None)
+        return audit_target_link(event, names if names is not None else audit_target_names([event]))
 
     def has_add_permission(self, request):
         return False

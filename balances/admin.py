@@ -7,15 +7,33 @@ from django.contrib import admin
 
 from balances import services
 from balances.models import Balance, BalanceAsset, Currency
-from walletmanager.admin import StatusBanner, StatusBannerMixin, audit_changelist_url, recent_audit_events_html
+from walletmanager.admin import (
+    ListColumnsMedia,
+    StatusBanner,
+    StatusBannerMixin,
+    audit_changelist_url,
+    money,
+    money_column,
+    owner_link,
+    recent_audit_events_html,
+    wallet_link,
+)
 from walletmanager.admin_actions import reason_action
 from walletmanager.admin_mixins import ReadOnlyAdminMixin
-from walletmanager.money import format_amount
 
 
-class AssetInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AssetMoneyMixin:
+    """An asset's positions as operators read them ("10,500.00 USD")."""
+
+    money_posted = money_column("posted", description="Posted", ordering="posted")
+    money_held = money_column("held", description="Held", ordering="held")
+    money_credit_limit = money_column("credit_limit", description="Credit limit")
+    money_available = money_column("available", description="Available")
+
+
+class AssetInline(AssetMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = BalanceAsset
-    fields = ("currency", "posted", "held", "credit_limit", "available", "updated_at")
+    fields = ("currency", "money_posted", "money_held", "money_credit_limit", "money_available", "updated_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -24,17 +42,13 @@ class AssetInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("currency")
 
-    @admin.display(description="Available")
-    def available(self, asset: BalanceAsset) -> str:
-        return format_amount(asset.available, decimals=asset.currency.decimals)
-
 
 @admin.register(Balance)
 class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
-    list_display = ("wallet", "kind", "currency", "status", "frozen_at", "created_at")
+    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen_at", "created_at")
     list_filter = ("kind", "status", "currency")
     search_fields = ("wallet__address", "wallet__owner__email", "=wallet__id")
-    list_select_related = ("wallet", "currency")
+    list_select_related = ("wallet__owner", "currency")
     raw_id_fields = ("wallet",)
     show_full_result_count = False
     readonly_fields = (
@@ -44,7 +58,7 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     actions = ["freeze_balances", "unfreeze_balances"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("wallet", "currency")
+        return super().get_queryset(request).select_related("wallet__owner", "currency")
 
     def status_banners(self, balance: Balance) -> list[StatusBanner]:
         banners = []
@@ -56,6 +70,14 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
                                         reason=balance.wallet.block_reason,
                                         level="warning" if balance.wallet.status == "blocked" else "closed"))
         return banners
+
+    @admin.display(description="Wallet", ordering="wallet__address")
+    def wallet_link(self, balance: Balance) -> str:
+        return wallet_link(balance.wallet)
+
+    @admin.display(description="Owner", ordering="wallet__owner__email")
+    def owner_link(self, balance: Balance) -> str:
+        return owner_link(balance.wallet)
 
     @admin.display(description="Recent audit events")
     def recent_audit_events(self, balance: Balance) -> str:
@@ -87,20 +109,47 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
 
 
 @admin.register(BalanceAsset)
-class BalanceAssetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("balance", "currency", "posted", "held", "credit_limit", "updated_at")
+class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "wallet_link", "owner_link", "currency", "money_posted", "money_held", "money_credit_limit",
+        "money_available", "updated_at",
+    )
     list_filter = ("currency",)
     search_fields = ("balance__wallet__address", "balance__wallet__owner__email", "=balance__wallet__id")
-    list_select_related = ("balance", "currency")
+    list_select_related = ("balance__wallet__owner", "currency")
     raw_id_fields = ("balance",)
     show_full_result_count = False
+    fields = (
+        "balance", "wallet_link", "owner_link", "currency", "money_posted", "money_held", "money_credit_limit",
+        "money_available", "updated_at",
+    )
+    readonly_fields = fields
+    Media = ListColumnsMedia
+
+    @admin.display(description="Wallet", ordering="balance__wallet__address")
+    def wallet_link(self, asset: BalanceAsset) -> str:
+        return wallet_link(asset.balance.wallet)
+
+    @admin.display(description="Owner", ordering="balance__wallet__owner__email")
+    def owner_link(self, asset: BalanceAsset) -> str:
+        return owner_link(asset.balance.wallet)
 
 
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "decimals", "is_active", "withdrawal_approval_threshold")
+    list_display = ("code", "name", "decimals", "is_active", "money_threshold", "money_daily_limit")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
+
+    Media = ListColumnsMedia
+
+    @admin.display(description="Withdrawal approval threshold")
+    def money_threshold(self, currency: Currency) -> str:
+        return money(currency.withdrawal_approval_threshold, currency=currency.code, decimals=currency.decimals)
+
+    @admin.display(description="Daily outgoing limit")
+    def money_daily_limit(self, currency: Currency) -> str:
+        return money(currency.daily_outgoing_limit, currency=currency.code, decimals=currency.decimals)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

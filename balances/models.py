@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, format_money
 from wallets.models import Wallet
 
 
@@ -88,7 +88,7 @@ class Balance(models.Model):
         permissions = [("freeze_balance", "Can freeze and unfreeze balances")]
 
     def __str__(self) -> str:
-        return f"Balance of {self.wallet_id}"
+        return f"Balance of {self.wallet.address}"
 
     def allows(self, currency_code: str) -> bool:
         return self.kind == self.Kind.MULTI or self.currency_id == currency_code
@@ -127,7 +127,7 @@ class BalanceAsset(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.currency_id} {self.posted}"
+        return format_money(self.posted, currency=self.currency_id, decimals=self.currency.decimals)
 
     @property
     def available(self) -> Decimal:

@@ -30,18 +30,23 @@ from walletmanager.admin import (
     Decision,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
+    ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    money,
+    moment_column,
+    money_column,
     recent_audit_events_html,
+    shortened_id,
 )
 from walletmanager.admin_actions import reason_action
 from walletmanager.admin_mixins import ReadOnlyAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_amount, fractional_digits
+from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_money, format_number, fractional_digits
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
@@ -52,13 +57,15 @@ from wallets.models import Wallet
 
 class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Entry
-    fields = ("wallet", "currency", "amount", "created_at")
+    fields = ("wallet", "money_amount", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("wallet", "currency")
+
+    money_amount = money_column("amount", description="Amount")
 
 
 # The decisions on a pending transaction: the changelist's actions and the change page's buttons call these.
@@ -83,7 +90,7 @@ def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction
 
 @admin.register(Transaction)
 class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "kind", "status", "wallet_link", "owner_link", "currency", "amount", "fee")
+    list_display = ("short_id", "created", "kind", "status", "wallet_link", "owner_link", "money_amount", "money_fee")
     list_filter = ("kind", "status", "currency")
     date_hierarchy = "created_at"
     # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
@@ -101,13 +108,14 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         "export_csv",
     ]
     fields = (
-        "id", "kind", "status", "wallet", "owner_link", "currency", "amount", "fee", "to_wallet", "to_owner_link",
-        "to_currency", "to_amount", "rate", "description", "reference", "received_amount", "provider_id", "reverses",
+        "id", "kind", "status", "wallet", "owner_link", "money_amount", "money_fee", "to_wallet", "to_owner_link",
+        "money_to_amount", "rate_readable", "description", "reference", "money_received", "provider_id", "reverses",
         "reversed_by_link", "reason", "created_by",
         "created_at", "posted_at", "resolved_at", "audit_events",
     )
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
+    Media = ListColumnsMedia
 
     def get_object(self, request, object_id, from_field=None):
         # The change page reads all of these; the changelist joins only list_select_related.
@@ -142,15 +150,13 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
         if transaction.status == Transaction.Status.PENDING and transaction.kind == Transaction.Kind.DEPOSIT:
             return [StatusBanner(
-                f"Pending deposit: waits for {format_amount(transaction.amount, decimals=transaction.currency.decimals)} "
-                f"{transaction.currency_id} to arrive with the reference {transaction.reference} (the provider's "
-                "callback, or Finance confirms it).",
+                f"Pending deposit: waits for {self._money_text(transaction.amount, transaction)} to arrive "
+                f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
                 since=transaction.created_at, level="pending",
             )]
         if transaction.status == Transaction.Status.PENDING:
-            held = format_amount(transaction.amount + transaction.fee, decimals=transaction.currency.decimals)
             return [StatusBanner(
-                f"Pending: waits for approval ({held} {transaction.currency_id} held).",
+                f"Pending: waits for approval ({self._money_text(transaction.amount + transaction.fee, transaction)} held).",
                 since=transaction.created_at, level="pending",
             )]
         if transaction.status == Transaction.Status.REVERSED:
@@ -164,7 +170,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         if transaction.status != Transaction.Status.PENDING:
             return []
         what = f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of " \
-               f"{format_amount(transaction.amount, decimals=transaction.currency.decimals)} {transaction.currency_id}"
+               f"{self._money_text(transaction.amount, transaction)}"
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
                 Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
@@ -176,6 +182,26 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                 Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
             ]
         return []
+
+    @staticmethod
+    def _money_text(amount: Decimal, transaction: Transaction) -> str:
+        return format_money(amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, transaction: Transaction) -> str:
+        return shortened_id(transaction.pk)
+
+    created = moment_column("created_at", description="Created (UTC)")
+    money_amount = money_column("amount", description="Amount", ordering="amount")
+    money_fee = money_column("fee", description="Fee")
+    money_received = money_column("received_amount", description="Received")
+    money_to_amount = money_column("to_amount", description="To amount", currency="to_currency")
+
+    @admin.display(description="Rate")
+    def rate_readable(self, transaction: Transaction) -> str:
+        if transaction.rate is None:
+            return "—"
+        return f"1 {transaction.currency_id} = {format_number(transaction.rate)} {transaction.to_currency_id}"
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, transaction: Transaction) -> str:
@@ -203,7 +229,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         if reversal is None:
             return "—"
         url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
-        return format_html('<a href="{}">{}</a>', url, reversal.pk)
+        return link(url, reversal.pk)
 
     # permissions of the actions (Django hides an action from operators without it)
 
@@ -260,6 +286,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         ),
         done_message="Requested {count} reversal(s): another operator with the same permission approves them "
         "in Approvals.",
+        state_field=None,  # the transaction stays posted until the request is approved
     )
 
     @admin.action(description="Export selected transactions as CSV", permissions=["view"])
@@ -370,7 +397,7 @@ class MoneyMovementForm(forms.Form):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "transaction_id", "wallet", "currency", "amount")
+    list_display = ("short_id", "created_at", "transaction_link", "wallet", "money_amount")
     list_filter = ("currency",)
     search_fields = ("=transaction__id", "=wallet__address")
     search_help_text = "A transaction id or a wallet address."
@@ -379,8 +406,19 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
-    fields = ("id", "transaction", "wallet", "currency", "amount", "created_at")
+    fields = ("id", "transaction", "wallet", "money_amount", "created_at")
     readonly_fields = fields
+    Media = ListColumnsMedia
+
+    @admin.display(description="ID", ordering="id")
+    def short_id(self, entry: Entry) -> str:
+        return shortened_id(entry.pk)
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, entry: Entry) -> str:
+        return shortened_id(entry.transaction_id, url=reverse("admin:transactions_transaction_change", args=[entry.transaction_id]))
+
+    money_amount = money_column("amount", description="Amount", ordering="amount")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -422,12 +460,17 @@ class ExchangeRateForm(forms.ModelForm):
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(admin.ModelAdmin):
     form = ExchangeRateForm
-    list_display = ("base", "quote", "rate", "source", "created_at")
+    list_display = ("base", "quote", "money_rate", "source", "created_at")
     list_filter = ("base", "quote", "source")
     list_select_related = ("base", "quote")
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = ("created_at",)
+    Media = ListColumnsMedia
+
+    @admin.display(description="Rate", ordering="rate")
+    def money_rate(self, rate: ExchangeRate) -> str:
+        return format_html('<span class="money">{}</span>', format_number(rate.rate))
 
     def save_model(self, request, obj, form, change):
         exchange_rates_record(actor=request.user, rates=[obj])
@@ -472,10 +515,31 @@ class FeeRuleForm(forms.ModelForm):
 @admin.register(FeeRule)
 class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
-    list_display = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active", "updated_at")
+    list_display = ("kind", "currency", "percent_bps", "money_flat", "money_min_fee", "money_max_fee", "is_active", "updated_at")
     list_filter = ("kind", "currency", "is_active")
     list_select_related = ("currency",)
     readonly_fields = ("created_at", "updated_at")
+    Media = ListColumnsMedia
+
+    @staticmethod
+    def _fee(rule: FeeRule, amount: Decimal | None) -> str:
+        if amount is None:
+            return "—"
+        if rule.currency_id is None:  # a rule for any currency: its amounts have no decimals of their own
+            return format_html('<span class="money">{}</span>', format_number(amount))
+        return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Flat fee")
+    def money_flat(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.flat)
+
+    @admin.display(description="Minimum fee")
+    def money_min_fee(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.min_fee)
+
+    @admin.display(description="Maximum fee")
+    def money_max_fee(self, rule: FeeRule) -> str:
+        return self._fee(rule, rule.max_fee)
 
     def save_model(self, request, obj, form, change):
         fee_rule_save(actor=request.user, rule=obj)

@@ -10,6 +10,7 @@ from transactions import services
 from transactions.models import Transaction
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError, ValidationFailed
+from walletmanager.money import format_money
 from wallets.models import Wallet
 
 
@@ -37,7 +38,7 @@ def prepare_adjustment(*, actor: Any, wallet: Wallet, currency: Currency, amount
     wallet = _client_wallet(wallet.pk)
     return Prepared(
         payload={"wallet": str(wallet.pk), "currency": currency.code, "amount": str(amount), "direction": direction},
-        summary=f"Adjustment: {direction} {services.ledger.plain(amount)} {currency.code} to {wallet.address}",
+        summary=f"Adjustment: {direction} {format_money(amount, currency=currency.code, decimals=currency.decimals)} to {wallet.address}",
         target_type="wallets.wallet",
         target_id=str(wallet.pk),
         owner_ids=frozenset({wallet.owner_id}),
@@ -70,7 +71,7 @@ def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
     services.check_reversible(transaction)
     return Prepared(
         payload={"transaction": str(transaction.pk)},
-        summary=f"Reversal of {transaction.kind} {services.ledger.plain(transaction.amount)} {transaction.currency_id} "
+        summary=f"Reversal of {transaction.kind} {format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)} "
         f"({str(transaction.pk)[:8]})",
         target_type="transactions.transaction",
         target_id=str(transaction.pk),

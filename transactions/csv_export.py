@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
 from balances.models import Currency
 from transactions.models import Transaction
-from walletmanager.money import format_amount
+from walletmanager.money import format_amount, format_number
 from wallets.models import Wallet
 
 EXPORT_HEADER = (
@@ -90,7 +89,7 @@ def transaction_csv_rows(queryset: QuerySet[Transaction]) -> Iterator[list[str]]
             format_amount(fee, decimals=decimals.get(currency, 18)),
             to_currency or "",
             format_amount(to_amount, decimals=decimals.get(to_currency, 18)) if to_amount is not None else "",
-            _plain(rate) if rate is not None else "",
+            format_number(rate) if rate is not None else "",
             _neutralise_formula(description),
         ]
 
@@ -117,10 +116,6 @@ def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
     writer = csv.writer(EchoBuffer())
     for row in rows:
         yield writer.writerow(row)
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 def _neutralise_formula(text: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
@@ -16,6 +15,7 @@ from django.utils import timezone
 from balances.models import Balance, BalanceAsset, Currency
 from transactions.models import ExchangeRate, ReconciliationRun, Transaction
 from users.models import User
+from walletmanager.money import quantum
 
 CHART_DAYS = 30
 
@@ -65,8 +65,8 @@ def client_liabilities() -> list[dict]:
     return [
         {
             "currency": row["currency_id"],
-            "posted": row["posted"].quantize(Decimal(1).scaleb(-decimals.get(row["currency_id"], 2))),
-            "held": row["held"].quantize(Decimal(1).scaleb(-decimals.get(row["currency_id"], 2))),
+            "posted": row["posted"].quantize(quantum(decimals.get(row["currency_id"], 2))),
+            "held": row["held"].quantize(quantum(decimals.get(row["currency_id"], 2))),
             "assets": row["assets"],
         }
         for row in rows

@@ -34,6 +34,7 @@ from balances.exceptions import BalanceFrozen, InsufficientFunds
 from balances.models import Balance, BalanceAsset
 from transactions.models import Entry, Transaction
 from walletmanager.exceptions import Conflict
+from walletmanager.money import format_number
 from wallets.models import Wallet
 
 # Wide enough for any product of two NUMERIC(38, 18) values: the default context (28 digits) would
@@ -247,8 +248,8 @@ def plan(
                 raise BalanceFrozen()
             if new_posted - new_held + asset.credit_limit < 0:
                 raise InsufficientFunds(
-                    f"Not enough available {key[1]}: {_plain(asset.available)} available, "
-                    f"{_plain(-change.available_delta)} needed."
+                    f"Not enough available {key[1]}: {format_number(asset.available)} available, "
+                    f"{format_number(-change.available_delta)} needed."
                 )
         if new_held < 0:
             raise Conflict("The hold to release is larger than the amount held.", code="invalid_state")
@@ -263,12 +264,3 @@ def lock_asset(wallet: Wallet, currency: str) -> None:
         _lock([(wallet.balance.pk, currency)])
 
 
-def plain(amount: Decimal) -> str:
-    """An amount for a message: no exponent and no trailing zeros of NUMERIC(38, 18) ("350", "0.25")."""
-    with money_context():
-        return format(amount.normalize(), "f")
-
-
-def _plain(amount: Decimal) -> str:
-    """An amount for a message: no exponent and no trailing zeros of NUMERIC(38, 18) ("350", "0.25")."""
-    return format(amount.normalize(), "f")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from balances.models import Currency, amount_field
+from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
 
 
@@ -124,7 +125,7 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.currency_id} ({self.status})"
+        return f"{self.kind} {format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)} ({self.status})"
 
 
 class Entry(models.Model):
@@ -162,7 +163,7 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.wallet_id} {self.amount} {self.currency_id}"
+        return f"{self.wallet_id} {format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)}"
 
 
 class FeeRule(models.Model):
@@ -225,7 +226,7 @@ class ExchangeRate(models.Model):
         indexes = [models.Index(fields=["base", "quote", "-created_at"], name="rate_pair_newest_idx")]
 
     def __str__(self) -> str:
-        return f"1 {self.base_id} = {self.rate} {self.quote_id}"
+        return f"1 {self.base_id} = {format_number(self.rate)} {self.quote_id}"
 
 
 class IdempotencyKey(models.Model):

@@ -20,7 +20,7 @@ from transactions.models import ExchangeRate, FeeRule
 from walletmanager.actors import require_staff
 from walletmanager.audit import audit_state, save_audited
 from walletmanager.exceptions import ValidationFailed
-from walletmanager.money import round_down, round_up
+from walletmanager.money import format_number, round_down, round_up
 
 RATE_DECIMALS = 18
 
@@ -92,8 +92,8 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
                 opposite = _newest_fresh_rate(base=quote, quote=base)
             if opposite is not None and rate * opposite > 1:
                 raise ValidationFailed(
-                    f"1 {base} = {rate} {quote} against the newest {quote}/{base} rate {opposite:f} in force would "
-                    f"turn 1 {base} into {(rate * opposite).normalize():f} {base} and back: load both directions "
+                    f"1 {base} = {rate} {quote} against the newest {quote}/{base} rate {format_number(opposite)} in force would "
+                    f"turn 1 {base} into {format_number(rate * opposite)} {base} and back: load both directions "
                     "consistently (or only one).",
                     field="rate",
                 )

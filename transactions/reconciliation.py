@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from transactions.models import ReconciliationRun
 from walletmanager.audit_seal import audit_verify
+from walletmanager.money import format_number
 
 # How many offending rows a report lists per check; the count of all of them is always given.
 ROW_CAP = 20
@@ -416,5 +417,5 @@ def _text_value(value: Any) -> str:
         return "—"
     if isinstance(value, Decimal):
         # 18 stored decimals are noise in a report; keep the significant ones.
-        return format(value.normalize(), "f")
+        return format_number(value)
     return str(value)

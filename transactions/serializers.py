@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
-from walletmanager.money import InvalidAmount, format_amount, to_decimal
+from walletmanager.money import InvalidAmount, format_amount, format_number, to_decimal
 
 MAX_TEXT = 1000
 
@@ -230,7 +230,7 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_rate(self, obj) -> str | None:
-        return None if obj.rate is None else format(obj.rate.normalize(), "f")
+        return None if obj.rate is None else format_number(obj.rate)
 
     @extend_schema_field(BalanceAfterSerializer(allow_null=True))
     def get_balance_after(self, obj) -> dict | None:
@@ -299,4 +299,4 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_rate(self, obj) -> str:
-        return format(obj.rate.normalize(), "f")
+        return format_number(obj.rate)

@@ -35,7 +35,7 @@ from walletmanager.exceptions import (
     UserBlocked,
     ValidationFailed,
 )
-from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_amount, round_down, to_decimal, validate_amount
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_amount, format_number, round_down, to_decimal, validate_amount
 from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
@@ -196,7 +196,7 @@ def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
         data.update(
             to_currency=transaction.to_currency_id,
             to_amount=format_amount(transaction.to_amount, decimals=transaction.to_currency.decimals),
-            rate=ledger.plain(transaction.rate),
+            rate=format_number(transaction.rate),
         )
     if transaction.reference:
         data["reference"] = transaction.reference
@@ -275,8 +275,8 @@ def _check_daily_limit(wallet: Wallet, *, currency: Currency, amount: Decimal) -
     ) or Decimal(0)
     if sent + amount > limit:
         raise DailyLimitExceeded(
-            f"At most {ledger.plain(limit)} {currency.code} may leave this wallet per 24 hours; "
-            f"{ledger.plain(max(limit - sent, Decimal(0)))} {currency.code} remain."
+            f"At most {format_number(limit)} {currency.code} may leave this wallet per 24 hours; "
+            f"{format_number(max(limit - sent, Decimal(0)))} {currency.code} remain."
         )
 
 

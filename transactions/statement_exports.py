@@ -9,7 +9,7 @@ from django.utils import timezone
 from fpdf import FPDF
 
 from transactions.csv_export import CHUNK_SIZE
-from transactions.statement_serializers import plain_amount
+from walletmanager.money import format_amount
 from transactions.statements import Statement, entry_description
 
 CSV_HEADER = ("sequence", "created_at", "transaction", "kind", "description", "amount", "balance_after", "currency")
@@ -32,8 +32,8 @@ def statement_csv_rows(statement: Statement) -> Iterator[list[str]]:
             str(entry.transaction_id),
             entry.transaction.kind,
             entry_description(entry, wallet=statement.wallet),
-            plain_amount(entry.amount, decimals=decimals),
-            plain_amount(entry.balance_after, decimals=decimals),
+            format_amount(entry.amount, decimals=decimals),
+            format_amount(entry.balance_after, decimals=decimals),
             statement.currency.code,
         ]
 
@@ -55,10 +55,10 @@ def statement_pdf(statement: Statement, *, entries) -> bytes:
         document.entry_line(
             entry.created_at,
             entry_description(entry, wallet=statement.wallet),
-            plain_amount(entry.amount, decimals=decimals),
-            plain_amount(entry.balance_after, decimals=decimals),
+            format_amount(entry.amount, decimals=decimals),
+            format_amount(entry.balance_after, decimals=decimals),
         )
-    document.closing_line(plain_amount(statement.closing_balance, decimals=decimals))
+    document.closing_line(format_amount(statement.closing_balance, decimals=decimals))
     return bytes(document.output())
 
 
@@ -91,7 +91,7 @@ class _StatementDocument(FPDF):
             f"From {_when(statement.date_from)} to {_when(statement.date_to)} (UTC)",
         ]
         if self.page_no() == 1:
-            lines.append(f"Opening balance {plain_amount(statement.opening_balance, decimals=decimals)}")
+            lines.append(f"Opening balance {format_amount(statement.opening_balance, decimals=decimals)}")
         for line in lines:
             self.cell(0, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
         self.ln(2)

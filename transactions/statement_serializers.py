@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
-from decimal import Decimal, localcontext
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -12,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from transactions.statements import AssetAsOf, entry_description
-from walletmanager.money import AMOUNT_MAX_DIGITS, quantum
+from walletmanager.money import format_amount
 
 AMOUNT_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "100.00"}
 FORMATS = ("json", "csv", "pdf")
@@ -97,16 +96,6 @@ class StatementQuerySerializer(serializers.Serializer):
 # --- output ----------------------------------------------------------------------------------------
 
 
-def plain_amount(amount: Decimal, *, decimals: int) -> str:
-    """An amount as JSON, CSV and PDF carry it: plain digits at the currency's decimals ("0.00000000").
-
-    Not ``walletmanager.money.format_amount``, which prints zero BTC as "0E-8" and raises
-    InvalidOperation for an 18-decimal amount of 10^10 or more (Python's default context keeps 28
-    digits; NUMERIC(38, 18) needs 38)."""
-    with localcontext(prec=AMOUNT_MAX_DIGITS):
-        return format(amount.quantize(quantum(decimals)) + 0, "f")  # + 0: never "-0.00"
-
-
 class AssetAsOfSerializer(serializers.Serializer):
     currency = serializers.CharField()
     posted = serializers.SerializerMethodField()
@@ -115,15 +104,15 @@ class AssetAsOfSerializer(serializers.Serializer):
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_posted(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.posted, decimals=asset.decimals)
+        return format_amount(asset.posted, decimals=asset.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_held(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.held, decimals=asset.decimals)
+        return format_amount(asset.held, decimals=asset.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_available(self, asset: AssetAsOf) -> str:
-        return plain_amount(asset.available, decimals=asset.decimals)
+        return format_amount(asset.available, decimals=asset.decimals)
 
 
 class BalanceAsOfSerializer(serializers.Serializer):
@@ -152,11 +141,11 @@ class StatementEntrySerializer(serializers.Serializer):
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_amount(self, entry) -> str:
-        return plain_amount(entry.amount, decimals=self.context["statement"].currency.decimals)
+        return format_amount(entry.amount, decimals=self.context["statement"].currency.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_balance_after(self, entry) -> str:
-        return plain_amount(entry.balance_after, decimals=self.context["statement"].currency.decimals)
+        return format_amount(entry.balance_after, decimals=self.context["statement"].currency.decimals)
 
 
 class StatementSerializer(serializers.Serializer):
@@ -181,9 +170,9 @@ class StatementSerializer(serializers.Serializer):
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_opening_balance(self, page) -> str:
         statement = page["statement"]
-        return plain_amount(statement.opening_balance, decimals=statement.currency.decimals)
+        return format_amount(statement.opening_balance, decimals=statement.currency.decimals)
 
     @extend_schema_field(AMOUNT_SCHEMA)
     def get_closing_balance(self, page) -> str:
         statement = page["statement"]
-        return plain_amount(statement.closing_balance, decimals=statement.currency.decimals)
+        return format_amount(statement.closing_balance, decimals=statement.currency.decimals)

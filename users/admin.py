@@ -101,7 +101,16 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request=request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if obj.is_staff:
+            return self.fieldsets
+        # A client has no use for groups and 200 permissions: the picker is for staff (role "admin").
+        return tuple(
+            ("Role", {"fields": ("role",), "description": "Groups and permissions are for staff: give the admin role first."})
+            if title == "Role and permissions" else (title, options)
+            for title, options in self.fieldsets
+        )
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -125,9 +134,11 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         if not self._edits_privileges(request, change):
             return super().save_related(request, form, formsets, change)
         data = form.cleaned_data
+        user = form.instance
+        # A client's page has no superuser flag, groups or permissions (get_fieldsets): those stay as they are.
         services.user_set_privileges(
-            actor=request.user, user=form.instance, role=data["role"], is_superuser=data["is_superuser"],
-            groups=data["groups"], permissions=data["user_permissions"],
+            actor=request.user, user=user, role=data["role"], is_superuser=data.get("is_superuser", user.is_superuser),
+            groups=data.get("groups", user.groups.all()), permissions=data.get("user_permissions", user.user_permissions.all()),
         )
         form.instance.refresh_from_db(fields=["role", "is_superuser"])
         for formset in formsets:
@@ -222,6 +233,7 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
         done_message="Unlocked {count} account(s).",
         reason_required=False,
+        state_field="locked_until",
     )
     close_users = reason_action(
         name="close_users",

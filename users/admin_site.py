@@ -21,6 +21,8 @@ class StaffAdminSite(OTPAdminSite):
     index_title = "Operations"
     login_form = StaffAdminLoginForm
     login_template = "admin/staff_login.html"
+    # "View site" opens the browsable API (the admin's session signs it in), not Django's default "/".
+    site_url = "/api/"
 
     def __init__(self, name: str = "admin") -> None:
         # OTPAdminSite names itself "otpadmin"; the URLs stay ``admin:…``.

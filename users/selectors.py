@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from users.exceptions import CannotBlockStaff
 from users.models import User
 from walletmanager.exceptions import NotFoundError
 from walletmanager.models import AuditEvent
@@ -25,6 +26,16 @@ def user_get_by_email_or_error(*, email: str) -> User:
     if user is None or user.is_system:
         raise NotFoundError(f"No user with email {email.strip().lower()!r}.", code="user_not_found")
     return user
+
+
+def user_command_actor(*, by: str | None, user: User) -> User | None:
+    """Whom a shell command that blocks or unblocks ``user`` acts as: the system for a client; for a
+    staff member the operator ``--by`` names, so the API's rule holds (only a superuser acts on staff)."""
+    if by:
+        return user_get_by_email_or_error(email=by)
+    if user.is_staff:
+        raise CannotBlockStaff("Only a superuser blocks or unblocks staff: name yourself with --by SUPERUSER_EMAIL.")
+    return None
 
 
 def user_has_open_wallets(*, user: User) -> bool:

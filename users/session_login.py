@@ -5,7 +5,7 @@ session is no way around the API login's throttles, lockout and second factor (S
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from users.forms import SessionLoginForm
 
@@ -24,6 +24,8 @@ class RefusalStatusMixin:
 class SessionLoginView(RefusalStatusMixin, auth_views.LoginView):
     template_name = "rest_framework/login.html"
     authentication_form = SessionLoginForm
+    # Without ?next= Django would send the browsable API's user to LOGIN_REDIRECT_URL (/accounts/profile/, a 404).
+    next_page = reverse_lazy("api-root")
 
 
 # Included at ``api/auth/session/`` with the namespace the browsable API's templates use.

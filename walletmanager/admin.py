@@ -8,6 +8,8 @@ ledger by model name (``apps.get_model``), so the lower apps (users, wallets, ba
 
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
+
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from django.utils.html import format_html, format_html_join
 
 from walletmanager.exceptions import DomainError
 from walletmanager.models import AuditEvent
-from walletmanager.money import format_amount
+from walletmanager.money import format_money
 
 PANEL_ROWS = 20
 _TARGET_TERM = re.compile(r"^[a-z_]+\.[a-z_]+:[0-9A-Za-z-]{1,64}$")
@@ -173,6 +175,33 @@ def admin_change_url(target_type: str, target_id: object) -> str | None:
         return None
 
 
+def audit_target_names(events: Iterable[AuditEvent]) -> dict[tuple[str, str], str]:
+    """What each event is about, in words ("User ada@example.com", "Wallet Main (7K…)"), keyed by
+    (target_type, target_id): one query per kind of target, whatever the number of events."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        if event.target_id:
+            wanted.setdefault(event.target_type, set()).add(event.target_id)
+    names: dict[tuple[str, str], str] = {}
+    for target_type, ids in wanted.items():
+        try:
+            model = apps.get_model(target_type)
+        except (LookupError, ValueError):
+            continue
+        # A name may read a related row (a balance its wallet, a transaction its currency): join them.
+        joined = [field.name for field in model._meta.concrete_fields if field.many_to_one]
+        label = str(model._meta.verbose_name).capitalize()
+        for pk, obj in model._default_manager.select_related(*joined).in_bulk(list(ids)).items():
+            names[(target_type, str(pk))] = f"{label} {obj}"
+    return names
+
+
+def audit_target_link(event: AuditEvent, names: dict[tuple[str, str], str]) -> str:
+    """The event's target by name, linked to its admin page; its type and id when it has no row."""
+    name = names.get((event.target_type, event.target_id)) or f"{event.target_type} {event.target_id}".strip()
+    return link(admin_change_url(event.target_type, event.target_id) if event.target_id else None, name)
+
+
 def audit_changelist_url(*targets: Model) -> str:
     """The audit changelist filtered to the events about ``targets`` (one object: exact filter;
     several: a search for ``type:id`` terms, see ``AuditEventAdmin.get_search_results``)."""
@@ -189,6 +218,81 @@ def transaction_changelist_url(search: str) -> str:
 
 def link(url: str | None, text: object) -> str:
     return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
+
+
+def wallet_link(wallet: Model) -> str:
+    """A wallet's address, linked to its page."""
+    return link(reverse("admin:wallets_wallet_change", args=[wallet.pk]), wallet.address)
+
+
+def owner_link(wallet: Model) -> str:
+    """The email of a wallet's owner, linked to their page (the wallet's ``owner`` must be joined)."""
+    return link(reverse("admin:users_user_change", args=[wallet.owner_id]), wallet.owner.email)
+
+
+# --- columns that fit a 1 440 px screen ------------------------------------------------------------
+
+SHORT_ID_LENGTH = 8
+
+
+def shortened_id(value: object, *, url: str | None = None) -> str:
+    """An id's first eight characters, the full id on hover (and on the object's own page)."""
+    text = str(value)
+    if url:
+        return format_html('<a href="{}" title="{}" class="short-id">{}</a>', url, text, text[:SHORT_ID_LENGTH])
+    return format_html('<span title="{}" class="short-id">{}</span>', text, text[:SHORT_ID_LENGTH])
+
+
+def moment_column(field: str, *, description: str):
+    """A ModelAdmin list column showing ``obj.<field>`` as a compact UTC moment ("2026-11-26 00:54"),
+    the full instant on hover: the admin's long dates push the amounts off a 1 440 px screen."""
+
+    def column(modeladmin, obj) -> str:
+        value = getattr(obj, field)
+        if value is None:
+            return "—"
+        utc = value.astimezone(dt_timezone.utc)
+        return format_html('<span title="{}" class="moment">{}</span>', utc.isoformat(), utc.strftime("%Y-%m-%d %H:%M"))
+
+    return admin.display(description=description, ordering=field)(column)
+
+
+def money(amount, *, currency: str, decimals: int) -> str:
+    """An amount as operators read it ("10,500.00 USD"), kept on one line; "—" for none."""
+    if amount is None:
+        return "—"
+    return format_html('<span class="money">{}</span>', format_money(amount, currency=currency, decimals=decimals))
+
+
+def money_column(field: str, *, description: str, currency: str = "currency", ordering: str | None = None):
+    """A ModelAdmin column (list or page) showing ``obj.<field>`` as money in ``obj.<currency>``
+    (a joined ``Currency``); "—" when the object has no such currency."""
+
+    def column(modeladmin, obj) -> str:
+        if getattr(obj, f"{currency}_id") is None:
+            return "—"
+        return money(getattr(obj, field), currency=getattr(obj, f"{currency}_id"), decimals=getattr(obj, currency).decimals)
+
+    return admin.display(description=description, ordering=ordering)(column)
+
+
+class ListColumnsMedia:
+    """The stylesheet that right-aligns the ``money_*`` columns of a changelist (``ModelAdmin.Media``)."""
+
+    css = {"all": ["walletmanager/admin-lists.css"]}
+
+
+def titled_filter(title: str) -> type[admin.FieldListFilter]:
+    """Django's own filter for a field, under another title: two fields named alike ("kind" of the
+    wallet and of its balance) would otherwise both show as "By kind"."""
+
+    class TitledFilter(admin.FieldListFilter):
+        def __new__(cls, field, request, params, model, model_admin, field_path):
+            chosen = admin.FieldListFilter.create(field, request, params, model, model_admin, field_path)
+            chosen.title = title
+            return chosen
+
+    return TitledFilter
 
 
 # --- status banners ------------------------------------------------------------------------------
@@ -283,6 +387,7 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
     events = list(AuditEvent.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:PANEL_ROWS])
     if not events:
         return "No audit events yet."
+    names = audit_target_names(events)
     rows = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -290,7 +395,7 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
             (
                 link(reverse("admin:walletmanager_auditevent_change", args=[event.pk]), f"{event.created_at:%Y-%m-%d %H:%M:%S}"),
                 event.action,
-                link(admin_change_url(event.target_type, event.target_id), event.target_type),
+                audit_target_link(event, names),
                 event.actor.email if event.actor else "system",
                 event.reason or "—",
             )
@@ -330,15 +435,14 @@ def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
         return "No transactions yet."
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 link(reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"),
                 tx.get_kind_display(),
                 tx.get_status_display(),
                 link(reverse("admin:wallets_wallet_change", args=[tx.wallet_id]), tx.wallet.address),
-                format_amount(tx.amount, decimals=tx.currency.decimals),
-                tx.currency_id,
+                money(tx.amount, currency=tx.currency_id, decimals=tx.currency.decimals),
                 link(reverse("admin:wallets_wallet_change", args=[tx.to_wallet_id]), tx.to_wallet.address)
                 if tx.to_wallet_id
                 else "—",
@@ -391,9 +495,18 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
             return queryset.filter(condition), False
         return super().get_search_results(request, queryset, search_term)
 
+    def get_changelist_instance(self, request):
+        # Name the targets of the page's events in a few queries (one per kind), not one per row.
+        changelist = super().get_changelist_instance(request)
+        names = audit_target_names(changelist.result_list)
+        for event in changelist.result_list:
+            event.target_names = names
+        return changelist
+
     @admin.display(description="About", ordering="target_type")
     def target_link(self, event: AuditEvent) -> str:
-        return link(admin_change_url(event.target_type, event.target_id), f"{event.target_type} {event.target_id}")
+        names = getattr(event, "target_names", None)
+        return audit_target_link(event, names if names is not None else audit_target_names([event]))
 
     def has_add_permission(self, request):
         return False

@@ -38,11 +38,15 @@ def reason_action(
     call: Callable[[Any, Model, str], Any],
     done_message: str,
     reason_required: bool = True,
+    state_field: str | None = "status",
 ):
     """Build an admin action.
 
     ``permission`` is the ``has_<permission>_permission`` method the ModelAdmin defines (Django hides
-    the action from operators without it); ``call(actor, obj, reason)`` runs the service.
+    the action from operators without it); ``call(actor, obj, reason)`` runs the service and returns
+    the object. Each object gets its own outcome: changed (counted in ``done_message`` and written to
+    its admin History), already in that state (``state_field`` did not move; None: every success is a
+    change, as for a request that a second operator decides), or refused.
     """
 
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
@@ -52,12 +56,20 @@ def reason_action(
                 reason = form.cleaned_data["reason"]
                 done = 0
                 for obj in queryset:
+                    before = getattr(obj, state_field) if state_field else None
                     try:
-                        call(request.user, obj, reason)
+                        changed = call(request.user, obj, reason)
                     except DomainError as error:
-                        modeladmin.message_user(request, f"{obj}: {error.detail}", messages.ERROR)
-                    else:
-                        done += 1
+                        modeladmin.message_user(request, f"{obj}: refused — {error.detail}", messages.ERROR)
+                        continue
+                    after = getattr(changed if changed is not None else obj, state_field) if state_field else None
+                    if state_field and after == before:  # the service's no-op: it already was in that state
+                        modeladmin.message_user(request, f"{obj}: already {after}, nothing changed.", messages.WARNING)
+                        continue
+                    done += 1
+                    # The object's History and the index's "Recent actions" read Django's LogEntry.
+                    outcome = f": {before} → {after}" if state_field else ""
+                    modeladmin.log_change(request, obj, f"{description}{outcome}. Reason: {reason or '—'}")
                 if done:
                     modeladmin.message_user(request, done_message.format(count=done), messages.SUCCESS)
                 return None  # back to the changelist, where the messages show

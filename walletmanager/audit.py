@@ -4,13 +4,14 @@ database transaction of the change, so an event exists exactly when the change c
 from __future__ import annotations
 
 import threading
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
 
 from walletmanager.models import AuditEvent
+from walletmanager.money import format_number
 
 _request_context = threading.local()
 
@@ -36,9 +37,7 @@ def audit_value(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, Decimal):
-        # normalize() under the default 28-digit context would round a NUMERIC(38, 18) value.
-        with localcontext(Context(prec=60)):
-            return format(value.normalize(), "f")
+        return format_number(value)
     return str(value)
 
 

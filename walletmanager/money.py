@@ -75,8 +75,28 @@ def round_down(amount: Decimal, *, decimals: int) -> Decimal:
     return amount.quantize(quantum(decimals), rounding=ROUND_DOWN)
 
 
+# Every conversion below runs with enough precision for any NUMERIC(38, 18) value: Python's default
+# 28-digit context would round a 38-digit amount (or raise InvalidOperation when quantizing it).
+_EXACT = Context(prec=2 * AMOUNT_MAX_DIGITS)
+
+
 def format_amount(amount: Decimal, *, decimals: int) -> str:
-    """Render an amount with exactly the currency's number of decimals, as JSON carries it: plain
-    digits, never an exponent ("0.00000000", not "0E-8"), exact for any NUMERIC(38, 18) value."""
-    with localcontext(Context(prec=60)):
-        return format(amount.quantize(quantum(decimals)), "f")
+    """An amount as the API, CSV and JSON carry it: plain digits at exactly the currency's number of
+    decimals, never an exponent ("0.00000000", not "0E-8"), never "-0.00", exact for any
+    NUMERIC(38, 18) value."""
+    with localcontext(_EXACT):
+        return format(amount.quantize(quantum(decimals)) + 0, "f")  # + 0 turns -0 into 0
+
+
+def format_money(amount: Decimal, *, currency: str, decimals: int) -> str:
+    """An amount as a person reads it (admin pages, command output, messages): the currency's
+    decimals, thousands separators and the code beside it ("10,500.00 USD", "-0.25000000 BTC")."""
+    with localcontext(_EXACT):
+        return f"{amount.quantize(quantum(decimals)) + 0:,f} {currency}"
+
+
+def format_number(value: Decimal) -> str:
+    """A decimal that has no currency of its own (a rate, a value in the audit trail): its exact
+    digits, without an exponent or the storage scale's trailing zeros ("350", "0.25", "1.0825")."""
+    with localcontext(_EXACT):
+        return format(value.normalize() + 0, "f") if value.is_finite() else str(value)

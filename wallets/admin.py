@@ -4,21 +4,26 @@ which ask for a reason and call the same services as the API; renaming calls ``w
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from walletmanager.admin import (
+    ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    money,
     recent_audit_events_html,
     recent_transactions_html,
+    titled_filter,
     transaction_changelist_url,
 )
 from walletmanager.admin_actions import reason_action
-from walletmanager.money import format_amount
+from walletmanager.money import format_number
 from wallets import services
 from wallets.models import Wallet
 
@@ -26,20 +31,26 @@ from wallets.models import Wallet
 @admin.register(Wallet)
 class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = (
-        "address", "name", "owner_link", "kind", "status", "balance_kind", "balance_currency", "balance_status",
-        "system_role", "created_at",
+        "address", "name", "owner_link", "kind", "status", "balance_kind", "money_balance", "balance_status",
+        "created_at",
     )
     # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
-    list_filter = ("kind", "status", "balance__kind", "balance__currency", "balance__status", "system_role")
+    # Its fields are named like the wallet's ("kind", "status"): titled apart, not "By kind" twice.
+    list_filter = (
+        "kind", "status", ("balance__kind", titled_filter("balance kind")),
+        ("balance__currency", titled_filter("balance currency")), ("balance__status", titled_filter("balance status")),
+        "system_role",
+    )
     search_fields = ("owner__email", "address", "=id")
     list_select_related = ("owner", "balance", "balance__currency")
+    Media = ListColumnsMedia
     raw_id_fields = ("owner",)
     show_full_result_count = False
     ordering = ("-created_at",)
     actions = ["block_wallets", "unblock_wallets", "close_wallets"]
     fields = (
         "id", "address", "owner", "name", "kind", "system_role", "status", "block_reason", "blocked_at", "closed_at",
-        "credit_limit", "pin_lock", "balance_link", "assets", "statement", "created_at", "updated_at",
+        "credit_limit_readable", "pin_lock", "balance_link", "assets", "statement", "created_at", "updated_at",
         "recent_transactions", "recent_audit_events",
     )
     # Adds the (empty) form the statement field's controls submit: a form cannot nest in the change form.
@@ -48,6 +59,12 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner", "balance", "balance__currency")
+
+    def get_changelist_instance(self, request):
+        # Every row shows its balance per currency: the page's assets in one more query, not one per row.
+        changelist = super().get_changelist_instance(request)
+        prefetch_related_objects(changelist.result_list, "balance__assets__currency")
+        return changelist
 
     def status_banners(self, wallet: Wallet) -> list[StatusBanner]:
         banners = []
@@ -109,15 +126,31 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         balance = getattr(wallet, "balance", None)
         return balance.get_kind_display() if balance else "—"
 
-    @admin.display(description="Currency", ordering="balance__currency")
-    def balance_currency(self, wallet: Wallet) -> str:
+    @admin.display(description="Balance (available)")
+    def money_balance(self, wallet: Wallet) -> str:
+        """What the wallet may spend, per currency it holds; a wallet that holds nothing says so."""
         balance = getattr(wallet, "balance", None)
-        return (balance.currency_id or "any") if balance else "—"
+        if balance is None:
+            return "—"
+        assets = sorted(balance.assets.all(), key=lambda asset: asset.currency_id)
+        if not assets:
+            return f"nothing yet ({balance.currency_id or 'any currency'})"
+        return format_html_join(
+            mark_safe("<br>"), "{}",
+            ((money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),) for asset in assets),
+        )
 
     @admin.display(description="Balance status", ordering="balance__status")
     def balance_status(self, wallet: Wallet) -> str:
         balance = getattr(wallet, "balance", None)
         return balance.get_status_display() if balance else "—"
+
+    @admin.display(description="Credit limit")
+    def credit_limit_readable(self, wallet: Wallet) -> str:
+        currency = getattr(getattr(wallet, "balance", None), "currency", None)
+        if currency is None:  # a multi-currency balance: the limit applies in each currency
+            return format_number(wallet.credit_limit)
+        return money(wallet.credit_limit, currency=currency.code, decimals=currency.decimals)
 
     @admin.display(description="PIN locked until")
     def pin_lock(self, wallet: Wallet) -> str:
@@ -132,9 +165,9 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         rows = [
             (
                 asset.currency_id,
-                format_amount(asset.posted, decimals=asset.currency.decimals),
-                format_amount(asset.held, decimals=asset.currency.decimals),
-                format_amount(asset.available, decimals=asset.currency.decimals),
+                money(asset.posted, currency=asset.currency_id, decimals=asset.currency.decimals),
+                money(asset.held, currency=asset.currency_id, decimals=asset.currency.decimals),
+                money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),
             )
             for asset in balance.assets.select_related("currency")
         ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError
+from walletmanager.money import format_number
 from wallets import services
 from wallets.models import Wallet
 
@@ -27,7 +28,7 @@ def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Pr
     limit = services._clean_credit_limit(credit_limit, decimals=currency.decimals if currency else None)
     return Prepared(
         payload={"wallet": str(wallet.pk), "credit_limit": str(limit)},
-        summary=f"Credit limit of {wallet.address}: {wallet.credit_limit.normalize():f} → {limit.normalize():f}",
+        summary=f"Credit limit of {wallet.address}: {format_number(wallet.credit_limit)} → {format_number(limit)}",
         target_type="wallets.wallet",
         target_id=str(wallet.pk),
         owner_ids=frozenset({wallet.owner_id}),

@@ -41,13 +41,19 @@ def wallet_get_for(*, user: Any, wallet_id: Any) -> Wallet:
     return wallet
 
 
-def wallet_get_by_id(*, wallet_id: Any) -> Wallet:
-    """Any wallet, system ones included, by its id, for operators (commands); 404 when unknown."""
+def wallet_lookup(reference: Any) -> dict[str, Any]:
+    """The filter that finds the wallet an operator names by its id (a UUID) or its address (any case):
+    ``Wallet.objects.filter(**wallet_lookup(value))``. Commands and the API's ``?wallet=`` share it."""
+    value = str(reference).strip()
     try:
-        wallet_id = uuid.UUID(str(wallet_id))
+        return {"pk": uuid.UUID(value)}
     except ValueError:
-        raise NotFoundError(f"{str(wallet_id)[:60]!r} is not a wallet id (a UUID).") from None
-    wallet = Wallet.objects.filter(pk=wallet_id).first()
+        return {"address": value.upper()}
+
+
+def wallet_get_by_reference(*, reference: Any) -> Wallet:
+    """Any wallet, system ones included, by its id or its address, for operators (commands); 404 when unknown."""
+    wallet = Wallet.objects.filter(**wallet_lookup(reference)).first()
     if wallet is None:
-        raise NotFoundError(f"No wallet with id {wallet_id}.")
+        raise NotFoundError(f"No wallet with id or address {str(reference).strip()[:60]!r}.")
     return wallet

@@ -25,7 +25,7 @@ from django.utils import timezone
 from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission, require_staff
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
 from walletmanager.keyed_hash import check_keyed_hash, is_keyed_hash, make_keyed_hash
-from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_number, fractional_digits, to_decimal
 from wallets import signals
 from wallets.exceptions import (
     InvalidPin,
@@ -226,7 +226,7 @@ def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal
         assets = list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
         used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
         if limit < used:
-            raise InvalidState(f"The wallet already uses {used.normalize():f} of credit; the limit cannot go below it.")
+            raise InvalidState(f"The wallet already uses {format_number(used)} of credit; the limit cannot go below it.")
         before = wallet.credit_limit
         wallet.credit_limit = limit
         wallet.save(update_fields=["credit_limit", "updated_at"])

@@ -29,7 +29,7 @@ def test_freeze_and_unfreeze_by_wallet_id(wallet):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("freeze_balance", "42", "--reason", "x"), "not a wallet id"),
+        (("freeze_balance", "42", "--reason", "x"), "No wallet with id or address '42'"),
         (("freeze_balance", "00000000-0000-0000-0000-000000000001", "--reason", "x"), "No wallet with id"),
         (("freeze_balance", "{wallet}"), "reason is required"),
         (("freeze_balance", "{system}", "--reason", "x"), "invalid_state"),

@@ -189,8 +189,8 @@ def test_export_streams_rows_from_a_server_side_cursor(funded_wallet, monkeypatc
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--wallet", "NOSUCHWALLETNOSUCHWALLET22"], "no wallet with id or address"),
-        (["--wallet", "00000000-0000-0000-0000-000000000000"], "no wallet with id or address"),
+        (["--wallet", "NOSUCHWALLETNOSUCHWALLET22"], "No wallet with id or address"),
+        (["--wallet", "00000000-0000-0000-0000-000000000000"], "No wallet with id or address"),
         (["--since", "yesterday"], "--since: 'yesterday' is not a date"),
         (["--until", "2025-02-30"], "--until: '2025-02-30' is not a date"),
         (["--since", "2025-03-01", "--until", "2025-02-01"], "--since must be before --until"),

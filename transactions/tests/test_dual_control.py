@@ -48,7 +48,7 @@ def adjust(maker, wallet, amount="25", direction="credit", reason="Refund of a d
 def test_an_adjustment_waits_for_a_second_operator_then_posts(maker, checker, funded_wallet):
     request = adjust(maker, funded_wallet)
 
-    assert (request.status, request.summary) == ("pending", f"Adjustment: credit 25 USD to {funded_wallet.address}")
+    assert (request.status, request.summary) == ("pending", f"Adjustment: credit 25.00 USD to {funded_wallet.address}")
     assert position(funded_wallet)[0] == Decimal(100)
     with pytest.raises(SameOperator) as error:
         approval_approve(actor=maker, request=request)

@@ -78,9 +78,9 @@ def test_a_refused_object_is_reported_and_does_not_stop_the_others(support):
                                       "apply": "1", "reason": "left"}, follow=True)
 
     blocked_messages = [str(message) for message in get_messages(blocked.wsgi_request)]
-    assert f"{colleague.email}: Only a superuser can block or close staff." in blocked_messages
+    assert f"{colleague.email}: refused — Only a superuser can block or close staff." in blocked_messages
     assert "Blocked 1 user(s)." in blocked_messages
-    assert f"{user_with_wallet.email}: Close every wallet of the user first." in [
+    assert f"{user_with_wallet.email}: refused — Close every wallet of the user first." in [
         str(message) for message in get_messages(closed.wsgi_request)]
     colleague.refresh_from_db()
     leaver.refresh_from_db()
@@ -202,3 +202,24 @@ def test_admin_actions_enforce_csrf(support, client_user):
     assert response.status_code == 403
     client_user.refresh_from_db()
     assert client_user.status == "active"
+
+
+@pytest.mark.django_db
+def test_each_user_gets_its_own_outcome_and_the_change_reaches_history_and_recent_actions(support):
+    already, target = UserFactory(status="blocked", block_reason="earlier"), UserFactory()
+    colleague = StaffFactory()
+    client = admin_client(support)
+
+    done = client.post(CHANGELIST, {
+        "action": "block_users", "_selected_action": [already.pk, target.pk, colleague.pk], "apply": "1",
+        "reason": "chargebacks",
+    }, follow=True)
+
+    shown = [str(message) for message in get_messages(done.wsgi_request)]
+    assert f"{already.email}: already blocked, nothing changed." in shown
+    assert any(message.startswith(f"{colleague.email}: refused — ") for message in shown)
+    assert "Blocked 1 user(s)." in shown
+    history = client.get(f"{CHANGELIST}{target.pk}/history/").content.decode()
+    assert "Block selected users: active → blocked. Reason: chargebacks" in history
+    assert "Block selected users" not in client.get(f"{CHANGELIST}{already.pk}/history/").content.decode()
+    assert target.email in client.get("/admin/").content.decode()  # the index's "Recent actions"

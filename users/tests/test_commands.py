@@ -88,10 +88,13 @@ def test_commands_refuse_the_system_user_and_closed_users():
 
 
 @pytest.mark.django_db
-def test_commands_may_block_staff_because_ops_have_the_shell_anyway():
+def test_commands_block_staff_only_as_a_named_superuser():
     operator = StaffFactory()
+    with pytest.raises(CommandError, match="cannot_block_staff"):
+        call_command("block_user", operator.email, "--reason", "left the company", stdout=StringIO())
 
-    call_command("block_user", operator.email, "--reason", "left the company", stdout=StringIO())
+    call_command("block_user", operator.email, "--reason", "left the company", "--by",
+                 StaffFactory(is_superuser=True).email, stdout=StringIO())
 
     operator.refresh_from_db()
     assert operator.status == "blocked"

@@ -37,18 +37,23 @@ def test_a_superuser_promotes_a_user_in_the_admin_and_the_trail_has_before_and_a
     support = Group.objects.get(name="Support")
     permission = Permission.objects.get(codename="block_user")
 
-    response = browser.post(f"/admin/users/user/{clerk.pk}/change/", {
+    # A client's page offers the role only (no permission picker): promote, then grant on the staff page.
+    promoted = browser.post(f"/admin/users/user/{clerk.pk}/change/", {
+        "email": clerk.email, "first_name": "Clara", "last_name": "Clerk", "role": "admin",
+    })
+    granted = browser.post(f"/admin/users/user/{clerk.pk}/change/", {
         "email": clerk.email, "first_name": "Clara", "last_name": "Clerk", "role": "admin",
         "groups": [support.pk], "user_permissions": [permission.pk],
     })
 
-    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    for response in (promoted, granted):
+        assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     clerk.refresh_from_db()
     assert clerk.is_staff and list(clerk.groups.all()) == [support]
-    event = AuditEvent.objects.get(action="user.privileges_changed", target_id=str(clerk.pk))
-    assert (event.actor, event.ip) == (root, "198.51.100.30")
-    assert event.data["before"] == {"role": "client", "is_staff": False, "is_superuser": False, "groups": [], "permissions": []}
-    assert event.data["after"] == {"role": "admin", "is_staff": True, "is_superuser": False, "groups": ["Support"],
+    promotion, grant = AuditEvent.objects.filter(action="user.privileges_changed", target_id=str(clerk.pk)).order_by("id")
+    assert (grant.actor, grant.ip) == (root, "198.51.100.30")
+    assert promotion.data["before"] == {"role": "client", "is_staff": False, "is_superuser": False, "groups": [], "permissions": []}
+    assert grant.data["after"] == {"role": "admin", "is_staff": True, "is_superuser": False, "groups": ["Support"],
                                    "permissions": ["users.block_user"]}
 
 

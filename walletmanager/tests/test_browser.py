@@ -275,11 +275,6 @@ def test_finance_approves_from_the_desk_in_two_clicks(operator_page, live_server
     assert reconcile().is_clean
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, item 2 (changelists that fit 1 440 px, another branch): each full UUID still wraps and pushes "
-    "AMOUNT off-screen; strict, so it fails as soon as that lands and this marker must go",
-)
 def test_the_amount_columns_are_visible_at_1440_pixels(operator_page, live_server):
     from playwright.sync_api import expect
 
@@ -287,9 +282,9 @@ def test_the_amount_columns_are_visible_at_1440_pixels(operator_page, live_serve
     page.goto(f"{live_server.url}/admin/transactions/transaction/")
     page.wait_for_selector("#result_list")
 
-    expect(page.locator("#result_list th.column-amount")).to_be_in_viewport(ratio=1)
-    expect(page.locator("#result_list th.column-fee")).to_be_in_viewport(ratio=1)
-    expect(page.locator("#result_list tbody tr").first.locator("td.field-amount")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#result_list th.column-money_amount")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#result_list th.column-money_fee")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#result_list tbody tr").first.locator("td.field-money_amount")).to_be_in_viewport(ratio=1)
 
 
 def test_the_header_search_finds_a_client_by_email(operator_page, live_server):

@@ -1,8 +1,10 @@
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 
 import pytest
 
-from walletmanager.money import InvalidAmount, round_down, round_up, to_decimal, validate_amount
+from walletmanager.money import (
+    InvalidAmount, format_amount, format_money, format_number, round_down, round_up, to_decimal, validate_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,58 @@ def test_fees_round_up_and_exchange_results_round_down():
     assert round_up(Decimal("0.001"), decimals=2) == Decimal("0.01")
     assert round_down(Decimal("0.019"), decimals=2) == Decimal("0.01")
     assert round_up(Decimal("5"), decimals=2) == Decimal("5.00")
+
+
+# --- one formatter: the API's plain strings and the operator's money ------------------------------
+
+LARGEST = Decimal("99999999999999999999.999999999999999999")  # NUMERIC(38, 18) full: 38 digits
+
+
+@pytest.mark.django_db
+def test_every_seeded_currency_formats_zero_and_38_digit_amounts_without_an_exponent():
+    from balances.models import Currency
+
+    currencies = dict(Currency.objects.values_list("code", "decimals"))
+    assert currencies == {"USD": 2, "EUR": 2, "GBP": 2, "BTC": 8, "ETH": 18, "USDT": 6, "TON": 9}
+    for code, decimals in currencies.items():
+        fraction = "." + "0" * decimals if decimals else ""
+        for zero in (Decimal(0), Decimal("0E-18"), Decimal("-0.000000000000000000")):
+            assert format_amount(zero, decimals=decimals) == "0" + fraction
+            assert format_money(zero, currency=code, decimals=decimals) == f"0{fraction} {code}"
+        with localcontext(prec=60):
+            stored = LARGEST.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+        digits = "9" * decimals
+        assert format_amount(stored, decimals=decimals) == "99999999999999999999" + ("." + digits if decimals else "")
+        assert format_money(stored, currency=code, decimals=decimals) == (
+            "99,999,999,999,999,999,999" + ("." + digits if decimals else "") + f" {code}"
+        )
+        assert format_money(stored.copy_negate(), currency=code, decimals=decimals).startswith("-99,999,999,999,999,999,999")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "decimals", "api", "admin"),
+    [
+        ("10500.000000000000000000", "USD", 2, "10500.00", "10,500.00 USD"),
+        ("0.000000000000000000", "TON", 9, "0.000000000", "0.000000000 TON"),
+        ("1234567.5", "BTC", 8, "1234567.50000000", "1,234,567.50000000 BTC"),
+        ("-250.5", "EUR", 2, "-250.50", "-250.50 EUR"),
+        ("1E+3", "ETH", 0, "1000", "1,000 ETH"),
+    ],
+)
+def test_amounts_read_as_plain_strings_in_the_api_and_as_money_for_people(amount, currency, decimals, api, admin):
+    assert format_amount(Decimal(amount), decimals=decimals) == api
+    assert format_money(Decimal(amount), currency=currency, decimals=decimals) == admin
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("350.000000000000000000", "350"),
+        ("0.250000000000000000", "0.25"),
+        ("0E-18", "0"),
+        ("1E+3", "1000"),
+        (str(LARGEST), str(LARGEST)),  # 38 digits survive: no rounding to Python's default 28
+    ],
+)
+def test_numbers_without_a_currency_keep_their_exact_digits_and_drop_the_storage_scale(value, expected):
+    assert format_number(Decimal(value)) == expected

@@ -55,6 +55,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         permission="manage_webhooks",
         call=lambda actor, endpoint, reason: services.webhook_endpoint_enable(actor=actor, endpoint=endpoint, reason=reason),
         done_message="{count} endpoint(s) enabled.",
+        state_field="is_active",
     )
 
 
@@ -105,6 +106,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         call=lambda actor, delivery, reason: services.webhook_delivery_resend(actor=actor, delivery=delivery),
         done_message="{count} deliver(y/ies) queued again.",
         reason_required=False,
+        state_field=None,  # a resend is an attempt more, whatever the status was
     )
 
 

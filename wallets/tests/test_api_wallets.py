@@ -373,3 +373,23 @@ def test_nul_characters_are_400_not_a_database_error(client_api, field):
 def approve_request(request: ApprovalRequest) -> None:
     """A second Finance operator approves ``request``."""
     approval_approve(actor=StaffFactory(groups=["Finance"]), request=request)
+
+
+def test_multi_currency_assets_are_plain_decimals_at_each_currencys_decimals(client_api, staff_api, client_user, open_wallet):
+    """Issue 13: TON and ETH assets of a multi-currency wallet read "held": "0E-9" / "0E-18"."""
+    wallet = open_wallet(client_user, balance_kind="multi")
+    post_adjustment(wallet, "12.5", "TON")
+    post_adjustment(wallet, "0.000000000000000001", "ETH")
+    post_adjustment(wallet, "10500", "USD")
+
+    for api in (client_api, staff_api):
+        for body in (api.get(detail(wallet)).json(), api.get(LIST).json()["results"][0]):
+            assets = {asset["currency"]: asset for asset in body["balance"]["assets"]}
+            assert assets["TON"] == {"currency": "TON", "posted": "12.500000000", "held": "0.000000000", "available": "12.500000000"}
+            assert assets["ETH"] == {
+                "currency": "ETH", "posted": "0.000000000000000001", "held": "0.000000000000000000",
+                "available": "0.000000000000000001",
+            }
+            assert assets["USD"] == {"currency": "USD", "posted": "10500.00", "held": "0.00", "available": "10500.00"}
+        as_of = {asset["currency"]: asset for asset in api.get(detail(wallet, "balance/")).json()["assets"]}
+        assert (as_of["TON"]["held"], as_of["ETH"]["held"]) == ("0.000000000", "0.000000000000000000")

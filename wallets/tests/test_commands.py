@@ -43,7 +43,7 @@ def test_block_unblock_and_close_wallet_as_the_system(wallet):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("block_wallet", "not-a-uuid", "--reason", "x"), "not a wallet id"),
+        (("block_wallet", "not-a-uuid", "--reason", "x"), "No wallet with id or address 'not-a-uuid'"),
         (("block_wallet", str(uuid.UUID(int=1)), "--reason", "x"), "No wallet with id"),
         (("block_wallet", "{wallet}"), "reason is required"),
         (("block_wallet", "{wallet}", "--reason", "   "), "reason is required"),
@@ -85,4 +85,4 @@ def test_from_the_shell_errors_exit_non_zero_without_a_traceback():
 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "not a wallet id" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "No wallet with id or address 'not-a-uuid'" in result.stderr

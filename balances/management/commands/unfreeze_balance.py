@@ -8,11 +8,11 @@ class Command(OperatorCommand):
     help = "Unfreeze a wallet's balance (SPEC §4)."
 
     def add_arguments(self, parser):
-        parser.add_argument("wallet_id", help="The wallet's UUID.")
+        parser.add_argument("wallet", help="The wallet's id (a UUID) or its address.")
         parser.add_argument("--reason", default="", help="Optional; recorded in the audit trail.")
 
     def run(self, *args, **options):
-        wallet = wallet_selectors.wallet_get_by_id(wallet_id=options["wallet_id"])
+        wallet = wallet_selectors.wallet_get_by_reference(reference=options["wallet"])
         balance = Balance.objects.get(wallet=wallet)
         already = balance.status == Balance.Status.ACTIVE
         services.balance_unfreeze(actor=self.get_actor(), balance=balance, reason=options["reason"])

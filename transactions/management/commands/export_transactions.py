@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import sys
 from datetime import timezone as dt_timezone
 from datetime import datetime, time, timedelta
 
@@ -12,7 +13,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from transactions.csv_export import transaction_csv_rows, transactions_for_export, write_csv
 from walletmanager.commands import OperatorCommand
+from walletmanager.exceptions import NotFoundError
 from wallets.models import Wallet
+from wallets.selectors import wallet_get_by_reference
 
 
 class Command(OperatorCommand):
@@ -36,7 +39,14 @@ class Command(OperatorCommand):
         rows = transaction_csv_rows(transactions_for_export(wallet=wallet, since=since, until=until))
 
         if not options["output"]:
-            write_csv(rows, self.stdout)
+            try:
+                write_csv(rows, self.stdout)
+                self.stdout.flush()
+            except BrokenPipeError:
+                # The reader closed the pipe (``| head`` has its lines): stop without a traceback. Python
+                # would report the pipe again when it flushes stdout at exit, so point stdout at devnull.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise SystemExit(1) from None
             return
         try:
             stream = open(options["output"], "w", newline="", encoding="utf-8")
@@ -49,15 +59,10 @@ class Command(OperatorCommand):
 
 
 def find_wallet(value: str) -> Wallet:
-    value = value.strip()
     try:
-        lookup = {"id": uuid.UUID(value)}
-    except ValueError:
-        lookup = {"address": value.upper()}
-    wallet = Wallet.objects.filter(**lookup).first()
-    if wallet is None:
-        raise CommandError(f"--wallet: no wallet with id or address {value!r}.")
-    return wallet
+        return wallet_get_by_reference(reference=value)
+    except NotFoundError as error:
+        raise CommandError(f"--wallet: {error.detail}") from None
 
 
 def parse_bound(value: str, option: str, *, end: bool) -> datetime:

@@ -17,6 +17,7 @@ from django.test import Client
 from transactions import deposits
 from transactions.models import Transaction
 from walletmanager.commands import OperatorCommand
+from walletmanager.money import format_amount
 
 
 class Command(OperatorCommand):
@@ -41,7 +42,7 @@ class Command(OperatorCommand):
         event = {
             "reference": deposit.reference,
             "provider_id": provider_id or f"sim_{secrets.token_hex(8)}",
-            "amount": amount if amount is not None else str(deposit.amount.normalize()),
+            "amount": amount if amount is not None else format_amount(deposit.amount, decimals=deposit.currency.decimals),
             "currency": deposit.currency_id,
             "status": "failed" if failed else "succeeded",
         }

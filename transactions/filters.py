@@ -1,9 +1,31 @@
 """Filters of ``GET /api/transactions/`` (SPEC §7)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from transactions.models import Transaction
+from walletmanager.instants import InstantOutOfRange, to_utc
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time converted to UTC here: PostgreSQL refuses offsets beyond ±15:59."""
+
+    default_error_messages = {"out_of_range": "This instant is out of range."}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return to_utc(value)
+        except InstantOutOfRange:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class TransactionFilter(django_filters.FilterSet):
@@ -11,8 +33,8 @@ class TransactionFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
     currency = django_filters.CharFilter(field_name="currency_id", max_length=10)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", max_digits=38, decimal_places=18)
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", max_digits=38, decimal_places=18)
     ordering = django_filters.OrderingFilter(

@@ -8,20 +8,21 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from walletmanager.api.schema import ClosedSchema
 from walletmanager.money import InvalidAmount, format_amount, to_decimal
 from wallets.models import Wallet
 
 AMOUNT_SCHEMA = {"type": "string", "format": "decimal", "example": "100.00"}
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(ClosedSchema, serializers.Serializer):
     """Refuses unknown fields (a typo such as ``credit_limt`` must not be silently ignored)."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             unknown = sorted(str(key)[:50] for key in data if key not in self.fields)
             if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown}, code="unknown_field")
         return super().to_internal_value(data)
 
 
@@ -82,9 +83,14 @@ class WalletCloseInputSerializer(StrictInputSerializer):
 
 class WalletReasonInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(
-        max_length=1000, required=False, allow_blank=True, default="",
-        help_text="Required to block or freeze; recorded in the audit trail.",
+        max_length=1000, required=False, allow_blank=True, default="", help_text="Recorded in the audit trail."
     )
+
+
+class WalletRequiredReasonInputSerializer(StrictInputSerializer):
+    """Blocking or freezing needs a reason (the service refuses without one): the schema says so."""
+
+    reason = serializers.CharField(max_length=1000, help_text="Recorded in the audit trail.")
 
 
 # --- output ---------------------------------------------------------------------------------------

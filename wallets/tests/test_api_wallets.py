@@ -65,7 +65,8 @@ def test_invalid_create_is_400_naming_the_field(client_api, client_user, payload
     response = client_api.post(LIST, payload, format="json")
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["fields"], response.json()
     assert not Wallet.objects.filter(owner=client_user).exists()
 
 
@@ -287,7 +288,10 @@ def test_pin_lockout_through_the_api(client_api, wallet):
 
 
 def test_block_unblock_freeze_unfreeze_through_the_api(staff_api, staff_user, wallet):
-    assert staff_api.post(detail(wallet, "block/"), {}, format="json").json() == {"reason": ["A reason is required."]}
+    refused = staff_api.post(detail(wallet, "block/"), {}, format="json").json()
+    assert refused["fields"] == {"reason": [{"code": "required", "detail": "This field is required."}]}
+    blank = staff_api.post(detail(wallet, "freeze/"), {"reason": "  "}, format="json").json()
+    assert blank["fields"] == {"reason": [{"code": "blank", "detail": "This field may not be blank."}]}
 
     blocked = staff_api.post(detail(wallet, "block/"), {"reason": "fraud"}, format="json").json()
     assert (blocked["status"], blocked["block_reason"]) == ("blocked", "fraud")

@@ -21,6 +21,7 @@ reusable (and purged by ``idempotency_purge_expired``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -40,14 +41,16 @@ from walletmanager.keyed_hash import keyed_digest
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Printable ASCII, space to tilde: what an HTTP header carries unambiguously (the schema says the same).
+KEY_PATTERN = re.compile(rf"[ -~]{{1,{MAX_KEY_LENGTH}}}")
 
 
 def clean_key(raw: str | None) -> str | None:
-    """None without the header; the key when it is 1–255 printable characters; else a 400."""
+    """None without the header; the key when it is 1–255 printable ASCII characters; else a 400."""
     if raw is None:
         return None
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not raw.isprintable():
-        raise ValidationFailed(f"Must be 1 to {MAX_KEY_LENGTH} printable characters.", field=HEADER)
+    if not KEY_PATTERN.fullmatch(raw):
+        raise ValidationFailed(f"Must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", field=HEADER)
     return raw
 
 

@@ -133,8 +133,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=TRANSACTION_CREATE_BODY,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                description="1–255 characters, unique per request you mean once.",
+                "Idempotency-Key", {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
+                OpenApiParameter.HEADER, required=False,
+                description="1–255 printable ASCII characters, unique per request you mean once.",
             )
         ],
         responses={

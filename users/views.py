@@ -73,7 +73,7 @@ class LoginView(APIView):
                 "password, no `otp`) or `invalid_otp` (wrong or reused code).",
             ),
             403: OpenApiResponse(
-                UserErrorSerializer, description="`user_blocked`, `user_closed` or `account_locked` (staff lockout)."
+                UserErrorSerializer, description="`account_blocked`, `account_closed` or `account_locked` (staff lockout)."
             ),
             429: THROTTLED,
         },

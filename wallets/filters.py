@@ -1,12 +1,11 @@
 import django_filters
 from django import forms
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from wallets.models import Wallet
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", "minimum": 1})
 class IdFilter(django_filters.NumberFilter):
     """A user id: an integer, in the schema too (a NumberFilter would take and document 1.5)."""
 

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from walletmanager.api.schema import ClosedSchema
 from walletmanager.money import InvalidAmount, format_amount, to_decimal
 from wallets.models import Wallet
+from wallets.services import PIN_PATTERN
 
 AMOUNT_SCHEMA = {"type": "string", "format": "decimal", "example": "100.00"}
 
@@ -50,7 +51,10 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=Wallet.Kind.choices, default=Wallet.Kind.DEBIT)
     balance_kind = serializers.ChoiceField(choices=[("regular", "Single currency"), ("multi", "Multi-currency")])
     currency = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True, default=None)
-    pin = serializers.CharField(max_length=6, min_length=4, trim_whitespace=False, write_only=True)
+    pin = serializers.RegexField(
+        rf"^{PIN_PATTERN.pattern}$", max_length=6, min_length=4, trim_whitespace=False, write_only=True,
+        error_messages={"invalid": "The PIN must be 4 to 6 digits."},
+    )
     owner = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Staff only: the client who will own the wallet."
     )

@@ -114,13 +114,13 @@ def test_keys_are_per_user(api, wallet, api_client):
     assert Transaction.objects.count() == 2
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256])
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
 def test_key_length_is_checked(api, wallet, key):
     response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY=key)
 
     assert response.status_code == 400
     assert response.json()["fields"] == {
-        "Idempotency-Key": [{"code": "invalid", "detail": "Must be 1 to 255 printable characters."}]
+        "Idempotency-Key": [{"code": "invalid", "detail": "Must be 1 to 255 printable ASCII characters."}]
     }
     assert Transaction.objects.count() == 0
 

@@ -69,6 +69,14 @@ class AutoSchema(openapi.AutoSchema):
             schema["additionalProperties"] = False
         return schema
 
+    def _get_filter_parameters(self):
+        # A filter sent empty (as the browsable API's filter form sends every field) filters nothing.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return parameters
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         error = {"application/json": {"schema": self.resolve_serializer(ErrorSerializer, "response").ref}}

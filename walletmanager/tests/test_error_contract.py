@@ -4,13 +4,21 @@ code, every operation's error responses in the schema, JSON-only bodies."""
 from __future__ import annotations
 
 import importlib
+import json
+import re
+from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
+
+from users.tests.factories import UserFactory
 
 from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict, DomainError
+from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +131,34 @@ def test_a_transaction_is_documented_as_a_client_or_a_staff_member_gets_it(schem
         assert components["Transaction"]["properties"][name]["allOf"] == [reference]
     owner = next(p for p in schema["paths"]["/api/wallets/"]["get"]["parameters"] if p["name"] == "owner")
     assert owner["schema"]["type"] == "integer"
+
+
+def test_the_client_documentation_lists_every_code_with_its_status():
+    text = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
+    documented = dict(re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", text, flags=re.MULTILINE))
+
+    assert documented == {code.value: str(code.status) for code in ErrorCode}
+
+
+def test_the_browsable_api_offers_a_json_form_and_posts_it_as_json():
+    """The browsable API's raw-content form sends its text with the media type chosen in the form
+    (rest_framework/js/ajax-form.js); JSON is the only one offered, and it works under CSRF."""
+    owner = UserFactory()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+
+    page = browser.get("/api/wallets/", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="_content_type"' in html and 'value="application/json"' in html
+    assert "multipart/form-data" not in html and "application/x-www-form-urlencoded" not in html
+    created = browser.post(
+        "/api/wallets/",
+        json.dumps({"name": "From the browser", "balance_kind": "regular", "currency": "USD", "pin": "1357"}),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
+    assert created.status_code == 201, created.content
+    assert Wallet.objects.get(owner=owner).name == "From the browser"

@@ -99,7 +99,11 @@ class AutoSchema(openapi.AutoSchema):
     def _error_statuses(self, responses) -> list[int]:
         method = self.method.upper()
         has_input = method in UNSAFE_METHODS or self._is_list_view() or bool(self._get_parameters())
-        statuses = {401, 403, 503}
+        statuses = {403}
+        if self.view.get_authenticators():
+            statuses.add(401)  # also where anyone may call: a bad token is refused before the view runs
+        if getattr(self.view, "uses_database", True):
+            statuses.add(503)
         if has_input:
             statuses.add(400)
         if "{" in self.path or self._is_list_view():

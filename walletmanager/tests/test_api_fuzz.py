@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from knox.models import AuthToken
 from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 
 from transactions.tests.conftest import deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
@@ -90,12 +91,28 @@ def aim_every_other_case_at(case, wallet, turn: int) -> None:
     Every other case (deterministically) names the client's real wallet instead, in the path of the
     wallet operations and in the ``wallet`` field of a transaction body, so that a case whose other
     fields pass validation reaches the services and the ledger rather than a 404."""
-    if turn % 2 or case.meta is None or case.meta.generation.mode is GenerationMode.NEGATIVE:
-        return  # an invalid case stays as generated: it must be refused for what makes it invalid
+    if turn % 2:
+        return
     if "id" in (case.path_parameters or {}) and case.operation.path.startswith("/api/wallets/"):
-        case.path_parameters["id"] = str(wallet.pk)
-    if case.operation.path == "/api/transactions/" and isinstance(case.body, dict) and "wallet" in case.body:
+        aim_path_at(case, wallet)
+    if (
+        case.operation.path == "/api/transactions/" and isinstance(case.body, dict) and "wallet" in case.body
+        and not made_invalid(case, ParameterLocation.BODY)
+    ):
         case.body["wallet"] = str(wallet.pk)
+
+
+def made_invalid(case, location: ParameterLocation) -> bool:
+    """Whether schemathesis made this part of the case invalid on purpose: it must stay as generated,
+    or the negative-data check would see a valid request "accepted"."""
+    component = case.meta.components.get(location) if case.meta is not None else None
+    return component is not None and component.mode is GenerationMode.NEGATIVE
+
+
+def aim_path_at(case, wallet) -> None:
+    """The case's ``{id}`` names ``wallet`` (unless the generated id is the invalid part of the case)."""
+    if not made_invalid(case, ParameterLocation.PATH):
+        case.path_parameters["id"] = str(wallet.pk)
 
 
 @pytest.fixture

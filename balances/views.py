@@ -3,7 +3,8 @@ belongs to this app; the routes sit next to the wallet's other commands)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,7 +14,7 @@ from balances import selectors, services
 from balances.models import Currency
 from balances.serializers import CurrencySerializer
 from wallets import selectors as wallet_selectors
-from wallets.serializers import WalletReasonInputSerializer, WalletSerializer
+from wallets.serializers import WalletReasonInputSerializer, WalletRequiredReasonInputSerializer, WalletSerializer
 from walletmanager.api.permissions import staff_with_permission
 from wallets.views import ERROR_RESPONSES, wallet_response
 
@@ -30,15 +31,19 @@ class CurrencyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return selectors.currency_list_active()
 
 
+WALLET_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The wallet's id.")
+
+
 class _BalanceStatusView(APIView):
     """Freeze or unfreeze a wallet's balance; subclasses name the service."""
 
     permission_classes = [permissions.IsAuthenticated, CanFreezeBalances]
     change = None  # balance_freeze or balance_unfreeze
+    input_serializer = WalletReasonInputSerializer
 
     def post(self, request: Request, pk: str) -> Response:
         wallet = wallet_selectors.wallet_get_for(user=request.user, wallet_id=pk)
-        data = WalletReasonInputSerializer(data=request.data)
+        data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         self.change(actor=request.user, balance=wallet.balance, reason=data.validated_data["reason"])
         return wallet_response(wallet, user=request.user)
@@ -49,12 +54,14 @@ class _BalanceStatusView(APIView):
         summary="Freeze a wallet's balance (staff, reason required): money comes in, nothing goes out",
         tags=["wallets"],
         operation_id="wallets_freeze_create",
-        request=WalletReasonInputSerializer,
+        parameters=[WALLET_ID],
+        request=WalletRequiredReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
 )
 class BalanceFreezeView(_BalanceStatusView):
     change = staticmethod(services.balance_freeze)
+    input_serializer = WalletRequiredReasonInputSerializer
 
 
 @extend_schema_view(
@@ -62,6 +69,7 @@ class BalanceFreezeView(_BalanceStatusView):
         summary="Unfreeze a wallet's balance (staff)",
         tags=["wallets"],
         operation_id="wallets_unfreeze_create",
+        parameters=[WALLET_ID],
         request=WalletReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )

@@ -1,14 +1,12 @@
 """Filters of ``GET /api/transactions/`` (SPEC §7)."""
 
-from datetime import timezone as dt_timezone
-
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
 from transactions.models import Transaction
+from walletmanager.instants import InstantOutOfRange, to_utc
 from wallets.models import ADDRESS_ALPHABET, ADDRESS_LENGTH, Wallet
 from wallets.selectors import wallet_lookup
 
@@ -30,22 +28,23 @@ class WalletReferenceFilter(django_filters.Filter):
     field_class = WalletReferenceField
 
 
-class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 instant in UTC: Python accepts offsets up to ±23:59 that PostgreSQL refuses past
-    ±15:59, so the instant is moved to UTC before it reaches the database."""
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time converted to UTC here: PostgreSQL refuses offsets beyond ±15:59."""
+
+    default_error_messages = {"out_of_range": "This instant is out of range."}
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is None:
             return None
         try:
-            return value.astimezone(dt_timezone.utc)
-        except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
-            raise ValidationError("This instant is out of range.", code="invalid") from None
+            return to_utc(value)
+        except InstantOutOfRange:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
 
 
-class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcIsoDateTimeField
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class TransactionFilter(django_filters.FilterSet):
@@ -55,8 +54,8 @@ class TransactionFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Transaction.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Transaction.Status.choices)
     currency = django_filters.CharFilter(field_name="currency_id", max_length=10)
-    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", max_digits=38, decimal_places=18)
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", max_digits=38, decimal_places=18)
     ordering = django_filters.OrderingFilter(

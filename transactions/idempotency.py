@@ -6,7 +6,12 @@
    together or not at all, so a crash can never leave a movement without its stored response.
 3. A duplicate finds the row: another body → 422 ``idempotency_key_reused``; a stored response →
    replayed with ``Idempotent-Replayed: true``; row locked by the first request (still running) →
-   409 ``idempotency_in_progress``.
+   409 ``idempotency_in_progress`` with ``Retry-After``.
+4. A row that is neither locked nor answered belongs to a request that is no longer running (its
+   transaction rolled back: the process died, the connection was lost): the duplicate takes it over
+   at once and performs the request under the lock. In the instant between a live claimer's insert
+   and its lock a duplicate may take over too; the claimer then waits for that lock and replays the
+   duplicate's stored response, so the movement still happens once.
 
 Only 2xx and 409 responses (the request reached the service) are stored; any other outcome deletes
 the claim so the client can retry with the same key. Keys older than ``IDEMPOTENCY_KEY_TTL`` are
@@ -16,8 +21,9 @@ reusable (and purged by ``idempotency_purge_expired``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -35,17 +41,16 @@ from walletmanager.keyed_hash import keyed_digest
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-# A claim row nobody holds, without a response, younger than this is the instant between a claim
-# and its lock; older, its request died (its transaction rolled back) and the key may be taken over.
-ABANDONED_AFTER = timedelta(seconds=30)
+# Printable ASCII, space to tilde: what an HTTP header carries unambiguously (the schema says the same).
+KEY_PATTERN = re.compile(rf"[ -~]{{1,{MAX_KEY_LENGTH}}}")
 
 
 def clean_key(raw: str | None) -> str | None:
-    """None without the header; the key when it is 1–255 printable characters; else a 400."""
+    """None without the header; the key when it is 1–255 printable ASCII characters; else a 400."""
     if raw is None:
         return None
-    if not 1 <= len(raw) <= MAX_KEY_LENGTH or not raw.isprintable():
-        raise ValidationFailed(f"Must be 1 to {MAX_KEY_LENGTH} printable characters.", field=HEADER)
+    if not KEY_PATTERN.fullmatch(raw):
+        raise ValidationFailed(f"Must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", field=HEADER)
     return raw
 
 
@@ -107,8 +112,7 @@ def idempotent_call(*, user: Any, key: str, request_fingerprint: str, perform: C
             raise IdempotencyKeyReused()
         elif row.response_status is not None:
             return _replay(row)
-        elif row.pk != claimed_id and row.created_at > now - ABANDONED_AFTER:
-            raise IdempotencyInProgress()
+        # Otherwise the row is ours, or its claimer is no longer running (the lock was free): go on.
 
         with db_transaction.atomic():  # a savepoint: a refused movement rolls back to here
             response = perform()

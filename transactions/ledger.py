@@ -33,6 +33,7 @@ from django.utils import timezone
 from balances.exceptions import BalanceFrozen, InsufficientFunds
 from balances.models import Balance, BalanceAsset
 from transactions.models import Entry, Transaction
+from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict
 from walletmanager.money import format_number
 from wallets.models import Wallet
@@ -48,7 +49,7 @@ AssetKey = tuple[int, str]  # (balance_id, currency code)
 
 
 class PositionOutOfRange(Conflict):
-    code = "amount_out_of_range"
+    code = ErrorCode.AMOUNT_OUT_OF_RANGE
     default_detail = "The resulting balance would exceed the largest amount the ledger can hold."
 
 

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
+from walletmanager.api.schema import ClosedSchema
 from walletmanager.money import InvalidAmount, format_amount, format_number, to_decimal
 
 MAX_TEXT = 1000
@@ -54,43 +55,36 @@ class PinField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(ClosedSchema, serializers.Serializer):
     """Refuses fields it does not know: a typo must not be silently ignored when money moves."""
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
             unknown = sorted(set(data.keys()) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name[:100]: ["Unknown field."] for name in unknown[:20]})
+                raise serializers.ValidationError(
+                    {name[:100]: ["Unknown field."] for name in unknown[:20]}, code="unknown_field"
+                )
         return super().to_internal_value(data)
 
 
 KIND_CHOICES = ["deposit", "withdrawal", "transfer", "exchange", "adjustment"]
 
 
-# Plain strings in the schema: "kind" and "status" are enums of other apps too, and one name for
-# several choice sets makes drf-spectacular warn (the allowed values are in the descriptions).
-@extend_schema_field({"type": "string", "description": "The kind of movement; selects the body."})
-class InputKindField(serializers.ChoiceField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": " | ".join(Transaction.Kind.values)})
-class TransactionKindField(serializers.ChoiceField):
-    pass
-
-
-@extend_schema_field({"type": "string", "description": " | ".join(Transaction.Status.values)})
-class TransactionStatusField(serializers.ChoiceField):
-    pass
+def kind_field(kind: str) -> serializers.ChoiceField:
+    """The ``kind`` of one request body: a one-value enum, so the bodies' ``oneOf`` never overlaps."""
+    field_class = extend_schema_field({"type": "string", "enum": [kind]})(
+        type(f"{kind.title()}KindField", (serializers.ChoiceField,), {})
+    )
+    return field_class(choices=[kind])
 
 
 class TransactionKindSerializer(serializers.Serializer):
-    kind = InputKindField(choices=KIND_CHOICES)
+    kind = serializers.ChoiceField(choices=KIND_CHOICES)
 
 
 class DepositInputSerializer(StrictSerializer):
-    kind = InputKindField(choices=["deposit"])
+    kind = kind_field("deposit")
     wallet = serializers.UUIDField()
     currency = CurrencyCodeField()
     amount = AmountField()
@@ -98,7 +92,7 @@ class DepositInputSerializer(StrictSerializer):
 
 
 class WithdrawalInputSerializer(StrictSerializer):
-    kind = InputKindField(choices=["withdrawal"])
+    kind = kind_field("withdrawal")
     wallet = serializers.UUIDField()
     currency = CurrencyCodeField()
     amount = AmountField()
@@ -107,7 +101,7 @@ class WithdrawalInputSerializer(StrictSerializer):
 
 
 class TransferInputSerializer(StrictSerializer):
-    kind = InputKindField(choices=["transfer"])
+    kind = kind_field("transfer")
     wallet = serializers.UUIDField()
     to_address = serializers.CharField(max_length=64)
     currency = CurrencyCodeField()
@@ -117,7 +111,7 @@ class TransferInputSerializer(StrictSerializer):
 
 
 class ExchangeInputSerializer(StrictSerializer):
-    kind = InputKindField(choices=["exchange"])
+    kind = kind_field("exchange")
     wallet = serializers.UUIDField()
     from_currency = CurrencyCodeField()
     to_currency = CurrencyCodeField()
@@ -126,7 +120,7 @@ class ExchangeInputSerializer(StrictSerializer):
 
 
 class AdjustmentInputSerializer(StrictSerializer):
-    kind = InputKindField(choices=["adjustment"])
+    kind = kind_field("adjustment")
     wallet = serializers.UUIDField()
     currency = CurrencyCodeField()
     amount = AmountField()
@@ -189,8 +183,8 @@ class TransactionSerializer(serializers.ModelSerializer):
     transaction; it is null when a transaction is read back later. A deposit carries its
     ``reference`` (to quote on the payment) and, once the money arrived, ``received_amount``."""
 
-    kind = TransactionKindField(choices=Transaction.Kind.choices, read_only=True)
-    status = TransactionStatusField(choices=Transaction.Status.choices, read_only=True)
+    kind = serializers.ChoiceField(choices=Transaction.Kind.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Transaction.Status.choices, read_only=True)
     wallet = serializers.UUIDField(source="wallet_id", read_only=True)
     currency = serializers.CharField(source="currency_id", read_only=True)
     to_wallet = serializers.UUIDField(source="to_wallet_id", read_only=True, allow_null=True)

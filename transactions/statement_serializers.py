@@ -11,7 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from transactions.statements import AssetAsOf, entry_description
-from walletmanager.money import format_amount
+from walletmanager.instants import InstantOutOfRange, to_utc
+from walletmanager.money import AMOUNT_MAX_DIGITS, format_amount, quantum
 
 AMOUNT_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "100.00"}
 FORMATS = ("json", "csv", "pdf")
@@ -50,12 +51,12 @@ class InstantField(serializers.Field):
             value = parse_datetime(text)
             if value is None:
                 self.fail("invalid")
-            if timezone.is_naive(value):
-                value = timezone.make_aware(value, timezone.get_default_timezone())
-            return value.astimezone(dt_timezone.utc)
+            return to_utc(value)
+        except InstantOutOfRange:
+            self.fail("range")
         except ValueError:  # a well-formed text naming no real instant (month 13, hour 25)
             self.fail("invalid")
-        except OverflowError:  # year 1 minus an offset, year 9999 plus one
+        except OverflowError:  # the last day of year 9999 in a zone ahead of UTC
             self.fail("range")
 
     def _day_bound(self, day: date) -> datetime:

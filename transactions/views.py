@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -26,7 +27,7 @@ from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import PermissionDeniedError
 from wallets.throttles import PIN_THROTTLES
 
-ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`')
+ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`: see the `Error` schema.')
 
 ADJUST_PERMISSION = "transactions.adjust_balance"
 
@@ -41,16 +42,36 @@ TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
     },
     resource_type_field_name="kind",
 )
-
+# No discriminator tells the two apart: the schema makes this an anyOf (walletmanager.api.schema).
+TRANSACTION_AS_SEEN = PolymorphicProxySerializer(
+    component_name="TransactionAsSeen",
+    serializers=[serializers.TransactionSerializer, serializers.TransactionDetailSerializer],
+    resource_type_field_name=None,
+)
+TRANSACTION_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The transaction's id.")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Own transactions (staff: all)", tags=["transactions"]),
-    retrieve=extend_schema(
-        summary="One transaction (staff also see its entries)",
-        tags=["transactions"],
-        responses={200: serializers.TransactionDetailSerializer, 404: ERROR},
+    list=extend_schema(
+        summary="Own transactions (staff: all, each also with `reason` and `provider_id`)", tags=["transactions"]
     ),
+    retrieve=extend_schema(
+        summary="One transaction (staff also see its reason, provider id and entries)",
+        tags=["transactions"],
+        parameters=[TRANSACTION_ID],
+        responses={
+            200: OpenApiResponse(
+                TRANSACTION_AS_SEEN,
+                description="A client gets a `Transaction`; staff get a `TransactionDetail`.",
+            ),
+            404: ERROR,
+        },
+    ),
+    cancel=extend_schema(parameters=[TRANSACTION_ID]),
+    approve=extend_schema(parameters=[TRANSACTION_ID]),
+    reject=extend_schema(parameters=[TRANSACTION_ID]),
+    confirm=extend_schema(parameters=[TRANSACTION_ID]),
+    reverse=extend_schema(parameters=[TRANSACTION_ID]),
 )
 class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.TransactionSerializer
@@ -112,14 +133,14 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=TRANSACTION_CREATE_BODY,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                description="1–255 characters, unique per request you mean once.",
+                "Idempotency-Key", {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
+                OpenApiParameter.HEADER, required=False,
+                description="1–255 printable ASCII characters, unique per request you mean once.",
             )
         ],
         responses={
             201: serializers.TransactionSerializer,
             202: OpenApiResponse(ApprovalRequestSerializer, description="An adjustment: a request a second operator decides."),
-            400: OpenApiResponse(description="Input errors: DRF's field map."),
             403: ERROR,
             404: ERROR,
             409: ERROR,

@@ -1,67 +1,64 @@
+from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict, DomainError, PermissionDeniedError
 
 
 class UserHasOpenWallets(Conflict):
-    code = "user_has_open_wallets"
+    code = ErrorCode.USER_HAS_OPEN_WALLETS
     default_detail = "Close every wallet of the user first."
 
 
 class CannotBlockSelf(PermissionDeniedError):
-    code = "cannot_block_self"
+    code = ErrorCode.CANNOT_BLOCK_SELF
     default_detail = "Staff cannot block or close themselves."
 
 
 class CannotBlockStaff(PermissionDeniedError):
-    code = "cannot_block_staff"
+    code = ErrorCode.CANNOT_BLOCK_STAFF
     default_detail = "Only a superuser can block or close staff."
 
 
 class InvalidCredentials(DomainError):
     """Wrong email or password: one generic answer, whichever it was, so emails cannot be enumerated."""
 
-    code = "invalid_credentials"
-    status_code = 401
+    code = ErrorCode.INVALID_CREDENTIALS
     default_detail = "Unable to log in with the provided credentials."
 
 
 class LoginRefusedBlocked(PermissionDeniedError):
     """The password was right but the user is blocked (login answers 403, money movements 409)."""
 
-    code = "user_blocked"
+    code = ErrorCode.ACCOUNT_BLOCKED
     default_detail = "This account is blocked. Contact support."
 
 
 class LoginRefusedClosed(PermissionDeniedError):
-    code = "user_closed"
+    code = ErrorCode.ACCOUNT_CLOSED
     default_detail = "This account is closed."
 
 
 class AccountLocked(PermissionDeniedError):
     """Too many failed logins on a staff account (SPEC §13): nobody logs in until it unlocks."""
 
-    code = "account_locked"
+    code = ErrorCode.ACCOUNT_LOCKED
     default_detail = "This account is locked after too many failed logins. Try again later or ask an administrator to unlock it."
 
 
 class OtpRequired(DomainError):
     """A staff account's password was right; the second factor is missing (or none is enrolled)."""
 
-    code = "otp_required"
-    status_code = 401
+    code = ErrorCode.OTP_REQUIRED
     default_detail = "Enter the code from your authenticator app (field `otp`)."
 
 
 class InvalidOtp(DomainError):
-    code = "invalid_otp"
-    status_code = 401
+    code = ErrorCode.INVALID_OTP
     default_detail = "The authenticator code is wrong or was already used."
 
 
 class LoginThrottled(DomainError):
     """Too many login attempts for one email or from one address (429, with ``Retry-After``)."""
 
-    code = "throttled"
-    status_code = 429
+    code = ErrorCode.THROTTLED
     default_detail = "Too many login attempts."
 
     def __init__(self, *, retry_after: int) -> None:

@@ -16,7 +16,7 @@ from walletmanager.client_ip import client_ip
 from walletmanager.exceptions import DomainError
 
 # Refusals that deserve their own HTTP status on the login page, like the API's.
-REFUSAL_STATUS = {"throttled": 429, "account_locked": 403, "user_blocked": 403, "user_closed": 403}
+REFUSAL_STATUS = {"throttled": 429, "account_locked": 403, "account_blocked": 403, "account_closed": 403}
 
 
 def otp_field(*, required: bool = False) -> forms.CharField:

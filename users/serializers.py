@@ -55,6 +55,12 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
+class RequiredReasonInputSerializer(serializers.Serializer):
+    """Blocking or closing a user needs a reason (the service refuses without one): the schema says so."""
+
+    reason = serializers.CharField(max_length=1000)
+
+
 class UserErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()

@@ -23,6 +23,7 @@ from users.serializers import (
     LoginOutputSerializer,
     ProfileUpdateInputSerializer,
     ReasonInputSerializer,
+    RequiredReasonInputSerializer,
     RegisterInputSerializer,
     UserOutputSerializer,
 )
@@ -72,7 +73,7 @@ class LoginView(APIView):
                 "password, no `otp`) or `invalid_otp` (wrong or reused code).",
             ),
             403: OpenApiResponse(
-                UserErrorSerializer, description="`user_blocked`, `user_closed` or `account_locked` (staff lockout)."
+                UserErrorSerializer, description="`account_blocked`, `account_closed` or `account_locked` (staff lockout)."
             ),
             429: THROTTLED,
         },
@@ -144,18 +145,18 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = UserOutputSerializer
     permission_classes = [IsAuthenticated, IsStaff]
 
-    def _run(self, request: Request, service) -> Response:
+    def _run(self, request: Request, service, input_serializer=ReasonInputSerializer) -> Response:
         user = self.get_object()
-        serializer = ReasonInputSerializer(data=request.data)
+        serializer = input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = service(actor=request.user, user=user, reason=serializer.validated_data["reason"])
         return Response(UserOutputSerializer(user).data)
 
-    @extend_schema(request=ReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
+    @extend_schema(request=RequiredReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
                    summary="Block a user (reason required); their tokens and sessions end")
     @action(detail=True, methods=["post"])
     def block(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(request, services.user_block)
+        return self._run(request, services.user_block, RequiredReasonInputSerializer)
 
     @extend_schema(request=ReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
                    summary="Restore a blocked user to active")
@@ -163,8 +164,8 @@ class UserViewSet(viewsets.GenericViewSet):
     def unblock(self, request: Request, pk: str | None = None) -> Response:
         return self._run(request, services.user_unblock)
 
-    @extend_schema(request=ReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
+    @extend_schema(request=RequiredReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
                    summary="Close a user for good (reason required; every wallet must be closed)")
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(request, services.user_close)
+        return self._run(request, services.user_close, RequiredReasonInputSerializer)

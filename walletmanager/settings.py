@@ -199,15 +199,13 @@ REST_FRAMEWORK = {
         "walletmanager.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": [
-        "walletmanager.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (docs/api.md): one body format to validate and to document, so a generated client
+    # never sends a form. The browsable API posts its raw-content form as JSON and keeps working.
+    "DEFAULT_PARSER_CLASSES": ["walletmanager.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "walletmanager.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "walletmanager.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "walletmanager.api.exception_handler.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {
@@ -256,7 +254,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AccountStatusEnum": "wallets.models.Wallet.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "walletmanager.api.schema.any_of_without_discriminator",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "wallets.models.Wallet.Status",
+        "TransactionKindEnum": "transactions.models.Transaction.Kind",
+        "TransactionStatusEnum": "transactions.models.Transaction.Status",
+        "WalletKindEnum": "wallets.models.Wallet.Kind",
+        "ErrorCodeEnum": "walletmanager.error_codes.ERROR_CODE_CHOICES",
+    },
 }
 
 # Domain settings (SPEC §4, §5).

@@ -1,31 +1,32 @@
+from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict, PermissionDeniedError
 
 
 class WalletLimitReached(Conflict):
-    code = "wallet_limit_reached"
+    code = ErrorCode.WALLET_LIMIT_REACHED
     default_detail = "You already have the maximum number of wallets."
 
 
 class WalletBlocked(Conflict):
-    code = "wallet_blocked"
+    code = ErrorCode.WALLET_BLOCKED
     default_detail = "The wallet is blocked."
 
 
 class WalletClosed(Conflict):
-    code = "wallet_closed"
+    code = ErrorCode.WALLET_CLOSED
     default_detail = "The wallet is closed."
 
 
 class WalletNotEmpty(Conflict):
-    code = "wallet_not_empty"
+    code = ErrorCode.WALLET_NOT_EMPTY
     default_detail = "The wallet still holds money or pending holds."
 
 
 class InvalidPin(PermissionDeniedError):
-    code = "invalid_pin"
+    code = ErrorCode.INVALID_PIN
     default_detail = "The PIN is wrong."
 
 
 class PinLocked(PermissionDeniedError):
-    code = "pin_locked"
+    code = ErrorCode.PIN_LOCKED
     default_detail = "Too many wrong PINs; try again later."

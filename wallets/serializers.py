@@ -8,20 +8,22 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from walletmanager.api.schema import ClosedSchema
 from walletmanager.money import InvalidAmount, format_amount, to_decimal
 from wallets.models import Wallet
+from wallets.services import PIN_PATTERN
 
 AMOUNT_SCHEMA = {"type": "string", "format": "decimal", "example": "100.00"}
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(ClosedSchema, serializers.Serializer):
     """Refuses unknown fields (a typo such as ``credit_limt`` must not be silently ignored)."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             unknown = sorted(str(key)[:50] for key in data if key not in self.fields)
             if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown}, code="unknown_field")
         return super().to_internal_value(data)
 
 
@@ -49,7 +51,10 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=Wallet.Kind.choices, default=Wallet.Kind.DEBIT)
     balance_kind = serializers.ChoiceField(choices=[("regular", "Single currency"), ("multi", "Multi-currency")])
     currency = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True, default=None)
-    pin = serializers.CharField(max_length=6, min_length=4, trim_whitespace=False, write_only=True)
+    pin = serializers.RegexField(
+        rf"^{PIN_PATTERN.pattern}$", max_length=6, min_length=4, trim_whitespace=False, write_only=True,
+        error_messages={"invalid": "The PIN must be 4 to 6 digits."},
+    )
     owner = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Staff only: the client who will own the wallet."
     )
@@ -82,9 +87,14 @@ class WalletCloseInputSerializer(StrictInputSerializer):
 
 class WalletReasonInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(
-        max_length=1000, required=False, allow_blank=True, default="",
-        help_text="Required to block or freeze; recorded in the audit trail.",
+        max_length=1000, required=False, allow_blank=True, default="", help_text="Recorded in the audit trail."
     )
+
+
+class WalletRequiredReasonInputSerializer(StrictInputSerializer):
+    """Blocking or freezing needs a reason (the service refuses without one): the schema says so."""
+
+    reason = serializers.CharField(max_length=1000, help_text="Recorded in the audit trail.")
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from wallets.models import Wallet
 from wallets.throttles import PIN_THROTTLES
 from wallets.serializers import (
     WalletReasonInputSerializer,
+    WalletRequiredReasonInputSerializer,
     WalletCloseInputSerializer,
     WalletCreateInputSerializer,
     WalletSerializer,
@@ -145,13 +146,13 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(
         summary="Block a wallet (staff, reason required)",
-        request=WalletReasonInputSerializer,
+        request=WalletRequiredReasonInputSerializer,
         responses={200: WalletSerializer, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, CanBlockWallets])
     def block(self, request: Request, pk: str) -> Response:
         wallet = self.get_object()
-        data = WalletReasonInputSerializer(data=request.data)
+        data = WalletRequiredReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         wallet = services.wallet_block(actor=request.user, wallet=wallet, reason=data.validated_data["reason"])
         return wallet_response(wallet, user=request.user)

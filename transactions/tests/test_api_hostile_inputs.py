@@ -1,5 +1,7 @@
 """A table of hostile inputs on POST /api/transactions/: always a 4xx, never a change (SPEC §11)."""
 
+from urllib.parse import urlencode
+
 import pytest
 
 from transactions.models import Entry, Transaction
@@ -100,10 +102,29 @@ def test_malformed_json_is_400(api_client, client_user, raw):
     assert Transaction.objects.count() == 0
 
 
-def test_form_encoded_body_works_like_json(api_client, client_user):
+@pytest.mark.parametrize("body_format", ["multipart", "form"])
+def test_a_form_body_is_refused_415_and_moves_nothing(api_client, client_user, body_format):
+    """Bodies are JSON only (docs/api.md): a form is refused, never half-understood."""
+    wallet = make_wallet(owner=client_user)
+    api_client.force_authenticate(client_user)
+    fields = {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "2"}
+    if body_format == "form":
+        response = api_client.post(URL, urlencode(fields), content_type="application/x-www-form-urlencoded")
+    else:
+        response = api_client.post(URL, fields, format="multipart")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert Transaction.objects.count() == 0
+
+
+def test_json_body_works(api_client, client_user):
     wallet = make_wallet(owner=client_user)
     api_client.force_authenticate(client_user)
 
-    response = api_client.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "2"}, format="multipart")
+    response = api_client.post(
+        URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "2"}, format="json"
+    )
 
     assert response.status_code == 201
+    assert Transaction.objects.get().amount == 2

@@ -118,7 +118,8 @@ def test_amount_with_too_many_decimals_names_the_field(api, wallet):
     response = api.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "1.001"})
 
     assert response.status_code == 400
-    assert list(response.json()) == ["amount"]
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["fields"]) == ["amount"]
 
 
 def test_unauthenticated_is_401(api_client):
@@ -172,6 +173,25 @@ def test_date_filters_take_any_offset_python_reads_as_the_same_instant_in_utc(ap
     late = api.get(URL, {"created_before": "0001-01-01T00:00:00+20:00"})
     assert late.status_code == 400 and "created_before" in late.json()
     assert api.get(URL, {"ordering": "pin"}).status_code == 400
+
+
+def test_date_filters_normalise_offsets_postgresql_refuses(api, funded_wallet):
+    """Python and ISO 8601 accept offsets up to ±23:59, PostgreSQL only ±15:59: the filters convert to UTC."""
+    # 2000-01-01T00:00:00+16:00 is 1999-12-31T08:00Z: everything is after it, nothing before it.
+    assert len(api.get(URL, {"created_after": "2000-01-01T00:00:00+16:00"}).json()["results"]) == 1
+    assert api.get(URL, {"created_before": "2000-01-01T00:00:00-20:00"}).json()["results"] == []
+    assert len(api.get(URL, {"created_before": "2999-01-01T00:00:00+23:59"}).json()["results"]) == 1
+
+
+def test_date_filters_refuse_an_instant_beyond_year_one_or_9999(api, funded_wallet):
+    for name, value in (("created_after", "0001-01-01T00:00:00+16:00"), ("created_before", "9999-12-31T23:59:59-20:00")):
+        response = api.get(URL, {name: value})
+
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["code"] == "invalid"
+        assert body["fields"][name][0]["code"] == "out_of_range"
+        assert "out of range" in body["fields"][name][0]["detail"]
 
 
 def test_list_query_count_is_constant(api, funded_wallet, django_assert_max_num_queries):
@@ -247,7 +267,7 @@ def test_staff_approve_and_reject(api, staff_api, pending, funded_wallet, usd):
 
 def test_reject_requires_a_reason(staff_api, pending):
     response = staff_api.post(f"{URL}{pending.pk}/reject/", {})
-    assert response.status_code == 400 and "reason" in response.json()
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["reason"]
     response = staff_api.post(f"{URL}{pending.pk}/reject/", {"reason": "fraud"})
     assert response.json()["status"] == "rejected"
 

@@ -168,6 +168,17 @@ def test_export_filters_by_wallet_and_dates_and_writes_a_file(funded_wallet, usd
 
 
 @pytest.mark.django_db
+def test_export_normalises_offsets_postgresql_refuses_and_refuses_impossible_instants(funded_wallet):
+    out, _ = run_command("export_transactions", "--since", "2000-01-01T00:00:00+20:00")
+    assert [row["amount"] for row in read_csv(out)] == ["500.00"]
+    out, _ = run_command("export_transactions", "--until", "2000-01-01T00:00:00-16:00")
+    assert read_csv(out) == []
+
+    with pytest.raises(CommandError, match=r"^--since: '0001-01-01T00:00:00\+20:00' is out of range\.$"):
+        run_command("export_transactions", "--since", "0001-01-01T00:00:00+20:00")
+
+
+@pytest.mark.django_db
 def test_export_streams_rows_from_a_server_side_cursor(funded_wallet, monkeypatch):
     """Constant memory: the rows come from QuerySet.iterator(), never a list of every transaction."""
     chunk_sizes = []

@@ -1,6 +1,7 @@
 """Idempotency-Key on POST /api/transactions/ (SPEC §5)."""
 
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.utils import timezone
@@ -9,6 +10,7 @@ from transactions.idempotency import fingerprint, idempotency_purge_expired
 from transactions.models import IdempotencyKey, Transaction
 from transactions.tests.conftest import PIN
 from users.tests.factories import UserFactory
+from walletmanager.testing.database import runtime_connection
 
 pytestmark = pytest.mark.django_db
 
@@ -44,20 +46,39 @@ def test_same_key_other_body_is_422(api, wallet):
     assert Transaction.objects.count() == 1
 
 
-def test_key_still_running_is_409(api, wallet, client_user):
-    IdempotencyKey.objects.create(user=client_user, key="k-3", request_fingerprint=fingerprint(body(wallet)))
+@pytest.mark.django_db(transaction=True)
+def test_key_still_running_is_409_with_retry_after_and_free_at_once_when_it_ends(api, wallet, client_user):
+    claim = IdempotencyKey.objects.create(user=client_user, key="k-3", request_fingerprint=fingerprint(body(wallet)))
 
-    response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-3")
+    # The first request is running: its transaction holds the claim row's lock.
+    with runtime_connection() as first_request:
+        first_request.execute(f"SELECT id FROM {IdempotencyKey._meta.db_table} WHERE id = %s FOR UPDATE", [claim.pk])
+        response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-3")
 
-    assert (response.status_code, response.json()["code"]) == (409, "idempotency_in_progress")
-    assert Transaction.objects.count() == 0
+        assert (response.status_code, response.json()["code"]) == (409, "idempotency_in_progress")
+        assert response["Retry-After"] == "1"
+        assert Transaction.objects.count() == 0
+        first_request.rollback()  # it died without storing a response
+
+    retried = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-3")
+
+    assert retried.status_code == 201, retried.json()
+    assert Transaction.objects.get().pk == UUID(retried.json()["id"])
+    assert IdempotencyKey.objects.get(pk=claim.pk).response_status == 201
 
 
-def test_abandoned_claim_is_taken_over(api, wallet, client_user):
+def test_a_fresh_claim_nobody_holds_is_taken_over_at_once(api, wallet, client_user):
+    """A claim without a response whose row lock is free: its request is no longer running, however
+    young the claim is; the retry does not wait 30 s."""
     claim = IdempotencyKey.objects.create(user=client_user, key="k-4", request_fingerprint=fingerprint(body(wallet)))
-    IdempotencyKey.objects.filter(pk=claim.pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
-    assert api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-4").status_code == 201
+    response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="k-4")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["amount"] == "10.00"
+    assert Transaction.objects.get().pk == UUID(response.json()["id"])
+    claim.refresh_from_db()
+    assert (claim.response_status, claim.response_body["id"]) == (201, response.json()["id"])
 
 
 def test_409_is_stored_and_replayed(api, funded_wallet):
@@ -93,11 +114,14 @@ def test_keys_are_per_user(api, wallet, api_client):
     assert Transaction.objects.count() == 2
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256])
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
 def test_key_length_is_checked(api, wallet, key):
     response = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY=key)
 
-    assert response.status_code == 400 and "Idempotency-Key" in response.json()
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "Idempotency-Key": [{"code": "invalid", "detail": "Must be 1 to 255 printable ASCII characters."}]
+    }
     assert Transaction.objects.count() == 0
 
 

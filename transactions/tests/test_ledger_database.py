@@ -154,7 +154,7 @@ def test_dust_beyond_the_currencys_decimals_is_refused(wallet):
     )
 
     assert response.status_code == 400, response.content
-    assert "amount" in response.json()
+    assert list(response.json()["fields"]) == ["amount"]
     assert not Transaction.objects.filter(wallet=wallet).exists()
     assert asset_of(wallet).posted == 0
 

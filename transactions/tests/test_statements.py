@@ -317,7 +317,8 @@ def test_bad_statement_queries_are_400_naming_the_field(funded_wallet, client_us
     response = client_of(client_user).get(statement_url(funded_wallet), params)
 
     assert response.status_code == 400
-    assert list(response.json()) == [field], response.json()
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["fields"]) == [field], response.json()
 
 
 @pytest.mark.parametrize("at", ["soon", "2026-02-30", "9999-12-31T23:59:59-01:00", "2026-11-01T10:00:00+99:00", "x" * 500])
@@ -325,7 +326,8 @@ def test_bad_instants_are_400_naming_at(funded_wallet, client_user, at):
     response = client_of(client_user).get(balance_url(funded_wallet), {"at": at})
 
     assert response.status_code == 400
-    assert list(response.json()) == ["at"], response.json()
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["fields"]) == ["at"], response.json()
 
 
 def test_an_unknown_or_never_held_currency_is_explained(funded_wallet, client_user):
@@ -334,8 +336,8 @@ def test_an_unknown_or_never_held_currency_is_explained(funded_wallet, client_us
     unknown = api.get(statement_url(funded_wallet), {"currency": "XYZ", "from": "2000-01-01"}).json()
     never = api.get(statement_url(funded_wallet), {"currency": "EUR", "from": "2000-01-01"}).json()
 
-    assert unknown == {"currency": ["Unknown currency 'XYZ'."]}
-    assert never == {"currency": ["This wallet has never held EUR."]}
+    assert unknown["fields"] == {"currency": [{"code": "invalid", "detail": "Unknown currency 'XYZ'."}]}
+    assert never["fields"] == {"currency": [{"code": "invalid", "detail": "This wallet has never held EUR."}]}
 
 
 # --- cost ----------------------------------------------------------------------------------------

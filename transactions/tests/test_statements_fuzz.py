@@ -3,7 +3,8 @@
 The suite-wide fuzz (``walletmanager/tests/test_api_fuzz.py``) sends random wallet ids to half its
 cases; here every case names a wallet that has entries in two currencies and a pending withdrawal, so
 generated ``at``, ``from``, ``to``, ``currency``, ``format`` and ``page`` values reach the selectors.
-No 5xx, and every response conforms to the schema (JSON, CSV or PDF)."""
+Every schemathesis check the suite-wide fuzz runs (its CONFIG): no 5xx, every response documented and
+conforming to the schema (JSON, CSV or PDF), invalid queries refused."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from balances.models import Currency
 from transactions import services
 from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
-from walletmanager.tests.test_api_fuzz import APP, CHECKS, _keep_the_test_connection, token_header  # noqa: F401
+from walletmanager.tests.test_api_fuzz import (  # noqa: F401 - _keep_the_test_connection is an autouse fixture
+    APP, CONFIG, _keep_the_test_connection, aim_path_at, token_header,
+)
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=schemathesis.Config.from_dict({})).include(
+schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=schemathesis.Config.from_dict(CONFIG)).include(
     path_regex=r"^/api/wallets/\{id\}/(balance|statement)/$"
 )
 
@@ -42,5 +45,5 @@ def wallet_with_history(db):
 @settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 def test_no_statement_query_makes_a_server_error(case, wallet_with_history):
     wallet, headers = wallet_with_history
-    case.path_parameters["id"] = str(wallet.pk)
-    case.call_and_validate(headers=headers, checks=CHECKS)
+    aim_path_at(case, wallet)
+    case.call_and_validate(headers=headers)

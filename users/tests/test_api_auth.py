@@ -107,26 +107,27 @@ def test_lone_surrogates_are_400_not_500(api_client, raw):
 
 
 @pytest.mark.django_db
-def test_blocked_user_with_the_right_password_is_told_403_user_blocked(api_client, client_user):
+def test_blocked_user_with_the_right_password_is_told_403_account_blocked(api_client, client_user):
     services.user_block(actor=None, user=client_user, reason="fraud check")
 
     response = api_client.post(LOGIN, {"email": client_user.email, "password": DEFAULT_PASSWORD})
     wrong = api_client.post(LOGIN, {"email": client_user.email, "password": "not-the-password"})
 
+    # account_blocked: one code, one status (user_blocked is the 409 of a blocked owner's money movement).
     assert response.status_code == 403
-    assert response.data["code"] == "user_blocked"
+    assert response.json() == {"code": "account_blocked", "detail": "This account is blocked. Contact support."}
     assert wrong.status_code == 401  # without the password nobody learns the account is blocked
     assert not AuthToken.objects.exists()
 
 
 @pytest.mark.django_db
-def test_closed_user_gets_403_user_closed(api_client, client_user):
+def test_closed_user_gets_403_account_closed(api_client, client_user):
     services.user_close(actor=None, user=client_user, reason="customer asked")
 
     response = api_client.post(LOGIN, {"email": client_user.email, "password": DEFAULT_PASSWORD})
 
     assert response.status_code == 403
-    assert response.data["code"] == "user_closed"
+    assert response.json() == {"code": "account_closed", "detail": "This account is closed."}
 
 
 @pytest.mark.django_db
@@ -222,7 +223,8 @@ def test_me_patch_refuses_bad_names_and_changes_nothing(client_user, body):
     response = token_client(client_user).patch(ME, body, format="json")
 
     assert response.status_code == 400
-    assert set(response.data) == set(body)
+    assert response.json()["code"] == "invalid"
+    assert set(response.json()["fields"]) == set(body)
     client_user.refresh_from_db()
     assert (client_user.first_name, client_user.last_name) == ("Ada", "Lovelace")
 

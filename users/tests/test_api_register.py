@@ -93,7 +93,9 @@ def test_bad_registrations_are_400_naming_the_field_and_create_nothing(api_clien
     response = api_client.post(URL, {**GOOD, **changes}, format="json")
 
     assert response.status_code == 400
-    assert field in response.data, response.data
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["fields"], response.json()
+    assert all(error["code"] and error["detail"] for error in response.json()["fields"][field])
     assert not people().exists()
 
 
@@ -105,7 +107,7 @@ def test_each_field_is_required(api_client, missing):
     response = api_client.post(URL, body, format="json")
 
     assert response.status_code == 400
-    assert response.data[missing][0].code == "required"
+    assert response.json()["fields"][missing] == [{"code": "required", "detail": "This field is required."}]
     assert not people().exists()
 
 
@@ -117,7 +119,11 @@ def test_an_email_is_taken_whatever_its_case(api_client, email):
     response = api_client.post(URL, {**GOOD, "email": email}, format="json")
 
     assert response.status_code == 400
-    assert response.data == {"email": ["A user with this email already exists."]}
+    assert response.json() == {
+        "code": "invalid",
+        "detail": "email: A user with this email already exists.",
+        "fields": {"email": [{"code": "email_taken", "detail": "A user with this email already exists."}]},
+    }
     assert people().count() == 1
 
 

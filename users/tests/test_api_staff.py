@@ -52,7 +52,8 @@ def test_block_and_close_without_a_proper_reason_are_400(client_user, support, c
     response = token_client(support).post(url(client_user.pk, command), body, format="json")
 
     assert response.status_code == 400
-    assert "reason" in response.data
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["fields"]) == ["reason"], response.json()
     client_user.refresh_from_db()
     assert client_user.status == "active"
 

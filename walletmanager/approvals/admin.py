@@ -112,7 +112,7 @@ def _approve(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
         from walletmanager.exceptions import Conflict
 
         raise Conflict(f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
-                       code=request.failure_code or "failed")
+                       code=request.failure_code or "invalid_state")
     return request
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import timezone as dt_timezone
 from datetime import datetime, time, timedelta
 
 from django.core.management.base import CommandError
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from transactions.csv_export import transaction_csv_rows, transactions_for_export, write_csv
 from walletmanager.commands import OperatorCommand
 from walletmanager.exceptions import NotFoundError
+from walletmanager.instants import InstantOutOfRange, to_utc
 from wallets.models import Wallet
 from wallets.selectors import wallet_get_by_reference
 
@@ -77,10 +76,7 @@ def parse_bound(value: str, option: str, *, end: bool) -> datetime:
         raise CommandError(f"{option}: {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time.")
     if day is not None:
         moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     try:
-        # PostgreSQL refuses offsets past ±15:59 that Python accepts (+20:00): compare in UTC.
-        return moment.astimezone(dt_timezone.utc)
-    except OverflowError:
+        return to_utc(moment)
+    except InstantOutOfRange:
         raise CommandError(f"{option}: {value!r} is out of range.") from None

@@ -100,11 +100,13 @@ def connect_audit_receivers(actions: dict, *, app_label: str) -> None:
 
     Every domain signal is sent with ``instance``, ``actor`` and optionally ``reason`` and ``data``
     (before/after); the services send them inside their database transaction, so the event commits
-    or rolls back with the change.
+    or rolls back with the change. An action is a name, or a callable ``(instance, actor) -> name``
+    for a signal that means different things (its ``str()`` names the receiver).
     """
     for signal, action in actions.items():
 
         def receiver(sender, *, instance, actor=None, reason="", data=None, _action=action, **kwargs):
-            audit_record(actor=actor, action=_action, target=instance, reason=reason, data=data)
+            name = _action(instance, actor) if callable(_action) else _action
+            audit_record(actor=actor, action=name, target=instance, reason=reason, data=data)
 
         signal.connect(receiver, weak=False, dispatch_uid=f"audit:{app_label}:{action}")

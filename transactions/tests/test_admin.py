@@ -151,7 +151,7 @@ def test_approve_asks_for_a_reason_then_posts_the_withdrawal(client, finance, pe
     assert pending_withdrawal.status == "posted"
     assert asset_of(pending_withdrawal.wallet).held == 0
     assert asset_of(pending_withdrawal.wallet).posted == Decimal("850")
-    event = AuditEvent.objects.get(action="transaction.posted", target_id=str(pending_withdrawal.pk))
+    event = AuditEvent.objects.get(action="withdrawal.approved", target_id=str(pending_withdrawal.pk))
     assert event.actor == finance and event.reason == "KYC checked"
     assert "Approved 1 withdrawal(s)." in messages_of(response)
 
@@ -168,7 +168,7 @@ def test_reject_needs_a_reason_and_releases_the_hold(client, finance, pending_wi
     assert pending_withdrawal.status == "rejected"
     assert asset_of(pending_withdrawal.wallet).held == 0
     assert AuditEvent.objects.filter(
-        action="transaction.rejected", target_id=str(pending_withdrawal.pk), reason="Suspicious destination"
+        action="withdrawal.rejected", target_id=str(pending_withdrawal.pk), reason="Suspicious destination"
     ).exists()
     assert any("Rejected 1 withdrawal" in message for message in messages_of(response))
 
@@ -203,7 +203,7 @@ def test_reverse_is_requested_then_a_second_operator_approves_it(client, finance
     assert deposit.status == "reversed"
     reversal = Transaction.objects.get(reverses=deposit)
     assert reversal.kind == "reversal" and reversal.entries.count() == deposit.entries.count()
-    assert AuditEvent.objects.filter(action="transaction.reversed", actor=checker, reason="Bank recalled it").exists()
+    assert AuditEvent.objects.filter(action="deposit.reversed", actor=checker, reason="Bank recalled it").exists()
     pending_withdrawal.refresh_from_db()
     assert pending_withdrawal.status == "pending"
 

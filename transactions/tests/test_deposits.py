@@ -85,7 +85,7 @@ def test_the_signed_callback_posts_the_amount_actually_received(wallet, pending)
         "posted", Decimal("100"), Decimal("99.50"), Decimal("1.00"), "pay_1")
     assert position(wallet) == (Decimal("98.50"), 0, Decimal("98.50"))
     assert system_position("external") == Decimal("-99.50") and system_position("fees") == Decimal("1.00")
-    event = AuditEvent.objects.get(action="transaction.posted", target_id=pending["id"])
+    event = AuditEvent.objects.get(action="deposit.settled", target_id=pending["id"])  # the provider said so
     assert event.actor is None and event.data["provider_id"] == "pay_1" and event.data["received_amount"] == "99.50"
     assert_ledger_consistent()
 
@@ -170,7 +170,7 @@ def test_finance_confirms_or_rejects_with_a_reason_support_cannot(wallet, pendin
     assert (confirmed.json()["status"], confirmed.json()["received_amount"], confirmed.json()["reason"]) == (
         "posted", "80.00", "Wire seen on statement 42")
     assert position(wallet)[0] == Decimal("80")
-    assert AuditEvent.objects.get(action="transaction.posted", target_id=pending["id"]).actor == operator
+    assert AuditEvent.objects.get(action="deposit.confirmed", target_id=pending["id"]).actor == operator
 
     again = finance.post(f"{URL}{pending['id']}/reject/", {"reason": "late"})
     assert (again.status_code, again.json()["code"]) == (409, "invalid_state")

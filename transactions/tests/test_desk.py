@@ -107,7 +107,7 @@ def test_finance_approves_a_withdrawal_on_its_own_page_with_a_neutral_pending_ba
     withdrawal.refresh_from_db()
     assert withdrawal.status == "posted"
     assert position(waiting["wallet"]) == (Decimal("850.00"), Decimal(0), Decimal("850.00"))
-    event = AuditEvent.objects.get(action="transaction.posted", target_id=str(withdrawal.pk))
+    event = AuditEvent.objects.get(action="withdrawal.approved", target_id=str(withdrawal.pk))
     assert (event.actor, event.reason) == (finance, "Verified with the client by phone")
     assert response.request["PATH_INFO"] == DESK
     assert any(message.startswith(f"Approved the withdrawal {str(withdrawal.pk)[:8]} of 150.00 USD")

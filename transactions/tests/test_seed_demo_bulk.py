@@ -45,9 +45,9 @@ def test_bulk_seed_tops_up_to_the_target_and_leaves_the_ledger_clean():
     assert legs[transfer.to_wallet_id] == transfer.amount
     assert sum(legs.values()) == 0
 
-    # One audit event per bulk transaction, as the transaction_posted receiver would have written.
+    # One audit event per bulk transaction, named as the transaction_posted receiver would have.
     assert AuditEvent.objects.filter(
-        target_type="transactions.transaction", target_id=str(transfer.pk), action="transaction.posted"
+        target_type="transactions.transaction", target_id=str(transfer.pk), action="transfer.posted"
     ).exists()
 
     call_command("seed_demo", "--users", "3", "--transactions", "600", stdout=StringIO())

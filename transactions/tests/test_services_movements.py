@@ -49,8 +49,8 @@ def test_deposit_credits_the_wallet_against_external_and_audits(wallet, usd, cli
     assert position(wallet) == (Decimal("10.50"), 0, Decimal("10.50"))
     assert entries_of(tx) == sorted([("external", "USD", Decimal("-10.50")), (str(wallet.pk), "USD", Decimal("10.50"))])
     assert tx.balance_after.posted == Decimal("10.50")
-    assert AuditEvent.objects.get(action="transaction.pending", target_id=str(tx.pk)).actor == client_user
-    event = AuditEvent.objects.get(action="transaction.posted", target_id=str(tx.pk))
+    assert AuditEvent.objects.get(action="deposit.requested", target_id=str(tx.pk)).actor == client_user
+    event = AuditEvent.objects.get(action="deposit.settled", target_id=str(tx.pk))  # confirmed by the system
     assert event.actor is None and event.data["amount"] == "10.50"
     assert_ledger_consistent()
 

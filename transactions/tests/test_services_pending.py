@@ -29,7 +29,7 @@ def test_withdrawal_at_the_threshold_is_held_not_posted(pending, funded_wallet):
     assert not pending.entries.exists()
     assert position(funded_wallet) == (Decimal(100), Decimal(60), Decimal(40))
     assert pending.balance_after.held == Decimal(60)
-    assert AuditEvent.objects.filter(action="transaction.pending", target_id=str(pending.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="withdrawal.requested", target_id=str(pending.pk)).count() == 1
     assert_ledger_consistent()
 
 
@@ -84,7 +84,7 @@ def test_reject_releases_the_hold(pending, funded_wallet, staff):
     assert (rejected.status, rejected.reason) == ("rejected", "suspicious")
     assert position(funded_wallet) == (Decimal(100), 0, Decimal(100))
     assert not rejected.entries.exists()
-    assert AuditEvent.objects.get(action="transaction.rejected").reason == "suspicious"
+    assert AuditEvent.objects.get(action="withdrawal.rejected").reason == "suspicious"
     with pytest.raises(InvalidState):
         services.transaction_reject(actor=staff, transaction=pending, reason="again")
     assert_ledger_consistent()
@@ -108,7 +108,7 @@ def test_owner_cancels_once(pending, funded_wallet, staff):
         services.transaction_cancel(actor=funded_wallet.owner, transaction=pending)
     with pytest.raises(InvalidState):
         services.transaction_approve(actor=staff, transaction=pending)
-    assert AuditEvent.objects.filter(action="transaction.cancelled").count() == 1
+    assert AuditEvent.objects.filter(action="withdrawal.cancelled").count() == 1
 
 
 def test_someone_else_cannot_cancel(pending, client_user):
@@ -149,7 +149,7 @@ def test_expire_holds_releases_old_pending_only(pending, funded_wallet, usd, set
     fresh.refresh_from_db()
     assert (pending.status, fresh.status) == ("expired", "posted")
     assert position(funded_wallet) == (Decimal(70), 0, Decimal(70))
-    assert AuditEvent.objects.filter(action="transaction.expired", actor=None).count() == 1
+    assert AuditEvent.objects.filter(action="withdrawal.expired", actor=None).count() == 1
     assert_ledger_consistent()
 
 

@@ -36,7 +36,7 @@ def test_reversing_a_transfer_restores_both_wallets_and_the_fee(funded_wallet, o
     opposite = sorted((e.wallet_id, -e.amount) for e in reversal.entries.all())
     assert original == opposite
     assert reversal.balance_after.posted == Decimal(100)
-    assert AuditEvent.objects.filter(action="transaction.reversed", target_id=str(transfer.pk), reason="fraud").count() == 1
+    assert AuditEvent.objects.filter(action="transfer.reversed", target_id=str(transfer.pk), reason="fraud").count() == 1
     assert_ledger_consistent()
 
 

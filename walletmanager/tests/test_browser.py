@@ -270,7 +270,7 @@ def test_finance_approves_from_the_desk_in_two_clicks(operator_page, live_server
     request.refresh_from_db()
     assert withdrawal.status == Transaction.Status.POSTED
     assert (request.status, request.decided_by.email) == ("approved", FINANCE2[0])
-    assert AuditEvent.objects.filter(action="transaction.posted", target_id=str(withdrawal.pk),
+    assert AuditEvent.objects.filter(action="withdrawal.approved", target_id=str(withdrawal.pk),
                                      reason="Verified with the client by phone", actor__email=FINANCE2[0]).exists()
     assert reconcile().is_clean
 

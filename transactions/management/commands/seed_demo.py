@@ -10,7 +10,8 @@ The history is spread over the past ``--days`` days (default 30), so the dashboa
 to show. A service posts at the present moment and a posted transaction is immutable (the ledger's
 triggers), so the history is written by a set-based path that writes what the services would write —
 posted deposits (as the provider's callback settles them), withdrawals and transfers in USD with the
-fees of the active fee rules, balanced entries and one ``transaction.posted`` audit event each (without
+fees of the active fee rules, balanced entries and one audit event each (``deposit.settled``,
+``withdrawal.posted``, ``transfer.posted``, without
 the per-call ``after`` balance snapshot) — in batches of ``BULK_BATCH`` per database transaction. The
 entries go in in time order and PostgreSQL moves the client assets' ``posted`` as each one is
 inserted, exactly as for a service (running balance, sequence, floor CHECK; the zero sum at COMMIT),
@@ -426,7 +427,8 @@ class Command(OperatorCommand):
                 """
                 INSERT INTO walletmanager_auditevent
                     (actor_id, action, target_type, target_id, reason, data, ip, created_at)
-                SELECT owner_id, 'transaction.posted', 'transactions.transaction', id::text, '',
+                SELECT owner_id, CASE kind WHEN 'deposit' THEN 'deposit.settled' ELSE kind || '.posted' END,
+                       'transactions.transaction', id::text, '',
                        jsonb_strip_nulls(jsonb_build_object(
                            'kind', kind, 'status', 'posted', 'wallet', wallet_id::text, 'currency', 'USD',
                            'amount', amount::text, 'fee', fee::text, 'to_wallet', to_wallet_id::text, 'bulk', true

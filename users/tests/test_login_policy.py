@@ -248,7 +248,7 @@ def test_the_admin_asks_operators_for_the_code_and_lets_them_in_with_it():
     assert b'name="otp_token"' in page.content and b"Authenticator code" in page.content
     assert without.status_code == 200 and b"Enter the code from your authenticator app" in without.content
     assert with_code.status_code == 302 and with_code["Location"] == "/admin/"
-    assert index.status_code == 200 and b"Site administration" in index.content
+    assert index.status_code == 200 and b"<title>Operations | WalletManager back office</title>" in index.content
     assert browser.session[DEVICE_ID_SESSION_KEY] == totp_device(operator).persistent_id
     assert events(operator, "user.login").get().data == {"channel": "admin", "second_factor": "totp"}
 

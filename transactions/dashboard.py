@@ -15,7 +15,7 @@ from django.utils import timezone
 from balances.models import Balance, BalanceAsset, Currency
 from transactions.models import ExchangeRate, ReconciliationRun, Transaction
 from users.models import User
-from walletmanager.money import quantum
+from walletmanager.money import format_money
 
 CHART_DAYS = 30
 
@@ -65,8 +65,8 @@ def client_liabilities() -> list[dict]:
     return [
         {
             "currency": row["currency_id"],
-            "posted": row["posted"].quantize(quantum(decimals.get(row["currency_id"], 2))),
-            "held": row["held"].quantize(quantum(decimals.get(row["currency_id"], 2))),
+            "posted": format_money(row["posted"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)),
+            "held": format_money(row["held"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)),
             "assets": row["assets"],
         }
         for row in rows
@@ -97,9 +97,9 @@ def pending_approval_requests() -> dict:
 def volume_today(now: datetime | None = None) -> list[dict]:
     now = now or timezone.now()
     start = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
-    return list(
+    rows = (
         Transaction.objects.filter(created_at__gte=start, created_at__lte=now)
-        .values("kind", "currency_id")
+        .values("kind", "currency_id", "currency__decimals")
         .annotate(
             count=Count("id"),
             amount=Sum("amount"),
@@ -107,6 +107,10 @@ def volume_today(now: datetime | None = None) -> list[dict]:
         )
         .order_by("kind", "currency_id")
     )
+    return [
+        {**row, "amount": format_money(row["amount"], currency=row["currency_id"], decimals=row["currency__decimals"])}
+        for row in rows
+    ]
 
 
 def daily_activity(now: datetime | None = None, *, width: int = 640, height: int = 160) -> DailyChart:

@@ -24,7 +24,7 @@ from transactions.models import Transaction
 from walletmanager.approvals import registry
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.selectors import approval_list_for
-from walletmanager.money import format_amount
+from walletmanager.money import format_amount, format_money
 from wallets.models import Wallet
 
 # Rows per queue: a desk longer than this is a backlog, and the changelists page through it.
@@ -71,7 +71,7 @@ class Desk:
 
 
 def _money(amount: Decimal, currency_code: str, decimals: dict[str, int]) -> str:
-    return f"{format_amount(amount, decimals=decimals.get(currency_code, 2))} {currency_code}"
+    return format_money(amount, currency=currency_code, decimals=decimals.get(currency_code, 2))
 
 
 def _user_url(user_id: Any) -> str:

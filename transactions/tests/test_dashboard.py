@@ -22,6 +22,7 @@ from walletmanager.testing.two_factor import verified_staff_login
 def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
     wallet = make_wallet()
     deposit(wallet, "150.25")
+    deposit(make_wallet(), "12345.6")
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("100"))
     services.transaction_withdraw(
         actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("100"), pin=PIN
@@ -31,8 +32,11 @@ def test_dashboard_shows_liabilities_pending_volume_and_chart(client):
     page = client.get("/admin/").content.decode()
 
     assert "State of the business" in page
-    assert "150.25" in page  # USD posted by clients
-    assert "100.00" in page  # held by the pending withdrawal
+    # Money as operators read it: the currency's decimals, thousands separators, the code beside it.
+    assert ">12,495.85 USD<" in page  # posted by clients: 150.25 + 12 345.60
+    assert ">100.00 USD<" in page  # held by the pending withdrawal
+    assert ">12,495.85 USD<" in page.split("Today's volume")[1]  # both deposits were today
+    assert "<strong>0</strong> deposits waiting for their money" in page
     assert "<strong>1</strong> withdrawal waiting for approval" in page
     assert 'href="/admin/desk/#desk-withdrawals"' in page
     assert 'id="daily-volume-chart"' in page

@@ -71,7 +71,7 @@ def test_the_desk_lists_every_queue_with_amount_client_balance_age_and_history(c
     assert f'href="/admin/users/user/{wallet.owner_id}/change/">{wallet.owner.email}</a>' in withdrawals
     # available: 1000 posted − 150 held; the history shows the deposit that funded it, not the item itself
     assert "850.00 USD" in withdrawals
-    assert "Deposit 1000.00 USD (posted)" in withdrawals
+    assert "Deposit 1,000.00 USD (posted)" in withdrawals
     assert "0 minutes" in withdrawals
     assert f'href="/admin/transactions/transaction/{waiting["withdrawal"].pk}/change/"' in withdrawals
     deposits_queue = page.split('id="desk-deposits"')[1].split('id="desk-requests"')[0]

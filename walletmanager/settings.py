@@ -166,6 +166,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times as operators read them everywhere in the admin: 2026-11-26 01:03:59 UTC.
+FORMAT_MODULE_PATH = ["walletmanager.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

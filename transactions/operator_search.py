@@ -5,6 +5,7 @@ indexes; an operator finds only what their permissions let them view."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,23 @@ def _wallet_hit(wallet: Wallet, *, exact: bool) -> SearchHit:
                      reverse("admin:wallets_wallet_change", args=[wallet.pk]), exact)
 
 
+def _transaction_hit(transaction: Transaction, *, exact: bool) -> SearchHit:
+    return SearchHit(
+        "Transaction", str(transaction.pk),
+        f"{transaction.get_kind_display()} · {transaction.get_status_display()} · {transaction.wallet.owner.email}",
+        reverse("admin:transactions_transaction_change", args=[transaction.pk]), exact,
+    )
+
+
+SHORT_ID = re.compile(r"[0-9a-f]{8}")
+
+
+def _id_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The ids that start with the eight characters the lists show: a range the primary key's index
+    answers, unlike ``id::text LIKE``."""
+    return uuid.UUID(prefix + "0" * 24), uuid.UUID(prefix + "f" * 24)
+
+
 def operator_search(*, term: str, user: Any) -> list[SearchHit]:
     """What ``term`` names, exact matches first."""
     term = term.strip()[:254]
@@ -50,18 +68,27 @@ def operator_search(*, term: str, user: Any) -> list[SearchHit]:
         pk = uuid.UUID(term)
     except ValueError:
         pk = None
+    may_see_transactions = user.has_perm("transactions.view_transaction")
+    transactions = Transaction.objects.select_related("wallet__owner")
     if pk is not None:
-        if user.has_perm("transactions.view_transaction"):
-            transaction = Transaction.objects.filter(pk=pk).select_related("wallet__owner").first()
-            if transaction is not None:
-                hits.append(SearchHit(
-                    "Transaction", str(transaction.pk),
-                    f"{transaction.get_kind_display()} · {transaction.get_status_display()} · {transaction.wallet.owner.email}",
-                    reverse("admin:transactions_transaction_change", args=[transaction.pk]), True,
-                ))
+        if may_see_transactions:
+            hits += [_transaction_hit(transaction, exact=True) for transaction in transactions.filter(pk=pk)]
         if may_see_wallets:
             hits += [_wallet_hit(wallet, exact=True) for wallet in Wallet.objects.filter(pk=pk).select_related("owner")]
         return hits
+    if may_see_transactions and term.upper().startswith("WM-"):  # a deposit's reference, as the client quotes it
+        hits += [_transaction_hit(transaction, exact=True) for transaction in transactions.filter(reference=term.upper())]
+        return hits
+    if SHORT_ID.fullmatch(term.lower()):  # an id as the lists show it: its first eight characters
+        first, last = _id_range(term.lower())
+        if may_see_transactions:
+            found = list(transactions.filter(pk__range=(first, last)).order_by("pk")[:SEARCH_ROWS])
+            hits += [_transaction_hit(transaction, exact=len(found) == 1) for transaction in found]
+        if may_see_wallets:
+            found = list(Wallet.objects.filter(pk__range=(first, last)).select_related("owner").order_by("pk")[:SEARCH_ROWS])
+            hits += [_wallet_hit(wallet, exact=len(found) == 1 and not hits) for wallet in found]
+        if hits:
+            return sorted(hits, key=lambda hit: not hit.exact)
     if may_see_users:
         email = term.lower()
         exact = User.objects.filter(email=email).first()

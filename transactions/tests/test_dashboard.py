@@ -169,6 +169,21 @@ def test_the_header_search_jumps_to_an_exact_match_and_lists_the_rest(client):
 
 
 @pytest.mark.django_db
+def test_the_header_search_finds_the_short_id_the_lists_show_and_a_deposits_reference(client):
+    wallet = make_wallet()
+    paid = deposit(wallet, "10")
+    waiting = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
+                                           amount=Decimal("20"))
+    verified_staff_login(client, StaffFactory(groups=["Finance"]))
+
+    by_short_id = client.get("/admin/search/", {"q": str(paid.pk)[:8].upper()})
+    by_reference = client.get("/admin/search/", {"q": waiting.reference.lower()})
+
+    assert by_short_id.url == f"/admin/transactions/transaction/{paid.pk}/change/"
+    assert by_reference.url == f"/admin/transactions/transaction/{waiting.pk}/change/"
+
+
+@pytest.mark.django_db
 def test_the_header_search_finds_only_what_the_operator_may_view(client):
     wallet = make_wallet(owner=UserFactory(email="erin@example.com"))
     verified_staff_login(client, StaffFactory())  # staff without any permission

@@ -370,6 +370,9 @@ class StatusBannerMixin:
         except DomainError as error:
             self.message_user(request, f"{chosen.label} refused: {error.detail} ({error.code})", messages.ERROR)
             return HttpResponseRedirect(page)
+        reason = request.POST.get("reason", "").strip()
+        # The object's History and the index's "Recent actions" read Django's LogEntry, as for the actions.
+        self.log_change(request, obj, f"{chosen.done} Reason: {reason or '—'}")
         self.message_user(request, chosen.done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("operator_desk"))
 

@@ -113,6 +113,8 @@ def test_finance_approves_a_withdrawal_on_its_own_page_with_a_neutral_pending_ba
     assert any(message.startswith(f"Approved the withdrawal {str(withdrawal.pk)[:8]} of 150.00 USD")
                for message in messages_of(response))
     assert "Pending withdrawals (0)" in text_of(response)
+    history = client.get(reverse("admin:transactions_transaction_history", args=[withdrawal.pk])).content.decode()
+    assert "Verified with the client by phone" in history and "it is posted" in history
 
 
 def test_rejecting_without_a_reason_is_refused_with_a_message_and_changes_nothing(client, waiting):

@@ -13,6 +13,7 @@ from walletmanager.admin import (
     StatusBannerMixin,
     audit_changelist_url,
     money,
+    moment_column,
     money_column,
     owner_link,
     recent_audit_events_html,
@@ -112,9 +113,10 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
 class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "wallet_link", "owner_link", "currency", "money_posted", "money_held", "money_credit_limit",
-        "money_available", "updated_at",
+        "money_available", "updated",
     )
     list_filter = ("currency",)
+    updated = moment_column("updated_at", description="Updated (UTC)")
     search_fields = ("balance__wallet__address", "balance__wallet__owner__email", "=balance__wallet__id")
     list_select_related = ("balance__wallet__owner", "currency")
     raw_id_fields = ("balance",)

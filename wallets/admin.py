@@ -16,6 +16,7 @@ from walletmanager.admin import (
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    moment_column,
     money,
     recent_audit_events_html,
     recent_transactions_html,
@@ -31,8 +32,7 @@ from wallets.models import Wallet
 @admin.register(Wallet)
 class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = (
-        "address", "name", "owner_link", "kind", "status", "balance_kind", "money_balance", "balance_status",
-        "created_at",
+        "address", "name", "owner_link", "kind", "status", "money_balance", "balance_status", "created",
     )
     # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
     # Its fields are named like the wallet's ("kind", "status"): titled apart, not "By kind" twice.
@@ -127,6 +127,8 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         return balance.get_kind_display() if balance else "—"
 
     @admin.display(description="Balance (available)")
+    created = moment_column("created_at", description="Created (UTC)")
+
     def money_balance(self, wallet: Wallet) -> str:
         """What the wallet may spend, per currency it holds; a wallet that holds nothing says so."""
         balance = getattr(wallet, "balance", None)

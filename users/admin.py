@@ -9,6 +9,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from knox.models import AuthToken
 
 from users import selectors, services
 from users.models import User
@@ -242,3 +243,23 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         call=lambda actor, user, reason: services.user_close(actor=actor, user=user, reason=reason),
         done_message="Closed {count} user(s).",
     )
+
+
+# knox's own admin offers "Add" (a token typed by hand) and an edit form; operators only need to see
+# a user's live tokens and end one (delete = revoke), so it is replaced by a read-only list.
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    fields = ("user", "created", "expiry")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

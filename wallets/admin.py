@@ -32,7 +32,7 @@ from wallets.models import Wallet
 @admin.register(Wallet)
 class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = (
-        "address", "name", "owner_link", "kind", "status", "money_balance", "balance_status", "created",
+        "address", "name", "owner_link", "kind", "state", "money_balance", "created",
     )
     # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
     # Its fields are named like the wallet's ("kind", "status"): titled apart, not "By kind" twice.
@@ -126,26 +126,28 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         balance = getattr(wallet, "balance", None)
         return balance.get_kind_display() if balance else "—"
 
-    @admin.display(description="Balance (available)")
     created = moment_column("created_at", description="Created (UTC)")
 
+    @admin.display(description="Balance (available)")
     def money_balance(self, wallet: Wallet) -> str:
-        """What the wallet may spend, per currency it holds; a wallet that holds nothing says so."""
+        """What the wallet may spend, per currency it holds; "—" for a wallet that holds nothing yet."""
         balance = getattr(wallet, "balance", None)
         if balance is None:
             return "—"
         assets = sorted(balance.assets.all(), key=lambda asset: asset.currency_id)
         if not assets:
-            return f"nothing yet ({balance.currency_id or 'any currency'})"
+            return "—"
         return format_html_join(
             mark_safe("<br>"), "{}",
             ((money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),) for asset in assets),
         )
 
-    @admin.display(description="Balance status", ordering="balance__status")
-    def balance_status(self, wallet: Wallet) -> str:
+    @admin.display(description="Status", ordering="status")
+    def state(self, wallet: Wallet) -> str:
+        """The wallet's status, and its balance's when that is frozen: one column for both."""
         balance = getattr(wallet, "balance", None)
-        return balance.get_status_display() if balance else "—"
+        frozen = balance is not None and balance.status == "frozen"
+        return f"{wallet.get_status_display()}, balance frozen" if frozen else wallet.get_status_display()
 
     @admin.display(description="Credit limit")
     def credit_limit_readable(self, wallet: Wallet) -> str:

@@ -223,3 +223,23 @@ def test_each_user_gets_its_own_outcome_and_the_change_reaches_history_and_recen
     assert "Block selected users: active → blocked. Reason: chargebacks" in history
     assert "Block selected users" not in client.get(f"{CHANGELIST}{already.pk}/history/").content.decode()
     assert target.email in client.get("/admin/").content.decode()  # the index's "Recent actions"
+
+
+@pytest.mark.django_db
+def test_api_tokens_are_listed_and_revoked_never_typed_in_by_hand():
+    from knox.models import AuthToken
+
+    from users.tests.factories import SuperuserFactory
+
+    client_user = UserFactory()
+    token, _ = AuthToken.objects.create(user=client_user)
+    browser = admin_client(SuperuserFactory())
+
+    index = browser.get("/admin/").content.decode()
+    listing = browser.get("/admin/knox/authtoken/").content.decode()
+    add = browser.get("/admin/knox/authtoken/add/")
+    revoked = browser.post(f"/admin/knox/authtoken/{token.pk}/delete/", {"post": "yes"})
+
+    assert "/admin/knox/authtoken/add/" not in index and client_user.email in listing
+    assert add.status_code == 403
+    assert revoked.status_code == 302 and not AuthToken.objects.filter(user=client_user).exists()

@@ -123,3 +123,22 @@ def test_changelist_runs_the_same_queries_for_2_and_20_wallets(django_assert_max
     assert counts[0] == counts[1]
     with django_assert_max_num_queries(counts[1]):
         browser.get(CHANGELIST, {"balance__currency__code__exact": "USD"})
+
+
+@pytest.mark.django_db
+def test_the_wallets_list_says_in_one_column_when_a_balance_is_frozen():
+    from balances.services import balance_freeze
+    from walletmanager.testing.two_factor import verified_staff_login
+
+    frozen, active = WalletWithBalanceFactory(name="Frozen one"), WalletWithBalanceFactory(name="Fine one")
+    superuser = SuperuserFactory()
+    balance_freeze(actor=superuser, balance=frozen.balance, reason="Court order")
+    browser = Client()
+    verified_staff_login(browser, superuser)
+
+    rows = browser.get("/admin/wallets/wallet/").content.decode().split("<tr")[1:]
+
+    frozen_row = next(row for row in rows if '<td class="field-name">Frozen one</td>' in row)
+    fine_row = next(row for row in rows if '<td class="field-name">Fine one</td>' in row)
+    assert '<td class="field-state">Active, balance frozen</td>' in frozen_row
+    assert '<td class="field-state">Active</td>' in fine_row

@@ -173,3 +173,14 @@ def test_change_pages_run_the_same_queries_for_few_and_many_transactions(admin):
     many = [queries(path) for path in pages]
 
     assert many == few
+
+
+@pytest.mark.django_db
+def test_every_list_is_titled_by_what_it_lists(admin_client):
+    for path, title in [
+        ("/admin/users/user/", "Users"), ("/admin/wallets/wallet/", "Wallets"),
+        ("/admin/transactions/transaction/", "Transactions"), ("/admin/walletmanager/auditevent/", "Audit events"),
+    ]:
+        page = admin_client.get(path).content.decode()
+        assert f"<h1>{title}</h1>" in page and f"<title>{title} | WalletManager back office</title>" in page, path
+        assert "Select " not in page.split("<h1>")[1].split("</h1>")[0]

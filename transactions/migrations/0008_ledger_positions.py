@@ -127,6 +127,44 @@ CREATE TRIGGER asset_positions_guard
     BEFORE INSERT OR UPDATE ON balances_balanceasset
     FOR EACH ROW EXECUTE FUNCTION balances_asset_positions_guard();
 
+-- A pending transaction may change only by being resolved: the money it holds (its kind, wallet,
+-- currency, amount, fee) is fixed from the start. Posted ones stay immutable as before.
+CREATE OR REPLACE FUNCTION transactions_transaction_guard() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.status IN ('posted', 'reversed') THEN
+            RAISE EXCEPTION 'transaction % is % and cannot be deleted', OLD.id, OLD.status
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN OLD;
+    END IF;
+    IF OLD.status IN ('posted', 'reversed') THEN
+        IF NOT (OLD.status = 'posted' AND NEW.status IN ('posted', 'reversed'))
+           OR ROW(NEW.kind, NEW.wallet_id, NEW.currency_id, NEW.amount, NEW.fee, NEW.to_wallet_id,
+                  NEW.to_currency_id, NEW.to_amount, NEW.rate, NEW.description, NEW.reverses_id,
+                  NEW.created_by_id, NEW.created_at, NEW.posted_at, NEW.reason)
+              IS DISTINCT FROM
+              ROW(OLD.kind, OLD.wallet_id, OLD.currency_id, OLD.amount, OLD.fee, OLD.to_wallet_id,
+                  OLD.to_currency_id, OLD.to_amount, OLD.rate, OLD.description, OLD.reverses_id,
+                  OLD.created_by_id, OLD.created_at, OLD.posted_at, OLD.reason)
+        THEN
+            RAISE EXCEPTION 'transaction % is % and immutable', OLD.id, OLD.status
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+    ELSIF OLD.status IN ('rejected', 'cancelled', 'expired') AND NEW.status IS DISTINCT FROM OLD.status THEN
+        RAISE EXCEPTION 'transaction % is already resolved as %', OLD.id, OLD.status
+            USING ERRCODE = 'restrict_violation';
+    ELSIF OLD.status = 'pending'
+          AND ROW(NEW.kind, NEW.wallet_id, NEW.currency_id, NEW.amount, NEW.fee)
+              IS DISTINCT FROM ROW(OLD.kind, OLD.wallet_id, OLD.currency_id, OLD.amount, OLD.fee)
+    THEN
+        RAISE EXCEPTION 'transaction % is pending: only its resolution may change it', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
 -- No TRUNCATE of the ledger: the runtime role has no TRUNCATE privilege at all, and the owner must
 -- say it means it (SET walletmanager.allow_truncate = on; only the test suite's flush does).
 CREATE OR REPLACE FUNCTION walletmanager_refuse_truncate() RETURNS trigger

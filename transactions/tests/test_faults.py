@@ -76,7 +76,7 @@ def kill_mid_transaction(movement):
         finally:
             try:
                 connection.close()
-            except Exception:  # noqa: BLE001 - the connection is already dead
+            except (InterfaceError, OperationalError):  # the backend was terminated: closing may fail too
                 pass
 
     signals.transaction_posted.connect(hold_inside_the_transaction, weak=False)

@@ -12,8 +12,8 @@ from walletmanager.admin import (
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
-    money,
     moment_column,
+    money,
     money_column,
     owner_link,
     recent_audit_events_html,
@@ -53,7 +53,14 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     raw_id_fields = ("wallet",)
     show_full_result_count = False
     readonly_fields = (
-        "wallet", "kind", "currency", "status", "freeze_reason", "frozen_at", "created_at", "recent_audit_events",
+        "wallet",
+        "kind",
+        "currency",
+        "status",
+        "freeze_reason",
+        "frozen_at",
+        "created_at",
+        "recent_audit_events",
     )
     inlines = [AssetInline]
     actions = ["freeze_balances", "unfreeze_balances"]
@@ -64,12 +71,21 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     def status_banners(self, balance: Balance) -> list[StatusBanner]:
         banners = []
         if balance.status == Balance.Status.FROZEN:
-            banners.append(StatusBanner("This balance is frozen: money comes in, nothing goes out.",
-                                        reason=balance.freeze_reason, since=balance.frozen_at))
+            banners.append(
+                StatusBanner(
+                    "This balance is frozen: money comes in, nothing goes out.",
+                    reason=balance.freeze_reason,
+                    since=balance.frozen_at,
+                )
+            )
         if balance.wallet.status != "active":
-            banners.append(StatusBanner(f"Its wallet is {balance.wallet.get_status_display().lower()}.",
-                                        reason=balance.wallet.block_reason,
-                                        level="warning" if balance.wallet.status == "blocked" else "closed"))
+            banners.append(
+                StatusBanner(
+                    f"Its wallet is {balance.wallet.get_status_display().lower()}.",
+                    reason=balance.wallet.block_reason,
+                    level="warning" if balance.wallet.status == "blocked" else "closed",
+                )
+            )
         return banners
 
     @admin.display(description="Wallet", ordering="wallet__address")
@@ -112,8 +128,14 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
 @admin.register(BalanceAsset)
 class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "wallet_link", "owner_link", "currency", "money_posted", "money_held", "money_credit_limit",
-        "money_available", "updated",
+        "wallet_link",
+        "owner_link",
+        "currency",
+        "money_posted",
+        "money_held",
+        "money_credit_limit",
+        "money_available",
+        "updated",
     )
     list_filter = ("currency",)
     updated = moment_column("updated_at", description="Updated (UTC)")
@@ -122,8 +144,15 @@ class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("balance",)
     show_full_result_count = False
     fields = (
-        "balance", "wallet_link", "owner_link", "currency", "money_posted", "money_held", "money_credit_limit",
-        "money_available", "updated_at",
+        "balance",
+        "wallet_link",
+        "owner_link",
+        "currency",
+        "money_posted",
+        "money_held",
+        "money_credit_limit",
+        "money_available",
+        "updated_at",
     )
     readonly_fields = fields
     Media = ListColumnsMedia

@@ -7,7 +7,6 @@ class BalancesConfig(AppConfig):
 
     def ready(self) -> None:
         from balances import receivers
-
         from walletmanager.database import roles
 
         receivers.connect()

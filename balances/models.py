@@ -23,12 +23,14 @@ class Currency(models.Model):
     decimals = models.PositiveSmallIntegerField(validators=[MaxValueValidator(18)])
     is_active = models.BooleanField(default=True)
     withdrawal_approval_threshold = amount_field(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="A withdrawal waits for staff approval when it, or the wallet's withdrawals in this currency "
         "over the last 24 hours including it, reach this amount.",
     )
     daily_outgoing_limit = amount_field(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="At most this much may leave one wallet in this currency per rolling 24 hours "
         "(withdrawals, transfers out and exchanges out). Empty: no limit.",
     )
@@ -68,7 +70,11 @@ class Balance(models.Model):
     wallet = models.OneToOneField(Wallet, on_delete=models.PROTECT, related_name="balance")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REGULAR)
     currency = models.ForeignKey(
-        Currency, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Currency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The only currency of a regular balance.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -100,7 +106,8 @@ class BalanceAsset(models.Model):
     ``posted`` is the sum of the wallet's ledger entries in this currency and ``held`` the sum of its
     pending withdrawals. PostgreSQL derives both (``transactions`` migration 0008): an inserted entry
     moves ``posted`` and numbers itself with ``sequence``, a pending withdrawal starting or ending moves
-    ``held``; no statement may write them directly, and an asset starts at zero. ``credit_limit`` mirrors the wallet's limit so that PostgreSQL itself can refuse
+    ``held``; no statement may write them directly, and an asset starts at zero. ``credit_limit``
+    mirrors the wallet's limit so that PostgreSQL itself can refuse
     an asset below its floor: ``posted - held >= -credit_limit`` (0 for debit wallets).
     System wallets have no assets: their positions are derived from entries, so no client
     transaction ever waits for a lock on a system row.

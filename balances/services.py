@@ -19,7 +19,6 @@ from wallets.exceptions import WalletClosed
 from wallets.models import Wallet
 
 
-
 def _lock(balance: Balance) -> Balance:
     # Conflicts with the share lock every movement takes on its balances (SPEC §14).
     return Balance.objects.select_for_update(of=("self",), no_key=True).select_related("wallet").get(pk=balance.pk)
@@ -67,7 +66,10 @@ def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
         balance.frozen_at = timezone.now()
         balance.save(update_fields=["status", "freeze_reason", "frozen_at"])
         signals.balance_frozen.send(
-            sender=Balance, instance=balance, actor=actor, reason=reason,
+            sender=Balance,
+            instance=balance,
+            actor=actor,
+            reason=reason,
             data={"before": {"status": "active"}, "after": {"status": "frozen"}, "wallet": str(balance.wallet_id)},
         )
     return balance
@@ -91,7 +93,10 @@ def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balan
         balance.frozen_at = None
         balance.save(update_fields=["status", "freeze_reason", "frozen_at"])
         signals.balance_unfrozen.send(
-            sender=Balance, instance=balance, actor=actor, reason=reason,
+            sender=Balance,
+            instance=balance,
+            actor=actor,
+            reason=reason,
             data={"before": before, "after": {"status": "active"}, "wallet": str(balance.wallet_id)},
         )
     return balance

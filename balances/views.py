@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from balances import selectors, services
 from balances.models import Currency
 from balances.serializers import CurrencySerializer
+from walletmanager.api.permissions import staff_with_permission
 from wallets import selectors as wallet_selectors
 from wallets.serializers import WalletReasonInputSerializer, WalletRequiredReasonInputSerializer, WalletSerializer
-from walletmanager.api.permissions import staff_with_permission
 from wallets.views import ERROR_RESPONSES, wallet_response
 
 CanFreezeBalances = staff_with_permission("balances.freeze_balance")

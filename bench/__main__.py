@@ -25,7 +25,9 @@ def _counts(parser, text: str, option: str) -> list[int]:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--suite", choices=(*SUITES, "all"), default="ledger",
+        "--suite",
+        choices=(*SUITES, "all"),
+        default="ledger",
         help="ledger (default): service-layer throughput vs pgbench; http: the API under gunicorn; "
         "scale: list pages, reconcile and export with a million transactions; all: the three in turn.",
     )
@@ -36,28 +38,42 @@ def parse_args(argv=None):
     ledger.add_argument("--workers", default="1,4,8", help="Comma-separated worker / client counts (default 1,4,8).")
     ledger.add_argument("--scenarios", default="uniform,hot", help="uniform, hot or both (default both).")
     ledger.add_argument("--wallets", type=int, default=1000, help="Funded client wallets to create (default 1000).")
-    ledger.add_argument("--pgbench-scale", type=int, default=0, help="pgbench -i scale (default: the largest client count).")
+    ledger.add_argument(
+        "--pgbench-scale", type=int, default=0, help="pgbench -i scale (default: the largest client count)."
+    )
     ledger.add_argument("--skip-pgbench", action="store_true", help="Measure the ledger only.")
-    ledger.add_argument("--profile", action="store_true", help="Also cProfile one uniform worker and print the top calls.")
+    ledger.add_argument(
+        "--profile", action="store_true", help="Also cProfile one uniform worker and print the top calls."
+    )
     ledger.add_argument("--real-hasher", action="store_true", help="Hash PINs with Argon2 as in production.")
 
     http = parser.add_argument_group("http suite")
-    http.add_argument("--http-duration", type=float, default=10.0, help="Seconds per endpoint and concurrency (default 10).")
+    http.add_argument(
+        "--http-duration", type=float, default=10.0, help="Seconds per endpoint and concurrency (default 10)."
+    )
     http.add_argument("--http-concurrency", default="1,4,8", help="Comma-separated load processes (default 1,4,8).")
     http.add_argument("--http-workers", type=int, default=2, help="gunicorn sync workers (default 2).")
-    http.add_argument("--http-clients", type=int, default=0, help="Clients (one wallet each; default: the largest concurrency).")
+    http.add_argument(
+        "--http-clients", type=int, default=0, help="Clients (one wallet each; default: the largest concurrency)."
+    )
     http.add_argument("--http-history", type=int, default=60, help="Deposits per wallet before the run (default 60).")
     http.add_argument(
-        "--http-endpoints", default="health,wallet,transactions,deposit",
+        "--http-endpoints",
+        default="health,wallet,transactions,deposit",
         help="Comma-separated subset of health, wallet, transactions, deposit (default all four).",
     )
 
     scale = parser.add_argument_group("scale suite")
-    scale.add_argument("--scale-transactions", type=int, default=1_000_000, help="Transactions to load (default 1 000 000).")
-    scale.add_argument("--scale-users", type=int, default=200, help="Demo clients for seed_demo (default 200).")
-    scale.add_argument("--scale-repeats", type=int, default=20, help="Timed requests per page (default 20, after one warm-up).")
     scale.add_argument(
-        "--scale-database", default="",
+        "--scale-transactions", type=int, default=1_000_000, help="Transactions to load (default 1 000 000)."
+    )
+    scale.add_argument("--scale-users", type=int, default=200, help="Demo clients for seed_demo (default 200).")
+    scale.add_argument(
+        "--scale-repeats", type=int, default=20, help="Timed requests per page (default 20, after one warm-up)."
+    )
+    scale.add_argument(
+        "--scale-database",
+        default="",
         help="Use (and keep) this database on the server: created and seeded if missing, reused as it is "
         "otherwise (seed_demo only tops it up), so a million transactions are loaded once.",
     )

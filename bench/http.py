@@ -33,14 +33,14 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.databases import (
     BASE_DIR,
     close_django_connections,
+    database_env,
     load_average,
     percentile,
-    database_env,
     server_url,
     server_version,
     setup_django,
@@ -95,7 +95,9 @@ def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
     call_command("migrate", verbosity=0)
     usd = Currency.objects.get(code="USD")
     # The benchmark measures the request path, not the velocity rules: no approval, no daily limit.
-    Currency.objects.filter(pk=usd.pk).update(is_active=True, withdrawal_approval_threshold=None, daily_outgoing_limit=None)
+    Currency.objects.filter(pk=usd.pk).update(
+        is_active=True, withdrawal_approval_threshold=None, daily_outgoing_limit=None
+    )
     clients = []
     for index in range(count):
         owner = user_create(
@@ -154,9 +156,20 @@ def start_gunicorn(database_url: str, *, workers: int, port: int) -> subprocess.
         "DJANGO_SETTINGS_MODULE": "walletmanager.settings",
     }
     command = [
-        sys.executable, "-m", "gunicorn", "walletmanager.wsgi:application",
-        "--workers", str(workers), "--worker-class", "sync", "--bind", f"{HOST}:{port}",
-        "--log-level", "warning", "--timeout", "60",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "walletmanager.wsgi:application",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"{HOST}:{port}",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
     ]
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
     deadline = time.monotonic() + 60
@@ -263,7 +276,7 @@ def run_cell(port: int, endpoint: str, concurrency: int, clients: list[Client], 
 
 
 def main(options) -> int:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress on stderr
     load_at_start = load_average()
     url = server_url()
@@ -302,8 +315,13 @@ def main(options) -> int:
             reconcile_clean = False
 
     report = build_report(
-        cells, started=started, version=version, options=options, clients=client_count,
-        reconcile_clean=reconcile_clean, load={"start": load_at_start, "end": load_average()},
+        cells,
+        started=started,
+        version=version,
+        options=options,
+        clients=client_count,
+        reconcile_clean=reconcile_clean,
+        load={"start": load_at_start, "end": load_average()},
     )
     print(render_table(report))
     path = write_result("http", started, report)
@@ -316,13 +334,15 @@ def build_report(cells, *, started, version, options, clients, reconcile_clean, 
     rows = []
     for cell in cells:
         base = baseline.get(cell.concurrency)
-        rows.append({
-            **asdict(cell),
-            "rps": round(cell.rps, 1),
-            "p50_ms": round(cell.p50_ms, 2),
-            "p99_ms": round(cell.p99_ms, 2),
-            "ratio_to_health": round(cell.rps / base, 3) if base else None,
-        })
+        rows.append(
+            {
+                **asdict(cell),
+                "rps": round(cell.rps, 1),
+                "p50_ms": round(cell.p50_ms, 2),
+                "p99_ms": round(cell.p99_ms, 2),
+                "ratio_to_health": round(cell.rps / base, 3) if base else None,
+            }
+        )
     return {
         "benchmark": "http",
         "started_at": started.isoformat(),

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.databases import (
@@ -43,6 +43,7 @@ from bench.databases import (
     setup_django,
     write_result,
 )
+
 PIN = "2468"
 # The mix of movements, by weight: what a wallet provider's day looks like, roughly.
 MIX = {"deposit": 3, "withdrawal": 2, "transfer": 4, "exchange": 1}
@@ -77,8 +78,8 @@ def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
     from django.core.management import call_command
 
     from balances.models import Currency
-    from transactions.models import ExchangeRate, FeeRule
     from transactions.deposits import deposit_confirm, transaction_deposit
+    from transactions.models import ExchangeRate, FeeRule
     from users.services import user_create
     from wallets.services import wallet_create
 
@@ -96,8 +97,11 @@ def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
     ids = []
     for index in range(wallet_count):
         owner = user_create(
-            actor=None, email=f"bench{index}@example.com", password="bench-Pa55word-long",
-            first_name="Bench", last_name="Client",
+            actor=None,
+            email=f"bench{index}@example.com",
+            password="bench-Pa55word-long",
+            first_name="Bench",
+            last_name="Client",
         )
         wallet = wallet_create(
             actor=None, owner=owner, name=f"Bench {index}", balance_kind="multi", currency=None, pin=PIN
@@ -143,7 +147,9 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
         try:
             if kind == "deposit":
                 # The real path of client money: the request, then the confirmation that it arrived.
-                pending = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=currencies["USD"], amount=AMOUNT)
+                pending = deposits.transaction_deposit(
+                    actor=wallet.owner, wallet=wallet, currency=currencies["USD"], amount=AMOUNT
+                )
                 deposits.deposit_confirm(actor=None, transaction=pending, reason="bench")
             elif kind == "withdrawal":
                 services.transaction_withdraw(
@@ -154,14 +160,21 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
                 while other.pk == wallet.pk:
                     other = rng.choice(wallets)
                 services.transaction_transfer(
-                    actor=wallet.owner, wallet=wallet, to_address=other.address, currency=currencies["USD"],
-                    amount=AMOUNT, pin=PIN,
+                    actor=wallet.owner,
+                    wallet=wallet,
+                    to_address=other.address,
+                    currency=currencies["USD"],
+                    amount=AMOUNT,
+                    pin=PIN,
                 )
             else:
                 source, target = ("USD", "EUR") if rng.random() < 0.5 else ("EUR", "USD")
                 services.transaction_exchange(
-                    actor=wallet.owner, wallet=wallet, from_currency=currencies[source],
-                    to_currency=currencies[target], amount=AMOUNT,
+                    actor=wallet.owner,
+                    wallet=wallet,
+                    from_currency=currencies[source],
+                    to_currency=currencies[target],
+                    amount=AMOUNT,
                 )
         except DomainError:
             refused += 1
@@ -172,7 +185,9 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
             by_kind[kind] += 1
             latencies.append(time.perf_counter() - now)
     connections.close_all()
-    queue.put({"completed": completed, "refused": refused, "errors": errors, "by_kind": by_kind, "latencies": latencies})
+    queue.put(
+        {"completed": completed, "refused": refused, "errors": errors, "by_kind": by_kind, "latencies": latencies}
+    )
 
 
 def run_cell(scenario: str, workers: int, wallet_ids: list[str], duration: float) -> Cell:
@@ -244,7 +259,10 @@ def count_queries_per_movement(wallet_ids: list[str], movements: int = 200) -> d
             _worker("uniform", 11, wallet_ids, time.time(), 2.0, queue)
             cpu = time.process_time() - started
         done = max(queue.item["completed"], 1)
-        results[kind] = {"queries": round(len(captured.captured_queries) / done, 1), "python_cpu_ms": round(cpu / done * 1000, 2)}
+        results[kind] = {
+            "queries": round(len(captured.captured_queries) / done, 1),
+            "python_cpu_ms": round(cpu / done * 1000, 2),
+        }
     return results
 
 
@@ -300,7 +318,10 @@ def run_pgbench(pgbench: str, url: str, *, clients: int, duration: float) -> flo
     threads = max(1, min(clients, os.cpu_count() or 1))
     result = subprocess.run(
         [pgbench, "-b", "tpcb-like", "-c", str(clients), "-j", str(threads), "-T", str(max(1, round(duration))), url],
-        capture_output=True, text=True, env=pgbench_env(pgbench), timeout=duration + 300,
+        capture_output=True,
+        text=True,
+        env=pgbench_env(pgbench),
+        timeout=duration + 300,
     )
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", result.stdout)
     if result.returncode != 0 or not match:
@@ -312,7 +333,7 @@ def run_pgbench(pgbench: str, url: str, *, clients: int, duration: float) -> flo
 
 
 def main(options) -> int:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress on stderr
     load_at_start = load_average()
     url = server_url()
@@ -341,8 +362,9 @@ def main(options) -> int:
             per_kind = count_queries_per_movement(wallet_ids)
             profile += "\nper movement (one worker, in-process): " + json.dumps(per_kind)
 
-        from django.core.management import call_command
         from io import StringIO
+
+        from django.core.management import call_command
 
         # The benchmark itself must leave a clean ledger.
         reconcile_out = StringIO()
@@ -367,7 +389,10 @@ def main(options) -> int:
             log(f"pgbench -i -s {scale}…")
             subprocess.run(
                 [pgbench, "-i", "-q", "-s", str(scale), pgbench_url],
-                check=True, capture_output=True, env=pgbench_env(pgbench), timeout=600,
+                check=True,
+                capture_output=True,
+                env=pgbench_env(pgbench),
+                timeout=600,
             )
             for clients in worker_counts:
                 log(f"pgbench tpcb-like × {clients} clients, {options.duration:g} s…")
@@ -391,12 +416,14 @@ def build_report(cells, pgbench_tps, *, started, version, options, reconcile_cle
     rows = []
     for cell in cells:
         baseline = pgbench_tps.get(cell.workers)
-        rows.append({
-            **asdict(cell),
-            "tps": round(cell.tps, 1),
-            "pgbench_tps": baseline,
-            "ratio_to_pgbench": round(cell.tps / baseline, 3) if baseline else None,
-        })
+        rows.append(
+            {
+                **asdict(cell),
+                "tps": round(cell.tps, 1),
+                "pgbench_tps": baseline,
+                "ratio_to_pgbench": round(cell.tps / baseline, 3) if baseline else None,
+            }
+        )
     uniform = {cell.workers: cell.tps for cell in cells if cell.scenario == "uniform"}
     scaling = round(uniform[8] / uniform[1], 2) if uniform.get(1) and 8 in uniform else None
     targets = {

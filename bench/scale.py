@@ -27,15 +27,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.databases import (
     BASE_DIR,
     close_django_connections,
+    database_env,
     load_average,
     percentile,
-    database_env,
     server_url,
     server_version,
     setup_django,
@@ -91,8 +91,14 @@ def load(database_url: str, *, users: int, transactions: int, log) -> dict:
     manage(database_url, "migrate", "--verbosity", "0", check=True)
     began = time.perf_counter()
     manage(
-        database_url, "seed_demo", "--users", str(users), "--transactions", str(transactions),
-        check=True, stdout=subprocess.DEVNULL,
+        database_url,
+        "seed_demo",
+        "--users",
+        str(users),
+        "--transactions",
+        str(transactions),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     seeded_s = time.perf_counter() - began
     log(f"  seed_demo: {seeded_s:.0f} s")
@@ -153,14 +159,15 @@ def statement_instants(wallet) -> tuple[str, datetime, datetime, datetime, int]:
 
 
 def zulu(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def statement_pages(wallet) -> list[tuple[str, str, str, str]]:
     """(group, label, path, who) of the statement and balance-as-of requests (SPEC §14)."""
     currency, month_from, month_to, middle, in_month = statement_instants(wallet)
     statement = (
-        f"/api/wallets/{wallet.pk}/statement/?currency={currency}&from={zulu(month_from)}&to={zulu(month_to)}&page_size=50"
+        f"/api/wallets/{wallet.pk}/statement/?currency={currency}"
+        f"&from={zulu(month_from)}&to={zulu(month_to)}&page_size=50"
     )
     deep = max(1, min(20, -(-in_month // 50)))  # page 20, or the last one of a smaller month
     return [
@@ -172,7 +179,7 @@ def statement_pages(wallet) -> list[tuple[str, str, str, str]]:
 
 def pages(wallet, transaction_id) -> list[tuple[str, str, str, str]]:
     """(group, label, path, who) of every page measured."""
-    week_ago = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     api = "/api/transactions/"
     admin = "/admin/transactions/transaction/"
     return [
@@ -263,7 +270,9 @@ def peak_rss(database_url: str, *arguments: str) -> tuple[int, float, float]:
         began = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-S", "-c", RSS_LAUNCHER, report.name, sys.executable, "manage.py", *arguments],
-            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         seconds = time.perf_counter() - began
         kilobytes = int(report.read() or 0)
@@ -292,7 +301,7 @@ def export_peak(database_url: str, *extra: str) -> dict:
 
 
 def main(options) -> int:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731 - progress on stderr
     load_at_start = load_average()
     url = server_url()
@@ -320,7 +329,9 @@ def main(options) -> int:
 
         verified_staff_login(clients["admin"], staff)
         log(f"Pages ({options.scale_repeats} timed requests each; busiest wallet: {wallet_count} transactions)…")
-        measured = measure_pages(pages(wallet, some_id) + statement_pages(wallet), clients, options.scale_repeats, log=log)
+        measured = measure_pages(
+            pages(wallet, some_id) + statement_pages(wallet), clients, options.scale_repeats, log=log
+        )
         page_size_queries = queries_by_page_size(clients["owner"], wallet)
         close_django_connections()
 
@@ -330,16 +341,24 @@ def main(options) -> int:
         baseline_rss_mb = None
         if not options.skip_export:
             baseline_rss_mb = round(peak_rss(database_url, "check")[2], 1)
-            since = (datetime.now(timezone.utc) - timedelta(days=SEED_DAYS // 10)).strftime("%Y-%m-%d")
+            since = (datetime.now(UTC) - timedelta(days=SEED_DAYS // 10)).strftime("%Y-%m-%d")
             log(f"export_transactions --since {since}…")
             exports.append(export_peak(database_url, "--since", since))
             log("export_transactions (everything)…")
             exports.append(export_peak(database_url))
 
     report = build_report(
-        measured, started=started, version=version, options=options, loaded=loaded,
-        busiest_wallet_transactions=wallet_count, page_size_queries=page_size_queries,
-        reconcile=reconcile, exports=exports, baseline_rss_mb=baseline_rss_mb, load={"start": load_at_start, "end": load_average()},
+        measured,
+        started=started,
+        version=version,
+        options=options,
+        loaded=loaded,
+        busiest_wallet_transactions=wallet_count,
+        page_size_queries=page_size_queries,
+        reconcile=reconcile,
+        exports=exports,
+        baseline_rss_mb=baseline_rss_mb,
+        load={"start": load_at_start, "end": load_average()},
     )
     print(render_table(report))
     path = write_result("scale", started, report)
@@ -349,17 +368,27 @@ def main(options) -> int:
     return 1 if failed or not reconcile["clean"] else 0
 
 
-def build_report(measured, *, started, version, options, loaded, busiest_wallet_transactions, page_size_queries,
-                 reconcile, exports, baseline_rss_mb, load) -> dict:
+def build_report(
+    measured,
+    *,
+    started,
+    version,
+    options,
+    loaded,
+    busiest_wallet_transactions,
+    page_size_queries,
+    reconcile,
+    exports,
+    baseline_rss_mb,
+    load,
+) -> dict:
     summaries = [page.summary() for page in measured]
     api_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "api"), default=None)
     admin_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "admin"), default=None)
     statement_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "statement"), default=None)
     balance_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "balance"), default=None)
     constant = len(set(page_size_queries.values())) == 1 and all(len(page["queries"]) == 1 for page in summaries)
-    memory_ratio = (
-        round(exports[1]["max_rss_mb"] / exports[0]["max_rss_mb"], 2) if len(exports) == 2 else None
-    )
+    memory_ratio = round(exports[1]["max_rss_mb"] / exports[0]["max_rss_mb"], 2) if len(exports) == 2 else None
     return {
         "benchmark": "scale",
         "started_at": started.isoformat(),
@@ -377,7 +406,9 @@ def build_report(measured, *, started, version, options, loaded, busiest_wallet_
         "manage_py_check_peak_rss_mb": baseline_rss_mb,
         "export_peak_rss_full_over_tenth": memory_ratio,
         "targets": {
-            f"every list API p95 <= {LIST_API_P95_TARGET_MS:g} ms": api_p95 <= LIST_API_P95_TARGET_MS if api_p95 else None,
+            f"every list API p95 <= {LIST_API_P95_TARGET_MS:g} ms": api_p95 <= LIST_API_P95_TARGET_MS
+            if api_p95
+            else None,
             f"every admin changelist p95 <= {CHANGELIST_P95_TARGET_MS:g} ms": (
                 admin_p95 <= CHANGELIST_P95_TARGET_MS if admin_p95 else None
             ),

@@ -35,8 +35,8 @@ from walletmanager.admin import (
     StatusBannerMixin,
     audit_changelist_url,
     link,
-    money,
     moment_column,
+    money,
     money_column,
     recent_audit_events_html,
     shortened_id,
@@ -87,7 +87,6 @@ def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction
     return deposits.deposit_reject(actor=actor, transaction=transaction, reason=reason)
 
 
-
 @admin.register(Transaction)
 class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("short_id", "created", "kind", "status", "wallet_link", "owner_link", "money_amount", "money_fee")
@@ -104,14 +103,37 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     ordering = ("-created_at", "-id")
     inlines = [EntryInline]
     actions = [
-        "approve_withdrawals", "reject_withdrawals", "confirm_deposits", "reject_deposits", "reverse_transactions",
+        "approve_withdrawals",
+        "reject_withdrawals",
+        "confirm_deposits",
+        "reject_deposits",
+        "reverse_transactions",
         "export_csv",
     ]
     fields = (
-        "id", "kind", "status", "wallet", "owner_link", "money_amount", "money_fee", "to_wallet", "to_owner_link",
-        "money_to_amount", "rate_readable", "description", "reference", "money_received", "provider_id", "reverses",
-        "reversed_by_link", "reason", "created_by",
-        "created_at", "posted_at", "resolved_at", "audit_events",
+        "id",
+        "kind",
+        "status",
+        "wallet",
+        "owner_link",
+        "money_amount",
+        "money_fee",
+        "to_wallet",
+        "to_owner_link",
+        "money_to_amount",
+        "rate_readable",
+        "description",
+        "reference",
+        "money_received",
+        "provider_id",
+        "reverses",
+        "reversed_by_link",
+        "reason",
+        "created_by",
+        "created_at",
+        "posted_at",
+        "resolved_at",
+        "audit_events",
     )
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
@@ -149,19 +171,29 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
 
     def status_banners(self, transaction: Transaction) -> list[StatusBanner]:
         if transaction.status == Transaction.Status.PENDING and transaction.kind == Transaction.Kind.DEPOSIT:
-            return [StatusBanner(
-                f"Pending deposit: waits for {self._money_text(transaction.amount, transaction)} to arrive "
-                f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
-                since=transaction.created_at, level="pending",
-            )]
+            return [
+                StatusBanner(
+                    f"Pending deposit: waits for {self._money_text(transaction.amount, transaction)} to arrive "
+                    f"with the reference {transaction.reference} (the provider's callback, or Finance confirms it).",
+                    since=transaction.created_at,
+                    level="pending",
+                )
+            ]
         if transaction.status == Transaction.Status.PENDING:
-            return [StatusBanner(
-                f"Pending: waits for approval ({self._money_text(transaction.amount + transaction.fee, transaction)} held).",
-                since=transaction.created_at, level="pending",
-            )]
+            return [
+                StatusBanner(
+                    "Pending: waits for approval "
+                    f"({self._money_text(transaction.amount + transaction.fee, transaction)} held).",
+                    since=transaction.created_at,
+                    level="pending",
+                )
+            ]
         if transaction.status == Transaction.Status.REVERSED:
-            return [StatusBanner("Reversed: a reversal transaction undid its entries.", reason=transaction.reason,
-                                 level="closed")]
+            return [
+                StatusBanner(
+                    "Reversed: a reversal transaction undid its entries.", reason=transaction.reason, level="closed"
+                )
+            ]
         return []
 
     def decisions(self, request, transaction: Transaction) -> list[Decision]:
@@ -169,8 +201,10 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         changelist's actions and of the API, behind the same permissions."""
         if transaction.status != Transaction.Status.PENDING:
             return []
-        what = f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of " \
-               f"{self._money_text(transaction.amount, transaction)}"
+        what = (
+            f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of "
+            f"{self._money_text(transaction.amount, transaction)}"
+        )
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
                 Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
@@ -178,7 +212,9 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
             ]
         if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
             return [
-                Decision("confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."),
+                Decision(
+                    "confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."
+                ),
                 Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
             ]
         return []
@@ -329,13 +365,16 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
             else:
                 if isinstance(result, ApprovalRequest):
                     self.message_user(
-                        request, f"Requested: {result.summary}. Another operator approves it in Approvals.",
+                        request,
+                        f"Requested: {result.summary}. Another operator approves it in Approvals.",
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:approvals_approvalrequest_change", args=[result.pk]))
                 self.message_user(
-                    request, f"Recorded a pending deposit {result.reference}: another Finance operator confirms it "
-                    "when the money has arrived.", messages.SUCCESS,
+                    request,
+                    f"Recorded a pending deposit {result.reference}: another Finance operator confirms it "
+                    "when the money has arrived.",
+                    messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:transactions_transaction_change", args=[result.pk]))
         context = {
@@ -361,7 +400,9 @@ class MoneyMovementForm(forms.Form):
     currency = forms.ModelChoiceField(queryset=Currency.objects.filter(is_active=True), to_field_name="code")
     amount = forms.CharField(max_length=64, help_text="In the currency's units, e.g. 10.50. Never rounded.")
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=1000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        required=False,
         help_text="Required for adjustments (audit trail). For a deposit it becomes the description.",
     )
 
@@ -386,12 +427,20 @@ class MoneyMovementForm(forms.Form):
         data = self.cleaned_data
         if data["operation"] == "deposit":
             return deposits.transaction_deposit(
-                actor=actor, wallet=data["wallet"], currency=data["currency"], amount=data["amount"],
+                actor=actor,
+                wallet=data["wallet"],
+                currency=data["currency"],
+                amount=data["amount"],
                 description=data["reason"][:255],
             )
         return approval_request(
-            actor=actor, action="adjust", reason=data["reason"], wallet=data["wallet"], currency=data["currency"],
-            amount=data["amount"], direction=data["operation"],
+            actor=actor,
+            action="adjust",
+            reason=data["reason"],
+            wallet=data["wallet"],
+            currency=data["currency"],
+            amount=data["amount"],
+            direction=data["operation"],
         )
 
 
@@ -416,7 +465,9 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Transaction")
     def transaction_link(self, entry: Entry) -> str:
-        return shortened_id(entry.transaction_id, url=reverse("admin:transactions_transaction_change", args=[entry.transaction_id]))
+        return shortened_id(
+            entry.transaction_id, url=reverse("admin:transactions_transaction_change", args=[entry.transaction_id])
+        )
 
     money_amount = money_column("amount", description="Amount", ordering="amount")
 
@@ -483,10 +534,13 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 class FeeRuleForm(forms.ModelForm):
-    kind = forms.ChoiceField(choices=[
-        (value, label) for value, label in Transaction.Kind.choices
-        if value in ("deposit", "withdrawal", "transfer", "exchange")
-    ])
+    kind = forms.ChoiceField(
+        choices=[
+            (value, label)
+            for value, label in Transaction.Kind.choices
+            if value in ("deposit", "withdrawal", "transfer", "exchange")
+        ]
+    )
 
     class Meta:
         model = FeeRule
@@ -515,7 +569,16 @@ class FeeRuleForm(forms.ModelForm):
 @admin.register(FeeRule)
 class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
-    list_display = ("kind", "currency", "percent_bps", "money_flat", "money_min_fee", "money_max_fee", "is_active", "updated_at")
+    list_display = (
+        "kind",
+        "currency",
+        "percent_bps",
+        "money_flat",
+        "money_min_fee",
+        "money_max_fee",
+        "is_active",
+        "updated_at",
+    )
     list_filter = ("kind", "currency", "is_active")
     list_select_related = ("currency",)
     readonly_fields = ("created_at", "updated_at")
@@ -572,8 +635,12 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Checks")
     def checks(self, run: ReconciliationRun) -> str:
         rows = [
-            (check["name"], "OK" if check["ok"] else f"DRIFT ({check['count']})", check["description"],
-             "; ".join(" | ".join(str(value) for value in row) for row in check["rows"]))
+            (
+                check["name"],
+                "OK" if check["ok"] else f"DRIFT ({check['count']})",
+                check["description"],
+                "; ".join(" | ".join(str(value) for value in row) for row in check["rows"]),
+            )
             for check in run.report.get("checks", [])
         ]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)

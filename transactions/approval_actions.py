@@ -38,7 +38,10 @@ def prepare_adjustment(*, actor: Any, wallet: Wallet, currency: Currency, amount
     wallet = _client_wallet(wallet.pk)
     return Prepared(
         payload={"wallet": str(wallet.pk), "currency": currency.code, "amount": str(amount), "direction": direction},
-        summary=f"Adjustment: {direction} {format_money(amount, currency=currency.code, decimals=currency.decimals)} to {wallet.address}",
+        summary=(
+            f"Adjustment: {direction} {format_money(amount, currency=currency.code, decimals=currency.decimals)}"
+            f" to {wallet.address}"
+        ),
         target_type="wallets.wallet",
         target_id=str(wallet.pk),
         owner_ids=frozenset({wallet.owner_id}),
@@ -47,8 +50,12 @@ def prepare_adjustment(*, actor: Any, wallet: Wallet, currency: Currency, amount
 
 def run_adjustment(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
     transaction = services.transaction_adjust(
-        actor=actor, wallet=_client_wallet(payload["wallet"]), currency=_currency(payload["currency"]),
-        amount=payload["amount"], direction=payload["direction"], reason=reason,
+        actor=actor,
+        wallet=_client_wallet(payload["wallet"]),
+        currency=_currency(payload["currency"]),
+        amount=payload["amount"],
+        direction=payload["direction"],
+        reason=reason,
     )
     return {"transaction": str(transaction.pk)}
 
@@ -62,8 +69,9 @@ def adjustment_owners(payload: dict[str, Any]) -> frozenset[Any]:
 
 def _entry_owners(transaction_id: Any) -> frozenset[Any]:
     return frozenset(
-        Wallet.objects.filter(entries__transaction_id=transaction_id, system_role__isnull=True)
-        .values_list("owner_id", flat=True)
+        Wallet.objects.filter(entries__transaction_id=transaction_id, system_role__isnull=True).values_list(
+            "owner_id", flat=True
+        )
     )
 
 
@@ -71,8 +79,7 @@ def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
     services.check_reversible(transaction)
     return Prepared(
         payload={"transaction": str(transaction.pk)},
-        summary=f"Reversal of {transaction.kind} {format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)} "
-        f"({str(transaction.pk)[:8]})",
+        summary=f"Reversal of {transaction} ({str(transaction.pk)[:8]})",
         target_type="transactions.transaction",
         target_id=str(transaction.pk),
         owner_ids=_entry_owners(transaction.pk),
@@ -88,12 +95,23 @@ def run_reversal(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[st
 
 
 def register_actions() -> None:
-    register(ApprovalAction(
-        name="adjust", permission=services.ADJUST_PERMISSION, label="Adjustment",
-        prepare=prepare_adjustment, run=run_adjustment, owners=adjustment_owners,
-    ))
-    register(ApprovalAction(
-        name="reverse", permission=services.REVERSE_PERMISSION, label="Reversal",
-        prepare=prepare_reversal, run=run_reversal,
-        owners=lambda payload: _entry_owners(payload["transaction"]),
-    ))
+    register(
+        ApprovalAction(
+            name="adjust",
+            permission=services.ADJUST_PERMISSION,
+            label="Adjustment",
+            prepare=prepare_adjustment,
+            run=run_adjustment,
+            owners=adjustment_owners,
+        )
+    )
+    register(
+        ApprovalAction(
+            name="reverse",
+            permission=services.REVERSE_PERMISSION,
+            label="Reversal",
+            prepare=prepare_reversal,
+            run=run_reversal,
+            owners=lambda payload: _entry_owners(payload["transaction"]),
+        )
+    )

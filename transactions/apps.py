@@ -7,7 +7,6 @@ class TransactionsConfig(AppConfig):
 
     def ready(self) -> None:
         from transactions import approval_actions, receivers, reference_data
-
         from walletmanager.database import roles
 
         receivers.connect()

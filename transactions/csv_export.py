@@ -74,8 +74,22 @@ def transaction_csv_rows(queryset: QuerySet[Transaction]) -> Iterator[list[str]]
     decimals = dict(Currency.objects.values_list("code", "decimals"))
     yield list(EXPORT_HEADER)
     for row in queryset.values_list(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
-        (id_, created_at, posted_at, kind, status, wallet_id, to_wallet_id, currency, amount, fee,
-         to_currency, to_amount, rate, description) = row
+        (
+            id_,
+            created_at,
+            posted_at,
+            kind,
+            status,
+            wallet_id,
+            to_wallet_id,
+            currency,
+            amount,
+            fee,
+            to_currency,
+            to_amount,
+            rate,
+            description,
+        ) = row
         yield [
             str(id_),
             created_at.isoformat(),

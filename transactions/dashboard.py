@@ -65,8 +65,12 @@ def client_liabilities() -> list[dict]:
     return [
         {
             "currency": row["currency_id"],
-            "posted": format_money(row["posted"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)),
-            "held": format_money(row["held"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)),
+            "posted": format_money(
+                row["posted"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)
+            ),
+            "held": format_money(
+                row["held"], currency=row["currency_id"], decimals=decimals.get(row["currency_id"], 2)
+            ),
             "assets": row["assets"],
         }
         for row in rows
@@ -137,15 +141,31 @@ def daily_activity(now: datetime | None = None, *, width: int = 640, height: int
         bar_height = round(count / peak * plot_height) if peak else 0
         bars.append(DailyBar(day=day, count=count, x=left + index * slot + 2, y=bottom - bar_height, height=bar_height))
     scale = sorted({0, peak // 2, peak}) if peak else [0]
-    y_marks = [AxisMark(str(value), left - 6, bottom - round(value / peak * plot_height) if peak else bottom)
-               for value in scale]
-    x_marks = [
-        AxisMark(f"{first_day + timedelta(days=index):%b} {(first_day + timedelta(days=index)).day}",
-                 left + index * slot + slot // 2, bottom + 16)
-        for index in range(CHART_DAYS) if index % 5 == 4 or index == 0
+    y_marks = [
+        AxisMark(str(value), left - 6, bottom - round(value / peak * plot_height) if peak else bottom)
+        for value in scale
     ]
-    return DailyChart(width=width, height=height, left=left, bottom=bottom, right=right, top=top,
-                      bar_width=slot - 4, bars=bars, y_marks=y_marks, x_marks=x_marks)
+    x_marks = [
+        AxisMark(
+            f"{first_day + timedelta(days=index):%b} {(first_day + timedelta(days=index)).day}",
+            left + index * slot + slot // 2,
+            bottom + 16,
+        )
+        for index in range(CHART_DAYS)
+        if index % 5 == 4 or index == 0
+    ]
+    return DailyChart(
+        width=width,
+        height=height,
+        left=left,
+        bottom=bottom,
+        right=right,
+        top=top,
+        bar_width=slot - 4,
+        bars=bars,
+        y_marks=y_marks,
+        x_marks=x_marks,
+    )
 
 
 def needs_attention() -> dict:
@@ -154,8 +174,10 @@ def needs_attention() -> dict:
     exchanges will refuse once they pass all of it."""
     stale_after = settings.EXCHANGE_RATE_MAX_AGE / 2
     stale_rates = (
-        ExchangeRate.objects.values("base_id", "quote_id").annotate(latest=Max("created_at"))
-        .filter(latest__lt=timezone.now() - stale_after).count()
+        ExchangeRate.objects.values("base_id", "quote_id")
+        .annotate(latest=Max("created_at"))
+        .filter(latest__lt=timezone.now() - stale_after)
+        .count()
     )
     return {
         "blocked_users": User.objects.filter(status=User.Status.BLOCKED).count(),

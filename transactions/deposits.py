@@ -53,7 +53,9 @@ def new_reference() -> str:
     return f"WM-{characters[:4]}-{characters[4:8]}-{characters[8:]}"
 
 
-def transaction_deposit(*, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = "") -> Transaction:
+def transaction_deposit(
+    *, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = ""
+) -> Transaction:
     """Ask to pay ``amount`` into a wallet: a ``pending`` deposit with a unique ``reference`` to quote
     on the payment. Nothing is posted until the money arrives. The owner asks for their own wallet;
     Finance (``confirm_deposit``) may record one for a client (another operator then confirms it)."""
@@ -69,14 +71,23 @@ def transaction_deposit(*, actor: Any, wallet: Wallet, currency: Currency, amoun
         _check_can_move(wallet, currency=currency, outgoing=False)
         for _ in range(5):
             transaction = _new_transaction(
-                kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, wallet=wallet, currency=currency,
-                amount=amount, fee=Decimal(0), description=description, created_by=_actor_or_none(actor),
+                kind=Transaction.Kind.DEPOSIT,
+                status=Transaction.Status.PENDING,
+                wallet=wallet,
+                currency=currency,
+                amount=amount,
+                fee=Decimal(0),
+                description=description,
+                created_by=_actor_or_none(actor),
                 reference=new_reference(),
             )
             try:
                 with db_transaction.atomic():
                     return _finish(
-                        transaction, signal=signals.transaction_pending, actor=actor, plan=ledger.Plan(legs=()),
+                        transaction,
+                        signal=signals.transaction_pending,
+                        actor=actor,
+                        plan=ledger.Plan(legs=()),
                         source=None,
                     )
             except IntegrityError:  # a reference drawn twice in 2^50: draw again
@@ -95,11 +106,15 @@ def _lock_pending_deposit(transaction: Transaction | Any) -> Transaction:
     if locked is None:
         raise NotFoundError("No such transaction.")
     if locked.kind != Transaction.Kind.DEPOSIT or locked.status != Transaction.Status.PENDING:
-        raise InvalidState(f"Only a pending deposit can be confirmed or rejected; this is a {locked.status} {locked.kind}.")
+        raise InvalidState(
+            f"Only a pending deposit can be confirmed or rejected; this is a {locked.status} {locked.kind}."
+        )
     return locked
 
 
-def _post(locked: Transaction, *, actor: Any, received: Decimal, reason: str, provider_id: str | None = None) -> Transaction:
+def _post(
+    locked: Transaction, *, actor: Any, received: Decimal, reason: str, provider_id: str | None = None
+) -> Transaction:
     """Post a pending deposit with the amount received: the wallet gets ``received − fee``."""
     wallets = _Wallets(locked.wallet_id)
     wallet = wallets[locked.wallet_id]
@@ -123,11 +138,19 @@ def _post(locked: Transaction, *, actor: Any, received: Decimal, reason: str, pr
     if reason:
         locked.reason = reason
     locked.save(update_fields=["status", "fee", "received_amount", "provider_id", "posted_at", "resolved_at", "reason"])
-    return _finish(locked, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, locked.currency_id),
-                   reason=reason)
+    return _finish(
+        locked,
+        signal=signals.transaction_posted,
+        actor=actor,
+        plan=plan,
+        source=(wallet, locked.currency_id),
+        reason=reason,
+    )
 
 
-def _refuse(locked: Transaction, *, actor: Any, status: str, signal, reason: str, provider_id: str | None = None) -> Transaction:
+def _refuse(
+    locked: Transaction, *, actor: Any, status: str, signal, reason: str, provider_id: str | None = None
+) -> Transaction:
     locked.status = status
     locked.resolved_at = timezone.now()
     locked.provider_id = provider_id
@@ -150,8 +173,10 @@ def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, receiv
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending_deposit(transaction)
         _check_operator(actor, locked)
-        received = locked.amount if received_amount in (None, "") else _clean_amount(
-            received_amount, currency=locked.currency, field="received_amount"
+        received = (
+            locked.amount
+            if received_amount in (None, "")
+            else _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         )
         return _post(locked, actor=actor, received=received, reason=reason)
 
@@ -162,17 +187,22 @@ def deposit_reject(*, actor: Any, transaction: Transaction, reason: str) -> Tran
     with db_transaction.atomic():
         locked = _lock_pending_deposit(transaction)
         _check_operator(actor, locked)
-        return _refuse(locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected,
-                       reason=reason)
+        return _refuse(
+            locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, reason=reason
+        )
 
 
 def deposit_expire_stale(*, now: datetime | None = None) -> int:
     """Pending deposits older than ``DEPOSIT_TTL`` expire (the money never arrived); returns how many."""
     now = now or timezone.now()
     return expire_pending(
-        kind=Transaction.Kind.DEPOSIT, older_than=now - settings.DEPOSIT_TTL,
+        kind=Transaction.Kind.DEPOSIT,
+        older_than=now - settings.DEPOSIT_TTL,
         resolve=lambda locked: _refuse(
-            locked, actor=None, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired,
+            locked,
+            actor=None,
+            status=Transaction.Status.EXPIRED,
+            signal=signals.transaction_expired,
             reason=f"No payment arrived within {settings.DEPOSIT_TTL}.",
         ),
     )
@@ -230,7 +260,9 @@ def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
     the deposit. The same ``provider_id`` again returns the first result and changes nothing.
     Returns ``(transaction, replayed)``."""
     with ledger.money_context(), db_transaction.atomic():
-        deposit = Transaction.objects.filter(reference=event.reference.strip().upper(), kind=Transaction.Kind.DEPOSIT).first()
+        deposit = Transaction.objects.filter(
+            reference=event.reference.strip().upper(), kind=Transaction.Kind.DEPOSIT
+        ).first()
         if deposit is None:
             earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
             if earlier is not None:
@@ -248,8 +280,12 @@ def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
             raise ValidationFailed(f"This deposit is in {locked.currency_id}.", field="currency")
         if event.status == "failed":
             transaction = _refuse(
-                locked, actor=None, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected,
-                reason="The payment provider reported the payment as failed.", provider_id=event.provider_id,
+                locked,
+                actor=None,
+                status=Transaction.Status.REJECTED,
+                signal=signals.transaction_rejected,
+                reason="The payment provider reported the payment as failed.",
+                provider_id=event.provider_id,
             )
             return transaction, False
         received = _clean_amount(event.amount, currency=locked.currency)

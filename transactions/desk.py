@@ -113,19 +113,26 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
     """The requests this operator may decide (and their own), with the wallet each one touches: the
     payload names it (adjustments, credit limits) or the transaction it reverses does."""
     requests = list(
-        approval_list_for(user=user).filter(status=ApprovalRequest.Status.PENDING).order_by("created_at", "id")[:DESK_ROWS]
+        approval_list_for(user=user)
+        .filter(status=ApprovalRequest.Status.PENDING)
+        .order_by("created_at", "id")[:DESK_ROWS]
     )
     reversed_ids = [request.payload["transaction"] for request in requests if "transaction" in request.payload]
     originals = Transaction.objects.in_bulk(reversed_ids) if reversed_ids else {}
     wallet_of = {
-        request.pk: request.payload.get("wallet") or getattr(originals.get(request.payload.get("transaction")), "wallet_id", None)
+        request.pk: request.payload.get("wallet")
+        or getattr(originals.get(request.payload.get("transaction")), "wallet_id", None)
         for request in requests
     }
     wallet_ids = {str(wallet_id) for wallet_id in wallet_of.values() if wallet_id}
-    wallets = {
-        str(wallet.pk): wallet
-        for wallet in Wallet.objects.filter(pk__in=wallet_ids).select_related("owner", "balance")
-    } if wallet_ids else {}
+    wallets = (
+        {
+            str(wallet.pk): wallet
+            for wallet in Wallet.objects.filter(pk__in=wallet_ids).select_related("owner", "balance")
+        }
+        if wallet_ids
+        else {}
+    )
 
     items = []
     for request in requests:
@@ -149,7 +156,8 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
             summary=request.summary,
             url=reverse("admin:approvals_approvalrequest_change", args=[request.pk]),
             created_at=request.created_at,
-            amount=_money(amount, currency_id, decimals) if amount is not None and currency_id
+            amount=_money(amount, currency_id, decimals)
+            if amount is not None and currency_id
             else (format_amount(amount, decimals=2) if amount is not None else "—"),
             requested_by=request.requested_by.email,
             currency_id=currency_id,
@@ -178,7 +186,9 @@ def _fill_context(items: list[DeskItem], decimals: dict[str, int]) -> None:
     # a new account emptying itself. The pending items themselves are left out below.
     recent = (
         Transaction.objects.filter(wallet_id__in=wallet_ids)
-        .annotate(rank=Window(RowNumber(), partition_by=F("wallet_id"), order_by=[F("created_at").desc(), F("id").desc()]))
+        .annotate(
+            rank=Window(RowNumber(), partition_by=F("wallet_id"), order_by=[F("created_at").desc(), F("id").desc()])
+        )
         .filter(rank__lte=HISTORY_ROWS + 1)
         .order_by("wallet_id", "rank")
     )

@@ -164,7 +164,9 @@ def _create_missing(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -
     # them in the same order, so they cannot deadlock on each other's uncommitted inserts.
     BalanceAsset.objects.bulk_create(
         [
-            BalanceAsset(balance_id=balance_id, currency_id=currency, credit_limit=wallets[(balance_id, currency)].credit_limit)
+            BalanceAsset(
+                balance_id=balance_id, currency_id=currency, credit_limit=wallets[(balance_id, currency)].credit_limit
+            )
             for balance_id, currency in sorted(keys)
         ],
         ignore_conflicts=True,
@@ -263,5 +265,3 @@ def lock_asset(wallet: Wallet, currency: str) -> None:
     the wallet's history — velocity limits — runs serialised with the other movements of the asset."""
     if not wallet.is_system:
         _lock([(wallet.balance.pk, currency)])
-
-

@@ -43,9 +43,7 @@ class Transaction(models.Model):
     to_amount = amount_field(null=True, blank=True)
     rate = models.DecimalField(max_digits=38, decimal_places=18, null=True, blank=True)
     description = models.CharField(max_length=255, blank=True)
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -76,9 +74,7 @@ class Transaction(models.Model):
                 name="transaction_kind_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(
-                    status__in=["pending", "posted", "rejected", "cancelled", "expired", "reversed"]
-                ),
+                condition=models.Q(status__in=["pending", "posted", "rejected", "cancelled", "expired", "reversed"]),
                 name="transaction_status_valid",
             ),
             models.CheckConstraint(
@@ -86,8 +82,12 @@ class Transaction(models.Model):
                 name="transaction_posted_has_posted_at",
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="deposit") | (models.Q(reference__isnull=True) & models.Q(provider_id__isnull=True)
-                                                      & models.Q(received_amount__isnull=True)),
+                condition=models.Q(kind="deposit")
+                | (
+                    models.Q(reference__isnull=True)
+                    & models.Q(provider_id__isnull=True)
+                    & models.Q(received_amount__isnull=True)
+                ),
                 name="transaction_reference_only_on_deposits",
             ),
             models.CheckConstraint(
@@ -106,15 +106,14 @@ class Transaction(models.Model):
             models.Index(fields=["-created_at", "-id"], name="tx_created_idx"),
             # ``ordering=±amount`` (tiebreak -id) reads this index instead of sorting the whole table.
             models.Index(fields=["amount", "id"], name="tx_amount_idx"),
-            models.Index(
-                fields=["created_at"], name="tx_pending_idx", condition=models.Q(status="pending")
-            ),
+            models.Index(fields=["created_at"], name="tx_pending_idx", condition=models.Q(status="pending")),
             # Every withdrawal that ever held money (from created_at until resolved_at): what ``held``
             # was at a past instant is a range scan of these few rows, not of the wallet's history.
             models.Index(
                 fields=["wallet", "currency", "created_at"],
                 name="tx_hold_history_idx",
-                condition=models.Q(kind="withdrawal") & (models.Q(status="pending") | models.Q(resolved_at__isnull=False)),
+                condition=models.Q(kind="withdrawal")
+                & (models.Q(status="pending") | models.Q(resolved_at__isnull=False)),
             ),
         ]
         permissions = [
@@ -125,7 +124,8 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)} ({self.status})"
+        amount = format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)
+        return f"{self.kind} {amount} ({self.status})"
 
 
 class Entry(models.Model):
@@ -153,7 +153,8 @@ class Entry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero"),
             models.UniqueConstraint(
-                fields=["wallet", "currency", "sequence"], condition=models.Q(sequence__isnull=False),
+                fields=["wallet", "currency", "sequence"],
+                condition=models.Q(sequence__isnull=False),
                 name="entry_sequence_unique_per_asset",
             ),
         ]
@@ -163,7 +164,9 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.wallet_id} {format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)}"
+        return (
+            f"{self.wallet_id} {format_money(self.amount, currency=self.currency_id, decimals=self.currency.decimals)}"
+        )
 
 
 class FeeRule(models.Model):
@@ -173,7 +176,11 @@ class FeeRule(models.Model):
 
     kind = models.CharField(max_length=16, choices=Transaction.Kind.choices)
     currency = models.ForeignKey(
-        Currency, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Currency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="Empty: applies to every currency without a rule of its own.",
     )
     percent_bps = models.PositiveIntegerField(default=0, help_text="Basis points: 100 = 1 %.")
@@ -188,7 +195,9 @@ class FeeRule(models.Model):
         ordering = ["kind", "currency_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "currency"], condition=models.Q(is_active=True), name="feerule_one_active_per_currency",
+                fields=["kind", "currency"],
+                condition=models.Q(is_active=True),
+                name="feerule_one_active_per_currency",
                 nulls_distinct=False,
             ),
             models.CheckConstraint(condition=models.Q(percent_bps__lte=10000), name="feerule_bps_range"),

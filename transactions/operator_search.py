@@ -29,21 +29,32 @@ class SearchHit:
 
 
 def _user_hit(user: User, *, exact: bool) -> SearchHit:
-    return SearchHit("Client" if user.role == User.Role.CLIENT else "Operator", user.email,
-                     f"{user.get_full_name()} · {user.get_status_display()}",
-                     reverse("admin:users_user_change", args=[user.pk]), exact)
+    return SearchHit(
+        "Client" if user.role == User.Role.CLIENT else "Operator",
+        user.email,
+        f"{user.get_full_name()} · {user.get_status_display()}",
+        reverse("admin:users_user_change", args=[user.pk]),
+        exact,
+    )
 
 
 def _wallet_hit(wallet: Wallet, *, exact: bool) -> SearchHit:
-    return SearchHit("Wallet", wallet.address, f"{wallet.name} · {wallet.owner.email} · {wallet.get_status_display()}",
-                     reverse("admin:wallets_wallet_change", args=[wallet.pk]), exact)
+    return SearchHit(
+        "Wallet",
+        wallet.address,
+        f"{wallet.name} · {wallet.owner.email} · {wallet.get_status_display()}",
+        reverse("admin:wallets_wallet_change", args=[wallet.pk]),
+        exact,
+    )
 
 
 def _transaction_hit(transaction: Transaction, *, exact: bool) -> SearchHit:
     return SearchHit(
-        "Transaction", str(transaction.pk),
+        "Transaction",
+        str(transaction.pk),
         f"{transaction.get_kind_display()} · {transaction.get_status_display()} · {transaction.wallet.owner.email}",
-        reverse("admin:transactions_transaction_change", args=[transaction.pk]), exact,
+        reverse("admin:transactions_transaction_change", args=[transaction.pk]),
+        exact,
     )
 
 
@@ -77,7 +88,9 @@ def operator_search(*, term: str, user: Any) -> list[SearchHit]:
             hits += [_wallet_hit(wallet, exact=True) for wallet in Wallet.objects.filter(pk=pk).select_related("owner")]
         return hits
     if may_see_transactions and term.upper().startswith("WM-"):  # a deposit's reference, as the client quotes it
-        hits += [_transaction_hit(transaction, exact=True) for transaction in transactions.filter(reference=term.upper())]
+        hits += [
+            _transaction_hit(transaction, exact=True) for transaction in transactions.filter(reference=term.upper())
+        ]
         return hits
     if SHORT_ID.fullmatch(term.lower()):  # an id as the lists show it: its first eight characters
         first, last = _id_range(term.lower())
@@ -85,7 +98,9 @@ def operator_search(*, term: str, user: Any) -> list[SearchHit]:
             found = list(transactions.filter(pk__range=(first, last)).order_by("pk")[:SEARCH_ROWS])
             hits += [_transaction_hit(transaction, exact=len(found) == 1) for transaction in found]
         if may_see_wallets:
-            found = list(Wallet.objects.filter(pk__range=(first, last)).select_related("owner").order_by("pk")[:SEARCH_ROWS])
+            found = list(
+                Wallet.objects.filter(pk__range=(first, last)).select_related("owner").order_by("pk")[:SEARCH_ROWS]
+            )
             hits += [_wallet_hit(wallet, exact=len(found) == 1 and not hits) for wallet in found]
         if hits:
             return sorted(hits, key=lambda hit: not hit.exact)
@@ -96,7 +111,9 @@ def operator_search(*, term: str, user: Any) -> list[SearchHit]:
             hits.append(_user_hit(exact, exact=True))
         hits += [
             _user_hit(found, exact=False)
-            for found in User.objects.filter(email__startswith=email).exclude(email=email).order_by("email")[:SEARCH_ROWS]
+            for found in User.objects.filter(email__startswith=email)
+            .exclude(email=email)
+            .order_by("email")[:SEARCH_ROWS]
         ]
     if may_see_wallets and "@" not in term:
         address = term.upper()

@@ -31,7 +31,7 @@ class PaymentCallbackView(APIView):
         summary="Payment provider callback (signed): a pending deposit's money arrived or failed",
         description=(
             "Header `WalletManager-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(PAYMENT_CALLBACK_SECRET, "
-            "\"<t>.<raw body>\")>`. A missing or wrong signature, or `t` more than 5 minutes away, is a 401 and "
+            '"<t>.<raw body>")>`. A missing or wrong signature, or `t` more than 5 minutes away, is a 401 and '
             "changes nothing. `succeeded` posts the amount received; `failed` rejects the deposit; the same "
             "`provider_id` again answers the first result (`replayed: true`)."
         ),
@@ -39,11 +39,26 @@ class PaymentCallbackView(APIView):
         auth=[],
         request=PaymentCallbackSerializer,
         parameters=[OpenApiParameter(deposits.SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True)],
-        responses={200: OpenApiResponse(description="`{reference, transaction, status, replayed}`"),
-                   400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR},
-        examples=[OpenApiExample("succeeded", value={
-            "reference": "WM-7K3Q-9XBD-2F", "provider_id": "pay_123", "amount": "100.00", "currency": "USD",
-            "status": "succeeded"}, request_only=True)],
+        responses={
+            200: OpenApiResponse(description="`{reference, transaction, status, replayed}`"),
+            400: ERROR,
+            401: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
+        examples=[
+            OpenApiExample(
+                "succeeded",
+                value={
+                    "reference": "WM-7K3Q-9XBD-2F",
+                    "provider_id": "pay_123",
+                    "amount": "100.00",
+                    "currency": "USD",
+                    "status": "succeeded",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request):
         raw = request.body  # read before parsing: the signature covers the exact bytes
@@ -55,7 +70,11 @@ class PaymentCallbackView(APIView):
         body.is_valid(raise_exception=True)
         transaction, replayed = deposits.deposit_settle(event=deposits.PaymentEvent(**body.validated_data))
         return Response(
-            {"reference": transaction.reference, "transaction": str(transaction.pk), "status": transaction.status,
-             "replayed": replayed},
+            {
+                "reference": transaction.reference,
+                "transaction": str(transaction.pk),
+                "status": transaction.status,
+                "replayed": replayed,
+            },
             status=status.HTTP_200_OK,
         )

@@ -66,7 +66,9 @@ def rate_for(*, base: Currency, quote: Currency, now: datetime | None = None) ->
             rate = round_down(Decimal(1) / row[0], decimals=RATE_DECIMALS)
         if rate > 0:
             return rate
-    raise RateUnavailable(f"No exchange rate for {base.code}/{quote.code} in the last {settings.EXCHANGE_RATE_MAX_AGE}.")
+    raise RateUnavailable(
+        f"No exchange rate for {base.code}/{quote.code} in the last {settings.EXCHANGE_RATE_MAX_AGE}."
+    )
 
 
 def _newest_fresh_rate(*, base: str, quote: str) -> Decimal | None:
@@ -92,9 +94,9 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
                 opposite = _newest_fresh_rate(base=quote, quote=base)
             if opposite is not None and rate * opposite > 1:
                 raise ValidationFailed(
-                    f"1 {base} = {rate} {quote} against the newest {quote}/{base} rate {format_number(opposite)} in force would "
-                    f"turn 1 {base} into {format_number(rate * opposite)} {base} and back: load both directions "
-                    "consistently (or only one).",
+                    f"1 {base} = {rate} {quote} against the newest {quote}/{base} rate {format_number(opposite)} "
+                    f"in force would turn 1 {base} into {format_number(rate * opposite)} {base} and back: "
+                    "load both directions consistently (or only one).",
                     field="rate",
                 )
             newest[(base, quote)] = rate
@@ -119,7 +121,9 @@ def exchange_rates_record(*, actor: Any, rates: Sequence[ExchangeRate]) -> list[
     with db_transaction.atomic():
         created = ExchangeRate.objects.bulk_create(rates)
         for rate in created:
-            signals.exchange_rate_created.send(sender=ExchangeRate, instance=rate, actor=actor, data={"after": _fields(rate)})
+            signals.exchange_rate_created.send(
+                sender=ExchangeRate, instance=rate, actor=actor, data={"after": _fields(rate)}
+            )
     return created
 
 
@@ -128,6 +132,7 @@ def fee_rule_save(*, actor: Any, rule: FeeRule) -> FeeRule:
     ``fee_rule.created`` or ``fee_rule.changed`` audit event with before/after; no change, no event."""
     require_staff(actor, detail="Only staff may set fees.")
     with db_transaction.atomic():
-        save_audited(rule, actor=actor, created=signals.fee_rule_created, changed=signals.fee_rule_changed,
-                     exclude=_NOT_AUDITED)
+        save_audited(
+            rule, actor=actor, created=signals.fee_rule_created, changed=signals.fee_rule_changed, exclude=_NOT_AUDITED
+        )
     return rule

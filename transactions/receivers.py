@@ -3,7 +3,6 @@ from walletmanager.audit import connect_audit_receivers
 from walletmanager.webhooks.publishing import connect_publishers
 
 
-
 class TransactionAuditAction:
     """A transaction's audit action, named for what happened to which kind: ``transfer.posted``,
     ``withdrawal.requested``, ``withdrawal.approved`` (a pending one posted by an operator),

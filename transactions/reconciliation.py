@@ -385,9 +385,7 @@ def reconcile() -> ReconciliationReport:
             checks.append(_audit_seal_check())
             cursor.execute(_TOTALS_SQL)
             totals = [(currency, clients, system) for currency, clients, system in cursor.fetchall()]
-    report = ReconciliationReport(
-        started_at=started_at, finished_at=timezone.now(), checks=checks, totals=totals
-    )
+    report = ReconciliationReport(started_at=started_at, finished_at=timezone.now(), checks=checks, totals=totals)
     ReconciliationRun.objects.create(
         started_at=report.started_at,
         finished_at=report.finished_at,

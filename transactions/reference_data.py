@@ -68,9 +68,9 @@ def fee_terms(*, kind: str, currency_code: str) -> FeeTerms | None:
     if rules is None:
         rules = {
             (kind_, currency_ or ""): FeeTerms(percent_bps, flat, min_fee, max_fee)
-            for kind_, currency_, percent_bps, flat, min_fee, max_fee in FeeRule.objects.filter(is_active=True).values_list(
-                "kind", "currency_id", "percent_bps", "flat", "min_fee", "max_fee"
-            )
+            for kind_, currency_, percent_bps, flat, min_fee, max_fee in FeeRule.objects.filter(
+                is_active=True
+            ).values_list("kind", "currency_id", "percent_bps", "flat", "min_fee", "max_fee")
         }
         cache.set(FEE_RULES_CACHE_KEY, rules, timeout=FEE_RULES_TTL)
     return rules.get((kind, currency_code)) or rules.get((kind, ""))

@@ -200,9 +200,25 @@ class TransactionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Transaction
         fields = [
-            "id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency",
-            "to_amount", "rate", "description", "reverses", "reference", "received_amount", "created_at",
-            "posted_at", "resolved_at", "balance_after",
+            "id",
+            "kind",
+            "status",
+            "wallet",
+            "currency",
+            "amount",
+            "fee",
+            "to_wallet",
+            "to_currency",
+            "to_amount",
+            "rate",
+            "description",
+            "reverses",
+            "reference",
+            "received_amount",
+            "created_at",
+            "posted_at",
+            "resolved_at",
+            "balance_after",
         ]
         read_only_fields = fields
 

@@ -9,24 +9,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction as db_transaction
-from django.db.models.signals import post_save, pre_save
+from django.db import connection
+from django.db import transaction as db_transaction
 from django.db.models import Sum
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
 from balances.models import Balance, Currency
 from transactions import ledger, reference_data, signals
-from transactions.pricing import fee_for, rate_for
 from transactions.exceptions import (
     AlreadyReversed,
     AmountTooSmall,
     DailyLimitExceeded,
-    RateUnavailable,
     RecipientUnavailable,
 )
 from transactions.ledger import Leg
-from transactions.models import ExchangeRate, Transaction
+from transactions.models import Transaction
+from transactions.pricing import fee_for, rate_for
 from walletmanager.actors import refuse_own, require_permission
 from walletmanager.exceptions import (
     DomainError,
@@ -35,7 +35,15 @@ from walletmanager.exceptions import (
     UserBlocked,
     ValidationFailed,
 )
-from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_amount, format_number, round_down, to_decimal, validate_amount
+from walletmanager.money import (
+    MAX_AMOUNT,
+    InvalidAmount,
+    format_amount,
+    format_number,
+    round_down,
+    to_decimal,
+    validate_amount,
+)
 from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
@@ -94,7 +102,8 @@ _WALLETS_SQL = (
         + [f"b.{field.column}" for field in _BALANCE_FIELDS]
     )
     + f" FROM {Wallet._meta.db_table} w"
-    + f" JOIN {_OWNER_FIELD.related_model._meta.db_table} o ON o.{_OWNER_FIELD.target_field.column} = w.{_OWNER_FIELD.column}"
+    + f" JOIN {_OWNER_FIELD.related_model._meta.db_table} o"
+    + f" ON o.{_OWNER_FIELD.target_field.column} = w.{_OWNER_FIELD.column}"
     + f" JOIN {Balance._meta.db_table} b ON b.{Balance._meta.get_field('wallet').column} = w.{Wallet._meta.pk.column}"
     + f" WHERE w.{Wallet._meta.pk.column} IN ({{placeholders}})"
     # Share locks, in wallet order, before any asset lock (SPEC §14): a close, block, freeze or
@@ -205,12 +214,21 @@ def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
     if transaction.provider_id:
         data["provider_id"] = transaction.provider_id
     if asset is not None:
-        data["after"] = {"posted": format_amount(asset.posted, decimals=decimals), "held": format_amount(asset.held, decimals=decimals)}
+        data["after"] = {
+            "posted": format_amount(asset.posted, decimals=decimals),
+            "held": format_amount(asset.held, decimals=decimals),
+        }
     return data
 
 
 def _finish(
-    transaction: Transaction, *, signal, actor: Any, plan: ledger.Plan, source: tuple[Wallet, str] | None, reason: str = ""
+    transaction: Transaction,
+    *,
+    signal,
+    actor: Any,
+    plan: ledger.Plan,
+    source: tuple[Wallet, str] | None,
+    reason: str = "",
 ) -> Transaction:
     """Write the plan (and ``transaction`` itself when it is new: same round trip), remember the
     source asset as ``balance_after`` and send the domain signal."""
@@ -223,11 +241,18 @@ def _finish(
     )
     if is_new:
         post_save.send(
-            sender=Transaction, instance=transaction, created=True, raw=False, using=connection.alias, update_fields=None
+            sender=Transaction,
+            instance=transaction,
+            created=True,
+            raw=False,
+            using=connection.alias,
+            update_fields=None,
         )
     asset = plan.asset(*source) if source is not None and not source[0].is_system else None
     transaction.balance_after = asset
-    signal.send(sender=Transaction, instance=transaction, actor=actor, reason=reason, data=_audit_data(transaction, asset))
+    signal.send(
+        sender=Transaction, instance=transaction, actor=actor, reason=reason, data=_audit_data(transaction, asset)
+    )
     return transaction
 
 
@@ -251,12 +276,13 @@ _LIVE_STATUSES = (Transaction.Status.PENDING, Transaction.Status.POSTED)
 def _withdrawn_last_day(wallet: Wallet, currency: Currency) -> Decimal:
     """What the wallet asked to withdraw in ``currency`` over the last 24 hours (pending or posted)."""
     since = timezone.now() - timedelta(hours=24)
-    total = (
-        Transaction.objects.filter(
-            wallet=wallet, currency=currency, kind=Transaction.Kind.WITHDRAWAL, status__in=_LIVE_STATUSES,
-            created_at__gte=since,
-        ).aggregate(total=Sum("amount"))["total"]
-    )
+    total = Transaction.objects.filter(
+        wallet=wallet,
+        currency=currency,
+        kind=Transaction.Kind.WITHDRAWAL,
+        status__in=_LIVE_STATUSES,
+        created_at__gte=since,
+    ).aggregate(total=Sum("amount"))["total"]
     return total or Decimal(0)
 
 
@@ -269,7 +295,10 @@ def _check_daily_limit(wallet: Wallet, *, currency: Currency, amount: Decimal) -
     since = timezone.now() - timedelta(hours=24)
     sent = (
         Transaction.objects.filter(
-            wallet=wallet, currency=currency, status__in=_LIVE_STATUSES, created_at__gte=since,
+            wallet=wallet,
+            currency=currency,
+            status__in=_LIVE_STATUSES,
+            created_at__gte=since,
             kind__in=(Transaction.Kind.WITHDRAWAL, Transaction.Kind.TRANSFER, Transaction.Kind.EXCHANGE),
         ).aggregate(total=Sum("amount"))["total"]
     ) or Decimal(0)
@@ -306,8 +335,13 @@ def transaction_withdraw(
         total = amount + fee
         threshold = currency.withdrawal_approval_threshold
         fields = dict(
-            kind=Transaction.Kind.WITHDRAWAL, wallet=wallet, currency=currency, amount=amount, fee=fee,
-            description=description, created_by=_actor_or_none(actor),
+            kind=Transaction.Kind.WITHDRAWAL,
+            wallet=wallet,
+            currency=currency,
+            amount=amount,
+            fee=fee,
+            description=description,
+            created_by=_actor_or_none(actor),
         )
         if threshold is not None or currency.daily_outgoing_limit is not None:
             # Under the asset's lock, so concurrent withdrawals from the wallet count each other.
@@ -316,10 +350,14 @@ def transaction_withdraw(
         if threshold is not None and _withdrawn_last_day(wallet, currency) + amount >= threshold:
             plan = ledger.plan(holds=[Leg(wallet, currency.code, total)])
             transaction = _new_transaction(status=Transaction.Status.PENDING, **fields)
-            return _finish(transaction, signal=signals.transaction_pending, actor=actor, plan=plan, source=(wallet, currency.code))
+            return _finish(
+                transaction, signal=signals.transaction_pending, actor=actor, plan=plan, source=(wallet, currency.code)
+            )
         plan = ledger.plan(legs=_withdrawal_legs(wallets, wallet, currency.code, amount, fee))
         transaction = _new_transaction(status=Transaction.Status.POSTED, **fields)
-        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+        return _finish(
+            transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code)
+        )
 
 
 def _withdrawal_legs(wallets: _Wallets, wallet: Wallet, currency: str, amount: Decimal, fee: Decimal) -> list[Leg]:
@@ -371,10 +409,19 @@ def transaction_transfer(
         # After the assets are locked (in their fixed order), so concurrent movements count each other.
         _check_daily_limit(wallet, currency=currency, amount=amount)
         transaction = _new_transaction(
-            kind=Transaction.Kind.TRANSFER, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
-            amount=amount, fee=fee, to_wallet=recipient, description=description, created_by=_actor_or_none(actor),
+            kind=Transaction.Kind.TRANSFER,
+            status=Transaction.Status.POSTED,
+            wallet=wallet,
+            currency=currency,
+            amount=amount,
+            fee=fee,
+            to_wallet=recipient,
+            description=description,
+            created_by=_actor_or_none(actor),
         )
-        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code))
+        return _finish(
+            transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code)
+        )
 
 
 def transaction_exchange(
@@ -420,11 +467,21 @@ def transaction_exchange(
         # After the assets are locked (in their fixed order), so concurrent movements count each other.
         _check_daily_limit(wallet, currency=from_currency, amount=amount)
         transaction = _new_transaction(
-            kind=Transaction.Kind.EXCHANGE, status=Transaction.Status.POSTED, wallet=wallet, currency=from_currency,
-            amount=amount, fee=fee, to_wallet=target, to_currency=to_currency, to_amount=to_amount, rate=rate,
+            kind=Transaction.Kind.EXCHANGE,
+            status=Transaction.Status.POSTED,
+            wallet=wallet,
+            currency=from_currency,
+            amount=amount,
+            fee=fee,
+            to_wallet=target,
+            to_currency=to_currency,
+            to_amount=to_amount,
+            rate=rate,
             created_by=_actor_or_none(actor),
         )
-        return _finish(transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, from_currency.code))
+        return _finish(
+            transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, from_currency.code)
+        )
 
 
 ADJUSTMENT_DIRECTIONS = ("credit", "debit")
@@ -449,11 +506,22 @@ def transaction_adjust(
         signed = -amount if outgoing else amount
         plan = ledger.plan(legs=[Leg(wallet, currency.code, signed), Leg(wallets.external, currency.code, -signed)])
         transaction = _new_transaction(
-            kind=Transaction.Kind.ADJUSTMENT, status=Transaction.Status.POSTED, wallet=wallet, currency=currency,
-            amount=amount, description=f"Adjustment ({direction})", reason=reason, created_by=_actor_or_none(actor),
+            kind=Transaction.Kind.ADJUSTMENT,
+            status=Transaction.Status.POSTED,
+            wallet=wallet,
+            currency=currency,
+            amount=amount,
+            description=f"Adjustment ({direction})",
+            reason=reason,
+            created_by=_actor_or_none(actor),
         )
         return _finish(
-            transaction, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, currency.code), reason=reason
+            transaction,
+            signal=signals.transaction_posted,
+            actor=actor,
+            plan=plan,
+            source=(wallet, currency.code),
+            reason=reason,
         )
 
 
@@ -473,14 +541,18 @@ def _lock_pending(transaction: Transaction) -> Transaction:
     return locked
 
 
-def _release(locked: Transaction, *, status: str, signal, actor: Any, reason: str, now: datetime | None = None) -> Transaction:
+def _release(
+    locked: Transaction, *, status: str, signal, actor: Any, reason: str, now: datetime | None = None
+) -> Transaction:
     hold = ledger.plan(holds=[Leg(locked.wallet, locked.currency_id, -(locked.amount + locked.fee))])
     locked.status = status
     locked.resolved_at = now or timezone.now()
     if reason:
         locked.reason = reason
     locked.save(update_fields=["status", "resolved_at", "reason"])
-    return _finish(locked, signal=signal, actor=actor, plan=hold, source=(locked.wallet, locked.currency_id), reason=reason)
+    return _finish(
+        locked, signal=signal, actor=actor, plan=hold, source=(locked.wallet, locked.currency_id), reason=reason
+    )
 
 
 def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "") -> Transaction:
@@ -507,7 +579,12 @@ def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "
             locked.reason = reason
         locked.save(update_fields=["status", "posted_at", "resolved_at", "reason"])
         return _finish(
-            locked, signal=signals.transaction_posted, actor=actor, plan=plan, source=(wallet, locked.currency_id), reason=reason
+            locked,
+            signal=signals.transaction_posted,
+            actor=actor,
+            plan=plan,
+            source=(wallet, locked.currency_id),
+            reason=reason,
         )
 
 
@@ -518,20 +595,22 @@ def transaction_reject(*, actor: Any, transaction: Transaction, reason: str) -> 
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending(transaction)
         refuse_own(actor, {locked.wallet.owner_id})
-        return _release(locked, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, actor=actor, reason=reason)
+        return _release(
+            locked, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, actor=actor, reason=reason
+        )
 
 
 def transaction_cancel(*, actor: Any, transaction: Transaction) -> Transaction:
     """The owner takes back a pending withdrawal: the hold is released."""
     with ledger.money_context(), db_transaction.atomic():
-        locked = (
-            Transaction.objects.select_related("wallet").filter(pk=transaction.pk).first()
-        )
+        locked = Transaction.objects.select_related("wallet").filter(pk=transaction.pk).first()
         if locked is None:
             raise NotFoundError("No such transaction.")
         _require_owner(actor, locked.wallet)
         locked = _lock_pending(locked)
-        return _release(locked, status=Transaction.Status.CANCELLED, signal=signals.transaction_cancelled, actor=actor, reason="")
+        return _release(
+            locked, status=Transaction.Status.CANCELLED, signal=signals.transaction_cancelled, actor=actor, reason=""
+        )
 
 
 def expire_pending(*, kind: str, older_than: datetime, resolve) -> int:
@@ -559,10 +638,15 @@ def transaction_expire_holds(*, now: datetime | None = None) -> int:
     """Expire every pending withdrawal older than ``HOLD_TTL`` and release its hold; returns how many."""
     now = now or timezone.now()
     return expire_pending(
-        kind=Transaction.Kind.WITHDRAWAL, older_than=now - settings.HOLD_TTL,
+        kind=Transaction.Kind.WITHDRAWAL,
+        older_than=now - settings.HOLD_TTL,
         resolve=lambda locked: _release(
-            locked, status=Transaction.Status.EXPIRED, signal=signals.transaction_expired, actor=None,
-            reason=f"Pending for more than {settings.HOLD_TTL}.", now=now,
+            locked,
+            status=Transaction.Status.EXPIRED,
+            signal=signals.transaction_expired,
+            actor=None,
+            reason=f"Pending for more than {settings.HOLD_TTL}.",
+            now=now,
         ),
     )
 
@@ -601,18 +685,35 @@ def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) ->
         legs = [Leg(wallets[entry.wallet_id], entry.currency_id, -entry.amount) for entry in entries]
         plan = ledger.plan(legs=legs, check_frozen=False)
         reversal = _new_transaction(
-            kind=Transaction.Kind.REVERSAL, status=Transaction.Status.POSTED, wallet_id=original.wallet_id,
-            currency=original.currency, amount=original.amount, fee=original.fee, to_wallet_id=original.to_wallet_id,
-            to_currency_id=original.to_currency_id, to_amount=original.to_amount, rate=original.rate,
-            description=f"Reversal of {original.pk}", reverses=original, reason=reason, created_by=_actor_or_none(actor),
+            kind=Transaction.Kind.REVERSAL,
+            status=Transaction.Status.POSTED,
+            wallet_id=original.wallet_id,
+            currency=original.currency,
+            amount=original.amount,
+            fee=original.fee,
+            to_wallet_id=original.to_wallet_id,
+            to_currency_id=original.to_currency_id,
+            to_amount=original.to_amount,
+            rate=original.rate,
+            description=f"Reversal of {original.pk}",
+            reverses=original,
+            reason=reason,
+            created_by=_actor_or_none(actor),
         )
         original.status = Transaction.Status.REVERSED
         original.save(update_fields=["status"])
         source_wallet = wallets[original.wallet_id]
-        source = (source_wallet, original.currency_id) if (source_wallet.balance.pk, original.currency_id) in plan.changes else None
+        source = (
+            (source_wallet, original.currency_id)
+            if (source_wallet.balance.pk, original.currency_id) in plan.changes
+            else None
+        )
         _finish(reversal, signal=signals.transaction_posted, actor=actor, plan=plan, source=source, reason=reason)
         signals.transaction_reversed.send(
-            sender=Transaction, instance=original, actor=actor, reason=reason,
+            sender=Transaction,
+            instance=original,
+            actor=actor,
+            reason=reason,
             data={"before": {"status": "posted"}, "after": {"status": "reversed"}, "reversal": str(reversal.pk)},
         )
         return reversal

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from fpdf import FPDF
 
 from transactions.csv_export import CHUNK_SIZE
-from walletmanager.money import format_amount
 from transactions.statements import Statement, entry_description
+from walletmanager.money import format_amount
 
 CSV_HEADER = ("sequence", "created_at", "transaction", "kind", "description", "amount", "balance_after", "currency")
 
@@ -108,7 +108,7 @@ class _StatementDocument(FPDF):
 
     def entry_line(self, created_at: datetime, description: str, amount: str, balance: str) -> None:
         values = (_when(created_at), self._fit(_latin1(description), self.COLUMNS[1][1]), amount, balance)
-        for (_, width, align), value in zip(self.COLUMNS, values):
+        for (_, width, align), value in zip(self.COLUMNS, values, strict=True):
             self.cell(width, self.LINE_HEIGHT, value, align=align)
         self.ln(self.LINE_HEIGHT)
 
@@ -129,4 +129,4 @@ class _StatementDocument(FPDF):
 
 
 def _when(instant: datetime) -> str:
-    return instant.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from transactions.statements import AssetAsOf, entry_description
 from walletmanager.instants import InstantOutOfRange, to_utc
-from walletmanager.money import AMOUNT_MAX_DIGITS, format_amount, quantum
+from walletmanager.money import format_amount
 
 AMOUNT_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": "100.00"}
 FORMATS = ("json", "csv", "pdf")
@@ -63,10 +63,10 @@ class InstantField(serializers.Field):
         zone = timezone.get_default_timezone()
         if self.end_of_day:
             if day == date.max:
-                return datetime.max.replace(tzinfo=dt_timezone.utc)
+                return datetime.max.replace(tzinfo=UTC)
             start_of_next = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), zone)
-            return (start_of_next - timedelta(microseconds=1)).astimezone(dt_timezone.utc)
-        return timezone.make_aware(datetime.combine(day, time.min), zone).astimezone(dt_timezone.utc)
+            return (start_of_next - timedelta(microseconds=1)).astimezone(UTC)
+        return timezone.make_aware(datetime.combine(day, time.min), zone).astimezone(UTC)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

@@ -35,7 +35,7 @@ from walletmanager.exceptions import ValidationFailed
 from wallets.selectors import wallet_get_for
 
 ERRORS = {
-    400: OpenApiResponse(description="Invalid query: a map naming the parameter, e.g. `{\"from\": [\"...\"]}`."),
+    400: OpenApiResponse(description='Invalid query: a map naming the parameter, e.g. `{"from": ["..."]}`.'),
     401: OpenApiResponse(description='Not authenticated: `{"code", "detail"}`.'),
     404: OpenApiResponse(description='No such wallet (or not yours), or no such page: `{"code", "detail"}`.'),
 }
@@ -70,7 +70,10 @@ def _instant_help(*, bound: str) -> str:
     parameters=[
         WALLET_ID,
         OpenApiParameter(
-            "at", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+            "at",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=False,
             description=f"The instant; default now. {_instant_help(bound='end')}",
         ),
     ],
@@ -94,7 +97,9 @@ class WalletBalanceAsOfView(APIView):
         "The opening balance (just before `from`), the entries of [`from`, `to`] in the order the balance "
         "moved, each with its running `balance_after`, and the closing balance (at `to`). Paginated like "
         "the transaction list (`results`, `next`, `previous`; `page`, `page_size` ≤ 200). `format=csv` "
-        "streams every entry of the range as CSV (header `" + ",".join(CSV_HEADER) + f"`); `format=pdf` returns it as a PDF (at most {PDF_MAX_ENTRIES} entries: use CSV, or a shorter "
+        "streams every entry of the range as CSV (header `"
+        + ",".join(CSV_HEADER)
+        + f"`); `format=pdf` returns it as a PDF (at most {PDF_MAX_ENTRIES} entries: use CSV, or a shorter "
         "range, beyond). The other party of a transfer is named by its wallet address only. Owner and staff; "
         "another client's wallet is 404."
     ),
@@ -102,24 +107,43 @@ class WalletBalanceAsOfView(APIView):
     parameters=[
         WALLET_ID,
         OpenApiParameter(
-            "currency", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+            "currency",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=True,
             description="A currency the wallet holds or has held (it has an asset in it), e.g. `USD`.",
         ),
         OpenApiParameter(
-            "from", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
+            "from",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=True,
             description=f"Start of the range, included. {_instant_help(bound='start')}",
         ),
         OpenApiParameter(
-            "to", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+            "to",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=False,
             description=f"End of the range, included; default now. {_instant_help(bound='end')}",
         ),
         OpenApiParameter(
-            "format", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False, enum=list(FORMATS),
+            "format",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=False,
+            enum=list(FORMATS),
             description="`json` (default: one page), `csv` or `pdf` (the whole range, as a download).",
         ),
-        OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="Page number, from 1."),
         OpenApiParameter(
-            "page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="Entries per page (≤ 200, default 50)."
+            "page", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False, description="Page number, from 1."
+        ),
+        OpenApiParameter(
+            "page_size",
+            OpenApiTypes.INT,
+            OpenApiParameter.QUERY,
+            required=False,
+            description="Entries per page (≤ 200, default 50).",
         ),
     ],
     responses={
@@ -143,7 +167,8 @@ class WalletStatementView(APIView):
         )
         if data["format"] == "csv":
             return StreamingHttpResponse(
-                csv_lines(statement_csv_rows(statement)), content_type="text/csv; charset=utf-8",
+                csv_lines(statement_csv_rows(statement)),
+                content_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "csv")}"'},
             )
         if data["format"] == "pdf":
@@ -155,13 +180,16 @@ class WalletStatementView(APIView):
                 )
             document = statement_pdf(statement, entries=statement.entries[:PDF_MAX_ENTRIES])
             return HttpResponse(
-                document, content_type="application/pdf",
+                document,
+                content_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
             )
         paginator = UncountedPageNumberPagination()
         entries = paginator.paginate_queryset(statement.entries, request, view=self)
         page = {
-            "statement": statement, "next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
+            "statement": statement,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
             "results": entries,
         }
         return Response(StatementSerializer(page, context={"statement": statement}).data)

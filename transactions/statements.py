@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -76,9 +76,8 @@ def _last_entry_before(*, wallet_id, at: datetime, inclusive: bool) -> QuerySet[
     """The asset's (``currency_id`` from the outer query) last entry at or before ``at`` (before it,
     when not ``inclusive``): newest first, so PostgreSQL reads one row of the index backwards."""
     bound = Q(created_at__lte=at) if inclusive else Q(created_at__lt=at)
-    return (
-        Entry.objects.filter(bound, wallet_id=wallet_id, currency_id=OuterRef("currency_id"))
-        .order_by("-created_at", "-sequence")
+    return Entry.objects.filter(bound, wallet_id=wallet_id, currency_id=OuterRef("currency_id")).order_by(
+        "-created_at", "-sequence"
     )
 
 
@@ -109,7 +108,8 @@ def _as_of_queryset(*, wallet_id, at: datetime) -> QuerySet[BalanceAsset]:
         .annotate(
             posted_then=Coalesce(
                 Subquery(_last_entry_before(wallet_id=wallet_id, at=at, inclusive=True).values("balance_after")[:1]),
-                Value(ZERO), output_field=_AMOUNT,
+                Value(ZERO),
+                output_field=_AMOUNT,
             ),
             held_then=Coalesce(_held_at(wallet_id=wallet_id, at=at), Value(ZERO), output_field=_AMOUNT),
         )
@@ -121,7 +121,7 @@ def _as_of_queryset(*, wallet_id, at: datetime) -> QuerySet[BalanceAsset]:
 # Stand-ins for the two values of the as-of query, which is compiled once per process. No wallet has
 # the nil UUID (ids are uuid4) and nothing else in the query is a datetime.
 _WALLET_STAND_IN = uuid.UUID(int=0)
-_AT_STAND_IN = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_AT_STAND_IN = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @functools.cache
@@ -181,22 +181,41 @@ def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: da
         raise ValidationFailed(f"Unknown currency {currency[:10]!r}.", field="currency")
     entries = (
         Entry.objects.filter(
-            wallet_id=wallet.pk, currency_id=asset.currency_id,
-            sequence__gt=asset.opening_sequence, sequence__lte=asset.closing_sequence,
+            wallet_id=wallet.pk,
+            currency_id=asset.currency_id,
+            sequence__gt=asset.opening_sequence,
+            sequence__lte=asset.closing_sequence,
         )
         .select_related("transaction", "transaction__wallet", "transaction__to_wallet")
         .only(
-            "id", "created_at", "amount", "balance_after", "sequence", "currency_id",
-            "transaction__id", "transaction__kind", "transaction__description", "transaction__currency_id",
-            "transaction__to_currency_id", "transaction__wallet_id", "transaction__to_wallet_id",
-            "transaction__wallet__address", "transaction__to_wallet__address",
+            "id",
+            "created_at",
+            "amount",
+            "balance_after",
+            "sequence",
+            "currency_id",
+            "transaction__id",
+            "transaction__kind",
+            "transaction__description",
+            "transaction__currency_id",
+            "transaction__to_currency_id",
+            "transaction__wallet_id",
+            "transaction__to_wallet_id",
+            "transaction__wallet__address",
+            "transaction__to_wallet__address",
         )
         .order_by("sequence")
     )
     return Statement(
-        wallet=wallet, currency=asset.currency, date_from=date_from, date_to=date_to,
-        opening_balance=asset.opening_balance, closing_balance=asset.closing_balance,
-        opening_sequence=asset.opening_sequence, closing_sequence=asset.closing_sequence, entries=entries,
+        wallet=wallet,
+        currency=asset.currency,
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=asset.opening_balance,
+        closing_balance=asset.closing_balance,
+        opening_sequence=asset.opening_sequence,
+        closing_sequence=asset.closing_sequence,
+        entries=entries,
     )
 
 

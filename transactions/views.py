@@ -133,14 +133,18 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=TRANSACTION_CREATE_BODY,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
-                OpenApiParameter.HEADER, required=False,
+                "Idempotency-Key",
+                {"type": "string", "pattern": f"^{idempotency.KEY_PATTERN.pattern}$"},
+                OpenApiParameter.HEADER,
+                required=False,
                 description="1–255 printable ASCII characters, unique per request you mean once.",
             )
         ],
         responses={
             201: serializers.TransactionSerializer,
-            202: OpenApiResponse(ApprovalRequestSerializer, description="An adjustment: a request a second operator decides."),
+            202: OpenApiResponse(
+                ApprovalRequestSerializer, description="An adjustment: a request a second operator decides."
+            ),
             403: ERROR,
             404: ERROR,
             409: ERROR,
@@ -186,29 +190,51 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         if kind == "deposit":
             return deposits.transaction_deposit(
-                actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], description=data["description"]
+                actor=user,
+                wallet=wallet,
+                currency=data["currency"],
+                amount=data["amount"],
+                description=data["description"],
             )
         if kind == "withdrawal":
             return services.transaction_withdraw(
-                actor=user, wallet=wallet, currency=data["currency"], amount=data["amount"], pin=data["pin"],
+                actor=user,
+                wallet=wallet,
+                currency=data["currency"],
+                amount=data["amount"],
+                pin=data["pin"],
                 description=data["description"],
             )
         if kind == "transfer":
             return services.transaction_transfer(
-                actor=user, wallet=wallet, to_address=data["to_address"], currency=data["currency"],
-                amount=data["amount"], pin=data["pin"], description=data["description"],
+                actor=user,
+                wallet=wallet,
+                to_address=data["to_address"],
+                currency=data["currency"],
+                amount=data["amount"],
+                pin=data["pin"],
+                description=data["description"],
             )
         if kind == "exchange":
             to_wallet = None
             if data["to_wallet"] is not None:
                 to_wallet = selectors.wallet_for_movement(user=user, wallet_id=data["to_wallet"], own_only=True)
             return services.transaction_exchange(
-                actor=user, wallet=wallet, from_currency=data["from_currency"], to_currency=data["to_currency"],
-                amount=data["amount"], to_wallet=to_wallet,
+                actor=user,
+                wallet=wallet,
+                from_currency=data["from_currency"],
+                to_currency=data["to_currency"],
+                amount=data["amount"],
+                to_wallet=to_wallet,
             )
         return approval_request(
-            actor=user, action="adjust", reason=data["reason"], wallet=wallet, currency=data["currency"],
-            amount=data["amount"], direction=data["direction"],
+            actor=user,
+            action="adjust",
+            reason=data["reason"],
+            wallet=wallet,
+            currency=data["currency"],
+            amount=data["amount"],
+            direction=data["direction"],
         )
 
     # --- commands on one transaction ---------------------------------------------------------------
@@ -224,7 +250,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return Response(serializer_class(transaction, context=self.get_serializer_context()).data, status=http_status)
 
     @extend_schema(
-        summary="Cancel your pending withdrawal", tags=["transactions"], request=serializers.TransactionEmptyInputSerializer,
+        summary="Cancel your pending withdrawal",
+        tags=["transactions"],
+        request=serializers.TransactionEmptyInputSerializer,
         responses={200: serializers.TransactionSerializer, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
@@ -233,13 +261,17 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return self._render(services.transaction_cancel(actor=request.user, transaction=transaction))
 
     @extend_schema(
-        summary="Approve a pending withdrawal (staff)", tags=["transactions"], request=serializers.TransactionReasonInputSerializer,
+        summary="Approve a pending withdrawal (staff)",
+        tags=["transactions"],
+        request=serializers.TransactionReasonInputSerializer,
         responses={200: serializers.TransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.TransactionReasonInputSerializer)
-        return self._render(services.transaction_approve(actor=request.user, transaction=transaction, reason=data["reason"]))
+        return self._render(
+            services.transaction_approve(actor=request.user, transaction=transaction, reason=data["reason"])
+        )
 
     @extend_schema(
         summary="Reject a pending withdrawal (approve_withdrawal) or a pending deposit (confirm_deposit)",
@@ -251,8 +283,12 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def reject(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
         if transaction.kind == Transaction.Kind.DEPOSIT:
-            return self._render(deposits.deposit_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
-        return self._render(services.transaction_reject(actor=request.user, transaction=transaction, reason=data["reason"]))
+            return self._render(
+                deposits.deposit_reject(actor=request.user, transaction=transaction, reason=data["reason"])
+            )
+        return self._render(
+            services.transaction_reject(actor=request.user, transaction=transaction, reason=data["reason"])
+        )
 
     @extend_schema(
         summary="Confirm that a pending deposit's money arrived (confirm_deposit); it posts",
@@ -263,10 +299,14 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.DepositConfirmInputSerializer)
-        return self._render(deposits.deposit_confirm(
-            actor=request.user, transaction=transaction, reason=data["reason"],
-            received_amount=data.get("received_amount"),
-        ))
+        return self._render(
+            deposits.deposit_confirm(
+                actor=request.user,
+                transaction=transaction,
+                reason=data["reason"],
+                received_amount=data.get("received_amount"),
+            )
+        )
 
     @extend_schema(
         summary="Ask for a posted transaction to be reversed (reverse_transaction): a second operator decides",
@@ -277,7 +317,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.TransactionRequiredReasonInputSerializer)
-        approval = approval_request(actor=request.user, action="reverse", reason=data["reason"], transaction=transaction)
+        approval = approval_request(
+            actor=request.user, action="reverse", reason=data["reason"], transaction=transaction
+        )
         return Response(ApprovalRequestSerializer(approval).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -290,4 +332,3 @@ class ExchangeRateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return ExchangeRate.objects.none()
         return selectors.rate_list_current()
-

@@ -77,12 +77,17 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         ("Dates", {"fields": ("date_joined", "last_login")}),
         ("Activity", {"fields": ("wallets_panel", "recent_transactions", "recent_audit_events")}),
     )
-    add_fieldsets = (
-        (None, {"fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),)
     status_fields = (
-        "status", "block_reason", "blocked_at", "closed_at", "date_joined", "last_login", "is_system",
-        "locked_until", "second_factor",
+        "status",
+        "block_reason",
+        "blocked_at",
+        "closed_at",
+        "date_joined",
+        "last_login",
+        "is_system",
+        "locked_until",
+        "second_factor",
     )
     activity_fields = ("wallets_panel", "recent_transactions", "recent_audit_events")
     # Granting power is for superusers: an operator who may edit users must not make anyone (themselves
@@ -108,8 +113,15 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
             return self.fieldsets
         # A client has no use for groups and 200 permissions: the picker is for staff (role "admin").
         return tuple(
-            ("Role", {"fields": ("role",), "description": "Groups and permissions are for staff: give the admin role first."})
-            if title == "Role and permissions" else (title, options)
+            (
+                "Role",
+                {
+                    "fields": ("role",),
+                    "description": "Groups and permissions are for staff: give the admin role first.",
+                },
+            )
+            if title == "Role and permissions"
+            else (title, options)
             for title, options in self.fieldsets
         )
 
@@ -138,8 +150,12 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         user = form.instance
         # A client's page has no superuser flag, groups or permissions (get_fieldsets): those stay as they are.
         services.user_set_privileges(
-            actor=request.user, user=user, role=data["role"], is_superuser=data.get("is_superuser", user.is_superuser),
-            groups=data.get("groups", user.groups.all()), permissions=data.get("user_permissions", user.user_permissions.all()),
+            actor=request.user,
+            user=user,
+            role=data["role"],
+            is_superuser=data.get("is_superuser", user.is_superuser),
+            groups=data.get("groups", user.groups.all()),
+            permissions=data.get("user_permissions", user.user_permissions.all()),
         )
         form.instance.refresh_from_db(fields=["role", "is_superuser"])
         for formset in formsets:
@@ -155,11 +171,19 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     def status_banners(self, user: User) -> list[StatusBanner]:
         if user.status == User.Status.BLOCKED:
-            return [StatusBanner("This user is blocked: they cannot log in and none of their wallets can move money.",
-                                 reason=user.block_reason, since=user.blocked_at)]
+            return [
+                StatusBanner(
+                    "This user is blocked: they cannot log in and none of their wallets can move money.",
+                    reason=user.block_reason,
+                    since=user.blocked_at,
+                )
+            ]
         if user.status == User.Status.CLOSED:
-            return [StatusBanner("This user is closed (final): they can never log in again.",
-                                 since=user.closed_at, level="closed")]
+            return [
+                StatusBanner(
+                    "This user is closed (final): they can never log in again.", since=user.closed_at, level="closed"
+                )
+            ]
         return []
 
     def _wallets(self, user: User) -> list:

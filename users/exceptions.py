@@ -40,7 +40,9 @@ class AccountLocked(PermissionDeniedError):
     """Too many failed logins on a staff account (SPEC §13): nobody logs in until it unlocks."""
 
     code = ErrorCode.ACCOUNT_LOCKED
-    default_detail = "This account is locked after too many failed logins. Try again later or ask an administrator to unlock it."
+    default_detail = (
+        "This account is locked after too many failed logins. Try again later or ask an administrator to unlock it."
+    )
 
 
 class OtpRequired(DomainError):

@@ -42,13 +42,19 @@ class LoginPolicyFormMixin:
         if email is None or not password:
             return self.cleaned_data
         if len(password) > PASSWORD_MAX_LENGTH:
-            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login",
-                                  params={"username": self.username_field.verbose_name})
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
         try:
             user, device = login.login_verify(
-                email=email, password=password, otp=self.cleaned_data.get("otp_token"),
+                email=email,
+                password=password,
+                otp=self.cleaned_data.get("otp_token"),
                 ip=client_ip(self.request) if self.request is not None else None,
-                channel=self.channel, staff_only=self.staff_only,
+                channel=self.channel,
+                staff_only=self.staff_only,
             )
         except DomainError as error:
             raise ValidationError(error.detail, code=error.code) from None

@@ -152,7 +152,9 @@ def _count_failure(*, user: User, channel: str, reason: str) -> None:
                 user.save(update_fields=["locked_until", "login_failures_since"])
                 minutes = int(settings.STAFF_LOCKOUT_WINDOW.total_seconds() // 60)
                 signals.user_account_locked.send(
-                    sender=User, instance=user, actor=None,
+                    sender=User,
+                    instance=user,
+                    actor=None,
                     reason=f"{failures} failed logins within {minutes} minutes",
                     data={"channel": channel, "after": {"locked_until": user.locked_until.isoformat()}},
                 )

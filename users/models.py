@@ -59,17 +59,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     blocked_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
-    is_system = models.BooleanField(
-        default=False, help_text="The owner of the system wallets; can never log in."
-    )
+    is_system = models.BooleanField(default=False, help_text="The owner of the system wallets; can never log in.")
     # The staff lockout of SPEC §13 (users.login). Failures themselves are the audit trail's
     # ``user.login_failed`` events; these two fields say which of them still count.
     locked_until = models.DateTimeField(
         null=True, blank=True, help_text="A locked staff account cannot log in before this instant."
     )
     login_failures_since = models.DateTimeField(
-        null=True, blank=True,
-        help_text="Failed logins before this instant no longer count towards the lockout (a login, a lock or an unlock).",
+        null=True,
+        blank=True,
+        help_text=(
+            "Failed logins before this instant no longer count towards the lockout (a login, a lock or an unlock)."
+        ),
     )
 
     objects = UserManager()

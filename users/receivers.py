@@ -19,15 +19,19 @@ AUDITED = {
 
 def audit_login_failed(sender, *, instance, actor=None, reason="", data=None, **kwargs) -> None:
     # An unknown email has no user row to point at: the event names the submitted email in ``data``.
-    audit_record(actor=actor, action="user.login_failed", target=instance, target_type="users.user",
-                 reason=reason, data=data)
+    audit_record(
+        actor=actor, action="user.login_failed", target=instance, target_type="users.user", reason=reason, data=data
+    )
 
 
 def session_logged_out(sender, request, user, **kwargs) -> None:
     """Django's ``logout()`` (admin, browsable API, staff session timeout) becomes our audited logout."""
     if user is not None and getattr(user, "pk", None) is not None:
         signals.user_logged_out.send(
-            sender=type(user), instance=user, actor=user, reason=getattr(request, "logout_reason", ""),
+            sender=type(user),
+            instance=user,
+            actor=user,
+            reason=getattr(request, "logout_reason", ""),
             data={"channel": "session"},
         )
 

@@ -47,8 +47,11 @@ def user_has_open_wallets(*, user: User) -> bool:
 def user_login_failures_since(*, user: User, since, reasons: tuple[str, ...]) -> int:
     """How many of the user's failed logins with one of ``reasons`` the audit trail holds since ``since``."""
     return AuditEvent.objects.filter(
-        action="user.login_failed", target_type="users.user", target_id=str(user.pk),
-        created_at__gte=since, reason__in=reasons,
+        action="user.login_failed",
+        target_type="users.user",
+        target_id=str(user.pk),
+        created_at__gte=since,
+        reason__in=reasons,
     ).count()
 
 

@@ -36,7 +36,11 @@ class LoginInputSerializer(serializers.Serializer):
         write_only=True, max_length=PASSWORD_MAX_LENGTH, trim_whitespace=False, style={"input_type": "password"}
     )
     otp = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=16, default="",
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        default="",
         help_text="Staff only: the 6-digit code of the authenticator app, or a recovery code.",
     )
 

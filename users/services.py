@@ -7,8 +7,8 @@ domain signal (hence one audit event) sent inside the transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -92,7 +92,9 @@ def user_create(
     except IntegrityError:
         # Two registrations of one email at the same moment: the unique index decides, the loser gets a 400.
         if _email_taken(email):
-            raise ValidationFailed("A user with this email already exists.", field="email", code="email_taken") from None
+            raise ValidationFailed(
+                "A user with this email already exists.", field="email", code="email_taken"
+            ) from None
         raise
     return user
 
@@ -286,7 +288,10 @@ def user_unlock(*, actor: User | None, user: User, reason: str = "") -> User:
         user.login_failures_since = timezone.now()
         user.save(update_fields=["locked_until", "login_failures_since"])
         signals.user_account_unlocked.send(
-            sender=User, instance=user, actor=actor, reason=(reason or "").strip(),
+            sender=User,
+            instance=user,
+            actor=actor,
+            reason=(reason or "").strip(),
             data={"before": {"locked_until": locked_until.isoformat()}, "after": {"locked_until": None}},
         )
     return user

@@ -61,7 +61,9 @@ def user_totp_enrol(*, actor: User | None, user: User) -> TotpEnrolment:
         StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
         # Never the secret or the codes: the trail says that it happened, not what they are.
         signals.user_totp_enrolled.send(
-            sender=User, instance=user, actor=actor,
+            sender=User,
+            instance=user,
+            actor=actor,
             data={"before": {"devices": replaced}, "after": {"totp": 1, "recovery_codes": RECOVERY_CODES}},
         )
     return TotpEnrolment(device=device, recovery_codes=codes)

@@ -16,18 +16,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users import selectors, services
-from walletmanager.api.permissions import IsStaff
 from users.serializers import (
-    UserErrorSerializer,
     LoginInputSerializer,
     LoginOutputSerializer,
     ProfileUpdateInputSerializer,
     ReasonInputSerializer,
-    RequiredReasonInputSerializer,
     RegisterInputSerializer,
+    RequiredReasonInputSerializer,
+    UserErrorSerializer,
     UserOutputSerializer,
 )
 from users.throttles import RegisterThrottle
+from walletmanager.api.permissions import IsStaff
 from walletmanager.client_ip import client_ip
 
 BAD_INPUT = OpenApiResponse(description="Invalid input: a map of field names to messages.")
@@ -73,7 +73,8 @@ class LoginView(APIView):
                 "password, no `otp`) or `invalid_otp` (wrong or reused code).",
             ),
             403: OpenApiResponse(
-                UserErrorSerializer, description="`account_blocked`, `account_closed` or `account_locked` (staff lockout)."
+                UserErrorSerializer,
+                description="`account_blocked`, `account_closed` or `account_locked` (staff lockout).",
             ),
             429: THROTTLED,
         },
@@ -108,9 +109,7 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        operation_id="me_retrieve", responses={200: UserOutputSerializer, 401: UNAUTHENTICATED}, tags=["me"]
-    )
+    @extend_schema(operation_id="me_retrieve", responses={200: UserOutputSerializer, 401: UNAUTHENTICATED}, tags=["me"])
     def get(self, request: Request) -> Response:
         return Response(UserOutputSerializer(request.user).data)
 
@@ -152,20 +151,32 @@ class UserViewSet(viewsets.GenericViewSet):
         user = service(actor=request.user, user=user, reason=serializer.validated_data["reason"])
         return Response(UserOutputSerializer(user).data)
 
-    @extend_schema(request=RequiredReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
-                   summary="Block a user (reason required); their tokens and sessions end")
+    @extend_schema(
+        request=RequiredReasonInputSerializer,
+        responses=STAFF_COMMAND_RESPONSES,
+        tags=["users"],
+        summary="Block a user (reason required); their tokens and sessions end",
+    )
     @action(detail=True, methods=["post"])
     def block(self, request: Request, pk: str | None = None) -> Response:
         return self._run(request, services.user_block, RequiredReasonInputSerializer)
 
-    @extend_schema(request=ReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
-                   summary="Restore a blocked user to active")
+    @extend_schema(
+        request=ReasonInputSerializer,
+        responses=STAFF_COMMAND_RESPONSES,
+        tags=["users"],
+        summary="Restore a blocked user to active",
+    )
     @action(detail=True, methods=["post"])
     def unblock(self, request: Request, pk: str | None = None) -> Response:
         return self._run(request, services.user_unblock)
 
-    @extend_schema(request=RequiredReasonInputSerializer, responses=STAFF_COMMAND_RESPONSES, tags=["users"],
-                   summary="Close a user for good (reason required; every wallet must be closed)")
+    @extend_schema(
+        request=RequiredReasonInputSerializer,
+        responses=STAFF_COMMAND_RESPONSES,
+        tags=["users"],
+        summary="Close a user for good (reason required; every wallet must be closed)",
+    )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         return self._run(request, services.user_close, RequiredReasonInputSerializer)

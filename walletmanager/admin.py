@@ -8,12 +8,10 @@ ledger by model name (``apps.get_model``), so the lower apps (users, wallets, ba
 
 from __future__ import annotations
 
-from datetime import timezone as dt_timezone
-
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlencode
 
 from django.apps import apps
@@ -87,7 +85,8 @@ class IndexedDateHierarchyQuerySet(QuerySet):
         if len(periods) > DATE_PROBE_LIMIT:
             return super().datetimes(field_name, kind, order=order, tzinfo=tzinfo)
         found = [
-            start for start, end in periods
+            start
+            for start, end in periods
             if self.order_by().filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}).exists()
         ]
         return found if order == "ASC" else found[::-1]
@@ -251,7 +250,7 @@ def moment_column(field: str, *, description: str):
         value = getattr(obj, field)
         if value is None:
             return "—"
-        utc = value.astimezone(dt_timezone.utc)
+        utc = value.astimezone(UTC)
         return format_html('<span title="{}" class="moment">{}</span>', utc.isoformat(), utc.strftime("%Y-%m-%d %H:%M"))
 
     return admin.display(description=description, ordering=field)(column)
@@ -271,7 +270,9 @@ def money_column(field: str, *, description: str, currency: str = "currency", or
     def column(modeladmin, obj) -> str:
         if getattr(obj, f"{currency}_id") is None:
             return "—"
-        return money(getattr(obj, field), currency=getattr(obj, f"{currency}_id"), decimals=getattr(obj, currency).decimals)
+        return money(
+            getattr(obj, field), currency=getattr(obj, f"{currency}_id"), decimals=getattr(obj, currency).decimals
+        )
 
     return admin.display(description=description, ordering=ordering)(column)
 
@@ -347,7 +348,8 @@ class StatusBannerMixin:
             "status_banners": banners,
             "decisions": decisions,
             "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
-            if decisions else None,
+            if decisions
+            else None,
         }
         return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **extra})
 
@@ -361,7 +363,9 @@ class StatusBannerMixin:
             raise Http404
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        chosen = {decision.name: decision for decision in self.decisions(request, obj)}.get(request.POST.get("decision"))
+        chosen = {decision.name: decision for decision in self.decisions(request, obj)}.get(
+            request.POST.get("decision")
+        )
         if chosen is None:
             raise PermissionDenied
         page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
@@ -387,7 +391,9 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
         condition |= Q(target_type=target._meta.label_lower, target_id=str(target.pk))
     if not condition:
         return "—"
-    events = list(AuditEvent.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:PANEL_ROWS])
+    events = list(
+        AuditEvent.objects.filter(condition).select_related("actor").order_by("-created_at", "-id")[:PANEL_ROWS]
+    )
     if not events:
         return "No audit events yet."
     names = audit_target_names(events)
@@ -396,7 +402,10 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                link(reverse("admin:walletmanager_auditevent_change", args=[event.pk]), f"{event.created_at:%Y-%m-%d %H:%M:%S}"),
+                link(
+                    reverse("admin:walletmanager_auditevent_change", args=[event.pk]),
+                    f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+                ),
                 event.action,
                 audit_target_link(event, names),
                 event.actor.email if event.actor else "system",
@@ -441,7 +450,9 @@ def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                link(reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"),
+                link(
+                    reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"
+                ),
                 tx.get_kind_display(),
                 tx.get_status_display(),
                 link(reverse("admin:wallets_wallet_change", args=[tx.wallet_id]), tx.wallet.address),

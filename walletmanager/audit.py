@@ -4,8 +4,8 @@ database transaction of the change, so an event exists exactly when the change c
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -64,7 +64,9 @@ def save_audited(instance: models.Model, *, actor: Any, created, changed, exclud
     elif after != before:
         names = [name for name in after if after[name] != before[name]]
         changed.send(
-            sender=model, instance=instance, actor=actor,
+            sender=model,
+            instance=instance,
+            actor=actor,
             data={"before": {name: before[name] for name in names}, "after": {name: after[name] for name in names}},
         )
 

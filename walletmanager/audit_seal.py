@@ -101,7 +101,8 @@ def _settled_horizon(*, wait: float) -> int:
     with connection.cursor() as cursor:
         # Autocommit: the xid is drawn after the sequence is read, in a transaction that ends at once.
         cursor.execute(
-            "SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('walletmanager_auditevent', 'id')::regclass), 0)"
+            "SELECT COALESCE(pg_sequence_last_value("
+            "pg_get_serial_sequence('walletmanager_auditevent', 'id')::regclass), 0)"
         )
         horizon = cursor.fetchone()[0]
         cursor.execute("SELECT pg_current_xact_id()::text")
@@ -168,7 +169,9 @@ class BrokenBlock:
     problem: str
 
     def as_text(self) -> str:
-        return f"block {self.block} (events {self.first_event_id}–{self.last_event_id}) no longer matches: {self.problem}"
+        return (
+            f"block {self.block} (events {self.first_event_id}–{self.last_event_id}) no longer matches: {self.problem}"
+        )
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,10 @@ class ErrorCode(StrEnum):
     RECIPIENT_UNAVAILABLE = "recipient_unavailable", 409, "The recipient's wallet cannot receive this payment."
     ALREADY_REVERSED = "already_reversed", 409, "The transaction has already been reversed."
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range", 409, "The resulting balance would exceed what the ledger holds."
-    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress", 409, (
-        "A request with this Idempotency-Key is still running; retry after `Retry-After` seconds."
+    IDEMPOTENCY_IN_PROGRESS = (
+        "idempotency_in_progress",
+        409,
+        ("A request with this Idempotency-Key is still running; retry after `Retry-After` seconds."),
     )
     AUDIT_SEAL_DEFERRED = "audit_seal_deferred", 409, "Transactions that may add audit events are still open."
     # 422
@@ -84,8 +86,10 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled", 429, "Too many requests; retry after `Retry-After` seconds."
     # 5xx
     SERVER_ERROR = "server_error", 500, "A bug: nothing the client can change."
-    SERVICE_UNAVAILABLE = "service_unavailable", 503, (
-        "The database is unreachable or the connection was lost; retry after `Retry-After` seconds."
+    SERVICE_UNAVAILABLE = (
+        "service_unavailable",
+        503,
+        ("The database is unreachable or the connection was lost; retry after `Retry-After` seconds."),
     )
 
 

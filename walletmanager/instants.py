@@ -5,7 +5,7 @@ displacement out of range"): an instant is converted to UTC in Python before it 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -19,6 +19,6 @@ def to_utc(value: datetime) -> datetime:
     try:
         if timezone.is_naive(value):
             value = timezone.make_aware(value, timezone.get_default_timezone())
-        return value.astimezone(dt_timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:  # year 1 minus an offset, year 9999 plus one
         raise InstantOutOfRange("This instant is out of range.") from None

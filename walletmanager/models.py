@@ -48,7 +48,9 @@ class AuditSeal(models.Model):
             models.UniqueConstraint(fields=["previous_hash"], name="auditseal_one_successor"),
             models.UniqueConstraint(fields=["last_event_id"], name="auditseal_one_block_per_end"),
             models.CheckConstraint(
-                condition=models.Q(first_event_id__gte=1, first_event_id__lte=models.F("last_event_id"), event_count__gte=1),
+                condition=models.Q(
+                    first_event_id__gte=1, first_event_id__lte=models.F("last_event_id"), event_count__gte=1
+                ),
                 name="auditseal_range_not_empty",
             ),
             models.CheckConstraint(

@@ -127,7 +127,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])
     if (_owner["NAME"], _owner["HOST"], str(_owner["PORT"])) != (
-        DATABASES["default"]["NAME"], DATABASES["default"]["HOST"], str(DATABASES["default"]["PORT"])
+        DATABASES["default"]["NAME"],
+        DATABASES["default"]["HOST"],
+        str(DATABASES["default"]["PORT"]),
     ):
         raise ImproperlyConfigured("DATABASE_MIGRATION_URL must name the same server and database as DATABASE_URL.")
     DATABASES["default"]["OWNER"] = {key: _owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}

@@ -32,13 +32,22 @@ from wallets.models import Wallet
 @admin.register(Wallet)
 class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     list_display = (
-        "address", "name", "owner_link", "kind", "state", "money_balance", "created",
+        "address",
+        "name",
+        "owner_link",
+        "kind",
+        "state",
+        "money_balance",
+        "created",
     )
     # The balance is reached through the reverse one-to-one by name: wallets never imports balances.
     # Its fields are named like the wallet's ("kind", "status"): titled apart, not "By kind" twice.
     list_filter = (
-        "kind", "status", ("balance__kind", titled_filter("balance kind")),
-        ("balance__currency", titled_filter("balance currency")), ("balance__status", titled_filter("balance status")),
+        "kind",
+        "status",
+        ("balance__kind", titled_filter("balance kind")),
+        ("balance__currency", titled_filter("balance currency")),
+        ("balance__status", titled_filter("balance status")),
         "system_role",
     )
     search_fields = ("owner__email", "address", "=id")
@@ -49,9 +58,25 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     ordering = ("-created_at",)
     actions = ["block_wallets", "unblock_wallets", "close_wallets"]
     fields = (
-        "id", "address", "owner", "name", "kind", "system_role", "status", "block_reason", "blocked_at", "closed_at",
-        "credit_limit_readable", "pin_lock", "balance_link", "assets", "statement", "created_at", "updated_at",
-        "recent_transactions", "recent_audit_events",
+        "id",
+        "address",
+        "owner",
+        "name",
+        "kind",
+        "system_role",
+        "status",
+        "block_reason",
+        "blocked_at",
+        "closed_at",
+        "credit_limit_readable",
+        "pin_lock",
+        "balance_link",
+        "assets",
+        "statement",
+        "created_at",
+        "updated_at",
+        "recent_transactions",
+        "recent_audit_events",
     )
     # Adds the (empty) form the statement field's controls submit: a form cannot nest in the change form.
     change_form_template = "admin/wallets/wallet/change_form.html"
@@ -69,18 +94,33 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     def status_banners(self, wallet: Wallet) -> list[StatusBanner]:
         banners = []
         if wallet.status == Wallet.Status.BLOCKED:
-            banners.append(StatusBanner("This wallet is blocked: nothing moves in or out.",
-                                        reason=wallet.block_reason, since=wallet.blocked_at))
+            banners.append(
+                StatusBanner(
+                    "This wallet is blocked: nothing moves in or out.",
+                    reason=wallet.block_reason,
+                    since=wallet.blocked_at,
+                )
+            )
         elif wallet.status == Wallet.Status.CLOSED:
             banners.append(StatusBanner("This wallet is closed (final).", since=wallet.closed_at, level="closed"))
         balance = getattr(wallet, "balance", None)
         if balance is not None and balance.status == "frozen":
-            banners.append(StatusBanner("Its balance is frozen: money comes in, nothing goes out.",
-                                        reason=balance.freeze_reason, since=balance.frozen_at))
+            banners.append(
+                StatusBanner(
+                    "Its balance is frozen: money comes in, nothing goes out.",
+                    reason=balance.freeze_reason,
+                    since=balance.frozen_at,
+                )
+            )
         if wallet.owner.status != "active" and not wallet.is_system:
-            banners.append(StatusBanner(f"Its owner is {wallet.owner.get_status_display().lower()}.",
-                                        reason=wallet.owner.block_reason, since=wallet.owner.blocked_at,
-                                        level="warning" if wallet.owner.status == "blocked" else "closed"))
+            banners.append(
+                StatusBanner(
+                    f"Its owner is {wallet.owner.get_status_display().lower()}.",
+                    reason=wallet.owner.block_reason,
+                    since=wallet.owner.blocked_at,
+                    level="warning" if wallet.owner.status == "blocked" else "closed",
+                )
+            )
         return banners
 
     @admin.display(description="Owner", ordering="owner__email")
@@ -138,8 +178,12 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         if not assets:
             return "—"
         return format_html_join(
-            mark_safe("<br>"), "{}",
-            ((money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),) for asset in assets),
+            mark_safe("<br>"),
+            "{}",
+            (
+                (money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),)
+                for asset in assets
+            ),
         )
 
     @admin.display(description="Status", ordering="status")
@@ -177,9 +221,7 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "No assets (system wallets keep none: their positions are the sums of their entries)."
-        body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
-        )
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             "<table><thead><tr><th>Currency</th><th>Posted</th><th>Held</th><th>Available</th></tr></thead>"
             "<tbody>{}</tbody></table>",
@@ -199,14 +241,18 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         today = timezone.localdate()
         options = format_html_join("", '<option value="{}">{}</option>', ((code, code) for code in currencies))
         buttons = format_html_join(
-            " ", '<button type="submit" form="wallet-statement" formaction="{}" name="format" value="{}">{}</button>',
+            " ",
+            '<button type="submit" form="wallet-statement" formaction="{}" name="format" value="{}">{}</button>',
             ((url, value, label) for value, label in (("csv", "CSV"), ("pdf", "PDF"), ("json", "View"))),
         )
         return format_html(
             '<label>Currency <select form="wallet-statement" name="currency">{}</select></label> '
             '<label>from <input form="wallet-statement" type="date" name="from" value="{}" required></label> '
             '<label>to <input form="wallet-statement" type="date" name="to" value="{}" required></label> {}',
-            options, today.replace(day=1).isoformat(), today.isoformat(), buttons,
+            options,
+            today.replace(day=1).isoformat(),
+            today.isoformat(),
+            buttons,
         )
 
     block_wallets = reason_action(

@@ -36,13 +36,22 @@ def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Pr
 
 
 def run_credit_limit(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
-    wallet = services.wallet_set_credit_limit(actor=actor, wallet=_wallet(payload["wallet"]), credit_limit=payload["credit_limit"])
+    wallet = services.wallet_set_credit_limit(
+        actor=actor, wallet=_wallet(payload["wallet"]), credit_limit=payload["credit_limit"]
+    )
     return {"wallet": str(wallet.pk), "credit_limit": str(wallet.credit_limit)}
 
 
 def register_actions() -> None:
-    register(ApprovalAction(
-        name="set_credit_limit", permission=services.CREDIT_LIMIT_PERMISSION, label="Credit limit",
-        prepare=prepare_credit_limit, run=run_credit_limit,
-        owners=lambda payload: frozenset(Wallet.objects.filter(pk=payload["wallet"]).values_list("owner_id", flat=True)),
-    ))
+    register(
+        ApprovalAction(
+            name="set_credit_limit",
+            permission=services.CREDIT_LIMIT_PERMISSION,
+            label="Credit limit",
+            prepare=prepare_credit_limit,
+            run=run_credit_limit,
+            owners=lambda payload: frozenset(
+                Wallet.objects.filter(pk=payload["wallet"]).values_list("owner_id", flat=True)
+            ),
+        )
+    )

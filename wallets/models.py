@@ -65,7 +65,9 @@ class Wallet(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "blocked", "closed"]), name="wallet_status_valid"
             ),
-            models.CheckConstraint(condition=models.Q(address__regex=r"^[2-9A-HJKMNP-Z]{26}$"), name="wallet_address_format"),
+            models.CheckConstraint(
+                condition=models.Q(address__regex=r"^[2-9A-HJKMNP-Z]{26}$"), name="wallet_address_format"
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "status"], name="wallet_owner_status_idx"),

@@ -1,6 +1,6 @@
-from wallets import signals
 from walletmanager.audit import connect_audit_receivers
 from walletmanager.webhooks.publishing import connect_publishers
+from wallets import signals
 
 AUDITED = {
     signals.wallet_created: "wallet.created",
@@ -12,7 +12,11 @@ AUDITED = {
 }
 
 
-PUBLISHED = {signals.wallet_blocked: "wallet.blocked", signals.wallet_unblocked: "wallet.unblocked", signals.wallet_closed: "wallet.closed"}
+PUBLISHED = {
+    signals.wallet_blocked: "wallet.blocked",
+    signals.wallet_unblocked: "wallet.unblocked",
+    signals.wallet_closed: "wallet.closed",
+}
 EVENT_TYPES = {
     "wallet.blocked": "Staff blocked the wallet: nothing moves in or out.",
     "wallet.unblocked": "The wallet may move money again.",

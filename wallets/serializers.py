@@ -52,7 +52,11 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     balance_kind = serializers.ChoiceField(choices=[("regular", "Single currency"), ("multi", "Multi-currency")])
     currency = serializers.CharField(max_length=10, required=False, allow_null=True, allow_blank=True, default=None)
     pin = serializers.RegexField(
-        rf"^{PIN_PATTERN.pattern}$", max_length=6, min_length=4, trim_whitespace=False, write_only=True,
+        rf"^{PIN_PATTERN.pattern}$",
+        max_length=6,
+        min_length=4,
+        trim_whitespace=False,
+        write_only=True,
         error_messages={"invalid": "The PIN must be 4 to 6 digits."},
     )
     owner = serializers.IntegerField(
@@ -63,8 +67,13 @@ class WalletCreateInputSerializer(StrictInputSerializer):
         help_text="Finance (set_credit_limit), credit wallets only: the wallet opens with no credit and this limit "
         "becomes a request a second operator approves.",
     )
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
-                                   help_text="Why the credit line (recorded on the approval request).")
+    reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the credit line (recorded on the approval request).",
+    )
 
 
 class WalletUpdateInputSerializer(StrictInputSerializer):
@@ -74,8 +83,13 @@ class WalletUpdateInputSerializer(StrictInputSerializer):
         help_text="Finance (set_credit_limit), credit wallets only. Lowering applies at once; setting or raising "
         "it is a request a second operator approves (202).",
     )
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="",
-                                   help_text="Why the credit limit changes (required to raise it).")
+    reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the credit limit changes (required to raise it).",
+    )
 
 
 class WalletCloseInputSerializer(StrictInputSerializer):
@@ -144,7 +158,16 @@ class WalletSerializer(serializers.ModelSerializer):
     class Meta:
         model = Wallet
         fields = [
-            "id", "address", "owner", "name", "kind", "status", "credit_limit", "balance", "created_at", "updated_at",
+            "id",
+            "address",
+            "owner",
+            "name",
+            "kind",
+            "status",
+            "credit_limit",
+            "balance",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 

@@ -148,7 +148,9 @@ def wallet_create(
             raise WalletLimitReached(
                 f"A user may hold at most {settings.MAX_WALLETS_PER_USER} wallets that are not closed."
             )
-        wallet = Wallet.objects.create(owner=owner, name=name, kind=kind, credit_limit=Decimal(0), pin=wallet_pin_hash(pin))
+        wallet = Wallet.objects.create(
+            owner=owner, name=name, kind=kind, credit_limit=Decimal(0), pin=wallet_pin_hash(pin)
+        )
         # The balances app opens the balance (and validates the currency) in its receiver, inside
         # this transaction: a refused currency rolls the wallet back too.
         signals.wallet_created.send(
@@ -172,7 +174,10 @@ def wallet_create(
             from walletmanager.approvals.services import approval_request
 
             approval_request(
-                actor=actor, action="set_credit_limit", wallet=wallet, credit_limit=limit,
+                actor=actor,
+                action="set_credit_limit",
+                wallet=wallet,
+                credit_limit=limit,
                 reason=credit_reason or f"Credit line of the new wallet {wallet.address}",
             )
     return wallet
@@ -226,11 +231,15 @@ def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal
         assets = list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
         used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
         if limit < used:
-            raise InvalidState(f"The wallet already uses {format_number(used)} of credit; the limit cannot go below it.")
+            raise InvalidState(
+                f"The wallet already uses {format_number(used)} of credit; the limit cannot go below it."
+            )
         before = wallet.credit_limit
         wallet.credit_limit = limit
         wallet.save(update_fields=["credit_limit", "updated_at"])
-        balance.assets.filter(pk__in=[asset.pk for asset in assets]).update(credit_limit=limit, updated_at=timezone.now())
+        balance.assets.filter(pk__in=[asset.pk for asset in assets]).update(
+            credit_limit=limit, updated_at=timezone.now()
+        )
         signals.wallet_updated.send(
             sender=Wallet,
             instance=wallet,
@@ -275,7 +284,10 @@ def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
         wallet.blocked_at = timezone.now()
         wallet.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
         signals.wallet_blocked.send(
-            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            sender=Wallet,
+            instance=wallet,
+            actor=actor,
+            reason=reason,
             data={"before": before, "after": _state(wallet, "status")},
         )
     return wallet
@@ -299,7 +311,10 @@ def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
         wallet.blocked_at = None
         wallet.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
         signals.wallet_unblocked.send(
-            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            sender=Wallet,
+            instance=wallet,
+            actor=actor,
+            reason=reason,
             data={"before": before, "after": _state(wallet, "status")},
         )
     return wallet
@@ -334,7 +349,10 @@ def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: 
         wallet.closed_at = timezone.now()
         wallet.save(update_fields=["status", "closed_at", "updated_at"])
         signals.wallet_closed.send(
-            sender=Wallet, instance=wallet, actor=actor, reason=reason,
+            sender=Wallet,
+            instance=wallet,
+            actor=actor,
+            reason=reason,
             data={"before": before, "after": _state(wallet, "status")},
         )
     return wallet

@@ -17,16 +17,16 @@ from walletmanager.exceptions import NotFoundError, PermissionDeniedError
 from wallets import selectors, services
 from wallets.filters import WalletFilter
 from wallets.models import Wallet
-from wallets.throttles import PIN_THROTTLES
 from wallets.serializers import (
-    WalletReasonInputSerializer,
-    WalletRequiredReasonInputSerializer,
     WalletCloseInputSerializer,
     WalletCreateInputSerializer,
+    WalletReasonInputSerializer,
+    WalletRequiredReasonInputSerializer,
     WalletSerializer,
     WalletUpdateInputSerializer,
     wallet_serializer_for,
 )
+from wallets.throttles import PIN_THROTTLES
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: a map of field → messages."),
@@ -101,7 +101,9 @@ class WalletViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=WalletUpdateInputSerializer,
         responses={
             200: WalletSerializer,
-            202: OpenApiResponse(ApprovalRequestSerializer, description="A raised credit limit: a request for a second operator."),
+            202: OpenApiResponse(
+                ApprovalRequestSerializer, description="A raised credit limit: a request for a second operator."
+            ),
             **ERROR_RESPONSES,
         },
     )

@@ -20,9 +20,9 @@ def insert_entry(wallet: Wallet, amount: str) -> None:
     external = Wallet.objects.get(system_role=Wallet.SystemRole.EXTERNAL)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, description, "
-            "reason, created_at, posted_at) VALUES (gen_random_uuid(), 'adjustment', 'posted', %s, 'USD', %s, 0, '', '', "
-            "%s, %s) RETURNING id",
+            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, "
+            "description, reason, created_at, posted_at) "
+            "VALUES (gen_random_uuid(), 'adjustment', 'posted', %s, 'USD', %s, 0, '', '', %s, %s) RETURNING id",
             [wallet.pk, abs(Decimal(amount)), timezone.now(), timezone.now()],
         )
         transaction_id = cursor.fetchone()[0]

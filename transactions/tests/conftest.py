@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from balances.models import BalanceAsset, Currency
 from balances.tests.factories import BalanceAssetFactory, WalletWithBalanceFactory
-from transactions import deposits, services
+from transactions import deposits
 from transactions.models import Entry, Transaction
 from users.tests.factories import StaffFactory, UserFactory
 from wallets.models import Wallet
@@ -27,13 +27,19 @@ def seed_reference_data() -> None:
 
 
 def make_wallet(
-    *, owner=None, currency: str | None = "USD", balance_kind: str = "regular", kind: str = "debit",
+    *,
+    owner=None,
+    currency: str | None = "USD",
+    balance_kind: str = "regular",
+    kind: str = "debit",
     credit_limit: Decimal = Decimal(0),
 ) -> Wallet:
     """A client wallet as ``wallet_create`` leaves it: a regular balance gets its asset at once."""
     owner = owner or UserFactory()
     wallet = WalletWithBalanceFactory(
-        owner=owner, kind=kind, credit_limit=credit_limit,
+        owner=owner,
+        kind=kind,
+        credit_limit=credit_limit,
         balance__kind=balance_kind,
         balance__currency=Currency.objects.get(code=currency) if balance_kind == "regular" else None,
     )
@@ -69,9 +75,7 @@ def system_position(role: str, currency: str = "USD") -> Decimal:
 
 def assert_ledger_consistent() -> None:
     """Every invariant of SPEC §4/§5 over the whole database."""
-    unbalanced = (
-        Entry.objects.values("transaction_id", "currency_id").annotate(total=Sum("amount")).exclude(total=0)
-    )
+    unbalanced = Entry.objects.values("transaction_id", "currency_id").annotate(total=Sum("amount")).exclude(total=0)
     assert not unbalanced.exists(), list(unbalanced)
     totals = Entry.objects.values("currency_id").annotate(total=Sum("amount")).exclude(total=0)
     assert not totals.exists(), list(totals)
@@ -80,7 +84,9 @@ def assert_ledger_consistent() -> None:
         entries = Entry.objects.filter(wallet=wallet, currency_id=asset.currency_id).aggregate(total=Sum("amount"))
         assert asset.posted == (entries["total"] or 0), (wallet.pk, asset.currency_id)
         pending = Transaction.objects.filter(
-            wallet=wallet, currency_id=asset.currency_id, status=Transaction.Status.PENDING,
+            wallet=wallet,
+            currency_id=asset.currency_id,
+            status=Transaction.Status.PENDING,
             kind=Transaction.Kind.WITHDRAWAL,
         ).values_list("amount", "fee")
         assert asset.held == sum((amount + fee for amount, fee in pending), Decimal(0))

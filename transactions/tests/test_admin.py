@@ -14,12 +14,12 @@ from transactions.admin import EstimatedCountPaginator
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.services import transaction_withdraw
 from transactions.tests.conftest import deposit as confirmed_deposit
-from walletmanager.approvals.models import ApprovalRequest
 from users.tests.factories import StaffFactory
+from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.models import AuditEvent
+from walletmanager.testing.two_factor import verified_staff_login
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
-from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,9 @@ def funded_wallet(usd):
 
 @pytest.fixture
 def pending_withdrawal(funded_wallet, usd) -> Transaction:
-    return transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN)
+    return transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN
+    )
 
 
 def asset_of(wallet: Wallet, currency: str = "USD") -> BalanceAsset:
@@ -84,7 +86,9 @@ def action_names(response) -> set[str]:
 # --- changelists ---------------------------------------------------------------------------------
 
 
-def test_transaction_changelist_query_count_does_not_grow_with_rows(client, finance, usd, django_assert_max_num_queries):
+def test_transaction_changelist_query_count_does_not_grow_with_rows(
+    client, finance, usd, django_assert_max_num_queries
+):
     wallets = [WalletWithBalanceFactory() for _ in range(3)]
     for wallet in wallets:
         confirmed_deposit(wallet, "10")
@@ -188,14 +192,19 @@ def test_reverse_is_requested_then_a_second_operator_approves_it(client, finance
 
     # The maker cannot approve it; a second Finance operator can, from the approvals queue.
     approvals = reverse("admin:approvals_approvalrequest_changelist")
-    own = client.post(approvals, {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1",
-                                  "reason": ""}, follow=True)
+    own = client.post(
+        approvals,
+        {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1", "reason": ""},
+        follow=True,
+    )
     assert any("same_operator" in m or "A second operator" in m for m in messages_of(own))
     request.refresh_from_db()
     assert request.status == "pending"
     checker = StaffFactory(groups=["Finance"])
     verified_staff_login(client, checker)
-    client.post(approvals, {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1", "reason": "ok"})
+    client.post(
+        approvals, {"action": "approve_requests", "_selected_action": [request.pk], "apply": "1", "reason": "ok"}
+    )
 
     request.refresh_from_db()
     deposit.refresh_from_db()
@@ -225,7 +234,11 @@ def test_support_does_not_see_finance_actions_nor_the_money_form(client, support
 def test_finance_sees_its_actions_and_the_money_form_button(client, finance, funded_wallet):
     response = client.get(reverse(CHANGELIST))
     assert action_names(response) == {
-        "approve_withdrawals", "reject_withdrawals", "confirm_deposits", "reject_deposits", "reverse_transactions",
+        "approve_withdrawals",
+        "reject_withdrawals",
+        "confirm_deposits",
+        "reject_deposits",
+        "reverse_transactions",
         "export_csv",
     }
     assert b"New deposit / adjustment" in response.content
@@ -255,7 +268,13 @@ def test_nothing_is_editable_on_a_posted_transaction(client, finance, funded_wal
 def test_finance_deposits_and_adjusts_through_the_form(client, finance, funded_wallet, usd):
     response = client.post(
         reverse(MONEY_FORM),
-        {"wallet": funded_wallet.address, "operation": "deposit", "currency": "USD", "amount": "25.50", "reason": "Wire 42"},
+        {
+            "wallet": funded_wallet.address,
+            "operation": "deposit",
+            "currency": "USD",
+            "amount": "25.50",
+            "reason": "Wire 42",
+        },
         follow=True,
     )
     deposit = Transaction.objects.filter(wallet=funded_wallet, kind="deposit").order_by("-created_at").first()
@@ -266,11 +285,22 @@ def test_finance_deposits_and_adjusts_through_the_form(client, finance, funded_w
 
     response = client.post(
         reverse(MONEY_FORM),
-        {"wallet": str(funded_wallet.pk), "operation": "debit", "currency": "USD", "amount": "5.50", "reason": "Duplicate credit"},
+        {
+            "wallet": str(funded_wallet.pk),
+            "operation": "debit",
+            "currency": "USD",
+            "amount": "5.50",
+            "reason": "Duplicate credit",
+        },
         follow=True,
     )
     request = ApprovalRequest.objects.get(action="adjust")
-    assert request.payload == {"wallet": str(funded_wallet.pk), "currency": "USD", "amount": "5.50", "direction": "debit"}
+    assert request.payload == {
+        "wallet": str(funded_wallet.pk),
+        "currency": "USD",
+        "amount": "5.50",
+        "direction": "debit",
+    }
     assert (request.requested_by, request.reason, request.status) == (finance, "Duplicate credit", "pending")
     assert response.redirect_chain[-1][0] == reverse("admin:approvals_approvalrequest_change", args=[request.pk])
     # Nothing moved: the deposit waits for its money, the adjustment for a second operator.
@@ -286,15 +316,16 @@ def test_a_refused_movement_shows_the_domain_error_on_the_form_and_changes_nothi
     own_wallet = WalletWithBalanceFactory(owner=own)
     verified_staff_login(client, own)
     own_money = client.post(
-        reverse(MONEY_FORM), {"wallet": own_wallet.address, "operation": "credit", "currency": "USD", "amount": "5",
-                              "reason": "bonus"},
+        reverse(MONEY_FORM),
+        {"wallet": own_wallet.address, "operation": "credit", "currency": "USD", "amount": "5", "reason": "bonus"},
     )
     verified_staff_login(client, finance)
     no_reason = client.post(
         reverse(MONEY_FORM), {"wallet": funded_wallet.address, "operation": "credit", "currency": "USD", "amount": "1"}
     )
     too_precise = client.post(
-        reverse(MONEY_FORM), {"wallet": funded_wallet.address, "operation": "deposit", "currency": "USD", "amount": "1.001"}
+        reverse(MONEY_FORM),
+        {"wallet": funded_wallet.address, "operation": "deposit", "currency": "USD", "amount": "1.001"},
     )
     unknown = client.post(
         reverse(MONEY_FORM), {"wallet": "NOPE", "operation": "deposit", "currency": "USD", "amount": "1"}
@@ -345,7 +376,14 @@ def test_exchange_rates_are_added_with_validation_and_an_audit_event(client, fin
 
 def test_fee_rules_are_validated(client, finance):
     url = reverse("admin:transactions_feerule_add")
-    base = {"kind": "withdrawal", "currency": "USD", "percent_bps": "50", "flat": "0", "min_fee": "1", "is_active": "on"}
+    base = {
+        "kind": "withdrawal",
+        "currency": "USD",
+        "percent_bps": "50",
+        "flat": "0",
+        "min_fee": "1",
+        "is_active": "on",
+    }
 
     upside_down = client.post(url, base | {"max_fee": "0.5"})
     too_precise = client.post(url, base | {"flat": "0.001"})

@@ -10,8 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from balances.models import Currency
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.tests.conftest import PIN, deposit, make_wallet, position
-from users.tests.factories import UserFactory
-from users.tests.factories import StaffFactory
+from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -35,14 +34,37 @@ def staff_api(api_client, staff):
 
 
 def test_a_clients_deposit_is_pending_with_a_reference_and_moves_nothing(api, wallet):
-    response = api.post(URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "10.5", "description": "salary"})
+    response = api.post(
+        URL, {"kind": "deposit", "wallet": str(wallet.pk), "currency": "USD", "amount": "10.5", "description": "salary"}
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert set(body) >= {"id", "kind", "status", "wallet", "currency", "amount", "fee", "to_wallet", "to_currency",
-                         "to_amount", "rate", "description", "reference", "received_amount", "created_at", "posted_at",
-                         "balance_after"}
-    assert (body["kind"], body["status"], body["amount"], body["wallet"]) == ("deposit", "pending", "10.50", str(wallet.pk))
+    assert set(body) >= {
+        "id",
+        "kind",
+        "status",
+        "wallet",
+        "currency",
+        "amount",
+        "fee",
+        "to_wallet",
+        "to_currency",
+        "to_amount",
+        "rate",
+        "description",
+        "reference",
+        "received_amount",
+        "created_at",
+        "posted_at",
+        "balance_after",
+    }
+    assert (body["kind"], body["status"], body["amount"], body["wallet"]) == (
+        "deposit",
+        "pending",
+        "10.50",
+        str(wallet.pk),
+    )
     assert body["reference"].startswith("WM-") and body["received_amount"] is None and body["posted_at"] is None
     assert body["description"] == "salary" and body["to_amount"] is None and "reason" not in body
     assert position(wallet) == (0, 0, 0)
@@ -50,51 +72,92 @@ def test_a_clients_deposit_is_pending_with_a_reference_and_moves_nothing(api, wa
 
 
 def test_json_number_amount_is_exact(api, wallet):
-    response = api.generic("POST", URL, '{"kind": "deposit", "wallet": "%s", "currency": "USD", "amount": 0.1}' % wallet.pk,
-                           content_type="application/json")
+    response = api.generic(
+        "POST",
+        URL,
+        f'{{"kind": "deposit", "wallet": "{wallet.pk}", "currency": "USD", "amount": 0.1}}',
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert Transaction.objects.get(pk=response.json()["id"]).amount == Decimal("0.1")
 
 
 def test_withdrawal_transfer_and_exchange_bodies(api, client_user, funded_wallet, other_wallet):
-    response = api.post(URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "10", "pin": PIN})
+    response = api.post(
+        URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "10", "pin": PIN}
+    )
     assert response.status_code == 201 and response.json()["balance_after"]["available"] == "90.00"
 
-    response = api.post(URL, {"kind": "transfer", "wallet": str(funded_wallet.pk), "to_address": other_wallet.address,
-                              "currency": "USD", "amount": "5", "pin": PIN})
+    response = api.post(
+        URL,
+        {
+            "kind": "transfer",
+            "wallet": str(funded_wallet.pk),
+            "to_address": other_wallet.address,
+            "currency": "USD",
+            "amount": "5",
+            "pin": PIN,
+        },
+    )
     assert response.status_code == 201 and response.json()["to_wallet"] == str(other_wallet.pk)
 
     multi = make_wallet(owner=client_user, balance_kind="multi", currency=None)
     deposit(multi, "10", "USD")
     ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("2"))
-    response = api.post(URL, {"kind": "exchange", "wallet": str(multi.pk), "from_currency": "USD", "to_currency": "EUR", "amount": "3"})
+    response = api.post(
+        URL, {"kind": "exchange", "wallet": str(multi.pk), "from_currency": "USD", "to_currency": "EUR", "amount": "3"}
+    )
     assert response.status_code == 201, response.json()
-    assert (response.json()["to_amount"], response.json()["rate"], response.json()["to_currency"]) == ("1.50", "0.5", "EUR")
+    assert (response.json()["to_amount"], response.json()["rate"], response.json()["to_currency"]) == (
+        "1.50",
+        "0.5",
+        "EUR",
+    )
 
 
 def test_business_refusals_are_409_with_code(api, funded_wallet):
-    response = api.post(URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1000", "pin": PIN})
+    response = api.post(
+        URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1000", "pin": PIN}
+    )
 
     assert response.status_code == 409
     assert response.json()["code"] == "insufficient_funds"
 
 
 def test_wrong_pin_is_403_invalid_pin(api, funded_wallet):
-    response = api.post(URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1", "pin": "0000"})
+    response = api.post(
+        URL, {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1", "pin": "0000"}
+    )
 
     assert (response.status_code, response.json()["code"]) == (403, "invalid_pin")
 
 
 def test_unknown_address_and_other_users_wallet_are_404(api, funded_wallet, other_wallet):
-    response = api.post(URL, {"kind": "transfer", "wallet": str(funded_wallet.pk), "to_address": "UNKNOWN",
-                              "currency": "USD", "amount": "1", "pin": PIN})
+    response = api.post(
+        URL,
+        {
+            "kind": "transfer",
+            "wallet": str(funded_wallet.pk),
+            "to_address": "UNKNOWN",
+            "currency": "USD",
+            "amount": "1",
+            "pin": PIN,
+        },
+    )
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
     response = api.post(URL, {"kind": "deposit", "wallet": str(other_wallet.pk), "currency": "USD", "amount": "1"})
     assert response.status_code == 404
 
 
 def test_adjustment_is_a_request_a_second_operator_approves(api, staff_api, wallet, staff):
-    body = {"kind": "adjustment", "wallet": str(wallet.pk), "currency": "USD", "amount": "3", "direction": "credit", "reason": "gift"}
+    body = {
+        "kind": "adjustment",
+        "wallet": str(wallet.pk),
+        "currency": "USD",
+        "amount": "3",
+        "direction": "credit",
+        "reason": "gift",
+    }
 
     refused = api.post(URL, body)
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
@@ -135,8 +198,14 @@ def test_list_shows_own_transactions_incoming_included(api, funded_wallet, clien
     deposit(sender, "10")
     from transactions import services
 
-    services.transaction_transfer(actor=sender.owner, wallet=sender, to_address=funded_wallet.address,
-                                  currency=Currency.objects.get(code="USD"), amount="1", pin=PIN)
+    services.transaction_transfer(
+        actor=sender.owner,
+        wallet=sender,
+        to_address=funded_wallet.address,
+        currency=Currency.objects.get(code="USD"),
+        amount="1",
+        pin=PIN,
+    )
     deposit(make_wallet(), "5")  # someone else's
 
     body = api.get(URL).json()
@@ -152,7 +221,14 @@ def test_list_filters_and_ordering(api, funded_wallet):
 
     assert [r["amount"] for r in api.get(URL, {"ordering": "amount"}).json()["results"]] == ["5.00", "50.00", "100.00"]
     assert [r["amount"] for r in api.get(URL, {"amount_min": "10", "amount_max": "60"}).json()["results"]] == ["50.00"]
-    assert len(api.get(URL, {"wallet": str(funded_wallet.pk), "kind": "deposit", "status": "posted", "currency": "USD"}).json()["results"]) == 3
+    assert (
+        len(
+            api.get(
+                URL, {"wallet": str(funded_wallet.pk), "kind": "deposit", "status": "posted", "currency": "USD"}
+            ).json()["results"]
+        )
+        == 3
+    )
     assert len(api.get(URL, {"kind": "withdrawal"}).json()["results"]) == 0
     assert len(api.get(URL, {"created_after": "2999-01-01T00:00:00Z"}).json()["results"]) == 0
     assert len(api.get(URL, {"created_before": "2999-01-01T00:00:00Z"}).json()["results"]) == 3
@@ -184,7 +260,10 @@ def test_date_filters_normalise_offsets_postgresql_refuses(api, funded_wallet):
 
 
 def test_date_filters_refuse_an_instant_beyond_year_one_or_9999(api, funded_wallet):
-    for name, value in (("created_after", "0001-01-01T00:00:00+16:00"), ("created_before", "9999-12-31T23:59:59-20:00")):
+    for name, value in (
+        ("created_after", "0001-01-01T00:00:00+16:00"),
+        ("created_before", "9999-12-31T23:59:59-20:00"),
+    ):
         response = api.get(URL, {name: value})
 
         assert response.status_code == 400, response.content
@@ -245,7 +324,9 @@ def pending(funded_wallet, usd):
 
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
-    return services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
+    return services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN
+    )
 
 
 def test_pending_withdrawal_then_cancel_once(api, pending, funded_wallet):

@@ -48,7 +48,11 @@ def run_manage_py(*args: str) -> subprocess.CompletedProcess:
     """The command as an operator runs it, in its own process: exit status and stderr are real."""
     return subprocess.run(
         [sys.executable, str(MANAGE_PY), *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ}, cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+        cwd=settings.BASE_DIR,
     )
 
 
@@ -119,8 +123,13 @@ def read_csv(text: str) -> list[dict[str, str]]:
 def test_export_writes_every_transaction_with_amounts_in_currency_decimals(funded_wallet, usd):
     receiver = WalletWithBalanceFactory()
     transfer = transaction_transfer(
-        actor=funded_wallet.owner, wallet=funded_wallet, to_address=receiver.address, currency=usd,
-        amount="12.5", pin=DEFAULT_PIN, description="=HYPERLINK(\"evil\")",
+        actor=funded_wallet.owner,
+        wallet=funded_wallet,
+        to_address=receiver.address,
+        currency=usd,
+        amount="12.5",
+        pin=DEFAULT_PIN,
+        description='=HYPERLINK("evil")',
     )
 
     out, _ = run_command("export_transactions")
@@ -134,7 +143,7 @@ def test_export_writes_every_transaction_with_amounts_in_currency_decimals(funde
     assert row["currency"] == "USD" and row["amount"] == "12.50" and row["fee"] == "0.00"
     assert row["status"] == "posted" and row["posted_at"]
     # A client's description is never a live spreadsheet formula.
-    assert row["description"] == "'=HYPERLINK(\"evil\")"
+    assert row["description"] == '\'=HYPERLINK("evil")'
 
 
 @pytest.mark.django_db
@@ -163,7 +172,9 @@ def test_export_filters_by_wallet_and_dates_and_writes_a_file(funded_wallet, usd
     out, _ = run_command("export_transactions", "--until", yesterday)
     assert read_csv(out) == []
     # An offset PostgreSQL would refuse (+20:00) names the same instant in UTC.
-    out, _ = run_command("export_transactions", "--since", (between + timedelta(hours=20)).replace(tzinfo=None).isoformat() + "+20:00")
+    out, _ = run_command(
+        "export_transactions", "--since", (between + timedelta(hours=20)).replace(tzinfo=None).isoformat() + "+20:00"
+    )
     assert [row["id"] for row in read_csv(out)] == [str(later.pk)]
 
 
@@ -221,8 +232,12 @@ def test_export_refuses_bad_arguments_in_one_line(args, message):
 def test_expire_holds_expires_old_pending_withdrawals_and_releases_the_hold(funded_wallet, usd):
     usd.withdrawal_approval_threshold = Decimal("100")
     usd.save()
-    old = transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN)
-    fresh = transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="120", pin=DEFAULT_PIN)
+    old = transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN
+    )
+    fresh = transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="120", pin=DEFAULT_PIN
+    )
     Transaction.objects.filter(pk=old.pk).update(created_at=timezone.now() - settings.HOLD_TTL - timedelta(minutes=1))
 
     out, _ = run_command("expire_holds")

@@ -10,7 +10,14 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import services
 from transactions.models import ExchangeRate, Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, make_wallet, position, seed_reference_data
+from transactions.tests.conftest import (
+    PIN,
+    assert_ledger_consistent,
+    deposit,
+    make_wallet,
+    position,
+    seed_reference_data,
+)
 from walletmanager.exceptions import DomainError
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,12 +99,15 @@ def test_opposite_exchanges_never_deadlock():
 
     def exchange(source, target, from_currency, to_currency):
         return lambda: services.transaction_exchange(
-            actor=source.owner, wallet=source, from_currency=from_currency, to_currency=to_currency, amount="1", to_wallet=target
+            actor=source.owner,
+            wallet=source,
+            from_currency=from_currency,
+            to_currency=to_currency,
+            amount="1",
+            to_wallet=target,
         )
 
-    results = run_concurrently(
-        [exchange(owner_wallet, second, usd, eur), exchange(second, owner_wallet, eur, usd)] * 6
-    )
+    results = run_concurrently([exchange(owner_wallet, second, usd, eur), exchange(second, owner_wallet, eur, usd)] * 6)
 
     assert all(isinstance(r, Transaction) for r in results), results
     assert_ledger_consistent()
@@ -134,8 +144,11 @@ def test_approve_and_cancel_race_resolves_once():
 
     staff = StaffFactory(groups=["Finance"])
     results = run_concurrently(
-        [lambda: services.transaction_approve(actor=staff, transaction=pending),
-         lambda: services.transaction_cancel(actor=wallet.owner, transaction=pending)] * 3
+        [
+            lambda: services.transaction_approve(actor=staff, transaction=pending),
+            lambda: services.transaction_cancel(actor=wallet.owner, transaction=pending),
+        ]
+        * 3
     )
 
     assert sum(isinstance(r, Transaction) for r in results) == 1, results

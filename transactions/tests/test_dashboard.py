@@ -101,16 +101,19 @@ def test_needs_attention_counts_what_waits_and_links_to_it(client, settings):
     settings.EXCHANGE_RATE_MAX_AGE = timedelta(hours=24)
     wallet = make_wallet()
     deposit(wallet, "500")
-    deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
-                                 amount=Decimal("20"))
+    deposits.transaction_deposit(
+        actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("20")
+    )
     superuser = SuperuserFactory()
     user_block(actor=superuser, user=UserFactory(), reason="Chargebacks")
     user_block(actor=superuser, user=UserFactory(), reason="Chargebacks")
     balance_freeze(actor=superuser, balance=make_wallet().balance, reason="Court order")
-    fresh, old = ExchangeRate.objects.bulk_create([
-        ExchangeRate(base_id="USD", quote_id="EUR", rate=Decimal("0.9"), source="test"),
-        ExchangeRate(base_id="BTC", quote_id="USD", rate=Decimal("60000"), source="test"),
-    ])
+    fresh, old = ExchangeRate.objects.bulk_create(
+        [
+            ExchangeRate(base_id="USD", quote_id="EUR", rate=Decimal("0.9"), source="test"),
+            ExchangeRate(base_id="BTC", quote_id="USD", rate=Decimal("60000"), source="test"),
+        ]
+    )
     # 13 hours is past half the 24-hour maximum age: still usable, but it will not be for long
     ExchangeRate.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=13))
     verified_staff_login(client, superuser)
@@ -172,8 +175,9 @@ def test_the_header_search_jumps_to_an_exact_match_and_lists_the_rest(client):
 def test_the_header_search_finds_the_short_id_the_lists_show_and_a_deposits_reference(client):
     wallet = make_wallet()
     paid = deposit(wallet, "10")
-    waiting = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
-                                           amount=Decimal("20"))
+    waiting = deposits.transaction_deposit(
+        actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("20")
+    )
     verified_staff_login(client, StaffFactory(groups=["Finance"]))
 
     by_short_id = client.get("/admin/search/", {"q": str(paid.pk)[:8].upper()})

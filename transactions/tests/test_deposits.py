@@ -47,7 +47,9 @@ def staff_api(*groups: str):
     return client, operator
 
 
-def provider_post(event: dict, *, timestamp: int | None = None, secret: str | None = None, signature: str | None = None):
+def provider_post(
+    event: dict, *, timestamp: int | None = None, secret: str | None = None, signature: str | None = None
+):
     """POST the callback the way the provider does: exact bytes, signed over "<t>.<body>"."""
     body = json.dumps(event).encode()
     if signature is None:
@@ -58,8 +60,14 @@ def provider_post(event: dict, *, timestamp: int | None = None, secret: str | No
 
 
 def event_for(pending: dict, **overrides) -> dict:
-    return {"reference": pending["reference"], "provider_id": "pay_1", "amount": pending["amount"], "currency": "USD",
-            "status": "succeeded", **overrides}
+    return {
+        "reference": pending["reference"],
+        "provider_id": "pay_1",
+        "amount": pending["amount"],
+        "currency": "USD",
+        "status": "succeeded",
+        **overrides,
+    }
 
 
 def test_a_clients_deposit_moves_nothing_until_the_money_arrives(api, wallet, pending):
@@ -67,7 +75,9 @@ def test_a_clients_deposit_moves_nothing_until_the_money_arrives(api, wallet, pe
     assert position(wallet) == (0, 0, 0)
     assert api.get(f"/api/wallets/{wallet.pk}/").json()["balance"]["assets"][0]["available"] == "0.00"
     # Nothing can be withdrawn against it.
-    response = api.post(URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": "2468"})
+    response = api.post(
+        URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": "2468"}
+    )
     assert response.status_code in (403, 409) and response.json()["code"] in ("insufficient_funds", "invalid_pin")
     assert not Entry.objects.exists()
 
@@ -78,11 +88,20 @@ def test_the_signed_callback_posts_the_amount_actually_received(wallet, pending)
     response = provider_post(event_for(pending, amount="99.50"))
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"reference": pending["reference"], "transaction": pending["id"], "status": "posted",
-                               "replayed": False}
+    assert response.json() == {
+        "reference": pending["reference"],
+        "transaction": pending["id"],
+        "status": "posted",
+        "replayed": False,
+    }
     deposit = Transaction.objects.get(pk=pending["id"])
     assert (deposit.status, deposit.amount, deposit.received_amount, deposit.fee, deposit.provider_id) == (
-        "posted", Decimal("100"), Decimal("99.50"), Decimal("1.00"), "pay_1")
+        "posted",
+        Decimal("100"),
+        Decimal("99.50"),
+        Decimal("1.00"),
+        "pay_1",
+    )
     assert position(wallet) == (Decimal("98.50"), 0, Decimal("98.50"))
     assert system_position("external") == Decimal("-99.50") and system_position("fees") == Decimal("1.00")
     event = AuditEvent.objects.get(action="deposit.settled", target_id=pending["id"])  # the provider said so
@@ -125,8 +144,13 @@ def test_a_callback_signed_with_another_secret_or_too_long_ago_is_401(wallet, pe
     # A valid signature over other bytes than those sent.
     body = json.dumps(event_for(pending)).encode()
     signature = deposits.payment_signature(body, timestamp=int(time.time()))
-    tampered = APIClient().generic("POST", CALLBACK, body.replace(b"100.00", b"900.00"), content_type="application/json",
-                                   HTTP_WALLETMANAGER_SIGNATURE=signature)
+    tampered = APIClient().generic(
+        "POST",
+        CALLBACK,
+        body.replace(b"100.00", b"900.00"),
+        content_type="application/json",
+        HTTP_WALLETMANAGER_SIGNATURE=signature,
+    )
 
     assert [r.status_code for r in (forged, stale, future, tampered)] == [401, 401, 401, 401]
     assert Transaction.objects.get(pk=pending["id"]).status == "pending"
@@ -162,13 +186,18 @@ def test_finance_confirms_or_rejects_with_a_reason_support_cannot(wallet, pendin
 
     refused = support.post(f"{URL}{pending['id']}/confirm/", {"reason": "seen"})
     no_reason = finance.post(f"{URL}{pending['id']}/confirm/", {})
-    confirmed = finance.post(f"{URL}{pending['id']}/confirm/", {"reason": "Wire seen on statement 42", "received_amount": "80"})
+    confirmed = finance.post(
+        f"{URL}{pending['id']}/confirm/", {"reason": "Wire seen on statement 42", "received_amount": "80"}
+    )
 
     assert refused.status_code == 403
     assert no_reason.status_code == 400 and list(no_reason.json()["fields"]) == ["reason"]
     assert confirmed.status_code == 200, confirmed.content
     assert (confirmed.json()["status"], confirmed.json()["received_amount"], confirmed.json()["reason"]) == (
-        "posted", "80.00", "Wire seen on statement 42")
+        "posted",
+        "80.00",
+        "Wire seen on statement 42",
+    )
     assert position(wallet)[0] == Decimal("80")
     assert AuditEvent.objects.get(action="deposit.confirmed", target_id=pending["id"]).actor == operator
 
@@ -202,8 +231,9 @@ def test_nobody_confirms_a_deposit_into_their_own_wallet():
 
     finance, operator = staff_api("Finance")
     own_wallet = make_wallet(owner=operator)
-    pending = deposits.transaction_deposit(actor=operator, wallet=own_wallet, currency=own_wallet.balance.currency,
-                                           amount="1000")
+    pending = deposits.transaction_deposit(
+        actor=operator, wallet=own_wallet, currency=own_wallet.balance.currency, amount="1000"
+    )
 
     response = finance.post(f"{URL}{pending.pk}/confirm/", {"reason": "trust me"})
 
@@ -212,7 +242,9 @@ def test_nobody_confirms_a_deposit_into_their_own_wallet():
 
 
 def test_a_deposit_whose_money_never_arrives_expires(wallet, pending, settings):
-    Transaction.objects.filter(pk=pending["id"]).update(created_at=timezone.now() - settings.DEPOSIT_TTL - timedelta(minutes=1))
+    Transaction.objects.filter(pk=pending["id"]).update(
+        created_at=timezone.now() - settings.DEPOSIT_TTL - timedelta(minutes=1)
+    )
     out = StringIO()
 
     call_command("expire_holds", stdout=out)
@@ -253,7 +285,9 @@ def test_simulate_payment_reaches_a_running_server_over_http(live_server):
 
     seed_reference_data()
     wallet = make_wallet()
-    pending = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=wallet.balance.currency, amount="12.34")
+    pending = deposits.transaction_deposit(
+        actor=wallet.owner, wallet=wallet, currency=wallet.balance.currency, amount="12.34"
+    )
     out = StringIO()
 
     call_command("simulate_payment", pending.reference, "--url", live_server.url, stdout=out)

@@ -14,7 +14,6 @@ from transactions import deposits, services
 from transactions.models import Transaction
 from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import StaffFactory
-from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
 from walletmanager.testing.two_factor import verified_staff_login
@@ -37,10 +36,19 @@ def waiting(usd):
     wallet = make_wallet()
     deposit(wallet, "1000.00")
     withdrawal = services.transaction_withdraw(actor=wallet.owner, wallet=wallet, currency=usd, amount="150", pin=PIN)
-    waiting_deposit = deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=usd, amount=Decimal("250"))
+    waiting_deposit = deposits.transaction_deposit(
+        actor=wallet.owner, wallet=wallet, currency=usd, amount=Decimal("250")
+    )
     maker = StaffFactory(groups=["Finance"])
-    request = approval_request(actor=maker, action="adjust", reason="Refund of a double charge", wallet=wallet,
-                               currency=usd, amount="25", direction="credit")
+    request = approval_request(
+        actor=maker,
+        action="adjust",
+        reason="Refund of a double charge",
+        wallet=wallet,
+        currency=usd,
+        amount="25",
+        direction="credit",
+    )
     return {"wallet": wallet, "withdrawal": withdrawal, "deposit": waiting_deposit, "request": request, "maker": maker}
 
 
@@ -110,8 +118,10 @@ def test_finance_approves_a_withdrawal_on_its_own_page_with_a_neutral_pending_ba
     event = AuditEvent.objects.get(action="withdrawal.approved", target_id=str(withdrawal.pk))
     assert (event.actor, event.reason) == (finance, "Verified with the client by phone")
     assert response.request["PATH_INFO"] == DESK
-    assert any(message.startswith(f"Approved the withdrawal {str(withdrawal.pk)[:8]} of 150.00 USD")
-               for message in messages_of(response))
+    assert any(
+        message.startswith(f"Approved the withdrawal {str(withdrawal.pk)[:8]} of 150.00 USD")
+        for message in messages_of(response)
+    )
     assert "Pending withdrawals (0)" in text_of(response)
     history = client.get(reverse("admin:transactions_transaction_history", args=[withdrawal.pk])).content.decode()
     assert "Verified with the client by phone" in history and "it is posted" in history
@@ -175,8 +185,9 @@ def test_support_sees_the_desk_but_no_decision_and_cannot_post_one(client, waiti
 
     desk = text_of(client.get(DESK))
     page = client.get(reverse("admin:transactions_transaction_change", args=[withdrawal.pk])).content.decode()
-    response = client.post(reverse("admin:transactions_transaction_decide", args=[withdrawal.pk]),
-                           {"decision": "approve", "reason": ""})
+    response = client.post(
+        reverse("admin:transactions_transaction_decide", args=[withdrawal.pk]), {"decision": "approve", "reason": ""}
+    )
 
     assert "Pending withdrawals (1)" in desk and "Requests for a second operator (0)" in desk
     assert 'id="decision-form"' not in page
@@ -197,10 +208,15 @@ def test_the_desk_query_count_does_not_grow_with_rows(client, usd, django_assert
         deposit(wallet, "500")
         services.transaction_withdraw(actor=wallet.owner, wallet=wallet, currency=usd, amount="120", pin=PIN)
         deposits.transaction_deposit(actor=wallet.owner, wallet=wallet, currency=usd, amount=Decimal("40"))
-        approval_request(actor=maker, action="adjust", reason="r", wallet=wallet, currency=usd, amount="5",
-                         direction="credit")
-        approval_request(actor=maker, action="reverse", reason="r",
-                         transaction=Transaction.objects.filter(wallet=wallet, kind="deposit", status="posted").first())
+        approval_request(
+            actor=maker, action="adjust", reason="r", wallet=wallet, currency=usd, amount="5", direction="credit"
+        )
+        approval_request(
+            actor=maker,
+            action="reverse",
+            reason="r",
+            transaction=Transaction.objects.filter(wallet=wallet, kind="deposit", status="posted").first(),
+        )
     verified_staff_login(client, StaffFactory(groups=["Finance"]))
 
     # session, user, permissions (2), currencies, 2 queues, requests, the reversed transactions,

@@ -41,8 +41,15 @@ def api_for(user) -> APIClient:
 
 
 def adjust(maker, wallet, amount="25", direction="credit", reason="Refund of a double charge"):
-    return approval_request(actor=maker, action="adjust", reason=reason, wallet=wallet,
-                            currency=Currency.objects.get(code="USD"), amount=amount, direction=direction)
+    return approval_request(
+        actor=maker,
+        action="adjust",
+        reason=reason,
+        wallet=wallet,
+        currency=Currency.objects.get(code="USD"),
+        amount=amount,
+        direction=direction,
+    )
 
 
 def test_an_adjustment_waits_for_a_second_operator_then_posts(maker, checker, funded_wallet):
@@ -119,12 +126,16 @@ def test_nobody_adjusts_reverses_or_approves_a_withdrawal_on_their_own_wallet(ma
     with pytest.raises(OwnWallet):
         services.transaction_approve(actor=checker, transaction=pending)
     with pytest.raises(OwnWallet):
-        approval_request(actor=checker, action="reverse", reason="mine", transaction=Transaction.objects.get(kind="deposit"))
+        approval_request(
+            actor=checker, action="reverse", reason="mine", transaction=Transaction.objects.get(kind="deposit")
+        )
     assert position(own) == (Decimal(100), Decimal(60), Decimal(40))
 
 
 def test_a_paid_out_withdrawal_is_reversed_only_with_two_operators(maker, checker, funded_wallet, usd):
-    withdrawal = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="40", pin=PIN)
+    withdrawal = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="40", pin=PIN
+    )
     request = approval_request(actor=maker, action="reverse", reason="Bank returned it", transaction=withdrawal)
     withdrawal.refresh_from_db()
     assert withdrawal.status == "posted" and position(funded_wallet)[0] == Decimal(60)
@@ -137,7 +148,9 @@ def test_a_paid_out_withdrawal_is_reversed_only_with_two_operators(maker, checke
 
 def test_stale_requests_expire_and_cannot_be_approved(maker, checker, funded_wallet, settings):
     old = adjust(maker, funded_wallet)
-    ApprovalRequest.objects.filter(pk=old.pk).update(created_at=timezone.now() - settings.APPROVAL_TTL - timedelta(minutes=1))
+    ApprovalRequest.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - settings.APPROVAL_TTL - timedelta(minutes=1)
+    )
     fresh = adjust(maker, funded_wallet)
 
     assert approval_expire_stale() == 1
@@ -153,8 +166,16 @@ def test_stale_requests_expire_and_cannot_be_approved(maker, checker, funded_wal
 
 
 def test_a_credit_wallet_opens_without_credit_until_a_second_operator_approves_the_limit(maker, checker, client_user):
-    wallet = wallet_create(actor=maker, owner=client_user, name="Line", kind="credit", balance_kind="regular",
-                           currency="USD", pin=PIN, credit_limit=Decimal("500"))
+    wallet = wallet_create(
+        actor=maker,
+        owner=client_user,
+        name="Line",
+        kind="credit",
+        balance_kind="regular",
+        currency="USD",
+        pin=PIN,
+        credit_limit=Decimal("500"),
+    )
 
     assert wallet.credit_limit == 0
     request = ApprovalRequest.objects.get(action="set_credit_limit")
@@ -169,10 +190,19 @@ def test_a_credit_wallet_opens_without_credit_until_a_second_operator_approves_t
 def test_only_finance_opens_credit_wallets_or_touches_limits(client_user, maker, checker, groups):
     other = StaffFactory(groups=groups)
     with pytest.raises(PermissionDeniedError):
-        wallet_create(actor=other, owner=client_user, name="Line", kind="credit", balance_kind="regular",
-                      currency="USD", pin=PIN, credit_limit=Decimal("500"))
-    wallet = wallet_create(actor=maker, owner=client_user, name="Line", kind="credit", balance_kind="regular",
-                           currency="USD", pin=PIN)
+        wallet_create(
+            actor=other,
+            owner=client_user,
+            name="Line",
+            kind="credit",
+            balance_kind="regular",
+            currency="USD",
+            pin=PIN,
+            credit_limit=Decimal("500"),
+        )
+    wallet = wallet_create(
+        actor=maker, owner=client_user, name="Line", kind="credit", balance_kind="regular", currency="USD", pin=PIN
+    )
     with pytest.raises(PermissionDeniedError):
         wallet_request_credit_limit(actor=other, wallet=wallet, credit_limit="100", reason="x")
     response = api_for(other).patch(f"/api/wallets/{wallet.pk}/", {"credit_limit": "100", "reason": "x"}, format="json")
@@ -181,10 +211,12 @@ def test_only_finance_opens_credit_wallets_or_touches_limits(client_user, maker,
 
 
 def test_raising_a_limit_is_a_request_lowering_it_applies_at_once(maker, checker, client_user):
-    wallet = wallet_create(actor=maker, owner=client_user, name="Line", kind="credit", balance_kind="regular",
-                           currency="USD", pin=PIN)
-    raised = api_for(maker).patch(f"/api/wallets/{wallet.pk}/", {"credit_limit": "300", "reason": "Good history"},
-                                  format="json")
+    wallet = wallet_create(
+        actor=maker, owner=client_user, name="Line", kind="credit", balance_kind="regular", currency="USD", pin=PIN
+    )
+    raised = api_for(maker).patch(
+        f"/api/wallets/{wallet.pk}/", {"credit_limit": "300", "reason": "Good history"}, format="json"
+    )
     assert raised.status_code == 202 and raised.json()["action"] == "set_credit_limit"
     wallet.refresh_from_db()
     assert wallet.credit_limit == 0
@@ -203,7 +235,9 @@ def test_the_approvals_api_lists_what_an_operator_may_decide(maker, checker, fun
     support = StaffFactory(groups=["Support"])
 
     listed = api_for(checker).get("/api/approvals/", {"status": "pending"}).json()["results"]
-    assert [(item["id"], item["action"], item["requested_by"]) for item in listed] == [(request.pk, "adjust", maker.email)]
+    assert [(item["id"], item["action"], item["requested_by"]) for item in listed] == [
+        (request.pk, "adjust", maker.email)
+    ]
     assert api_for(support).get("/api/approvals/").json()["results"] == []
     assert api_for(support).post(f"/api/approvals/{request.pk}/approve/", {}).status_code == 404
     assert api_for(funded_wallet.owner).get("/api/approvals/").status_code == 403

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import InterfaceError, OperationalError, connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from balances.models import Currency

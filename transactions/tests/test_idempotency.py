@@ -82,7 +82,13 @@ def test_a_fresh_claim_nobody_holds_is_taken_over_at_once(api, wallet, client_us
 
 
 def test_409_is_stored_and_replayed(api, funded_wallet):
-    withdrawal = {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": "1000", "pin": PIN}
+    withdrawal = {
+        "kind": "withdrawal",
+        "wallet": str(funded_wallet.pk),
+        "currency": "USD",
+        "amount": "1000",
+        "pin": PIN,
+    }
     first = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-5")
     second = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-5")
 
@@ -92,7 +98,13 @@ def test_409_is_stored_and_replayed(api, funded_wallet):
 
 @pytest.mark.parametrize("amount, pin, status", [("abc", PIN, 400), ("1", "0000", 403)])
 def test_other_outcomes_free_the_key_for_a_retry(api, funded_wallet, amount, pin, status):
-    withdrawal = {"kind": "withdrawal", "wallet": str(funded_wallet.pk), "currency": "USD", "amount": amount, "pin": pin}
+    withdrawal = {
+        "kind": "withdrawal",
+        "wallet": str(funded_wallet.pk),
+        "currency": "USD",
+        "amount": amount,
+        "pin": pin,
+    }
     assert api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-6").status_code == status
     assert not IdempotencyKey.objects.filter(key="k-6").exists()
 

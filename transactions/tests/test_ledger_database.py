@@ -20,12 +20,18 @@ from balances.models import BalanceAsset, Currency
 from balances.services import balance_freeze
 from transactions import deposits, services
 from transactions.models import Entry, ExchangeRate, Transaction
-from transactions.tests.conftest import PIN, asset_of, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
+from transactions.tests.conftest import (
+    PIN,
+    assert_ledger_consistent,
+    asset_of,
+    deposit,
+    make_wallet,
+    seed_reference_data,
+)
 from users.services import user_block
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.testing.database import Background, owner_connection, require_two_roles, runtime_connection
 from wallets.services import wallet_close
-
 
 # --- positions PostgreSQL derives ---------------------------------------------------------------
 
@@ -173,7 +179,9 @@ def test_an_older_direct_rate_cannot_be_arbitraged_against_a_newer_inverse(clien
     ExchangeRate.objects.filter(pk=yesterday.pk).update(created_at=timezone.now() - timedelta(hours=20))
     ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("1.12"))
 
-    out = services.transaction_exchange(actor=client_user, wallet=wallet, from_currency=usd, to_currency=eur, amount="1000")
+    out = services.transaction_exchange(
+        actor=client_user, wallet=wallet, from_currency=usd, to_currency=eur, amount="1000"
+    )
     back = services.transaction_exchange(
         actor=client_user, wallet=wallet, from_currency=eur, to_currency=usd, amount=str(out.to_amount)
     )
@@ -254,8 +262,8 @@ def test_a_close_cannot_race_a_deposit_in_a_new_currency():
         # Another session is creating the wallet's EUR asset: the deposit's confirmation, which needs
         # that row, waits for it half-way through — the moment a close used to slip in.
         other.execute(
-            "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence, updated_at) "
-            "VALUES (%s, 'EUR', 0, 0, 0, 0, now())",
+            "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence, "
+            "updated_at) VALUES (%s, 'EUR', 0, 0, 0, 0, now())",
             [wallet.balance.pk],
         )
         depositing = Background(lambda: deposits.deposit_confirm(actor=None, transaction=pending, reason="arrived"))
@@ -345,10 +353,15 @@ def test_closes_blocks_and_limit_changes_against_movements_never_deadlock():
 
     functions = []
     for index, other in enumerate(others):
-        functions.append(lambda other=other: services.transaction_transfer(
-            actor=other.owner, wallet=other, to_address=credit.address, currency=usd, amount="5", pin=PIN))
+        functions.append(
+            lambda other=other: services.transaction_transfer(
+                actor=other.owner, wallet=other, to_address=credit.address, currency=usd, amount="5", pin=PIN
+            )
+        )
         functions.append(lambda other=other: deposit(other, "7"))
-        functions.append(lambda index=index: wallet_set_credit_limit(actor=None, wallet=credit, credit_limit=Decimal(200 + index)))
+        functions.append(
+            lambda index=index: wallet_set_credit_limit(actor=None, wallet=credit, credit_limit=Decimal(200 + index))
+        )
     functions.append(lambda: balance_freeze(actor=None, balance=others[0].balance, reason="Check"))
     functions.append(lambda: user_block(actor=None, user=others[1].owner, reason="Check"))
 

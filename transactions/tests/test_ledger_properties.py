@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from balances.models import Currency
@@ -31,9 +32,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.eur = Currency.objects.get(code="EUR")
         # The flush between examples drops the migrations' groups: grant the permissions directly.
         self.staff = StaffFactory()
-        self.staff.user_permissions.add(*Permission.objects.filter(
-            content_type__app_label="transactions", codename__in=["approve_withdrawal", "reverse_transaction"]
-        ))
+        self.staff.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="transactions", codename__in=["approve_withdrawal", "reverse_transaction"]
+            )
+        )
         self.staff = type(self.staff).objects.get(pk=self.staff.pk)  # a fresh permission cache
         owner = make_wallet().owner
         self.wallets = [
@@ -56,14 +59,21 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 3), amount=amounts)
     def withdraw(self, index, amount):
         wallet = self.wallets[index]
-        self.attempt(services.transaction_withdraw, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=PIN)
+        self.attempt(
+            services.transaction_withdraw, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=PIN
+        )
 
     @rule(source=st.integers(0, 3), dest=st.integers(0, 3), amount=amounts)
     def transfer(self, source, dest, amount):
         wallet = self.wallets[source]
         self.attempt(
-            services.transaction_transfer, actor=wallet.owner, wallet=wallet, to_address=self.wallets[dest].address,
-            currency=self.usd, amount=amount, pin=PIN,
+            services.transaction_transfer,
+            actor=wallet.owner,
+            wallet=wallet,
+            to_address=self.wallets[dest].address,
+            currency=self.usd,
+            amount=amount,
+            pin=PIN,
         )
 
     @rule(amount=amounts, back=st.booleans())
@@ -71,8 +81,12 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet = self.wallets[0]
         from_currency, to_currency = (self.eur, self.usd) if back else (self.usd, self.eur)
         self.attempt(
-            services.transaction_exchange, actor=wallet.owner, wallet=wallet, from_currency=from_currency,
-            to_currency=to_currency, amount=amount,
+            services.transaction_exchange,
+            actor=wallet.owner,
+            wallet=wallet,
+            from_currency=from_currency,
+            to_currency=to_currency,
+            amount=amount,
         )
 
     @precondition(lambda self: Transaction.objects.filter(status="pending").exists())
@@ -90,7 +104,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 50))
     def reverse(self, pick):
         posted = list(Transaction.objects.filter(status="posted").order_by("created_at", "id"))
-        self.attempt(services.transaction_reverse, actor=self.staff, transaction=posted[pick % len(posted)], reason="undo")
+        self.attempt(
+            services.transaction_reverse, actor=self.staff, transaction=posted[pick % len(posted)], reason="undo"
+        )
 
     @invariant()
     def ledger_is_consistent(self):
@@ -101,7 +117,9 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_any_sequence_of_movements_keeps_the_ledger_consistent():
     machine = LedgerMachine.TestCase
     machine.settings = settings(
-        max_examples=5, stateful_step_count=15, deadline=None,
+        max_examples=5,
+        stateful_step_count=15,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
 
@@ -142,13 +160,22 @@ class ClientMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 2), amount=amounts)
     def withdraw(self, index, amount):
         wallet = self.wallets[index]
-        self.attempt(services.transaction_withdraw, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=PIN)
+        self.attempt(
+            services.transaction_withdraw, actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=PIN
+        )
 
     @rule(source=st.integers(0, 2), dest=st.integers(0, 2), amount=amounts)
     def transfer(self, source, dest, amount):
         wallet = self.wallets[source]
-        self.attempt(services.transaction_transfer, actor=wallet.owner, wallet=wallet,
-                     to_address=self.wallets[dest].address, currency=self.usd, amount=amount, pin=PIN)
+        self.attempt(
+            services.transaction_transfer,
+            actor=wallet.owner,
+            wallet=wallet,
+            to_address=self.wallets[dest].address,
+            currency=self.usd,
+            amount=amount,
+            pin=PIN,
+        )
 
     @precondition(lambda self: Transaction.objects.filter(status="pending", kind="withdrawal").exists())
     @rule(pick=st.integers(0, 50))
@@ -163,10 +190,16 @@ class ClientMachine(RuleBasedStateMachine):
         pending = list(Transaction.objects.filter(status="pending", kind="deposit").order_by("created_at", "id"))
         chosen = pending[pick % len(pending)]
         self.provider_ids += 1
-        result = self.attempt(deposits.deposit_settle, event=deposits.PaymentEvent(
-            reference=chosen.reference, provider_id=f"p{self.provider_ids}", amount=received, currency="USD",
-            status="failed" if failed else "succeeded",
-        ))
+        result = self.attempt(
+            deposits.deposit_settle,
+            event=deposits.PaymentEvent(
+                reference=chosen.reference,
+                provider_id=f"p{self.provider_ids}",
+                amount=received,
+                currency="USD",
+                status="failed" if failed else "succeeded",
+            ),
+        )
         if result is not None and result[0].status == "posted":
             self.confirmed += result[0].received_amount - result[0].fee
 
@@ -187,7 +220,9 @@ class ClientMachine(RuleBasedStateMachine):
 def test_no_sequence_of_client_calls_creates_money_without_a_confirmed_deposit():
     machine = ClientMachine.TestCase
     machine.settings = settings(
-        max_examples=5, stateful_step_count=20, deadline=None,
+        max_examples=5,
+        stateful_step_count=20,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
 

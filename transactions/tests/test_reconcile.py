@@ -33,7 +33,11 @@ def post_balanced(*, kind: str, legs: list[tuple[Wallet, str, Decimal]], status:
     first_wallet, currency, amount = next((leg for leg in legs if leg[0].system_role is None), legs[0])
     with db_transaction.atomic():
         transaction = Transaction.objects.create(
-            kind=kind, status=status, wallet=first_wallet, currency_id=currency, amount=abs(amount),
+            kind=kind,
+            status=status,
+            wallet=first_wallet,
+            currency_id=currency,
+            amount=abs(amount),
             posted_at=timezone.now(),
         )
         for wallet, code, leg_amount in legs:
@@ -56,7 +60,10 @@ def fees() -> Wallet:
 @pytest.fixture
 def funded_wallet(external, fees) -> Wallet:
     wallet = WalletWithBalanceFactory()
-    post_balanced(kind="deposit", legs=[(external, "USD", Decimal("-100")), (wallet, "USD", Decimal("99")), (fees, "USD", Decimal("1"))])
+    post_balanced(
+        kind="deposit",
+        legs=[(external, "USD", Decimal("-100")), (wallet, "USD", Decimal("99")), (fees, "USD", Decimal("1"))],
+    )
     return wallet
 
 
@@ -112,9 +119,7 @@ def test_posted_changed_behind_the_ledger_is_drift_naming_the_asset(funded_walle
 def test_entries_in_a_currency_without_an_asset_row_are_drift(funded_wallet):
     require_two_roles()
     with behind_the_ledger() as owner:
-        owner.execute(
-            "DELETE FROM balances_balanceasset WHERE balance_id = %s", [funded_wallet.balance.pk]
-        )
+        owner.execute("DELETE FROM balances_balanceasset WHERE balance_id = %s", [funded_wallet.balance.pk])
 
     report = reconcile()
 
@@ -153,8 +158,12 @@ def test_unbalanced_entries_and_posted_without_entries_are_drift(funded_wallet, 
 def test_held_must_equal_pending_withdrawals(funded_wallet):
     require_two_roles()
     Transaction.objects.create(
-        kind="withdrawal", status="pending", wallet=funded_wallet, currency_id="USD",
-        amount=Decimal("10"), fee=Decimal("0.50"),
+        kind="withdrawal",
+        status="pending",
+        wallet=funded_wallet,
+        currency_id="USD",
+        amount=Decimal("10"),
+        fee=Decimal("0.50"),
     )
     assert BalanceAsset.objects.get(balance__wallet=funded_wallet).held == Decimal("10.50")  # PostgreSQL holds it
     assert check(reconcile(), "held_matches_pending").ok
@@ -173,8 +182,9 @@ def test_a_debit_asset_below_its_floor_is_reported():
     wallet = make_wallet(kind="credit", credit_limit=Decimal("100"))
     from transactions import services
 
-    services.transaction_withdraw(actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
-                                  amount="50", pin=PIN)
+    services.transaction_withdraw(
+        actor=wallet.owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount="50", pin=PIN
+    )
     Wallet.objects.filter(pk=wallet.pk).update(kind="debit", credit_limit=0)
 
     result = check(reconcile(), "assets_above_floor")
@@ -220,8 +230,9 @@ def test_a_rewritten_running_balance_or_sequence_is_reported(funded_wallet):
     assert result.rows[0] == (funded_wallet.pk, "USD", 1, 1, Decimal("100"), Decimal("99"))
 
     with behind_the_ledger() as owner:
-        owner.execute("UPDATE transactions_entry SET balance_after = balance_after - 1, sequence = 5 WHERE id = %s",
-                      [first.pk])
+        owner.execute(
+            "UPDATE transactions_entry SET balance_after = balance_after - 1, sequence = 5 WHERE id = %s", [first.pk]
+        )
     assert not check(reconcile(), "running_balances_match").ok
 
 

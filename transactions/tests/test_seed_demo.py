@@ -3,13 +3,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from transactions.models import Transaction
-from users.two_factor import totp_secret
 from transactions.reconciliation import reconcile
 from users.models import User
+from users.two_factor import totp_secret
 from wallets.models import Wallet
 
 
@@ -71,14 +70,17 @@ def test_the_history_spans_30_days_and_every_queue_is_topped_up_on_each_run():
     from django.db.models.functions import TruncDate
     from django.utils import timezone
 
+    from transactions.services import transaction_approve
     from walletmanager.approvals.models import ApprovalRequest
     from walletmanager.approvals.services import approval_approve
-    from transactions.services import transaction_approve
 
     call_command("seed_demo", "--users", "3", "--transactions", "120", stdout=StringIO())
 
-    days = set(Transaction.objects.filter(description="demo").annotate(day=TruncDate("created_at"))
-               .values_list("day", flat=True))
+    days = set(
+        Transaction.objects.filter(description="demo")
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day", flat=True)
+    )
     today = timezone.localdate()
     assert len(days) >= 20 and min(days) >= today - timedelta(days=30) and max(days) == today
     assert not Transaction.objects.filter(created_at__lt=timezone.now() - timedelta(days=31)).exists()

@@ -38,7 +38,9 @@ def entries_of(transaction):
 
 
 def test_deposit_credits_the_wallet_against_external_and_audits(wallet, usd, client_user):
-    pending = deposits.transaction_deposit(actor=client_user, wallet=wallet, currency=usd, amount="10.50", description="pay")
+    pending = deposits.transaction_deposit(
+        actor=client_user, wallet=wallet, currency=usd, amount="10.50", description="pay"
+    )
     assert (pending.status, pending.reference[:3]) == ("pending", "WM-")
     assert position(wallet) == (0, 0, 0)
 
@@ -129,7 +131,9 @@ def test_inactive_wallet_refuses_money_both_ways(funded_wallet, usd, status, exc
     with pytest.raises(exception):
         deposit(funded_wallet, "1")
     with pytest.raises(exception):
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin=PIN)
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin=PIN
+        )
     assert position(funded_wallet)[0] == Decimal(100)
 
 
@@ -152,7 +156,9 @@ def test_frozen_balance_receives_but_does_not_send(funded_wallet, usd):
 
     deposit(funded_wallet, "5")
     with pytest.raises(BalanceFrozen) as error:
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin=PIN)
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin=PIN
+        )
 
     assert error.value.code == "balance_frozen"
     assert position(funded_wallet)[0] == Decimal(105)
@@ -164,19 +170,27 @@ def test_frozen_balance_receives_but_does_not_send(funded_wallet, usd):
 def test_withdrawal_debits_amount_plus_fee(funded_wallet, usd):
     FeeRule.objects.create(kind="withdrawal", currency=usd, percent_bps=150)
 
-    tx = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="10", pin=PIN)
+    tx = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="10", pin=PIN
+    )
 
     assert (tx.status, tx.fee) == ("posted", Decimal("0.15"))
     assert position(funded_wallet) == (Decimal("89.85"), 0, Decimal("89.85"))
     assert entries_of(tx) == sorted(
-        [(str(funded_wallet.pk), "USD", Decimal("-10.15")), ("external", "USD", Decimal("10")), ("fees", "USD", Decimal("0.15"))]
+        [
+            (str(funded_wallet.pk), "USD", Decimal("-10.15")),
+            ("external", "USD", Decimal("10")),
+            ("fees", "USD", Decimal("0.15")),
+        ]
     )
     assert_ledger_consistent()
 
 
 def test_withdrawal_cannot_overdraw(funded_wallet, usd):
     with pytest.raises(InsufficientFunds) as error:
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="100.01", pin=PIN)
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="100.01", pin=PIN
+        )
 
     assert error.value.code == "insufficient_funds"
     assert position(funded_wallet)[0] == Decimal(100)
@@ -193,12 +207,16 @@ def test_withdrawal_fee_counts_against_available(funded_wallet, usd):
     FeeRule.objects.create(kind="withdrawal", currency=None, flat=Decimal("1"))
 
     with pytest.raises(InsufficientFunds):
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="100", pin=PIN)
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="100", pin=PIN
+        )
 
 
 def test_withdrawal_needs_the_right_pin(funded_wallet, usd):
     with pytest.raises(InvalidPin):
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin="9999")
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin="9999"
+        )
 
     assert Transaction.objects.count() == 1
 
@@ -226,8 +244,13 @@ def test_transfer_moves_amount_and_charges_the_sender_the_fee(funded_wallet, oth
     FeeRule.objects.create(kind="transfer", currency=usd, flat=Decimal("0.5"))
 
     tx = services.transaction_transfer(
-        actor=funded_wallet.owner, wallet=funded_wallet, to_address=other_wallet.address, currency=usd,
-        amount="40", pin=PIN, description="rent",
+        actor=funded_wallet.owner,
+        wallet=funded_wallet,
+        to_address=other_wallet.address,
+        currency=usd,
+        amount="40",
+        pin=PIN,
+        description="rent",
     )
 
     assert (tx.kind, tx.to_wallet_id, tx.fee, tx.description) == ("transfer", other_wallet.pk, Decimal("0.5"), "rent")
@@ -249,8 +272,12 @@ def test_transfer_to_an_unknown_or_system_address_is_not_found(funded_wallet, us
 def test_transfer_to_itself_is_refused(funded_wallet, usd):
     with pytest.raises(ValidationFailed) as error:
         services.transaction_transfer(
-            actor=funded_wallet.owner, wallet=funded_wallet, to_address=funded_wallet.address, currency=usd,
-            amount="1", pin=PIN,
+            actor=funded_wallet.owner,
+            wallet=funded_wallet,
+            to_address=funded_wallet.address,
+            currency=usd,
+            amount="1",
+            pin=PIN,
         )
     assert error.value.field == "to_address"
 
@@ -267,7 +294,11 @@ def test_a_transfer_to_a_wallet_that_cannot_receive_says_only_that(funded_wallet
     for recipient in (eur_wallet, blocked, closed, blocked_owner):
         with pytest.raises(RecipientUnavailable) as error:
             services.transaction_transfer(
-                actor=funded_wallet.owner, wallet=funded_wallet, to_address=recipient.address, currency=usd, amount="1",
+                actor=funded_wallet.owner,
+                wallet=funded_wallet,
+                to_address=recipient.address,
+                currency=usd,
+                amount="1",
                 pin=PIN,
             )
         assert error.value.code == "recipient_unavailable"
@@ -279,8 +310,12 @@ def test_transfer_to_a_frozen_balance_is_allowed(funded_wallet, other_wallet, us
     Balance.objects.filter(wallet=other_wallet).update(status="frozen")
 
     services.transaction_transfer(
-        actor=funded_wallet.owner, wallet=funded_wallet, to_address=other_wallet.address.lower(), currency=usd,
-        amount="1", pin=PIN,
+        actor=funded_wallet.owner,
+        wallet=funded_wallet,
+        to_address=other_wallet.address.lower(),
+        currency=usd,
+        amount="1",
+        pin=PIN,
     )
 
     assert position(other_wallet)[0] == Decimal(1)
@@ -298,10 +333,17 @@ def test_exchange_within_a_multi_wallet_goes_through_fx(multi_wallet, usd, eur, 
     deposit(multi_wallet, "100", "USD")
     FeeRule.objects.create(kind="exchange", currency=None, percent_bps=100)
 
-    tx = services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="10.01")
+    tx = services.transaction_exchange(
+        actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="10.01"
+    )
 
     # fee = ROUND_UP(0.1001) = 0.11; to_amount = ROUND_DOWN(9.90 × 0.9 = 8.91)
-    assert (tx.fee, tx.rate, tx.to_amount, tx.to_wallet_id) == (Decimal("0.11"), Decimal("0.9"), Decimal("8.91"), multi_wallet.pk)
+    assert (tx.fee, tx.rate, tx.to_amount, tx.to_wallet_id) == (
+        Decimal("0.11"),
+        Decimal("0.9"),
+        Decimal("8.91"),
+        multi_wallet.pk,
+    )
     assert position(multi_wallet, "USD")[0] == Decimal("89.99")
     assert position(multi_wallet, "EUR")[0] == Decimal("8.91")
     assert system_position("fx", "USD") == Decimal("9.90")
@@ -314,7 +356,9 @@ def test_exchange_rounds_the_result_down(multi_wallet, usd, eur):
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.919999"))
     deposit(multi_wallet, "10", "USD")
 
-    tx = services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1.99")
+    tx = services.transaction_exchange(
+        actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1.99"
+    )
 
     assert tx.to_amount == Decimal("1.83")  # 1.83079801 rounded down
 
@@ -323,7 +367,9 @@ def test_exchange_uses_the_inverse_of_the_opposite_pair(multi_wallet, usd, btc):
     ExchangeRate.objects.create(base_id="BTC", quote_id="USD", rate=Decimal("30000"))
     deposit(multi_wallet, "100", "USD")
 
-    tx = services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=btc, amount="100")
+    tx = services.transaction_exchange(
+        actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=btc, amount="100"
+    )
 
     assert tx.rate == Decimal("0.000033333333333333")
     assert tx.to_amount == Decimal("0.00333333")
@@ -335,7 +381,9 @@ def test_exchange_uses_the_newest_rate_of_either_direction(multi_wallet, usd, eu
     ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("4"))
     deposit(multi_wallet, "10", "USD")
 
-    tx = services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="10")
+    tx = services.transaction_exchange(
+        actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="10"
+    )
 
     # EUR/USD 4 is newer than USD/EUR 0.8: 1 USD buys 1/4 EUR.
     assert tx.rate == Decimal("0.25")
@@ -345,13 +393,19 @@ def test_exchange_uses_the_newest_rate_of_either_direction(multi_wallet, usd, eu
 def test_stale_or_missing_rate_is_unavailable(multi_wallet, usd, eur, settings):
     deposit(multi_wallet, "10", "USD")
     with pytest.raises(RateUnavailable) as error:
-        services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1")
+        services.transaction_exchange(
+            actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1"
+        )
     assert error.value.code == "rate_unavailable"
 
     rate = ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("1.1"))
-    ExchangeRate.objects.filter(pk=rate.pk).update(created_at=timezone.now() - settings.EXCHANGE_RATE_MAX_AGE - timezone.timedelta(seconds=1))
+    ExchangeRate.objects.filter(pk=rate.pk).update(
+        created_at=timezone.now() - settings.EXCHANGE_RATE_MAX_AGE - timezone.timedelta(seconds=1)
+    )
     with pytest.raises(RateUnavailable):
-        services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1")
+        services.transaction_exchange(
+            actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="1"
+        )
     assert position(multi_wallet, "USD")[0] == Decimal(10)
 
 
@@ -360,7 +414,9 @@ def test_exchange_between_two_wallets_of_the_owner(client_user, usd, eur, usd_eu
     target = make_wallet(owner=client_user, currency="EUR")
     deposit(source, "10")
 
-    tx = services.transaction_exchange(actor=client_user, wallet=source, from_currency=usd, to_currency=eur, amount="10", to_wallet=target)
+    tx = services.transaction_exchange(
+        actor=client_user, wallet=source, from_currency=usd, to_currency=eur, amount="10", to_wallet=target
+    )
 
     assert position(target, "EUR")[0] == Decimal("9")
     assert tx.balance_after.posted == 0
@@ -371,14 +427,21 @@ def test_exchange_to_someone_elses_wallet_is_refused(funded_wallet, usd, eur, us
     target = make_wallet(currency="EUR")
     with pytest.raises(ValidationFailed) as error:
         services.transaction_exchange(
-            actor=funded_wallet.owner, wallet=funded_wallet, from_currency=usd, to_currency=eur, amount="1", to_wallet=target
+            actor=funded_wallet.owner,
+            wallet=funded_wallet,
+            from_currency=usd,
+            to_currency=eur,
+            amount="1",
+            to_wallet=target,
         )
     assert error.value.field == "to_wallet"
 
 
 def test_exchange_same_currency_is_a_bad_request(multi_wallet, usd):
     with pytest.raises(ValidationFailed) as error:
-        services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=usd, amount="1")
+        services.transaction_exchange(
+            actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=usd, amount="1"
+        )
     assert error.value.status_code == 400
 
 
@@ -387,42 +450,58 @@ def test_exchange_too_small_to_buy_anything(multi_wallet, usd, btc):
     deposit(multi_wallet, "10", "USD")
 
     with pytest.raises(AmountTooSmall):
-        services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=btc, amount="1")
+        services.transaction_exchange(
+            actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=btc, amount="1"
+        )
     assert Transaction.objects.count() == 1
 
 
 def test_exchange_from_a_regular_wallet_into_itself_is_not_allowed(funded_wallet, usd, eur, usd_eur):
     with pytest.raises(CurrencyNotAllowed):
-        services.transaction_exchange(actor=funded_wallet.owner, wallet=funded_wallet, from_currency=usd, to_currency=eur, amount="1")
+        services.transaction_exchange(
+            actor=funded_wallet.owner, wallet=funded_wallet, from_currency=usd, to_currency=eur, amount="1"
+        )
 
 
 def test_exchange_cannot_overdraw(multi_wallet, usd, eur, usd_eur):
     deposit(multi_wallet, "5", "USD")
     with pytest.raises(InsufficientFunds):
-        services.transaction_exchange(actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="6")
+        services.transaction_exchange(
+            actor=multi_wallet.owner, wallet=multi_wallet, from_currency=usd, to_currency=eur, amount="6"
+        )
 
 
 # --- adjustment ----------------------------------------------------------------------------------
 
 
 def test_adjustment_credit_and_debit(wallet, usd, staff):
-    credit = services.transaction_adjust(actor=staff, wallet=wallet, currency=usd, amount="7", direction="credit", reason="goodwill")
-    debit = services.transaction_adjust(actor=staff, wallet=wallet, currency=usd, amount="2", direction="debit", reason="fix")
+    credit = services.transaction_adjust(
+        actor=staff, wallet=wallet, currency=usd, amount="7", direction="credit", reason="goodwill"
+    )
+    debit = services.transaction_adjust(
+        actor=staff, wallet=wallet, currency=usd, amount="2", direction="debit", reason="fix"
+    )
 
     assert position(wallet)[0] == Decimal(5)
     assert entries_of(debit) == sorted([(str(wallet.pk), "USD", Decimal("-2")), ("external", "USD", Decimal("2"))])
     assert credit.reason == "goodwill"
     assert AuditEvent.objects.get(target_id=str(debit.pk)).reason == "fix"
     with pytest.raises(InsufficientFunds):
-        services.transaction_adjust(actor=staff, wallet=wallet, currency=usd, amount="6", direction="debit", reason="fix")
+        services.transaction_adjust(
+            actor=staff, wallet=wallet, currency=usd, amount="6", direction="debit", reason="fix"
+        )
     assert_ledger_consistent()
 
 
 def test_adjustment_needs_staff_a_reason_and_a_direction(wallet, usd, staff):
     with pytest.raises(PermissionDeniedError):
-        services.transaction_adjust(actor=wallet.owner, wallet=wallet, currency=usd, amount="1", direction="credit", reason="x")
+        services.transaction_adjust(
+            actor=wallet.owner, wallet=wallet, currency=usd, amount="1", direction="credit", reason="x"
+        )
     with pytest.raises(ValidationFailed) as error:
-        services.transaction_adjust(actor=staff, wallet=wallet, currency=usd, amount="1", direction="credit", reason="  ")
+        services.transaction_adjust(
+            actor=staff, wallet=wallet, currency=usd, amount="1", direction="credit", reason="  "
+        )
     assert error.value.field == "reason"
     with pytest.raises(ValidationFailed) as error:
         services.transaction_adjust(actor=staff, wallet=wallet, currency=usd, amount="1", direction="up", reason="x")

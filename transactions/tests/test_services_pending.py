@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 def pending(funded_wallet, usd):
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
-    return services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
+    return services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN
+    )
 
 
 def test_withdrawal_at_the_threshold_is_held_not_posted(pending, funded_wallet):
@@ -36,7 +38,9 @@ def test_withdrawal_at_the_threshold_is_held_not_posted(pending, funded_wallet):
 def test_below_the_threshold_posts_at_once(funded_wallet, usd):
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
-    tx = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="49.99", pin=PIN)
+    tx = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="49.99", pin=PIN
+    )
     assert tx.status == "posted"
 
 
@@ -44,7 +48,9 @@ def test_held_money_is_not_available(pending, funded_wallet, usd):
     from balances.exceptions import InsufficientFunds
 
     with pytest.raises(InsufficientFunds):
-        services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="40.01", pin=PIN)
+        services.transaction_withdraw(
+            actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="40.01", pin=PIN
+        )
 
 
 def test_approve_posts_the_held_amount_once(pending, funded_wallet, staff):
@@ -68,7 +74,9 @@ def test_approve_with_fee_posts_amount_plus_fee(funded_wallet, usd, staff):
     FeeRule.objects.create(kind="withdrawal", currency=usd, flat=Decimal("1"))
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
-    tx = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="99", pin=PIN)
+    tx = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="99", pin=PIN
+    )
     assert position(funded_wallet) == (Decimal(100), Decimal(100), 0)
 
     services.transaction_approve(actor=staff, transaction=tx)
@@ -140,7 +148,9 @@ def test_expire_holds_releases_old_pending_only(pending, funded_wallet, usd, set
     old = timezone.now() - settings.HOLD_TTL - timedelta(minutes=1)
     Transaction.objects.filter(pk=pending.pk).update(created_at=old)
     # Below the threshold, and the old withdrawal is out of the 24-hour window: posted at once.
-    fresh = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="30", pin=PIN)
+    fresh = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="30", pin=PIN
+    )
 
     assert services.transaction_expire_holds() == 1
     assert services.transaction_expire_holds() == 0

@@ -5,7 +5,8 @@ position moved), read back after the fact, never from sleeping."""
 
 import csv
 import io
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -53,9 +54,16 @@ def history(client_user, other_wallet, usd):
     wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
     deposit(wallet, "100")
     deposit(wallet, "50")
-    services.transaction_withdraw(actor=client_user, wallet=wallet, currency=usd, amount="30", pin=PIN, description="rent")
+    services.transaction_withdraw(
+        actor=client_user, wallet=wallet, currency=usd, amount="30", pin=PIN, description="rent"
+    )
     services.transaction_transfer(
-        actor=client_user, wallet=wallet, to_address=other_wallet.address, currency=usd, amount="20", pin=PIN,
+        actor=client_user,
+        wallet=wallet,
+        to_address=other_wallet.address,
+        currency=usd,
+        amount="20",
+        pin=PIN,
         description="dinner",
     )
     deposit(other_wallet, "10")
@@ -79,16 +87,23 @@ def test_statement_shows_running_balances_counterparties_and_the_opening_and_clo
     assert [entry.sequence for entry in entries] == [1, 2, 3, 4, 5, 6]
     # From the second entry to the fifth: the first and the last are outside the range.
     response = client_of(client_user).get(
-        statement_url(history), {"currency": "USD", "from": iso(entries[1].created_at), "to": iso(entries[4].created_at)}
+        statement_url(history),
+        {"currency": "USD", "from": iso(entries[1].created_at), "to": iso(entries[4].created_at)},
     )
 
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["wallet"], body["currency"], body["opening_balance"], body["closing_balance"]) == (
-        str(history.pk), "USD", "100.00", "105.00")
+        str(history.pk),
+        "USD",
+        "100.00",
+        "105.00",
+    )
     assert (body["next"], body["previous"]) == (None, None)
-    assert [(line["sequence"], line["kind"], line["description"], line["amount"], line["balance_after"])
-            for line in body["results"]] == [
+    assert [
+        (line["sequence"], line["kind"], line["description"], line["amount"], line["balance_after"])
+        for line in body["results"]
+    ] == [
         (2, "deposit", "Deposit", "50.00", "150.00"),
         (3, "withdrawal", "Withdrawal: rent", "-30.00", "120.00"),
         (4, "transfer", f"Transfer to {other_wallet.address}: dinner", "-20.00", "100.00"),
@@ -106,7 +121,8 @@ def test_exchange_shows_on_both_currencies_statements(history, client_user):
     assert usd["results"][-1]["description"] == "Exchange USD → EUR"
     assert (usd["results"][-1]["amount"], usd["results"][-1]["balance_after"]) == ("-40.00", "65.00")
     assert [(line["description"], line["amount"], line["balance_after"]) for line in eur["results"]] == [
-        ("Exchange USD → EUR", "20.00", "20.00")]
+        ("Exchange USD → EUR", "20.00", "20.00")
+    ]
     assert (eur["opening_balance"], eur["closing_balance"]) == ("0.00", "20.00")
 
 
@@ -147,7 +163,9 @@ def test_a_date_covers_the_whole_day(funded_wallet, client_user):
     day = Entry.objects.get(wallet=funded_wallet).created_at.date()
     api = client_of(client_user)
 
-    that_day = api.get(statement_url(funded_wallet), {"currency": "USD", "from": day.isoformat(), "to": day.isoformat()}).json()
+    that_day = api.get(
+        statement_url(funded_wallet), {"currency": "USD", "from": day.isoformat(), "to": day.isoformat()}
+    ).json()
     next_day = (day + timedelta(days=1)).isoformat()
     after = api.get(statement_url(funded_wallet), {"currency": "USD", "from": next_day, "to": next_day}).json()
 
@@ -169,7 +187,9 @@ def test_statement_selector_reads_entries_between_its_two_probes(funded_wallet):
 # --- balance as of -------------------------------------------------------------------------------
 
 
-def test_a_pending_withdrawal_is_held_while_pending_and_not_after_it_was_rejected(funded_wallet, client_user, usd, staff):
+def test_a_pending_withdrawal_is_held_while_pending_and_not_after_it_was_rejected(
+    funded_wallet, client_user, usd, staff
+):
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
     pending = services.transaction_withdraw(actor=client_user, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
@@ -246,23 +266,42 @@ def test_an_offset_postgresql_refuses_is_normalised_to_utc(funded_wallet, client
 
 
 def test_csv_has_a_header_and_one_row_per_entry(history, client_user, other_wallet):
-    response = client_of(client_user).get(statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "csv"})
+    response = client_of(client_user).get(
+        statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "csv"}
+    )
 
     assert response.status_code == 200
     assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith(f'attachment; filename="statement-{history.address}-USD-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["sequence", "created_at", "transaction", "kind", "description", "amount", "balance_after", "currency"]
+    assert rows[0] == [
+        "sequence",
+        "created_at",
+        "transaction",
+        "kind",
+        "description",
+        "amount",
+        "balance_after",
+        "currency",
+    ]
     entries = entries_of(history)
     assert len(rows) == 1 + len(entries) == 7
     assert [row[0] for row in rows[1:]] == [str(entry.sequence) for entry in entries]
-    assert rows[4][2:] == [str(entries[3].transaction_id), "transfer", f"Transfer to {other_wallet.address}: dinner",
-                           "-20.00", "100.00", "USD"]
+    assert rows[4][2:] == [
+        str(entries[3].transaction_id),
+        "transfer",
+        f"Transfer to {other_wallet.address}: dinner",
+        "-20.00",
+        "100.00",
+        "USD",
+    ]
     assert rows[-1][4:7] == ["Exchange USD → EUR", "-40.00", "65.00"]
 
 
 def test_pdf_is_a_pdf(history, client_user):
-    response = client_of(client_user).get(statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "pdf"})
+    response = client_of(client_user).get(
+        statement_url(history), {"currency": "USD", "from": "2000-01-01", "format": "pdf"}
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -273,7 +312,9 @@ def test_pdf_is_a_pdf(history, client_user):
 def test_staff_see_a_clients_statement_and_balance(history, staff):
     api = client_of(staff)
 
-    assert api.get(statement_url(history), {"currency": "USD", "from": "2000-01-01"}).json()["closing_balance"] == "65.00"
+    assert (
+        api.get(statement_url(history), {"currency": "USD", "from": "2000-01-01"}).json()["closing_balance"] == "65.00"
+    )
     assert api.get(balance_url(history)).json()["assets"] == [
         {"currency": "EUR", "posted": "20.00", "held": "0.00", "available": "20.00"},
         {"currency": "USD", "posted": "65.00", "held": "0.00", "available": "65.00"},
@@ -285,8 +326,11 @@ def test_another_client_gets_404_and_anonymous_401(funded_wallet):
     anonymous = APIClient()
     query = {"currency": "USD", "from": "2000-01-01"}
 
-    for url, params in ((balance_url(funded_wallet), {}), (statement_url(funded_wallet), query),
-                        (statement_url(funded_wallet), {**query, "format": "csv"})):
+    for url, params in (
+        (balance_url(funded_wallet), {}),
+        (statement_url(funded_wallet), query),
+        (statement_url(funded_wallet), {**query, "format": "csv"}),
+    ):
         response = stranger.get(url, params)
         assert response.status_code == 404
         assert response.json() == {"code": "not_found", "detail": "No such wallet."}
@@ -321,7 +365,9 @@ def test_bad_statement_queries_are_400_naming_the_field(funded_wallet, client_us
     assert list(response.json()["fields"]) == [field], response.json()
 
 
-@pytest.mark.parametrize("at", ["soon", "2026-02-30", "9999-12-31T23:59:59-01:00", "2026-11-01T10:00:00+99:00", "x" * 500])
+@pytest.mark.parametrize(
+    "at", ["soon", "2026-02-30", "9999-12-31T23:59:59-01:00", "2026-11-01T10:00:00+99:00", "x" * 500]
+)
 def test_bad_instants_are_400_naming_at(funded_wallet, client_user, at):
     response = client_of(client_user).get(balance_url(funded_wallet), {"at": at})
 
@@ -343,7 +389,9 @@ def test_an_unknown_or_never_held_currency_is_explained(funded_wallet, client_us
 # --- cost ----------------------------------------------------------------------------------------
 
 
-def test_statement_page_queries_do_not_grow_with_rows(funded_wallet, client_user, other_wallet, django_assert_max_num_queries):
+def test_statement_page_queries_do_not_grow_with_rows(
+    funded_wallet, client_user, other_wallet, django_assert_max_num_queries
+):
     api = client_of(client_user)
     query = {"currency": "USD", "from": "2000-01-01", "page_size": 200}
     with django_assert_max_num_queries(8) as few:
@@ -351,8 +399,12 @@ def test_statement_page_queries_do_not_grow_with_rows(funded_wallet, client_user
 
     for _ in range(15):
         services.transaction_transfer(
-            actor=client_user, wallet=funded_wallet, to_address=other_wallet.address,
-            currency=Currency.objects.get(code="USD"), amount="1", pin=PIN,
+            actor=client_user,
+            wallet=funded_wallet,
+            to_address=other_wallet.address,
+            currency=Currency.objects.get(code="USD"),
+            amount="1",
+            pin=PIN,
         )
         deposit(funded_wallet, "2")
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -367,18 +419,39 @@ def test_statement_page_queries_do_not_grow_with_rows(funded_wallet, client_user
 def test_both_endpoints_are_documented_in_the_schema_without_warnings(tmp_path):
     schema_file = tmp_path / "schema.yaml"
 
-    call_command("spectacular", "--validate", "--fail-on-warn", "--urlconf", "transactions.urls", "--file",
-                 str(schema_file), skip_checks=True, stderr=io.StringIO())
+    call_command(
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--urlconf",
+        "transactions.urls",
+        "--file",
+        str(schema_file),
+        skip_checks=True,
+        stderr=io.StringIO(),
+    )
 
     paths = yaml.safe_load(schema_file.read_text())["paths"]
     balance, statement_operation = paths["/wallets/{id}/balance/"]["get"], paths["/wallets/{id}/statement/"]["get"]
     assert {parameter["name"] for parameter in balance["parameters"]} == {"id", "at"}
-    assert {(parameter["name"], parameter.get("required", False)) for parameter in statement_operation["parameters"]} == {
-        ("id", True), ("currency", True), ("from", True), ("to", False), ("format", False), ("page", False),
-        ("page_size", False)}
+    assert {
+        (parameter["name"], parameter.get("required", False)) for parameter in statement_operation["parameters"]
+    } == {
+        ("id", True),
+        ("currency", True),
+        ("from", True),
+        ("to", False),
+        ("format", False),
+        ("page", False),
+        ("page_size", False),
+    }
     for operation in (balance, statement_operation):
         assert {"200", "400", "401", "404"} <= set(operation["responses"])
-    assert set(statement_operation["responses"]["200"]["content"]) == {"application/json", "text/csv", "application/pdf"}
+    assert set(statement_operation["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/csv",
+        "application/pdf",
+    }
 
 
 def test_amounts_are_plain_digits_at_the_currencys_decimals(client_user):
@@ -394,12 +467,13 @@ def test_amounts_are_plain_digits_at_the_currencys_decimals(client_user):
 
     assert before["assets"] == [
         {"currency": "BTC", "posted": "0.00000000", "held": "0.00000000", "available": "0.00000000"},
-        {"currency": "ETH", "posted": "0." + "0" * 18, "held": "0." + "0" * 18,
-         "available": "0." + "0" * 18},
+        {"currency": "ETH", "posted": "0." + "0" * 18, "held": "0." + "0" * 18, "available": "0." + "0" * 18},
     ]
     assert now["assets"][1]["posted"] == "12345678901.000000000000000001"
     assert (statement_body["opening_balance"], statement_body["results"][0]["amount"]) == (
-        "0." + "0" * 18, "12345678901.000000000000000001")
+        "0." + "0" * 18,
+        "12345678901.000000000000000001",
+    )
 
 
 def test_the_compiled_as_of_query_takes_each_calls_wallet_and_instant(funded_wallet, other_wallet):

@@ -40,8 +40,9 @@ def test_the_wallet_page_has_a_statement_form_that_downloads_with_the_admin_sess
     assert download.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode())))
     entry = Entry.objects.get(wallet=wallet, currency_id="USD")
-    assert rows[1:] == [["1", entry.created_at.isoformat(), str(entry.transaction_id), "deposit", "Deposit", "12.50",
-                         "12.50", "USD"]]
+    assert rows[1:] == [
+        ["1", entry.created_at.isoformat(), str(entry.transaction_id), "deposit", "Deposit", "12.50", "12.50", "USD"]
+    ]
     # "View": the browser asks for HTML and gets the browsable API's page of the statement.
     view = browser.get(url, {"currency": "EUR", "from": today, "to": today, "format": "json"}, HTTP_ACCEPT="text/html")
     assert view.status_code == 200 and view["Content-Type"].startswith("text/html")

@@ -19,7 +19,11 @@ from transactions import services
 from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
 from walletmanager.tests.test_api_fuzz import (  # noqa: F401 - _keep_the_test_connection is an autouse fixture
-    APP, CONFIG, _keep_the_test_connection, aim_path_at, token_header,
+    APP,
+    CONFIG,
+    _keep_the_test_connection,
+    aim_path_at,
+    token_header,
 )
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=schemathesis.Config.from_dict(CONFIG)).include(

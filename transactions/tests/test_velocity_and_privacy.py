@@ -73,10 +73,21 @@ def test_the_daily_outgoing_limit_caps_withdrawals_transfers_and_exchanges(clien
 
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.9"))
     withdraw(wallet, "40")
-    services.transaction_transfer(actor=client_user, wallet=wallet, to_address=other.address,
-                                  currency=Currency.objects.get(code="USD"), amount="30", pin=PIN)
-    services.transaction_exchange(actor=client_user, wallet=wallet, from_currency=Currency.objects.get(code="USD"),
-                                  to_currency=Currency.objects.get(code="EUR"), amount="20")
+    services.transaction_transfer(
+        actor=client_user,
+        wallet=wallet,
+        to_address=other.address,
+        currency=Currency.objects.get(code="USD"),
+        amount="30",
+        pin=PIN,
+    )
+    services.transaction_exchange(
+        actor=client_user,
+        wallet=wallet,
+        from_currency=Currency.objects.get(code="USD"),
+        to_currency=Currency.objects.get(code="EUR"),
+        amount="20",
+    )
 
     with pytest.raises(DailyLimitExceeded) as error:
         withdraw(wallet, "10.01")
@@ -84,8 +95,18 @@ def test_the_daily_outgoing_limit_caps_withdrawals_transfers_and_exchanges(clien
 
     api = APIClient()
     api.force_authenticate(client_user)
-    response = api.post("/api/transactions/", {"kind": "transfer", "wallet": str(wallet.pk), "to_address": other.address,
-                                               "currency": "USD", "amount": "11", "pin": PIN}, format="json")
+    response = api.post(
+        "/api/transactions/",
+        {
+            "kind": "transfer",
+            "wallet": str(wallet.pk),
+            "to_address": other.address,
+            "currency": "USD",
+            "amount": "11",
+            "pin": PIN,
+        },
+        format="json",
+    )
     assert (response.status_code, response.json()["code"]) == (409, "daily_limit_exceeded")
     assert position(wallet)[0] == Decimal("910")
     assert withdraw(wallet, "10").status == "posted"  # exactly the limit
@@ -98,10 +119,13 @@ def test_a_client_never_sees_the_reasons_staff_gave(client_user, usd):
     wallet = make_wallet(owner=client_user)
     deposit(wallet, "100")
     other = make_wallet()
-    transfer = services.transaction_transfer(actor=client_user, wallet=wallet, to_address=other.address, currency=usd,
-                                             amount="30", pin=PIN)
+    transfer = services.transaction_transfer(
+        actor=client_user, wallet=wallet, to_address=other.address, currency=usd, amount="30", pin=PIN
+    )
     maker, checker = StaffFactory(groups=["Finance"]), StaffFactory(groups=["Finance"])
-    request = approval_request(actor=maker, action="reverse", reason="AML suspicion on the recipient", transaction=transfer)
+    request = approval_request(
+        actor=maker, action="reverse", reason="AML suspicion on the recipient", transaction=transfer
+    )
     approval_approve(actor=checker, request=request)
     support = StaffFactory(groups=["Support"])
     wallet_block(actor=support, wallet=wallet, reason="AML suspicion: case 77")
@@ -121,7 +145,8 @@ def test_a_client_never_sees_the_reasons_staff_gave(client_user, usd):
     staff = APIClient()
     staff.force_authenticate(checker)
     assert staff.get(f"/api/transactions/{Transaction.objects.get(kind='reversal').pk}/").json()["reason"] == (
-        "AML suspicion on the recipient")
+        "AML suspicion on the recipient"
+    )
     assert staff.get(f"/api/wallets/{wallet.pk}/").json()["block_reason"] == "AML suspicion: case 77"
 
 
@@ -133,9 +158,22 @@ def test_a_transfer_to_a_blocked_recipient_does_not_say_why(client_user, usd):
     api = APIClient()
     api.force_authenticate(client_user)
 
-    response = api.post("/api/transactions/", {"kind": "transfer", "wallet": str(wallet.pk), "to_address": recipient.address,
-                                               "currency": "USD", "amount": "5", "pin": PIN}, format="json")
+    response = api.post(
+        "/api/transactions/",
+        {
+            "kind": "transfer",
+            "wallet": str(wallet.pk),
+            "to_address": recipient.address,
+            "currency": "USD",
+            "amount": "5",
+            "pin": PIN,
+        },
+        format="json",
+    )
 
     assert response.status_code == 409
-    assert response.json() == {"code": "recipient_unavailable", "detail": "The recipient's wallet cannot receive this payment."}
+    assert response.json() == {
+        "code": "recipient_unavailable",
+        "detail": "The recipient's wallet cannot receive this payment.",
+    }
     assert position(wallet)[0] == Decimal("100")

@@ -5,8 +5,8 @@ from django.test import Client
 from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
-from wallets.tests.factories import WalletFactory
 from walletmanager.testing.two_factor import verified_staff_login
+from wallets.tests.factories import WalletFactory
 
 CHANGELIST = "/admin/users/user/"
 
@@ -72,16 +72,23 @@ def test_a_refused_object_is_reported_and_does_not_stop_the_others(support):
     WalletFactory(owner=user_with_wallet)
     client = admin_client(support)
 
-    blocked = client.post(CHANGELIST, {"action": "block_users", "_selected_action": [colleague.pk, leaver.pk],
-                                       "apply": "1", "reason": "x"}, follow=True)
-    closed = client.post(CHANGELIST, {"action": "close_users", "_selected_action": [user_with_wallet.pk],
-                                      "apply": "1", "reason": "left"}, follow=True)
+    blocked = client.post(
+        CHANGELIST,
+        {"action": "block_users", "_selected_action": [colleague.pk, leaver.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    )
+    closed = client.post(
+        CHANGELIST,
+        {"action": "close_users", "_selected_action": [user_with_wallet.pk], "apply": "1", "reason": "left"},
+        follow=True,
+    )
 
     blocked_messages = [str(message) for message in get_messages(blocked.wsgi_request)]
     assert f"{colleague.email}: refused — Only a superuser can block or close staff." in blocked_messages
     assert "Blocked 1 user(s)." in blocked_messages
     assert f"{user_with_wallet.email}: refused — Close every wallet of the user first." in [
-        str(message) for message in get_messages(closed.wsgi_request)]
+        str(message) for message in get_messages(closed.wsgi_request)
+    ]
     colleague.refresh_from_db()
     leaver.refresh_from_db()
     user_with_wallet.refresh_from_db()
@@ -92,8 +99,9 @@ def test_a_refused_object_is_reported_and_does_not_stop_the_others(support):
 def test_unblock_action_needs_no_reason(support):
     target = UserFactory(status=User.Status.BLOCKED, block_reason="old")
 
-    admin_client(support).post(CHANGELIST, {"action": "unblock_users", "_selected_action": [target.pk],
-                                            "apply": "1", "reason": ""})
+    admin_client(support).post(
+        CHANGELIST, {"action": "unblock_users", "_selected_action": [target.pk], "apply": "1", "reason": ""}
+    )
 
     target.refresh_from_db()
     assert target.status == "active"
@@ -104,8 +112,9 @@ def test_unblock_action_needs_no_reason(support):
 def test_an_operator_without_the_permission_cannot_run_the_action_by_posting_it(client_user):
     finance = StaffFactory(groups=["Finance"])
 
-    admin_client(finance).post(CHANGELIST, {"action": "block_users", "_selected_action": [client_user.pk],
-                                            "apply": "1", "reason": "x"})
+    admin_client(finance).post(
+        CHANGELIST, {"action": "block_users", "_selected_action": [client_user.pk], "apply": "1", "reason": "x"}
+    )
 
     client_user.refresh_from_db()
     assert client_user.status == "active"
@@ -139,8 +148,14 @@ def test_changelist_query_count_does_not_grow_with_rows(superuser, django_assert
 @pytest.mark.django_db
 def test_superuser_adds_a_user_with_a_hashed_validated_password(superuser):
     client = admin_client(superuser)
-    form = {"email": "New.Operator@Example.com", "first_name": "Nina", "last_name": "Simone", "role": "admin",
-            "password1": "grapefruit-olive-41", "password2": "grapefruit-olive-41"}
+    form = {
+        "email": "New.Operator@Example.com",
+        "first_name": "Nina",
+        "last_name": "Simone",
+        "role": "admin",
+        "password1": "grapefruit-olive-41",
+        "password2": "grapefruit-olive-41",
+    }
 
     weak = client.post(f"{CHANGELIST}add/", {**form, "password1": "1234567890", "password2": "1234567890"})
     response = client.post(f"{CHANGELIST}add/", form)
@@ -156,9 +171,17 @@ def test_superuser_adds_a_user_with_a_hashed_validated_password(superuser):
 def test_admin_add_refuses_an_email_taken_in_another_case(superuser):
     UserFactory(email="taken@example.com")
 
-    response = admin_client(superuser).post(f"{CHANGELIST}add/", {
-        "email": "TAKEN@example.com", "first_name": "A", "last_name": "B", "role": "client",
-        "password1": "grapefruit-olive-41", "password2": "grapefruit-olive-41"})
+    response = admin_client(superuser).post(
+        f"{CHANGELIST}add/",
+        {
+            "email": "TAKEN@example.com",
+            "first_name": "A",
+            "last_name": "B",
+            "role": "client",
+            "password1": "grapefruit-olive-41",
+            "password2": "grapefruit-olive-41",
+        },
+    )
 
     assert response.status_code == 200
     assert "email" in response.context["adminform"].form.errors
@@ -172,10 +195,14 @@ def test_an_operator_who_may_edit_users_cannot_grant_staff_or_superuser(client_u
     editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
     client = admin_client(editor)
 
-    client.post(f"{CHANGELIST}{editor.pk}/change/", {
-        "email": editor.email, "first_name": "Eve", "last_name": "Hopper", "role": "admin", "is_superuser": "on"})
-    client.post(f"{CHANGELIST}{client_user.pk}/change/", {
-        "email": client_user.email, "first_name": "Ada", "last_name": "Lovelace", "role": "admin"})
+    client.post(
+        f"{CHANGELIST}{editor.pk}/change/",
+        {"email": editor.email, "first_name": "Eve", "last_name": "Hopper", "role": "admin", "is_superuser": "on"},
+    )
+    client.post(
+        f"{CHANGELIST}{client_user.pk}/change/",
+        {"email": client_user.email, "first_name": "Ada", "last_name": "Lovelace", "role": "admin"},
+    )
 
     editor.refresh_from_db()
     client_user.refresh_from_db()
@@ -196,8 +223,9 @@ def test_admin_actions_enforce_csrf(support, client_user):
     client = Client(enforce_csrf_checks=True)
     verified_staff_login(client, support)
 
-    response = client.post(CHANGELIST, {"action": "block_users", "_selected_action": [client_user.pk],
-                                        "apply": "1", "reason": "x"})
+    response = client.post(
+        CHANGELIST, {"action": "block_users", "_selected_action": [client_user.pk], "apply": "1", "reason": "x"}
+    )
 
     assert response.status_code == 403
     client_user.refresh_from_db()
@@ -210,10 +238,16 @@ def test_each_user_gets_its_own_outcome_and_the_change_reaches_history_and_recen
     colleague = StaffFactory()
     client = admin_client(support)
 
-    done = client.post(CHANGELIST, {
-        "action": "block_users", "_selected_action": [already.pk, target.pk, colleague.pk], "apply": "1",
-        "reason": "chargebacks",
-    }, follow=True)
+    done = client.post(
+        CHANGELIST,
+        {
+            "action": "block_users",
+            "_selected_action": [already.pk, target.pk, colleague.pk],
+            "apply": "1",
+            "reason": "chargebacks",
+        },
+        follow=True,
+    )
 
     shown = [str(message) for message in get_messages(done.wsgi_request)]
     assert f"{already.email}: already blocked, nothing changed." in shown

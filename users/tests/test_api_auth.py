@@ -87,9 +87,16 @@ def test_the_system_user_can_never_log_in(api_client):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "body",
-    [{}, {"email": "a@example.com"}, {"password": "x"}, {"email": ["a"], "password": "x"},
-     {"email": "a" * 10_000, "password": "x"}, {"email": "a@example.com", "password": "x" * 100_000},
-     {"email": "nul\x00@example.com", "password": "x"}, {"email": "a@example.com", "password": "nul\x00"}],
+    [
+        {},
+        {"email": "a@example.com"},
+        {"password": "x"},
+        {"email": ["a"], "password": "x"},
+        {"email": "a" * 10_000, "password": "x"},
+        {"email": "a@example.com", "password": "x" * 100_000},
+        {"email": "nul\x00@example.com", "password": "x"},
+        {"email": "a@example.com", "password": "nul\x00"},
+    ],
 )
 def test_malformed_login_bodies_are_400(api_client, body):
     response = api_client.post(LOGIN, body, format="json")
@@ -99,7 +106,9 @@ def test_malformed_login_bodies_are_400(api_client, body):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("raw", ['{"email": "\\ud800@example.com", "password": "x"}', '{"email": "a@example.com", "password": "\\udfff"}'])
+@pytest.mark.parametrize(
+    "raw", ['{"email": "\\ud800@example.com", "password": "x"}', '{"email": "a@example.com", "password": "\\udfff"}']
+)
 def test_lone_surrogates_are_400_not_500(api_client, raw):
     response = api_client.post(LOGIN, raw, content_type="application/json")
 
@@ -152,7 +161,9 @@ def test_login_is_throttled_per_address_across_emails(client_user, settings):
 
     codes = [client.post(LOGIN, {"email": f"guess{n}@example.com", "password": "x"}).status_code for n in range(3)]
     blocked = client.post(LOGIN, {"email": client_user.email, "password": DEFAULT_PASSWORD})
-    elsewhere = APIClient(REMOTE_ADDR="10.1.1.2").post(LOGIN, {"email": client_user.email, "password": DEFAULT_PASSWORD})
+    elsewhere = APIClient(REMOTE_ADDR="10.1.1.2").post(
+        LOGIN, {"email": client_user.email, "password": DEFAULT_PASSWORD}
+    )
 
     assert codes == [401, 401, 401]
     assert blocked.status_code == 429
@@ -162,7 +173,9 @@ def test_login_is_throttled_per_address_across_emails(client_user, settings):
 
 @pytest.mark.django_db
 def test_default_rates_throttle_the_sixth_attempt_on_one_email(api_client, client_user):
-    codes = [api_client.post(LOGIN, {"email": client_user.email, "password": "bad-guess"}).status_code for _ in range(6)]
+    codes = [
+        api_client.post(LOGIN, {"email": client_user.email, "password": "bad-guess"}).status_code for _ in range(6)
+    ]
 
     assert codes == [401] * 5 + [429]
 
@@ -199,8 +212,12 @@ def test_me_shows_the_profile(client_user):
     response = token_client(client_user).get(ME)
 
     assert response.data == {
-        "id": client_user.pk, "email": client_user.email, "first_name": "Ada", "last_name": "Lovelace",
-        "role": "client", "status": "active",
+        "id": client_user.pk,
+        "email": client_user.email,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "role": "client",
+        "status": "active",
     }
 
 
@@ -218,7 +235,9 @@ def test_me_patch_changes_only_names(client_user):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [{"first_name": ""}, {"first_name": "   "}, {"last_name": "Bobby; DROP"}, {"last_name": "x" * 151}])
+@pytest.mark.parametrize(
+    "body", [{"first_name": ""}, {"first_name": "   "}, {"last_name": "Bobby; DROP"}, {"last_name": "x" * 151}]
+)
 def test_me_patch_refuses_bad_names_and_changes_nothing(client_user, body):
     response = token_client(client_user).patch(ME, body, format="json")
 
@@ -255,7 +274,9 @@ def test_session_auth_with_the_csrf_token_is_accepted(client_user):
     client.force_login(client_user)
     client.get("/api/auth/session/login/")  # a form page: sets the csrftoken cookie, as the browsable API does
 
-    response = client.patch(ME, {"first_name": "Eve"}, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    response = client.patch(
+        ME, {"first_name": "Eve"}, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value
+    )
 
     assert response.status_code == 200, response.data
     assert response.data["first_name"] == "Eve"

@@ -10,7 +10,13 @@ def people():
     """Users other than the system user that a migration creates."""
     return User.objects.filter(is_system=False)
 
-GOOD = {"email": "New.Person@Example.com", "password": "violet-tangerine-87", "first_name": "Ana", "last_name": "O'Neil-Ruiz"}
+
+GOOD = {
+    "email": "New.Person@Example.com",
+    "password": "violet-tangerine-87",
+    "first_name": "Ana",
+    "last_name": "O'Neil-Ruiz",
+}
 
 
 @pytest.mark.django_db
@@ -20,8 +26,12 @@ def test_register_creates_an_active_client_with_a_lowercased_email(api_client):
     assert response.status_code == 201, response.data
     user = people().get()
     assert response.data == {
-        "id": user.pk, "email": "new.person@example.com", "first_name": "Ana", "last_name": "O'Neil-Ruiz",
-        "role": "client", "status": "active",
+        "id": user.pk,
+        "email": "new.person@example.com",
+        "first_name": "Ana",
+        "last_name": "O'Neil-Ruiz",
+        "role": "client",
+        "status": "active",
     }
     assert "password" not in response.data
     assert user.check_password(GOOD["password"])
@@ -138,8 +148,10 @@ def test_malformed_bodies_are_400(api_client, body):
 
 @pytest.mark.django_db
 def test_registration_is_throttled_per_address(api_client, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "register": "2/hour"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "register": "2/hour"},
+    }
 
     codes = [api_client.post(URL, {**GOOD, "email": f"p{n}@example.com"}, format="json").status_code for n in range(3)]
 

@@ -21,13 +21,21 @@ def test_staff_blocks_a_user_through_the_api(client_user, support):
 
     assert response.status_code == 200, response.data
     assert response.data == {
-        "id": client_user.pk, "email": client_user.email, "first_name": "Ada", "last_name": "Lovelace",
-        "role": "client", "status": "blocked",
+        "id": client_user.pk,
+        "email": client_user.email,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "role": "client",
+        "status": "blocked",
     }
     assert victim_client.get("/api/me/").status_code == 401
     event = AuditEvent.objects.get(action="user.blocked")
     assert (event.actor, event.target_id, event.reason, event.ip) == (
-        support, str(client_user.pk), "suspicious logins", "127.0.0.1")
+        support,
+        str(client_user.pk),
+        "suspicious logins",
+        "127.0.0.1",
+    )
 
 
 @pytest.mark.django_db
@@ -40,9 +48,12 @@ def test_unblock_and_close_through_the_api(client_user, support):
 
     assert (unblocked.status_code, unblocked.data["status"]) == (200, "active")
     assert (closed.status_code, closed.data["status"]) == (200, "closed")
-    assert list(AuditEvent.objects.filter(target_id=str(client_user.pk)).exclude(action="user.registered")
-                .order_by("id").values_list("action", "reason")) == [
-        ("user.blocked", "check"), ("user.unblocked", ""), ("user.closed", "customer request")]
+    assert list(
+        AuditEvent.objects.filter(target_id=str(client_user.pk))
+        .exclude(action="user.registered")
+        .order_by("id")
+        .values_list("action", "reason")
+    ) == [("user.blocked", "check"), ("user.unblocked", ""), ("user.closed", "customer request")]
 
 
 @pytest.mark.django_db

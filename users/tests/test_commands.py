@@ -1,14 +1,14 @@
 from io import StringIO
 
 import pytest
-from django.utils import timezone
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from knox.models import AuthToken
 
 from users.models import User
 from users.services import user_login
-from users.two_factor import user_totp_enrol
 from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from users.two_factor import user_totp_enrol
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import run_manage
 
@@ -93,8 +93,15 @@ def test_commands_block_staff_only_as_a_named_superuser():
     with pytest.raises(CommandError, match="cannot_block_staff"):
         call_command("block_user", operator.email, "--reason", "left the company", stdout=StringIO())
 
-    call_command("block_user", operator.email, "--reason", "left the company", "--by",
-                 StaffFactory(is_superuser=True).email, stdout=StringIO())
+    call_command(
+        "block_user",
+        operator.email,
+        "--reason",
+        "left the company",
+        "--by",
+        StaffFactory(is_superuser=True).email,
+        stdout=StringIO(),
+    )
 
     operator.refresh_from_db()
     assert operator.status == "blocked"
@@ -106,7 +113,9 @@ def test_block_user_from_the_shell_exits_non_zero_without_a_traceback():
     missing_reason = run_manage("block_user", "ghost@example.com")
 
     assert unknown.returncode == 1
-    assert unknown.stderr.strip().splitlines() == ["CommandError: user_not_found: No user with email 'ghost@example.com'."]
+    assert unknown.stderr.strip().splitlines() == [
+        "CommandError: user_not_found: No user with email 'ghost@example.com'."
+    ]
     assert missing_reason.returncode != 0
     for result in (unknown, missing_reason):
         assert "Traceback" not in result.stderr
@@ -115,9 +124,16 @@ def test_block_user_from_the_shell_exits_non_zero_without_a_traceback():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_createsuperuser_noinput_takes_email_and_names_from_the_environment(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # what the subprocess used
-    result = run_manage("createsuperuser", "--noinput", env={
-        "DJANGO_SUPERUSER_EMAIL": "Root@Example.com", "DJANGO_SUPERUSER_PASSWORD": "marble-canyon-73",
-        "DJANGO_SUPERUSER_FIRST_NAME": "Root", "DJANGO_SUPERUSER_LAST_NAME": "Admin"})
+    result = run_manage(
+        "createsuperuser",
+        "--noinput",
+        env={
+            "DJANGO_SUPERUSER_EMAIL": "Root@Example.com",
+            "DJANGO_SUPERUSER_PASSWORD": "marble-canyon-73",
+            "DJANGO_SUPERUSER_FIRST_NAME": "Root",
+            "DJANGO_SUPERUSER_LAST_NAME": "Admin",
+        },
+    )
 
     assert result.returncode == 0, result.stderr
     root = User.objects.get(email="root@example.com")
@@ -130,8 +146,17 @@ def test_createsuperuser_noinput_takes_email_and_names_from_the_environment(sett
 def test_createsuperuser_with_options(monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "marble-canyon-73")
 
-    call_command("createsuperuser", "--noinput", "--email", "ops@example.com", "--first_name", "Op",
-                 "--last_name", "Erator", stdout=StringIO())
+    call_command(
+        "createsuperuser",
+        "--noinput",
+        "--email",
+        "ops@example.com",
+        "--first_name",
+        "Op",
+        "--last_name",
+        "Erator",
+        stdout=StringIO(),
+    )
 
     ops = User.objects.get(email="ops@example.com")
     assert ops.is_superuser and ops.is_staff and ops.check_password("marble-canyon-73")

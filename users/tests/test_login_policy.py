@@ -113,7 +113,8 @@ def test_a_wrong_or_reused_code_is_invalid_otp_and_counts_as_a_failure():
     assert right.status_code == 200
     assert (reused.status_code, reused.data["code"]) == (401, "invalid_otp")
     assert list(events(operator, "user.login_failed").order_by("id").values_list("reason", flat=True)) == [
-        "wrong authenticator code", "wrong authenticator code"
+        "wrong authenticator code",
+        "wrong authenticator code",
     ]
     assert AuthToken.objects.filter(user=operator).count() == 1
 
@@ -147,7 +148,9 @@ def test_staff_without_an_enrolled_authenticator_are_told_how_to_get_one():
 def test_a_wrong_password_with_a_right_code_is_still_invalid_credentials():
     operator = StaffFactory()
 
-    response = APIClient().post(API_LOGIN, {"email": operator.email, "password": "nope-nope-1", "otp": totp_code(operator)})
+    response = APIClient().post(
+        API_LOGIN, {"email": operator.email, "password": "nope-nope-1", "otp": totp_code(operator)}
+    )
 
     assert response.data == {"code": "invalid_credentials", "detail": "Unable to log in with the provided credentials."}
     assert events(operator, "user.login_failed").get().reason == "wrong password"
@@ -195,7 +198,9 @@ def test_clients_are_throttled_but_never_locked(settings):
     with_rates(settings, login_email="100/min")
     customer = UserFactory()
 
-    codes = [APIClient().post(API_LOGIN, {"email": customer.email, "password": "bad-guess-1"}).status_code for _ in range(12)]
+    codes = [
+        APIClient().post(API_LOGIN, {"email": customer.email, "password": "bad-guess-1"}).status_code for _ in range(12)
+    ]
     right = APIClient().post(API_LOGIN, {"email": customer.email, "password": DEFAULT_PASSWORD})
 
     assert codes == [401] * 12
@@ -215,7 +220,9 @@ def test_unlock_user_lifts_the_lock_and_the_old_failures_stop_counting(settings)
 
     call_command("unlock_user", operator.email.upper(), "--reason", "called the operator", stdout=out)
     wrong_again = APIClient().post(API_LOGIN, {"email": operator.email, "password": "wrong-guess-1"})
-    right = APIClient().post(API_LOGIN, {"email": operator.email, "password": DEFAULT_PASSWORD, "otp": totp_code(operator)})
+    right = APIClient().post(
+        API_LOGIN, {"email": operator.email, "password": DEFAULT_PASSWORD, "otp": totp_code(operator)}
+    )
 
     assert out.getvalue().strip() == f"Unlocked {operator.email}."
     assert wrong_again.data["code"] == "invalid_credentials"  # the ten before the unlock no longer count
@@ -241,8 +248,9 @@ def test_the_admin_asks_operators_for_the_code_and_lets_them_in_with_it():
 
     page = browser.get("/admin/login/")
     without = browser.post(ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD})
-    with_code = browser.post(ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD,
-                                           "otp_token": totp_code(operator)})
+    with_code = browser.post(
+        ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)}
+    )
     index = browser.get("/admin/")
 
     assert b'name="otp_token"' in page.content and b"Authenticator code" in page.content
@@ -280,7 +288,9 @@ def test_a_client_with_the_right_password_gets_the_generic_error_at_the_admin():
 def test_admin_logout_is_audited():
     operator = StaffFactory()
     browser = Client(REMOTE_ADDR="198.51.100.9")
-    browser.post(ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)})
+    browser.post(
+        ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)}
+    )
 
     browser.post("/admin/logout/")
 
@@ -308,8 +318,15 @@ def test_the_session_login_asks_staff_for_the_code_and_audits():
     browser = Client()
 
     without = browser.post(SESSION_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD})
-    with_code = browser.post(SESSION_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD,
-                                             "otp_token": totp_code(operator), "next": "/api/me/"})
+    with_code = browser.post(
+        SESSION_LOGIN,
+        {
+            "username": operator.email,
+            "password": DEFAULT_PASSWORD,
+            "otp_token": totp_code(operator),
+            "next": "/api/me/",
+        },
+    )
     me = browser.get("/api/me/", HTTP_ACCEPT="application/json")
 
     assert without.status_code == 200 and b"Enter the code from your authenticator app" in without.content
@@ -368,7 +385,9 @@ def test_staff_totp_refuses_a_client():
 def test_an_operator_re_enrols_from_the_admin_after_a_code_of_the_current_authenticator(monkeypatch):
     operator = StaffFactory()
     browser = Client()
-    browser.post(ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)})
+    browser.post(
+        ADMIN_LOGIN, {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)}
+    )
     old = totp_device(operator)
 
     refused = browser.post("/admin/two-factor/", {"otp_token": "000000"})

@@ -171,10 +171,14 @@ def test_close_revokes_tokens_keeps_the_email_taken_and_is_terminal(api_client, 
     assert again.status == "closed"
     assert audit_events(client_user).count() == 1
     assert client.get("/api/me/").status_code == 401
-    response = api_client.post("/api/auth/register/", {
-        "email": client_user.email, "password": "violet-tangerine-87", "first_name": "A", "last_name": "B"})
+    response = api_client.post(
+        "/api/auth/register/",
+        {"email": client_user.email, "password": "violet-tangerine-87", "first_name": "A", "last_name": "B"},
+    )
     assert response.status_code == 400
-    assert response.json()["fields"]["email"] == [{"code": "email_taken", "detail": "A user with this email already exists."}]
+    assert response.json()["fields"]["email"] == [
+        {"code": "email_taken", "detail": "A user with this email already exists."}
+    ]
 
 
 @pytest.mark.django_db

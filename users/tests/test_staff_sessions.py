@@ -16,8 +16,10 @@ from walletmanager.testing.two_factor import totp_code
 def logged_in_operator() -> tuple[Client, object]:
     operator = StaffFactory(groups=["Support"])
     browser = Client(REMOTE_ADDR="198.51.100.20")
-    response = browser.post("/admin/login/?next=/admin/", {
-        "username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)})
+    response = browser.post(
+        "/admin/login/?next=/admin/",
+        {"username": operator.email, "password": DEFAULT_PASSWORD, "otp_token": totp_code(operator)},
+    )
     assert response.status_code == 302
     return browser, operator
 
@@ -60,7 +62,10 @@ def test_activity_keeps_a_staff_session_alive_but_not_past_twelve_hours(monkeypa
 
     assert set(answers) == {200}
     assert expired.status_code == 302
-    assert AuditEvent.objects.get(action="user.logout", target_id=str(operator.pk)).reason == "staff session lifetime reached"
+    assert (
+        AuditEvent.objects.get(action="user.logout", target_id=str(operator.pk)).reason
+        == "staff session lifetime reached"
+    )
 
 
 @pytest.mark.django_db

@@ -48,7 +48,9 @@ def field_errors(detail, prefix: str = "") -> dict[str, list[dict[str, str]]]:
             fields.update(field_errors(value, f"{prefix}.{index}" if prefix else str(index)))
         return fields
     items = detail if isinstance(detail, list) else [detail]
-    return {prefix or NON_FIELD: [{"code": getattr(item, "code", None) or "invalid", "detail": str(item)} for item in items]}
+    return {
+        prefix or NON_FIELD: [{"code": getattr(item, "code", None) or "invalid", "detail": str(item)} for item in items]
+    }
 
 
 def input_error_body(fields: dict[str, list[dict[str, str]]]) -> dict:
@@ -67,7 +69,8 @@ def exception_handler(exc, context):
         return Response({"code": exc.code, "detail": exc.detail}, status=exc.status_code, headers=headers)
     if isinstance(exc, DatabaseError) and database_unavailable(exc):
         return Response(
-            service_unavailable_body(), status=ErrorCode.SERVICE_UNAVAILABLE.status,
+            service_unavailable_body(),
+            status=ErrorCode.SERVICE_UNAVAILABLE.status,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
 
@@ -80,7 +83,9 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = input_error_body(field_errors(exc.detail) or {NON_FIELD: [{"code": "invalid", "detail": "Invalid input."}]})
+        response.data = input_error_body(
+            field_errors(exc.detail) or {NON_FIELD: [{"code": "invalid", "detail": "Invalid input."}]}
+        )
         return response
     detail, code = exc.detail, exc.get_codes()
     if isinstance(detail, dict) and "detail" in detail:

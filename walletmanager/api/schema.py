@@ -16,7 +16,7 @@ from drf_spectacular import openapi
 from drf_spectacular.plumbing import force_instance
 from rest_framework import permissions, serializers
 
-from walletmanager.error_codes import ERROR_CODE_CHOICES, ErrorCode
+from walletmanager.error_codes import ERROR_CODE_CHOICES
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -53,7 +53,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=ERROR_CODE_CHOICES, help_text="Programs switch on this.")
     detail = serializers.CharField(help_text="For people; `code` is for programs.")
     fields = serializers.DictField(
-        child=FieldErrorSerializer(many=True), required=False,
+        child=FieldErrorSerializer(many=True),
+        required=False,
         help_text="Input errors by input name (`non_field_errors` for the body as a whole; nested as `a.b`).",
     )
 
@@ -92,9 +93,7 @@ class AutoSchema(openapi.AutoSchema):
 
     def _sends_retry_after(self, status: int) -> bool:
         # 409 carries it only for `idempotency_in_progress`, on the operations that take the header.
-        return status != 409 or any(
-            parameter.get("name") == "Idempotency-Key" for parameter in self._get_parameters()
-        )
+        return status != 409 or any(parameter.get("name") == "Idempotency-Key" for parameter in self._get_parameters())
 
     def _error_statuses(self, responses) -> list[int]:
         method = self.method.upper()

@@ -28,8 +28,20 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
     ordering = ("-created_at", "-id")
     actions = ["approve_requests", "reject_requests"]
     fields = (
-        "id", "action", "summary", "target_link", "payload_readable", "status", "requested_by", "reason", "created_at",
-        "decided_by", "decision_reason", "decided_at", "failure_code", "result_readable",
+        "id",
+        "action",
+        "summary",
+        "target_link",
+        "payload_readable",
+        "status",
+        "requested_by",
+        "reason",
+        "created_at",
+        "decided_by",
+        "decision_reason",
+        "decided_at",
+        "failure_code",
+        "result_readable",
     )
     readonly_fields = fields
 
@@ -53,13 +65,19 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     def status_banners(self, obj: ApprovalRequest) -> list[StatusBanner]:
         if obj.status == ApprovalRequest.Status.PENDING:
-            return [StatusBanner(
-                f"Pending: waits for a second operator (not {obj.requested_by.email}, who asked for it).",
-                since=obj.created_at, level="pending",
-            )]
+            return [
+                StatusBanner(
+                    f"Pending: waits for a second operator (not {obj.requested_by.email}, who asked for it).",
+                    since=obj.created_at,
+                    level="pending",
+                )
+            ]
         if obj.status == ApprovalRequest.Status.FAILED:
-            return [StatusBanner(f"Failed: approved, but the action was refused ({obj.failure_code}).",
-                                 reason=obj.decision_reason)]
+            return [
+                StatusBanner(
+                    f"Failed: approved, but the action was refused ({obj.failure_code}).", reason=obj.decision_reason
+                )
+            ]
         return []
 
     def decisions(self, request, obj: ApprovalRequest) -> list[Decision]:
@@ -111,8 +129,10 @@ def _approve(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
     if request.status == ApprovalRequest.Status.FAILED:
         from walletmanager.exceptions import Conflict
 
-        raise Conflict(f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
-                       code=request.failure_code or "invalid_state")
+        raise Conflict(
+            f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
+            code=request.failure_code or "invalid_state",
+        )
     return request
 
 

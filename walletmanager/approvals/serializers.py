@@ -21,8 +21,21 @@ class ApprovalRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApprovalRequest
         fields = [
-            "id", "action", "summary", "payload", "target_type", "target_id", "status", "reason", "requested_by",
-            "created_at", "decided_by", "decision_reason", "decided_at", "failure_code", "result",
+            "id",
+            "action",
+            "summary",
+            "payload",
+            "target_type",
+            "target_id",
+            "status",
+            "reason",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decision_reason",
+            "decided_at",
+            "failure_code",
+            "result",
         ]
         read_only_fields = fields
 

@@ -36,13 +36,25 @@ def approval_request(*, actor: Any, action: str, reason: str, **arguments: Any) 
     refuse_own(actor, prepared.owner_ids)
     with transaction.atomic():
         request = ApprovalRequest.objects.create(
-            action=action, payload=prepared.payload, summary=prepared.summary[:255],
-            target_type=prepared.target_type, target_id=prepared.target_id, requested_by=actor, reason=reason,
+            action=action,
+            payload=prepared.payload,
+            summary=prepared.summary[:255],
+            target_type=prepared.target_type,
+            target_id=prepared.target_id,
+            requested_by=actor,
+            reason=reason,
         )
         audit_record(
-            actor=actor, action="approval.requested", target=request, reason=reason,
-            data={"action": action, "summary": request.summary, "payload": prepared.payload,
-                  "target": f"{prepared.target_type}:{prepared.target_id}"},
+            actor=actor,
+            action="approval.requested",
+            target=request,
+            reason=reason,
+            data={
+                "action": action,
+                "summary": request.summary,
+                "payload": prepared.payload,
+                "target": f"{prepared.target_type}:{prepared.target_id}",
+            },
         )
     return request
 
@@ -70,9 +82,17 @@ def _finish(request: ApprovalRequest, *, actor: Any, status: str, reason: str, *
         setattr(request, name, value)
     request.save()
     audit_record(
-        actor=actor, action=f"approval.{status}", target=request, reason=reason,
-        data={"action": request.action, "summary": request.summary, "result": request.result,
-              "failure_code": request.failure_code, "requested_by": str(request.requested_by_id)},
+        actor=actor,
+        action=f"approval.{status}",
+        target=request,
+        reason=reason,
+        data={
+            "action": request.action,
+            "summary": request.summary,
+            "result": request.result,
+            "failure_code": request.failure_code,
+            "requested_by": str(request.requested_by_id),
+        },
     )
     return request
 
@@ -87,14 +107,24 @@ def approval_approve(*, actor: Any, request: ApprovalRequest, reason: str = "") 
         spec = _action(request.action)
         _check_checker(actor, request, spec)
         if request.created_at < timezone.now() - settings.APPROVAL_TTL:
-            return _finish(request, actor=None, status=ApprovalRequest.Status.EXPIRED,
-                           reason=f"Not decided within {settings.APPROVAL_TTL}.")
+            return _finish(
+                request,
+                actor=None,
+                status=ApprovalRequest.Status.EXPIRED,
+                reason=f"Not decided within {settings.APPROVAL_TTL}.",
+            )
         try:
             with transaction.atomic():
                 result = spec.run(actor=actor, payload=request.payload, reason=request.reason)
         except DomainError as error:
-            return _finish(request, actor=actor, status=ApprovalRequest.Status.FAILED, reason=reason,
-                           failure_code=error.code, result={"detail": error.detail})
+            return _finish(
+                request,
+                actor=actor,
+                status=ApprovalRequest.Status.FAILED,
+                reason=reason,
+                failure_code=error.code,
+                result={"detail": error.detail},
+            )
         return _finish(request, actor=actor, status=ApprovalRequest.Status.APPROVED, reason=reason, result=result)
 
 
@@ -112,16 +142,23 @@ def approval_expire_stale(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - settings.APPROVAL_TTL
     expired = 0
     for pk in list(
-        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
     ):
         with transaction.atomic():
             request = (
                 ApprovalRequest.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=ApprovalRequest.Status.PENDING).first()
+                .filter(pk=pk, status=ApprovalRequest.Status.PENDING)
+                .first()
             )
             if request is None:
                 continue
-            _finish(request, actor=None, status=ApprovalRequest.Status.EXPIRED,
-                    reason=f"Not decided within {settings.APPROVAL_TTL}.")
+            _finish(
+                request,
+                actor=None,
+                status=ApprovalRequest.Status.EXPIRED,
+                reason=f"Not decided within {settings.APPROVAL_TTL}.",
+            )
             expired += 1
     return expired

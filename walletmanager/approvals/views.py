@@ -33,7 +33,9 @@ class ApprovalRequestFilter(django_filters.FilterSet):
 
 @extend_schema_view(
     list=extend_schema(summary="Approval requests you may decide (and your own)", tags=["approvals"]),
-    retrieve=extend_schema(summary="One approval request", tags=["approvals"], responses={200: ApprovalRequestSerializer, 404: ERROR}),
+    retrieve=extend_schema(
+        summary="One approval request", tags=["approvals"], responses={200: ApprovalRequestSerializer, 404: ERROR}
+    ),
 )
 class ApprovalRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ApprovalRequestSerializer
@@ -54,23 +56,30 @@ class ApprovalRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
 
     @extend_schema(
         summary="Approve: the action runs now (a refusal leaves the request failed with its code)",
-        tags=["approvals"], request=ApprovalDecisionInputSerializer,
+        tags=["approvals"],
+        request=ApprovalDecisionInputSerializer,
         responses={200: ApprovalRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         body = ApprovalDecisionInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        decided = services.approval_approve(actor=request.user, request=self._request(pk), reason=body.validated_data["reason"])
+        decided = services.approval_approve(
+            actor=request.user, request=self._request(pk), reason=body.validated_data["reason"]
+        )
         return Response(ApprovalRequestSerializer(decided).data)
 
     @extend_schema(
-        summary="Reject (reason required): nothing runs", tags=["approvals"], request=ApprovalRejectInputSerializer,
+        summary="Reject (reason required): nothing runs",
+        tags=["approvals"],
+        request=ApprovalRejectInputSerializer,
         responses={200: ApprovalRequestSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         body = ApprovalRejectInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        decided = services.approval_reject(actor=request.user, request=self._request(pk), reason=body.validated_data["reason"])
+        decided = services.approval_reject(
+            actor=request.user, request=self._request(pk), reason=body.validated_data["reason"]
+        )
         return Response(ApprovalRequestSerializer(decided).data)

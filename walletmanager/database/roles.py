@@ -68,7 +68,9 @@ def _url_for(admin_url: str, *, user: str, database: str) -> str:
     return urlunsplit((parts.scheme, f"{quote(user)}@{host}", f"/{quote(database)}", parts.query, ""))
 
 
-def provision(admin_url: str, *, database: str, owner: str = OWNER_ROLE, runtime: str = RUNTIME_ROLE) -> tuple[str, str]:
+def provision(
+    admin_url: str, *, database: str, owner: str = OWNER_ROLE, runtime: str = RUNTIME_ROLE
+) -> tuple[str, str]:
     """With a superuser's ``admin_url`` (trust or peer authentication): create the owner (LOGIN,
     CREATEDB: the test suite creates its own database) and the runtime role (LOGIN), the database
     owned by the owner, and hand the owner whatever an earlier single-role install left to another
@@ -83,19 +85,27 @@ def provision(admin_url: str, *, database: str, owner: str = OWNER_ROLE, runtime
                     admin.execute(sql.SQL(f"CREATE ROLE {{}} {options}").format(sql.Identifier(role)))
                 except (errors.DuplicateObject, errors.UniqueViolation):
                     pass  # created by a concurrent run
-        current = admin.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [database]).fetchone()
+        current = admin.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [database]
+        ).fetchone()
         if current is None:
             try:
-                admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner)))
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner))
+                )
             except errors.DuplicateDatabase:
                 pass
         elif current[0] != owner:
-            admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner)))
-    with psycopg.connect(_url_for(admin_url, user=urlsplit(admin_url).username or "postgres", database=database),
-                         autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner))
+            )
+    with psycopg.connect(
+        _url_for(admin_url, user=urlsplit(admin_url).username or "postgres", database=database), autocommit=True
+    ) as admin:
         admin.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(owner)))
         # A database migrated before the two roles existed: its tables (with their identity
-        # sequences), views and functions pass to the owner, so that migrations can go on and the runtime role is not one.
+        # sequences), views and functions pass to the owner, so that migrations can go on and the
+        # runtime role is not one.
         admin.execute(
             sql.SQL("""
             DO $$

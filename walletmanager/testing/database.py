@@ -4,11 +4,11 @@ as the runtime role, outside the test's own transaction. Tests that need them ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 

@@ -14,8 +14,12 @@ def post_adjustment(wallet, amount, currency: str = "USD"):
 
     amount = Decimal(str(amount))
     return transaction_adjust(
-        actor=None, wallet=wallet, currency=Currency.objects.get(code=currency), amount=abs(amount),
-        direction="credit" if amount > 0 else "debit", reason="test set-up",
+        actor=None,
+        wallet=wallet,
+        currency=Currency.objects.get(code=currency),
+        amount=abs(amount),
+        direction="credit" if amount > 0 else "debit",
+        reason="test set-up",
     )
 
 
@@ -24,6 +28,10 @@ def place_hold(wallet, amount, currency: str = "USD"):
     from transactions.models import Transaction
 
     return Transaction.objects.create(
-        kind="withdrawal", status="pending", wallet=wallet, currency_id=currency, amount=Decimal(str(amount)),
+        kind="withdrawal",
+        status="pending",
+        wallet=wallet,
+        currency_id=currency,
+        amount=Decimal(str(amount)),
         fee=Decimal(0),
     )

@@ -16,8 +16,8 @@ from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.services import user_block
 from users.tests.factories import SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
-from wallets.services import wallet_block
 from walletmanager.testing.two_factor import verified_staff_login
+from wallets.services import wallet_block
 
 
 @pytest.fixture
@@ -34,8 +34,12 @@ def admin(operator) -> Client:
 
 def transfer(source, recipient, amount) -> Transaction:
     return transaction_services.transaction_transfer(
-        actor=source.owner, wallet=source, to_address=recipient.address, currency=source.balance.currency,
-        amount=Decimal(amount), pin=PIN,
+        actor=source.owner,
+        wallet=source,
+        to_address=recipient.address,
+        currency=source.balance.currency,
+        amount=Decimal(amount),
+        pin=PIN,
     )
 
 
@@ -178,8 +182,10 @@ def test_change_pages_run_the_same_queries_for_few_and_many_transactions(admin):
 @pytest.mark.django_db
 def test_every_list_is_titled_by_what_it_lists(admin_client):
     for path, title in [
-        ("/admin/users/user/", "Users"), ("/admin/wallets/wallet/", "Wallets"),
-        ("/admin/transactions/transaction/", "Transactions"), ("/admin/walletmanager/auditevent/", "Audit events"),
+        ("/admin/users/user/", "Users"),
+        ("/admin/wallets/wallet/", "Wallets"),
+        ("/admin/transactions/transaction/", "Transactions"),
+        ("/admin/walletmanager/auditevent/", "Audit events"),
     ]:
         page = admin_client.get(path).content.decode()
         assert f"<h1>{title}</h1>" in page and f"<title>{title} | WalletManager back office</title>" in page, path

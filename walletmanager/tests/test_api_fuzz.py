@@ -96,7 +96,9 @@ def aim_every_other_case_at(case, wallet, turn: int) -> None:
     if "id" in (case.path_parameters or {}) and case.operation.path.startswith("/api/wallets/"):
         aim_path_at(case, wallet)
     if (
-        case.operation.path == "/api/transactions/" and isinstance(case.body, dict) and "wallet" in case.body
+        case.operation.path == "/api/transactions/"
+        and isinstance(case.body, dict)
+        and "wallet" in case.body
         and not made_invalid(case, ParameterLocation.BODY)
     ):
         case.body["wallet"] = str(wallet.pk)

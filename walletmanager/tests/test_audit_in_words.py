@@ -31,7 +31,10 @@ def test_the_audit_trail_names_each_target_and_links_it(django_assert_max_num_qu
     user_url = reverse("admin:users_user_change", args=[client_user.pk])
     assert f'<a href="{user_url}">User ada@example.com</a>' in page
     assert f"users.user {client_user.pk}" not in page
-    assert f'<a href="{reverse("admin:wallets_wallet_change", args=[wallet.pk])}">Wallet Main ({wallet.address})</a>' in page
+    assert (
+        f'<a href="{reverse("admin:wallets_wallet_change", args=[wallet.pk])}">Wallet Main ({wallet.address})</a>'
+        in page
+    )
     assert "10,500.00 USD" in page  # the adjustment's event names its transaction in money
     user_page = admin.get(user_url).content.decode()  # the user's own panel names them too
     assert "User ada@example.com" in user_page

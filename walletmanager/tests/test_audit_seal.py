@@ -15,12 +15,20 @@ from transactions.reconciliation import reconcile
 from users.tests.factories import UserFactory
 from walletmanager.audit import audit_record
 from walletmanager.audit_seal import (
-    GENESIS_HASH, audit_event_canonical, audit_seal, audit_unsealed_count, audit_verify,
+    GENESIS_HASH,
+    audit_event_canonical,
+    audit_seal,
+    audit_unsealed_count,
+    audit_verify,
 )
 from walletmanager.exceptions import AuditSealDeferred
 from walletmanager.models import AuditEvent, AuditSeal
 from walletmanager.testing.database import (
-    Background, owner_connection, require_two_roles, run_manage, runtime_connection,
+    Background,
+    owner_connection,
+    require_two_roles,
+    run_manage,
+    runtime_connection,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +37,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def record_events(count: int, **data) -> list[AuditEvent]:
     user = UserFactory()
     return [
-        audit_record(actor=None, action="user.blocked", target=user, reason=f"reason {number}", data={"number": number, **data})
+        audit_record(
+            actor=None, action="user.blocked", target=user, reason=f"reason {number}", data={"number": number, **data}
+        )
         for number in range(count)
     ]
 
@@ -51,7 +61,9 @@ def test_sealed_events_verify_and_each_event_is_sealed_once():
 
     seals = audit_seal()
 
-    assert [(seal.first_event_id, seal.last_event_id, seal.event_count) for seal in seals] == [(first[0].pk, first[-1].pk, 3)]
+    assert [(seal.first_event_id, seal.last_event_id, seal.event_count) for seal in seals] == [
+        (first[0].pk, first[-1].pk, 3)
+    ]
     assert seals[0].previous_hash == GENESIS_HASH
     assert [event.pk for event in first] == list(range(first[0].pk, first[0].pk + 3))  # one id per event
     assert audit_unsealed_count() == 0
@@ -136,14 +148,26 @@ def test_a_change_in_the_eighteenth_digit_of_a_number_is_noticed():
 
 
 def test_the_canonical_form_of_an_event_is_fixed_because_every_existing_seal_depends_on_it():
-    row = (7, None, "user.blocked", "users.user", "3", "fraud ✓", '{"rate": 1.50, "after": {"status": "blocked"}}',
-           "10.0.0.1", "2026-01-31T12:00:00.000000Z")
+    row = (
+        7,
+        None,
+        "user.blocked",
+        "users.user",
+        "3",
+        "fraud ✓",
+        '{"rate": 1.50, "after": {"status": "blocked"}}',
+        "10.0.0.1",
+        "2026-01-31T12:00:00.000000Z",
+    )
 
-    assert audit_event_canonical(row) == (
-        '{"action":"user.blocked","actor_id":null,"created_at":"2026-01-31T12:00:00.000000Z",'
-        '"data":{"after":{"status":"blocked"},"rate":"1.50"},"id":7,"ip":"10.0.0.1","reason":"fraud ✓",'
-        '"target_id":"3","target_type":"users.user"}'
-    ).encode()
+    assert (
+        audit_event_canonical(row)
+        == (
+            '{"action":"user.blocked","actor_id":null,"created_at":"2026-01-31T12:00:00.000000Z",'
+            '"data":{"after":{"status":"blocked"},"rate":"1.50"},"id":7,"ip":"10.0.0.1","reason":"fraud ✓",'
+            '"target_id":"3","target_type":"users.user"}'
+        ).encode()
+    )
 
 
 def test_a_removed_block_breaks_the_chain_at_the_block_after_it():
@@ -251,7 +275,10 @@ def test_seal_audit_prints_what_it_sealed_and_refuses_a_bad_wait(capsys):
 
     seal = AuditSeal.objects.get()
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["Sealed 2 event(s) in 1 block(s):", f"  block {seal.pk}  events {events[0].pk}–{events[1].pk}  {seal.hash}"]
+    assert lines == [
+        "Sealed 2 event(s) in 1 block(s):",
+        f"  block {seal.pk}  events {events[0].pk}–{events[1].pk}  {seal.hash}",
+    ]
     call_command("seal_audit")
     assert capsys.readouterr().out.strip() == "Nothing new to seal."
     with pytest.raises(CommandError, match="--wait must be a number of seconds, 0 or more"):

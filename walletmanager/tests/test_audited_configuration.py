@@ -38,31 +38,59 @@ def test_a_superuser_promotes_a_user_in_the_admin_and_the_trail_has_before_and_a
     permission = Permission.objects.get(codename="block_user")
 
     # A client's page offers the role only (no permission picker): promote, then grant on the staff page.
-    promoted = browser.post(f"/admin/users/user/{clerk.pk}/change/", {
-        "email": clerk.email, "first_name": "Clara", "last_name": "Clerk", "role": "admin",
-    })
-    granted = browser.post(f"/admin/users/user/{clerk.pk}/change/", {
-        "email": clerk.email, "first_name": "Clara", "last_name": "Clerk", "role": "admin",
-        "groups": [support.pk], "user_permissions": [permission.pk],
-    })
+    promoted = browser.post(
+        f"/admin/users/user/{clerk.pk}/change/",
+        {
+            "email": clerk.email,
+            "first_name": "Clara",
+            "last_name": "Clerk",
+            "role": "admin",
+        },
+    )
+    granted = browser.post(
+        f"/admin/users/user/{clerk.pk}/change/",
+        {
+            "email": clerk.email,
+            "first_name": "Clara",
+            "last_name": "Clerk",
+            "role": "admin",
+            "groups": [support.pk],
+            "user_permissions": [permission.pk],
+        },
+    )
 
     for response in (promoted, granted):
         assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
     clerk.refresh_from_db()
     assert clerk.is_staff and list(clerk.groups.all()) == [support]
-    promotion, grant = AuditEvent.objects.filter(action="user.privileges_changed", target_id=str(clerk.pk)).order_by("id")
+    promotion, grant = AuditEvent.objects.filter(action="user.privileges_changed", target_id=str(clerk.pk)).order_by(
+        "id"
+    )
     assert (grant.actor, grant.ip) == (root, "198.51.100.30")
-    assert promotion.data["before"] == {"role": "client", "is_staff": False, "is_superuser": False, "groups": [], "permissions": []}
-    assert grant.data["after"] == {"role": "admin", "is_staff": True, "is_superuser": False, "groups": ["Support"],
-                                   "permissions": ["users.block_user"]}
+    assert promotion.data["before"] == {
+        "role": "client",
+        "is_staff": False,
+        "is_superuser": False,
+        "groups": [],
+        "permissions": [],
+    }
+    assert grant.data["after"] == {
+        "role": "admin",
+        "is_staff": True,
+        "is_superuser": False,
+        "groups": ["Support"],
+        "permissions": ["users.block_user"],
+    }
 
 
 @pytest.mark.django_db
 def test_saving_a_user_without_changing_privileges_leaves_no_privilege_event():
     root, clerk = SuperuserFactory(), UserFactory(first_name="Clara", last_name="Clerk")
 
-    admin_as(root).post(f"/admin/users/user/{clerk.pk}/change/", {
-        "email": clerk.email, "first_name": "Clarissa", "last_name": "Clerk", "role": "client"})
+    admin_as(root).post(
+        f"/admin/users/user/{clerk.pk}/change/",
+        {"email": clerk.email, "first_name": "Clarissa", "last_name": "Clerk", "role": "client"},
+    )
 
     clerk.refresh_from_db()
     assert clerk.first_name == "Clarissa"
@@ -74,8 +102,9 @@ def test_only_a_superuser_grants_power():
     operator, clerk = StaffFactory(groups=["Support"]), UserFactory()
 
     with pytest.raises(PermissionDeniedError):
-        user_services.user_set_privileges(actor=operator, user=clerk, role="admin", is_superuser=True, groups=[],
-                                          permissions=[])
+        user_services.user_set_privileges(
+            actor=operator, user=clerk, role="admin", is_superuser=True, groups=[], permissions=[]
+        )
 
     clerk.refresh_from_db()
     assert (clerk.role, clerk.is_superuser) == ("client", False)
@@ -112,14 +141,18 @@ def test_a_currency_edit_in_the_admin_is_audited_with_the_fields_that_changed():
     }
     before = audit_value(ton.withdrawal_approval_threshold)
 
-    response = admin_as(root).post("/admin/balances/currency/TON/change/",
-                                   {**unchanged, "name": "TON coin", "withdrawal_approval_threshold": "250"})
+    response = admin_as(root).post(
+        "/admin/balances/currency/TON/change/",
+        {**unchanged, "name": "TON coin", "withdrawal_approval_threshold": "250"},
+    )
 
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="currency.changed", target_id="TON")
     assert event.actor == root
-    assert event.data == {"before": {"name": ton.name, "withdrawal_approval_threshold": before},
-                          "after": {"name": "TON coin", "withdrawal_approval_threshold": "250"}}
+    assert event.data == {
+        "before": {"name": ton.name, "withdrawal_approval_threshold": before},
+        "after": {"name": "TON coin", "withdrawal_approval_threshold": "250"},
+    }
     assert Currency.objects.get(code="TON").withdrawal_approval_threshold == 250
 
 
@@ -127,8 +160,9 @@ def test_a_currency_edit_in_the_admin_is_audited_with_the_fields_that_changed():
 def test_a_new_currency_from_the_admin_is_audited():
     root = SuperuserFactory()
 
-    admin_as(root).post("/admin/balances/currency/add/", {"code": "CHF", "name": "Swiss franc", "decimals": "2",
-                                                           "is_active": "on"})
+    admin_as(root).post(
+        "/admin/balances/currency/add/", {"code": "CHF", "name": "Swiss franc", "decimals": "2", "is_active": "on"}
+    )
 
     event = AuditEvent.objects.get(action="currency.created", target_id="CHF")
     assert event.data["after"]["name"] == "Swiss franc" and event.data["after"]["decimals"] == "2"
@@ -153,11 +187,15 @@ def test_a_fee_rule_change_is_audited_with_before_and_after():
 def test_rates_are_add_only_in_the_admin():
     root = SuperuserFactory()
     browser = admin_as(root)
-    browser.post("/admin/transactions/exchangerate/add/", {"base": "EUR", "quote": "USD", "rate": "1.08", "source": "desk"})
+    browser.post(
+        "/admin/transactions/exchangerate/add/", {"base": "EUR", "quote": "USD", "rate": "1.08", "source": "desk"}
+    )
     rate = ExchangeRate.objects.get()
 
-    browser.post(f"/admin/transactions/exchangerate/{rate.pk}/change/", {"base": "EUR", "quote": "USD", "rate": "9",
-                                                                         "source": "desk"})
+    browser.post(
+        f"/admin/transactions/exchangerate/{rate.pk}/change/",
+        {"base": "EUR", "quote": "USD", "rate": "9", "source": "desk"},
+    )
 
     rate.refresh_from_db()
     assert str(rate.rate).startswith("1.08")
@@ -173,7 +211,9 @@ def test_load_rates_leaves_one_audit_event_per_rate(tmp_path):
     call_command("load_rates", str(path), stdout=StringIO())
 
     events = AuditEvent.objects.filter(action="exchange_rate.created").order_by("id")
-    assert [(e.actor, e.data["after"]["base"], e.data["after"]["quote"], e.data["after"]["source"]) for e in events] == [
-        (None, "USD", "EUR", "ecb"), (None, "BTC", "USD", "exchange")]
+    assert [
+        (e.actor, e.data["after"]["base"], e.data["after"]["quote"], e.data["after"]["source"]) for e in events
+    ] == [(None, "USD", "EUR", "ecb"), (None, "BTC", "USD", "exchange")]
     assert sorted(events.values_list("target_id", flat=True)) == sorted(
-        str(pk) for pk in ExchangeRate.objects.values_list("pk", flat=True))
+        str(pk) for pk in ExchangeRate.objects.values_list("pk", flat=True)
+    )

@@ -28,8 +28,14 @@ from walletmanager.models import AuditEvent
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
@@ -63,8 +69,18 @@ def demo_data(settings) -> dict[str, str]:
     settings.CSRF_COOKIE_SECURE = False
     settings.DEBUG = True  # seed_demo creates its published logins on development machines only
     out = io.StringIO()
-    call_command("seed_demo", "--users", "3", "--transactions", "300", "--days", "30", verbosity=0,
-                 stdout=out, stderr=open("/dev/null", "w"))
+    call_command(
+        "seed_demo",
+        "--users",
+        "3",
+        "--transactions",
+        "300",
+        "--days",
+        "30",
+        verbosity=0,
+        stdout=out,
+        stderr=open("/dev/null", "w"),
+    )
     settings.DEBUG = False
     reconcile()
     printed = out.getvalue().split("TOTP secrets")[1].splitlines()[1:]
@@ -81,8 +97,14 @@ def code_from_secret(secret: str) -> str:
 def csp_violations(page) -> list[str]:
     """Console reports of the browser refusing something under the Content-Security-Policy."""
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text
+            else None
+        ),
+    )
     return violations
 
 
@@ -188,7 +210,8 @@ def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(o
     pending = Transaction.objects.filter(status="pending", kind="withdrawal").order_by("created_at").first()
     deposit = (
         Transaction.objects.filter(kind="deposit", status="posted", wallet=pending.wallet, amount__lte=200)
-        .order_by("-created_at").first()
+        .order_by("-created_at")
+        .first()
     )
     page = operator_page(FINANCE)
 
@@ -268,8 +291,12 @@ def test_finance_approves_from_the_desk_in_two_clicks(operator_page, live_server
     request.refresh_from_db()
     assert withdrawal.status == Transaction.Status.POSTED
     assert (request.status, request.decided_by.email) == ("approved", FINANCE2[0])
-    assert AuditEvent.objects.filter(action="withdrawal.approved", target_id=str(withdrawal.pk),
-                                     reason="Verified with the client by phone", actor__email=FINANCE2[0]).exists()
+    assert AuditEvent.objects.filter(
+        action="withdrawal.approved",
+        target_id=str(withdrawal.pk),
+        reason="Verified with the client by phone",
+        actor__email=FINANCE2[0],
+    ).exists()
     assert reconcile().is_clean
 
 
@@ -329,8 +356,10 @@ def test_swagger_ui_works_under_the_content_security_policy(browser, live_server
     screenshot(page, "api-docs")
     clean = list(violations)
     # The control: an inline script is refused, and the listener above hears the browser say so.
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
-                  " document.body.appendChild(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+        " document.body.appendChild(s); }"
+    )
     page.wait_for_timeout(200)
     injected = page.evaluate("() => window.injected")
     context.close()
@@ -366,4 +395,6 @@ def test_ten_wrong_passwords_lock_an_operator_with_a_clear_message(browser, live
     assert "locked" in after
     operator = User.objects.get(email=SUPPORT[0])
     assert operator.locked_until is not None
-    assert AuditEvent.objects.filter(action="user.account_locked", target_id=str(operator.pk), ip="127.0.0.1").count() == 1
+    assert (
+        AuditEvent.objects.filter(action="user.account_locked", target_id=str(operator.pk), ip="127.0.0.1").count() == 1
+    )

@@ -35,7 +35,11 @@ def test_with_debug_on_the_development_key_is_used_and_check_deploy_flags_it():
     env.pop("DJANGO_SECRET_KEY", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
@@ -65,7 +69,9 @@ def test_schema_and_docs_are_served(api_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/admin/login/", "/api/docs/", "/api/auth/session/login/", "/api/health/", "/api/nope/"])
+@pytest.mark.parametrize(
+    "path", ["/admin/login/", "/api/docs/", "/api/auth/session/login/", "/api/health/", "/api/nope/"]
+)
 def test_every_page_sends_a_content_security_policy_that_allows_no_other_origin(client, path):
     response = client.get(path)
 
@@ -95,7 +101,11 @@ def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
             env[name] = value
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

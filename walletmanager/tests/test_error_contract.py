@@ -15,7 +15,6 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from users.tests.factories import UserFactory
-
 from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict, DomainError
 from wallets.models import Wallet
@@ -116,7 +115,14 @@ def test_request_bodies_are_json_only_and_strict_ones_refuse_unknown_fields(sche
         if "$ref" in kind_schema:
             kind_schema = components[kind_schema["$ref"].rsplit("/", 1)[1]]
         assert kind_schema["enum"] == [kind]
-    assert components["AdjustmentInputRequest"]["required"] == ["amount", "currency", "direction", "kind", "reason", "wallet"]
+    assert components["AdjustmentInputRequest"]["required"] == [
+        "amount",
+        "currency",
+        "direction",
+        "kind",
+        "reason",
+        "wallet",
+    ]
     assert "reason" in components["WalletRequiredReasonInputRequest"]["required"]
     assert "reason" in components["RequiredReasonInputRequest"]["required"]
 

@@ -50,10 +50,23 @@ def generated(live_server, tmp_path):
     (tmp_path / "config.yaml").write_text(f"post_hooks: []\npackage_name_override: {PACKAGE}\n")
     result = subprocess.run(
         [
-            sys.executable, "-m", "openapi_python_client", "generate", "--path", "schema.json",
-            "--config", "config.yaml", "--meta", "none", "--output-path", PACKAGE,
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            "schema.json",
+            "--config",
+            "config.yaml",
+            "--meta",
+            "none",
+            "--output-path",
+            PACKAGE,
         ],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The generator names what it could not generate on stdout ("Warning(s) encountered").
@@ -107,7 +120,9 @@ def flow_as_anonymous(models, auth, anonymous) -> str:
     assert registered.parsed.email == "ada@example.com"
 
     login = importlib.import_module(f"{auth.__name__}.auth_login")
-    refused = login.sync_detailed(client=anonymous, body=models.LoginInputRequest(email="ada@example.com", password="wrong"))
+    refused = login.sync_detailed(
+        client=anonymous, body=models.LoginInputRequest(email="ada@example.com", password="wrong")
+    )
     assert refused.status_code == 401
     assert isinstance(refused.parsed, models.Error)
     assert refused.parsed.code == models.ErrorCodeEnum.INVALID_CREDENTIALS

@@ -3,7 +3,14 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 import pytest
 
 from walletmanager.money import (
-    InvalidAmount, format_amount, format_money, format_number, round_down, round_up, to_decimal, validate_amount,
+    InvalidAmount,
+    format_amount,
+    format_money,
+    format_number,
+    round_down,
+    round_up,
+    to_decimal,
+    validate_amount,
 )
 
 
@@ -75,7 +82,9 @@ def test_every_seeded_currency_formats_zero_and_38_digit_amounts_without_an_expo
         assert format_money(stored, currency=code, decimals=decimals) == (
             "99,999,999,999,999,999,999" + ("." + digits if decimals else "") + f" {code}"
         )
-        assert format_money(stored.copy_negate(), currency=code, decimals=decimals).startswith("-99,999,999,999,999,999,999")
+        assert format_money(stored.copy_negate(), currency=code, decimals=decimals).startswith(
+            "-99,999,999,999,999,999,999"
+        )
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.testing.two_factor import verified_staff_login
-from users.tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,10 +18,11 @@ from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
-from wallets.tests.test_commands import PROJECT_ROOT, run
 from walletmanager.testing.ledger import post_adjustment
 from wallets.models import Wallet
 from wallets.tests.conftest import authenticated
+from wallets.tests.test_commands import PROJECT_ROOT, run
+
 
 @pytest.mark.django_db
 def test_wallet_commands_take_the_address_an_operator_reads_in_any_case():
@@ -37,8 +38,12 @@ def test_wallet_commands_take_the_address_an_operator_reads_in_any_case():
     wallet.refresh_from_db()
     assert wallet.status == Wallet.Status.CLOSED
     assert Balance.objects.get(wallet=wallet).status == Balance.Status.ACTIVE
-    assert list(AuditEvent.objects.filter(target_id=str(wallet.pk)).order_by("id").values_list("action", flat=True)) == [
-        "wallet.blocked", "wallet.unblocked", "wallet.closed",
+    assert list(
+        AuditEvent.objects.filter(target_id=str(wallet.pk)).order_by("id").values_list("action", flat=True)
+    ) == [
+        "wallet.blocked",
+        "wallet.unblocked",
+        "wallet.closed",
     ]
 
 
@@ -74,8 +79,11 @@ def test_export_transactions_into_a_closed_pipe_stops_without_a_traceback():
         post_adjustment(wallet, amount)
     # A real pipe to a reader that takes two lines and closes it, as `manage.py export_transactions | head -2`.
     export = subprocess.Popen(
-        [sys.executable, "manage.py", "export_transactions"], cwd=PROJECT_ROOT,
-        env={**os.environ, **database_env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "manage.py", "export_transactions"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **database_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     head = subprocess.run(["head", "-2"], stdin=export.stdout, capture_output=True, text=True, timeout=120)
     export.stdout.close()

@@ -29,19 +29,35 @@ def world():
         actor=owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount=Decimal("150"), pin=PIN
     )
     posted = deposit(wallet, "50")  # reversible: the wallet keeps enough after the hold
-    pending_deposit = deposits.transaction_deposit(actor=owner, wallet=wallet, currency=Currency.objects.get(code="USD"),
-                                                   amount="70")
+    pending_deposit = deposits.transaction_deposit(
+        actor=owner, wallet=wallet, currency=Currency.objects.get(code="USD"), amount="70"
+    )
     maker = StaffFactory(groups=["Finance"])
-    request = approval_request(actor=maker, action="adjust", reason="matrix", wallet=wallet,
-                               currency=Currency.objects.get(code="USD"), amount="1", direction="credit")
+    request = approval_request(
+        actor=maker,
+        action="adjust",
+        reason="matrix",
+        wallet=wallet,
+        currency=Currency.objects.get(code="USD"),
+        amount="1",
+        direction="credit",
+    )
     users = {
         OWNER: owner,
         OTHER: UserFactory(),
         SUPPORT: StaffFactory(groups=["Support"]),
         FINANCE: StaffFactory(groups=["Finance"]),
     }
-    return {"wallet": wallet, "pending": pending, "posted": posted, "users": users, "owner": owner,
-            "pending_deposit": pending_deposit, "request": request, "maker": maker}
+    return {
+        "wallet": wallet,
+        "pending": pending,
+        "posted": posted,
+        "users": users,
+        "owner": owner,
+        "pending_deposit": pending_deposit,
+        "request": request,
+        "maker": maker,
+    }
 
 
 def client_for(world, who: str) -> APIClient:
@@ -65,8 +81,14 @@ def endpoints(world):
         "adjust": (
             "post",
             "/api/transactions/",
-            {"kind": "adjustment", "wallet": str(wallet.pk), "currency": "USD", "amount": "1",
-             "direction": "credit", "reason": "matrix"},
+            {
+                "kind": "adjustment",
+                "wallet": str(wallet.pk),
+                "currency": "USD",
+                "amount": "1",
+                "direction": "credit",
+                "reason": "matrix",
+            },
         ),
         "user block": ("post", f"/api/users/{owner.pk}/block/", {"reason": "matrix"}),
         "confirm deposit": ("post", f"/api/transactions/{world['pending_deposit'].pk}/confirm/", {"reason": "matrix"}),
@@ -75,9 +97,15 @@ def endpoints(world):
         "approve request": ("post", f"/api/approvals/{world['request'].pk}/approve/", {"reason": "matrix"}),
         "reject request": ("post", f"/api/approvals/{world['request'].pk}/reject/", {"reason": "matrix"}),
         "unsigned payment callback": (
-            "post", "/api/payments/callback/",
-            {"reference": world["pending_deposit"].reference, "provider_id": "x", "amount": "70", "currency": "USD",
-             "status": "succeeded"},
+            "post",
+            "/api/payments/callback/",
+            {
+                "reference": world["pending_deposit"].reference,
+                "provider_id": "x",
+                "amount": "70",
+                "currency": "USD",
+                "status": "succeeded",
+            },
         ),
     }
 
@@ -115,9 +143,11 @@ def test_permission_matrix(world, endpoint, who):
     audit_before = AuditEvent.objects.count()
     transactions_before = Transaction.objects.count()
 
-    response = getattr(client_for(world, who), method)(url, body, format="json") if body else getattr(
-        client_for(world, who), method
-    )(url)
+    response = (
+        getattr(client_for(world, who), method)(url, body, format="json")
+        if body
+        else getattr(client_for(world, who), method)(url)
+    )
 
     if expected is None:
         assert 200 <= response.status_code < 300, (response.status_code, response.content)
@@ -149,8 +179,9 @@ def test_the_maker_never_checks_and_nobody_decides_on_their_own_wallet(world):
 
     owner_operator = StaffFactory(groups=["Finance"])
     wallet = make_wallet(owner=owner_operator)
-    pending = deposits.transaction_deposit(actor=owner_operator, wallet=wallet, currency=wallet.balance.currency,
-                                           amount="10")
+    pending = deposits.transaction_deposit(
+        actor=owner_operator, wallet=wallet, currency=wallet.balance.currency, amount="10"
+    )
     client = APIClient()
     client.force_authenticate(owner_operator)
     response = client.post(f"/api/transactions/{pending.pk}/confirm/", {"reason": "mine"}, format="json")

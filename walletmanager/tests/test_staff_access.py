@@ -92,7 +92,10 @@ def test_a_staff_account_cannot_get_an_api_token_without_a_second_factor():
     response = APIClient().post(API_LOGIN, {"email": operator.email, "password": DEFAULT_PASSWORD})
 
     assert response.status_code == 401
-    assert response.data == {"code": "otp_required", "detail": "Enter the code from your authenticator app (field `otp`)."}
+    assert response.data == {
+        "code": "otp_required",
+        "detail": "Enter the code from your authenticator app (field `otp`).",
+    }
     assert not operator.auth_token_set.exists()
 
 

@@ -25,8 +25,17 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     search_fields = ["url", "owner__email"]
     list_select_related = ["owner"]
     fields = [
-        "url", "description", "owner", "scope", "events", "is_active", "disabled_at", "disabled_reason",
-        "created_at", "deleted_at", "recent_deliveries",
+        "url",
+        "description",
+        "owner",
+        "scope",
+        "events",
+        "is_active",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "deleted_at",
+        "recent_deliveries",
     ]
     readonly_fields = fields
     actions = ["enable_endpoints"]
@@ -40,10 +49,16 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         deliveries = endpoint.deliveries.select_related("event").order_by("-created_at")[:20]
         link = reverse("admin:webhooks_webhookdelivery_changelist")
         rows = format_html_join(
-            "", "<li><a href='{}'>{} — {}</a> ({} attempts, last {})</li>",
+            "",
+            "<li><a href='{}'>{} — {}</a> ({} attempts, last {})</li>",
             (
-                (reverse("admin:webhooks_webhookdelivery_change", args=[d.pk]), d.event.type, d.get_status_display(),
-                 d.attempt_count, d.last_status_code or "—")
+                (
+                    reverse("admin:webhooks_webhookdelivery_change", args=[d.pk]),
+                    d.event.type,
+                    d.get_status_display(),
+                    d.attempt_count,
+                    d.last_status_code or "—",
+                )
                 for d in deliveries
             ),
         )
@@ -53,7 +68,9 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         name="enable_endpoints",
         description="Enable selected endpoints again",
         permission="manage_webhooks",
-        call=lambda actor, endpoint, reason: services.webhook_endpoint_enable(actor=actor, endpoint=endpoint, reason=reason),
+        call=lambda actor, endpoint, reason: services.webhook_endpoint_enable(
+            actor=actor, endpoint=endpoint, reason=reason
+        ),
         done_message="{count} endpoint(s) enabled.",
         state_field="is_active",
     )
@@ -61,13 +78,30 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["event_type", "endpoint", "status", "attempt_count", "last_status_code", "next_attempt_at", "created_at"]
+    list_display = [
+        "event_type",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+    ]
     list_filter = ["status", "event__type"]
     search_fields = ["endpoint__url", "endpoint__owner__email"]
     list_select_related = ["event", "endpoint"]
     fields = [
-        "event_link", "endpoint", "status", "attempt_count", "last_status_code", "next_attempt_at", "delivered_at",
-        "retry_window_started_at", "created_at", "attempt_log", "payload",
+        "event_link",
+        "endpoint",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+        "retry_window_started_at",
+        "created_at",
+        "attempt_log",
+        "payload",
     ]
     readonly_fields = fields
     actions = ["resend_deliveries"]
@@ -83,15 +117,23 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="attempts")
     def attempt_log(self, delivery: WebhookDelivery) -> str:
         rows = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td><td><code>{}</code></td></tr>",
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td><td><code>{}</code></td></tr>",
             (
-                (a.number, a.attempted_at.strftime("%Y-%m-%d %H:%M:%S"), a.status_code or "—", a.duration_ms,
-                 a.error or "", a.response_excerpt[:300])
+                (
+                    a.number,
+                    a.attempted_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    a.status_code or "—",
+                    a.duration_ms,
+                    a.error or "",
+                    a.response_excerpt[:300],
+                )
                 for a in delivery.attempts.order_by("number")
             ),
         )
         return format_html(
-            "<table><tr><th>#</th><th>at (UTC)</th><th>status</th><th>took</th><th>error</th><th>response</th></tr>{}</table>",
+            "<table><tr><th>#</th><th>at (UTC)</th><th>status</th><th>took</th><th>error</th>"
+            "<th>response</th></tr>{}</table>",
             rows,
         )
 

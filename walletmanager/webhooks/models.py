@@ -38,7 +38,8 @@ class WebhookEndpoint(models.Model):
         permissions = [("manage_webhooks", "Can subscribe to every wallet's events and manage all endpoints")]
         indexes = [
             models.Index(
-                fields=["scope", "owner"], name="webhook_endpoint_live_idx",
+                fields=["scope", "owner"],
+                name="webhook_endpoint_live_idx",
                 condition=Q(is_active=True, deleted_at__isnull=True),
             ),
         ]

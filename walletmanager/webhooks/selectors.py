@@ -9,7 +9,9 @@ from walletmanager.webhooks.models import MANAGE_WEBHOOKS, WebhookAttempt, Webho
 
 def webhook_endpoint_list_for(*, user: Any) -> QuerySet[WebhookEndpoint]:
     """A client's own live endpoints; staff with ``manage_webhooks`` see everyone's."""
-    endpoints = WebhookEndpoint.objects.filter(deleted_at__isnull=True).select_related("owner").order_by("-created_at", "-id")
+    endpoints = (
+        WebhookEndpoint.objects.filter(deleted_at__isnull=True).select_related("owner").order_by("-created_at", "-id")
+    )
     if getattr(user, "is_staff", False) and user.has_perm(MANAGE_WEBHOOKS):
         return endpoints
     return endpoints.filter(owner=user)

@@ -21,7 +21,17 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["id", "url", "description", "events", "scope", "is_active", "disabled_at", "disabled_reason", "created_at"]
+        fields = [
+            "id",
+            "url",
+            "description",
+            "events",
+            "scope",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -38,12 +48,16 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 class WebhookEndpointInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, help_text="https:// to a public address.")
     events = serializers.ListField(
-        child=serializers.CharField(max_length=64), min_length=1, max_length=50,
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=50,
         help_text='Event types to receive (GET /api/webhooks/event-types/), or ["*"] for all.',
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     scope = WebhookScopeField(
-        choices=WebhookEndpoint.Scope.choices, required=False, default=WebhookEndpoint.Scope.OWN,
+        choices=WebhookEndpoint.Scope.choices,
+        required=False,
+        default=WebhookEndpoint.Scope.OWN,
         help_text='"own": events about your wallets. "all": every wallet (staff with manage_webhooks).',
     )
 
@@ -64,8 +78,16 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
-            "id", "event_id", "type", "status", "attempt_count", "last_status_code", "next_attempt_at",
-            "delivered_at", "created_at", "attempts",
+            "id",
+            "event_id",
+            "type",
+            "status",
+            "attempt_count",
+            "last_status_code",
+            "next_attempt_at",
+            "delivered_at",
+            "created_at",
+            "attempts",
         ]
         read_only_fields = fields
 

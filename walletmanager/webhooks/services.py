@@ -23,16 +23,21 @@ from walletmanager.audit import audit_record
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 from walletmanager.jobs import defer_in_transaction
 from walletmanager.webhooks import registry, signing, transport
-from walletmanager.webhooks.models import ALL_EVENTS, MANAGE_WEBHOOKS, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from walletmanager.webhooks.models import (
+    ALL_EVENTS,
+    MANAGE_WEBHOOKS,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 MAX_ENDPOINTS_PER_OWNER = 10
 # Retries wait WEBHOOK_RETRY_BASE_SECONDS × 4^(n-1), but never more than this between two attempts.
 MAX_RETRY_DELAY = timedelta(hours=8)
 
 
-def event_publish(
-    *, type: str, render: Callable[[], dict[str, Any]], owner_ids: Iterable[Any]
-) -> WebhookEvent | None:
+def event_publish(*, type: str, render: Callable[[], dict[str, Any]], owner_ids: Iterable[Any]) -> WebhookEvent | None:
     """Record an event and defer its dispatch in the caller's transaction (the outbox): a rollback
     leaves neither, a commit both. ``render()`` gives its ``data``; ``owner_ids`` (a list, or a
     query of owner ids) says whose wallets it is about.
@@ -60,12 +65,13 @@ def event_publish(
 def _clean_events(events: Iterable[str]) -> list[str]:
     events = list(dict.fromkeys(events))
     if not events:
-        raise ValidationFailed("Name at least one event type, or \"*\" for all of them.", field="events")
+        raise ValidationFailed('Name at least one event type, or "*" for all of them.', field="events")
     unknown = [name for name in events if name != ALL_EVENTS and not registry.is_event_type(name)]
     if unknown:
         raise ValidationFailed(
             f"Unknown event type(s): {', '.join(unknown)}. Known: {', '.join(registry.event_types())}.",
-            field="events", code="unknown_event_type",
+            field="events",
+            code="unknown_event_type",
         )
     return [ALL_EVENTS] if ALL_EVENTS in events else events
 
@@ -84,7 +90,9 @@ def webhook_endpoint_create(
     events = _clean_events(events)
     if scope == WebhookEndpoint.Scope.ALL:
         if not getattr(actor, "is_staff", False):
-            raise PermissionDeniedError("Only staff with the webhooks.manage_webhooks permission may subscribe to all wallets.")
+            raise PermissionDeniedError(
+                "Only staff with the webhooks.manage_webhooks permission may subscribe to all wallets."
+            )
         require_permission(actor, MANAGE_WEBHOOKS)
     try:
         transport.url_check(url)
@@ -101,7 +109,9 @@ def webhook_endpoint_create(
             owner=actor, url=url, events=events, description=description, scope=scope, secret=signing.secret_generate()
         )
         audit_record(
-            actor=actor, action="webhook.endpoint_created", target=endpoint,
+            actor=actor,
+            action="webhook.endpoint_created",
+            target=endpoint,
             data={"url": url, "events": events, "scope": scope},
         )
     return endpoint
@@ -139,7 +149,10 @@ def webhook_endpoint_enable(*, actor: Any, endpoint: WebhookEndpoint, reason: st
         endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
         endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
         audit_record(
-            actor=actor, action="webhook.endpoint_enabled", target=endpoint, reason=reason,
+            actor=actor,
+            action="webhook.endpoint_enabled",
+            target=endpoint,
+            reason=reason,
             data={"disabled_reason": before},
         )
     return endpoint
@@ -152,19 +165,25 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
 
     require_permission(actor, MANAGE_WEBHOOKS)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+        )
         if delivery.status == WebhookDelivery.Status.PENDING:
             raise InvalidState("This delivery is still being retried; its next attempt is already scheduled.")
         if not delivery.endpoint.is_active:
             raise InvalidState("The endpoint is disabled or deleted; enable it first.")
         now = timezone.now()
         delivery.status, delivery.retry_window_started_at, delivery.next_attempt_at = (
-            WebhookDelivery.Status.PENDING, now, now,
+            WebhookDelivery.Status.PENDING,
+            now,
+            now,
         )
         delivery.save(update_fields=["status", "retry_window_started_at", "next_attempt_at", "updated_at"])
         defer_in_transaction(tasks.webhook_deliver, delivery_id=delivery.pk)
         audit_record(
-            actor=actor, action="webhook.delivery_resent", target=delivery,
+            actor=actor,
+            action="webhook.delivery_resent",
+            target=delivery,
             data={"event": delivery.event.public_id, "url": delivery.endpoint.url},
         )
     return delivery
@@ -186,7 +205,8 @@ def _subscribers(event: WebhookEvent) -> list[WebhookEndpoint]:
     candidates = _live_endpoints_for(type=event.type, owner_ids=event.owner_ids).select_related("owner")
     # Everything-scope belongs to whoever still holds the permission, not whoever once did.
     return [
-        endpoint for endpoint in candidates
+        endpoint
+        for endpoint in candidates
         if endpoint.scope == WebhookEndpoint.Scope.OWN
         or (endpoint.owner.is_staff and endpoint.owner.has_perm(MANAGE_WEBHOOKS))
     ]
@@ -244,28 +264,43 @@ def webhook_delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     started = timezone.now()
     result = transport.post(endpoint.url, body=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
+        )
         if delivery.status != WebhookDelivery.Status.PENDING:
             return delivery  # deleted or cancelled while we were posting
         delivery.attempt_count += 1
         WebhookAttempt.objects.create(
-            delivery=delivery, number=delivery.attempt_count, attempted_at=started, status_code=result.status_code,
-            duration_ms=result.duration_ms, response_excerpt=result.response_excerpt, error=result.error[:300],
+            delivery=delivery,
+            number=delivery.attempt_count,
+            attempted_at=started,
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            response_excerpt=result.response_excerpt,
+            error=result.error[:300],
         )
         delivery.last_status_code = result.status_code
         now = timezone.now()
         if result.status_code is not None and 200 <= result.status_code < 300:
-            delivery.status, delivery.delivered_at, delivery.next_attempt_at = WebhookDelivery.Status.DELIVERED, now, None
+            delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
+                WebhookDelivery.Status.DELIVERED,
+                now,
+                None,
+            )
         else:
             next_attempt = now + retry_delay(delivery.attempt_count)
             if next_attempt > delivery.retry_window_started_at + settings.WEBHOOK_RETRY_WINDOW:
                 delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-                _disable(delivery.endpoint, reason=f"Deliveries failed for {settings.WEBHOOK_RETRY_WINDOW}; last: "
-                         f"{result.status_code or result.error}.")
+                _disable(
+                    delivery.endpoint,
+                    reason=f"Deliveries failed for {settings.WEBHOOK_RETRY_WINDOW}; last: "
+                    f"{result.status_code or result.error}.",
+                )
             else:
                 delivery.next_attempt_at = next_attempt
                 defer_in_transaction(
-                    tasks.webhook_deliver, schedule_in={"seconds": (next_attempt - now).total_seconds()},
+                    tasks.webhook_deliver,
+                    schedule_in={"seconds": (next_attempt - now).total_seconds()},
                     delivery_id=delivery.pk,
                 )
         delivery.save()

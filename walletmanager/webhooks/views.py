@@ -24,7 +24,9 @@ ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`')
 
 @extend_schema_view(
     list=extend_schema(summary="Your webhook endpoints (staff with manage_webhooks: everyone's)", tags=["webhooks"]),
-    retrieve=extend_schema(summary="One endpoint", tags=["webhooks"], responses={200: WebhookEndpointSerializer, 404: ERROR}),
+    retrieve=extend_schema(
+        summary="One endpoint", tags=["webhooks"], responses={200: WebhookEndpointSerializer, 404: ERROR}
+    ),
 )
 class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = WebhookEndpointSerializer
@@ -44,7 +46,8 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
 
     @extend_schema(
         summary="Register an endpoint: the answer carries its signing secret, shown this once",
-        tags=["webhooks"], request=WebhookEndpointInputSerializer,
+        tags=["webhooks"],
+        request=WebhookEndpointInputSerializer,
         responses={201: WebhookEndpointCreatedSerializer, 400: ERROR, 403: ERROR},
     )
     def create(self, request):
@@ -53,13 +56,17 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         endpoint = services.webhook_endpoint_create(actor=request.user, **body.validated_data)
         return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Delete: nothing more is delivered there", tags=["webhooks"], responses={204: None, 404: ERROR})
+    @extend_schema(
+        summary="Delete: nothing more is delivered there", tags=["webhooks"], responses={204: None, 404: ERROR}
+    )
     def destroy(self, request, pk=None):
         services.webhook_endpoint_delete(actor=request.user, endpoint=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Enable again after it was disabled for failing deliveries", tags=["webhooks"], request=None,
+        summary="Enable again after it was disabled for failing deliveries",
+        tags=["webhooks"],
+        request=None,
         responses={200: WebhookEndpointSerializer, 404: ERROR, 409: ERROR},
     )
     @action(detail=True, methods=["post"])
@@ -68,7 +75,8 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         return Response(WebhookEndpointSerializer(endpoint).data)
 
     @extend_schema(
-        summary="What was sent there: deliveries, newest first, with every attempt", tags=["webhooks"],
+        summary="What was sent there: deliveries, newest first, with every attempt",
+        tags=["webhooks"],
         responses={200: WebhookDeliveryPageSerializer, 404: ERROR},
     )
     @action(detail=True, methods=["get"])
@@ -77,7 +85,8 @@ class WebhookEndpointViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 
     @extend_schema(
-        summary="The event types you may subscribe to", tags=["webhooks"],
+        summary="The event types you may subscribe to",
+        tags=["webhooks"],
         responses={200: WebhookEventTypeSerializer(many=True)},
     )
     @action(detail=False, methods=["get"], url_path="event-types", pagination_class=None)

@@ -4,13 +4,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from balances.models import BalanceAsset
 from balances.tests.factories import WalletWithBalanceFactory
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
-from wallets.models import Wallet
 from walletmanager.testing.ledger import post_adjustment
 from walletmanager.testing.two_factor import verified_staff_login
+from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +50,12 @@ def test_one_refused_wallet_does_not_stop_the_others(staff_user, wallet, system_
 
     response = browser.post(
         CHANGELIST,
-        {"action": "close_wallets", "_selected_action": [str(wallet.pk), str(system_wallet.pk), str(empty.pk)],
-         "apply": "1", "reason": "cleanup"},
+        {
+            "action": "close_wallets",
+            "_selected_action": [str(wallet.pk), str(system_wallet.pk), str(empty.pk)],
+            "apply": "1",
+            "reason": "cleanup",
+        },
         follow=True,
     )
 
@@ -87,8 +90,11 @@ def test_changelist_search_and_filters(staff_user, wallet):
     for query in (wallet.owner.email, wallet.address, str(wallet.pk), "not-a-uuid", "%' OR 1=1 --"):
         assert browser.get(CHANGELIST, {"q": query}).status_code == 200
     assert wallet.address.encode() in browser.get(CHANGELIST, {"q": str(wallet.pk)}).content
-    for params in ({"balance__kind__exact": "regular"}, {"balance__currency__code__exact": "USD"},
-                   {"kind__exact": "debit", "status__exact": "active"}):
+    for params in (
+        {"balance__kind__exact": "regular"},
+        {"balance__currency__code__exact": "USD"},
+        {"kind__exact": "debit", "status__exact": "active"},
+    ):
         assert browser.get(CHANGELIST, params).status_code == 200
 
 
@@ -130,7 +136,8 @@ def test_the_wallets_list_says_in_one_column_when_a_balance_is_frozen():
     from balances.services import balance_freeze
     from walletmanager.testing.two_factor import verified_staff_login
 
-    frozen, active = WalletWithBalanceFactory(name="Frozen one"), WalletWithBalanceFactory(name="Fine one")
+    frozen = WalletWithBalanceFactory(name="Frozen one")
+    WalletWithBalanceFactory(name="Fine one")
     superuser = SuperuserFactory()
     balance_freeze(actor=superuser, balance=frozen.balance, reason="Court order")
     browser = Client()

@@ -12,10 +12,10 @@ from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_approve
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import place_hold, post_adjustment
 from wallets.models import Wallet
 from wallets.tests.conftest import authenticated
 from wallets.tests.factories import DEFAULT_PIN
-from walletmanager.testing.ledger import place_hold, post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,9 @@ def test_client_opens_a_wallet(client_api, client_user):
     assert body["owner"] == client_user.pk and body["kind"] == "debit" and body["status"] == "active"
     assert body["credit_limit"] == "0.00"
     assert body["balance"] == {
-        "kind": "regular", "currency": "EUR", "status": "active",
+        "kind": "regular",
+        "currency": "EUR",
+        "status": "active",
         "assets": [{"currency": "EUR", "posted": "0.00", "held": "0.00", "available": "0.00"}],
     }
     assert "pin" not in body
@@ -91,8 +93,14 @@ def test_clients_cannot_use_staff_fields(client_api, client_user, extra):
 
 def test_finance_opens_a_credit_wallet_whose_limit_a_second_operator_approves(staff_api, finance_user, client_user):
     payload = {
-        "name": "Credit line", "kind": "credit", "balance_kind": "regular", "currency": "USD", "pin": "1234",
-        "owner": client_user.pk, "credit_limit": "500.25", "reason": "Salary domiciled here",
+        "name": "Credit line",
+        "kind": "credit",
+        "balance_kind": "regular",
+        "currency": "USD",
+        "pin": "1234",
+        "owner": client_user.pk,
+        "credit_limit": "500.25",
+        "reason": "Salary domiciled here",
     }
     assert staff_api.post(LIST, payload, format="json").status_code == 403  # Support
 
@@ -162,7 +170,6 @@ def test_staff_filter_by_owner_status_and_kind(staff_api, finance_user, client_u
 
 def test_wallet_detail_shows_formatted_amounts(client_api, client_user, open_wallet):
     wallet = open_wallet(client_user, balance_kind="multi")
-    from balances.models import Currency
 
     post_adjustment(wallet, "1.5", "BTC")
     place_hold(wallet, "0.25", "BTC")
@@ -300,11 +307,12 @@ def test_block_unblock_freeze_unfreeze_through_the_api(staff_api, staff_user, wa
     assert staff_api.post(detail(wallet, "unfreeze/"), {}, format="json").json()["balance"]["status"] == "active"
     assert staff_api.post(detail(wallet, "unblock/"), {}, format="json").json()["status"] == "active"
 
-    actions = list(
-        AuditEvent.objects.filter(actor=staff_user).order_by("id").values_list("action", "reason")
-    )
+    actions = list(AuditEvent.objects.filter(actor=staff_user).order_by("id").values_list("action", "reason"))
     assert actions == [
-        ("wallet.blocked", "fraud"), ("balance.frozen", "AML"), ("balance.unfrozen", ""), ("wallet.unblocked", "")
+        ("wallet.blocked", "fraud"),
+        ("balance.frozen", "AML"),
+        ("balance.unfrozen", ""),
+        ("wallet.unblocked", ""),
     ]
 
 
@@ -348,8 +356,16 @@ def test_wallet_list_runs_the_same_queries_for_2_and_20_wallets(django_assert_ma
 
 @pytest.mark.parametrize(
     "params",
-    [{"owner": "1e400"}, {"owner": "-1"}, {"owner": "9" * 40}, {"kind": "x" * 10000}, {"page_size": "-5"},
-     {"page_size": "null"}, {"page_size": "0"}, {"status": "'; drop table"}],
+    [
+        {"owner": "1e400"},
+        {"owner": "-1"},
+        {"owner": "9" * 40},
+        {"kind": "x" * 10000},
+        {"page_size": "-5"},
+        {"page_size": "null"},
+        {"page_size": "0"},
+        {"status": "'; drop table"},
+    ],
 )
 def test_hostile_list_parameters_are_400_naming_the_parameter(staff_api, params):
     response = staff_api.get(LIST, params)
@@ -379,8 +395,17 @@ def test_empty_filters_filter_nothing_and_a_big_page_size_gives_at_most_200_rows
 
 @pytest.mark.parametrize(
     "body",
-    [{"credit_limit": "1e400"}, {"credit_limit": "NaN"}, {"credit_limit": -1}, {"credit_limit": None},
-     {"credit_limit": [1]}, {"credit_limit": "0.001"}, {"name": "x" * 1000}, {"name": None}, {"owner": 1}],
+    [
+        {"credit_limit": "1e400"},
+        {"credit_limit": "NaN"},
+        {"credit_limit": -1},
+        {"credit_limit": None},
+        {"credit_limit": [1]},
+        {"credit_limit": "0.001"},
+        {"name": "x" * 1000},
+        {"name": None},
+        {"owner": 1},
+    ],
 )
 def test_hostile_patch_bodies_are_400_and_change_nothing(finance_user, credit_wallet, body):
     response = authenticated(finance_user).patch(detail(credit_wallet), body, format="json")
@@ -401,7 +426,9 @@ def approve_request(request: ApprovalRequest) -> None:
     approval_approve(actor=StaffFactory(groups=["Finance"]), request=request)
 
 
-def test_multi_currency_assets_are_plain_decimals_at_each_currencys_decimals(client_api, staff_api, client_user, open_wallet):
+def test_multi_currency_assets_are_plain_decimals_at_each_currencys_decimals(
+    client_api, staff_api, client_user, open_wallet
+):
     """Issue 13: TON and ETH assets of a multi-currency wallet read "held": "0E-9" / "0E-18"."""
     wallet = open_wallet(client_user, balance_kind="multi")
     post_adjustment(wallet, "12.5", "TON")
@@ -411,9 +438,16 @@ def test_multi_currency_assets_are_plain_decimals_at_each_currencys_decimals(cli
     for api in (client_api, staff_api):
         for body in (api.get(detail(wallet)).json(), api.get(LIST).json()["results"][0]):
             assets = {asset["currency"]: asset for asset in body["balance"]["assets"]}
-            assert assets["TON"] == {"currency": "TON", "posted": "12.500000000", "held": "0.000000000", "available": "12.500000000"}
+            assert assets["TON"] == {
+                "currency": "TON",
+                "posted": "12.500000000",
+                "held": "0.000000000",
+                "available": "12.500000000",
+            }
             assert assets["ETH"] == {
-                "currency": "ETH", "posted": "0.000000000000000001", "held": "0.000000000000000000",
+                "currency": "ETH",
+                "posted": "0.000000000000000001",
+                "held": "0.000000000000000000",
                 "available": "0.000000000000000001",
             }
             assert assets["USD"] == {"currency": "USD", "posted": "10500.00", "held": "0.00", "available": "10500.00"}

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
-from balances.models import BalanceAsset
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
-from wallets.models import Wallet
 from walletmanager.testing.ledger import post_adjustment
+from wallets.models import Wallet
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -66,8 +66,12 @@ def test_pin_attempts_are_throttled_per_user_across_wallets(settings, client_use
     with_rates(settings, pin="3/min", pin_wallet="100/min")
     first, second = open_wallet(client_user), open_wallet(client_user, name="Second")
 
-    codes = [close(client_api, first, "0000").status_code, close(client_api, first, "0000").status_code,
-             close(client_api, second, "0000").status_code, close(client_api, second, "0000").status_code]
+    codes = [
+        close(client_api, first, "0000").status_code,
+        close(client_api, first, "0000").status_code,
+        close(client_api, second, "0000").status_code,
+        close(client_api, second, "0000").status_code,
+    ]
 
     assert codes == [403, 403, 403, 429]
     assert close(client_api, second, "0000").data["code"] == "throttled"

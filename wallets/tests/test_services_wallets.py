@@ -13,11 +13,11 @@ from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_approve
 from walletmanager.exceptions import DomainError, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import place_hold, post_adjustment
 from wallets import services
 from wallets.exceptions import InvalidPin, PinLocked, WalletLimitReached
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
-from walletmanager.testing.ledger import place_hold, post_adjustment
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +39,7 @@ def test_client_opens_a_regular_debit_wallet_with_its_balance_and_one_asset(clie
     assert wallet.pin == services.wallet_pin_hash("987654") and wallet.pin.startswith("hmac-sha256$")
     balance = Balance.objects.get(wallet=wallet)
     assert (balance.kind, balance.currency_id, balance.status) == ("regular", "USD", "active")
-    assert [(a.currency_id, a.posted, a.held, a.credit_limit) for a in balance.assets.all()] == [
-        ("USD", 0, 0, 0)
-    ]
+    assert [(a.currency_id, a.posted, a.held, a.credit_limit) for a in balance.assets.all()] == [("USD", 0, 0, 0)]
     event = AuditEvent.objects.get(action="wallet.created", target_id=str(wallet.pk))
     assert event.actor == client_user
     assert event.data["after"]["currency"] == "USD"
@@ -250,7 +248,6 @@ def test_system_wallets_can_never_be_blocked_or_closed(system_wallet, staff_user
 
 
 def test_close_refuses_a_wallet_with_money_or_holds(wallet, staff_user):
-    asset = wallet.balance.assets.get()
     post_adjustment(wallet, "0.01")
     with pytest.raises(DomainError) as error:
         services.wallet_close(actor=staff_user, wallet=wallet)

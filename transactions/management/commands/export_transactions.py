@@ -26,7 +26,9 @@ class Command(OperatorCommand):
     def add_arguments(self, parser):
         parser.add_argument("--wallet", help="Only transactions from or to this wallet (id or address).")
         parser.add_argument("--since", help="Start: YYYY-MM-DD or an ISO 8601 date-time (inclusive).")
-        parser.add_argument("--until", help="End: YYYY-MM-DD (whole day included) or an ISO 8601 date-time (exclusive).")
+        parser.add_argument(
+            "--until", help="End: YYYY-MM-DD (whole day included) or an ISO 8601 date-time (exclusive)."
+        )
         parser.add_argument("--output", help="Write to this file instead of stdout.")
 
     def run(self, *args, **options):

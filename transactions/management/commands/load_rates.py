@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from balances.models import Currency
 from transactions.models import ExchangeRate
 from transactions.pricing import exchange_rates_check, exchange_rates_record
-from walletmanager.exceptions import ValidationFailed
 from walletmanager.commands import OperatorCommand
+from walletmanager.exceptions import ValidationFailed
 from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, fractional_digits
 
 SOURCE_MAX_LENGTH = ExchangeRate._meta.get_field("source").max_length
@@ -30,7 +30,9 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV file to load.")
-        parser.add_argument("--source", default="", help="Source recorded for lines without one (default: the file name).")
+        parser.add_argument(
+            "--source", default="", help="Source recorded for lines without one (default: the file name)."
+        )
 
     def run(self, *args, **options):
         path = Path(options["path"])
@@ -61,7 +63,11 @@ class Command(OperatorCommand):
 
         if errors:
             shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
-            more = f" (and {len(errors) - MAX_REPORTED_ERRORS} more bad lines)" if len(errors) > MAX_REPORTED_ERRORS else ""
+            more = (
+                f" (and {len(errors) - MAX_REPORTED_ERRORS} more bad lines)"
+                if len(errors) > MAX_REPORTED_ERRORS
+                else ""
+            )
             raise CommandError(f"{path}: nothing loaded. {shown}{more}")
         if not rates:
             raise CommandError(f"{path}: no rates in the file, nothing loaded.")
@@ -78,7 +84,9 @@ def parse_rate_line(fields: list[str], *, currencies: set[str], default_source: 
     """One CSV line to an unsaved ExchangeRate; ValueError says what is wrong with it."""
     if len(fields) not in (3, 4):
         raise ValueError(f"expected 'base,quote,rate[,source]', got {len(fields)} fields")
-    base, quote, rate_text = (value.strip().upper() if index < 2 else value.strip() for index, value in enumerate(fields[:3]))
+    base, quote, rate_text = (
+        value.strip().upper() if index < 2 else value.strip() for index, value in enumerate(fields[:3])
+    )
     source = fields[3].strip() if len(fields) == 4 else ""
     for code in (base, quote):
         if code not in currencies:

@@ -163,23 +163,32 @@ class Command(OperatorCommand):
                 for base, quote, rate in DEMO_RATES
             )
         FeeRule.objects.get_or_create(
-            kind=Transaction.Kind.TRANSFER, currency=None, is_active=True,
+            kind=Transaction.Kind.TRANSFER,
+            currency=None,
+            is_active=True,
             defaults={"percent_bps": 50, "min_fee": Decimal("0"), "flat": Decimal("0")},
         )
         Currency.objects.filter(code="USD", withdrawal_approval_threshold__isnull=True).update(
             withdrawal_approval_threshold=Decimal("10000")
         )
 
-    def _fund(self, *, actor: User, wallet: Wallet, currency: Currency, amount: Decimal, description: str = "") -> Transaction:
+    def _fund(
+        self, *, actor: User, wallet: Wallet, currency: Currency, amount: Decimal, description: str = ""
+    ) -> Transaction:
         """Money in the way a client's money really comes (SPEC §12): the client asks to deposit, the
         payment provider's (signed) callback says it arrived — the same service the callback view calls."""
         pending = deposits.transaction_deposit(
             actor=actor, wallet=wallet, currency=currency, amount=amount, description=description
         )
-        posted, _ = deposits.deposit_settle(event=deposits.PaymentEvent(
-            reference=pending.reference, provider_id=f"demo_{pending.pk.hex}", amount=amount,
-            currency=currency.code, status="succeeded",
-        ))
+        posted, _ = deposits.deposit_settle(
+            event=deposits.PaymentEvent(
+                reference=pending.reference,
+                provider_id=f"demo_{pending.pk.hex}",
+                amount=amount,
+                currency=currency.code,
+                status="succeeded",
+            )
+        )
         return posted
 
     def _demo_clients(self, count: int) -> list[User]:
@@ -199,7 +208,12 @@ class Command(OperatorCommand):
         if usd is None:
             with db_transaction.atomic():
                 usd = wallet_create(
-                    actor=client, owner=client, name="Everyday USD", balance_kind="regular", currency="USD", pin=DEMO_PIN
+                    actor=client,
+                    owner=client,
+                    name="Everyday USD",
+                    balance_kind="regular",
+                    currency="USD",
+                    pin=DEMO_PIN,
                 )
                 self._fund(
                     actor=client, wallet=usd, currency=self.usd, amount=Decimal("5000.00"), description=DEMO_DESCRIPTION
@@ -208,11 +222,19 @@ class Command(OperatorCommand):
         if multi is None:
             with db_transaction.atomic():
                 multi = wallet_create(
-                    actor=client, owner=client, name="Travel (multi-currency)", balance_kind="multi",
-                    currency=None, pin=DEMO_PIN,
+                    actor=client,
+                    owner=client,
+                    name="Travel (multi-currency)",
+                    balance_kind="multi",
+                    currency=None,
+                    pin=DEMO_PIN,
                 )
                 self._fund(
-                    actor=client, wallet=multi, currency=self.eur, amount=Decimal("1000.00"), description=DEMO_DESCRIPTION
+                    actor=client,
+                    wallet=multi,
+                    currency=self.eur,
+                    amount=Decimal("1000.00"),
+                    description=DEMO_DESCRIPTION,
                 )
         return usd, multi
 
@@ -229,25 +251,41 @@ class Command(OperatorCommand):
             wallet = wallets[number % len(wallets)]
             amount = threshold + Decimal(500 * (number + 1))
             with db_transaction.atomic():
-                self._fund(actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount + threshold,
-                           description=DEMO_DESCRIPTION)
+                self._fund(
+                    actor=wallet.owner,
+                    wallet=wallet,
+                    currency=self.usd,
+                    amount=amount + threshold,
+                    description=DEMO_DESCRIPTION,
+                )
                 services.transaction_withdraw(
-                    actor=wallet.owner, wallet=wallet, currency=self.usd, amount=amount, pin=DEMO_PIN,
+                    actor=wallet.owner,
+                    wallet=wallet,
+                    currency=self.usd,
+                    amount=amount,
+                    pin=DEMO_PIN,
                     description=DEMO_DESCRIPTION,
                 )
 
     def _pending_deposits(self, wallets: list[Wallet]) -> list[Transaction]:
         """Deposits wait for their money, so the provider's callback (``simulate_payment``) and Finance's
         confirmation can be tried; topped up to ``DEMO_WAITING`` as they resolve."""
-        waiting = list(Transaction.objects.filter(
-            kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
-        ).order_by("created_at"))
+        waiting = list(
+            Transaction.objects.filter(
+                kind=Transaction.Kind.DEPOSIT, status=Transaction.Status.PENDING, description=DEMO_DESCRIPTION
+            ).order_by("created_at")
+        )
         for number in range(len(waiting), DEMO_WAITING):
             wallet = wallets[number % len(wallets)]
-            waiting.append(deposits.transaction_deposit(
-                actor=wallet.owner, wallet=wallet, currency=self.usd, amount=Decimal(250 + 100 * number),
-                description=DEMO_DESCRIPTION,
-            ))
+            waiting.append(
+                deposits.transaction_deposit(
+                    actor=wallet.owner,
+                    wallet=wallet,
+                    currency=self.usd,
+                    amount=Decimal(250 + 100 * number),
+                    description=DEMO_DESCRIPTION,
+                )
+            )
         return waiting
 
     def _approval_requests(self, maker: User, wallets: list[Wallet]) -> None:
@@ -258,8 +296,13 @@ class Command(OperatorCommand):
         for number in range(waiting, DEMO_WAITING):
             amount, reason = DEMO_ADJUSTMENTS[number % len(DEMO_ADJUSTMENTS)]
             approval_request(
-                actor=maker, action="adjust", reason=reason, wallet=wallets[number % len(wallets)],
-                currency=self.usd, amount=amount, direction="credit",
+                actor=maker,
+                action="adjust",
+                reason=reason,
+                wallet=wallets[number % len(wallets)],
+                currency=self.usd,
+                amount=amount,
+                direction="credit",
             )
 
     # --- the fast path ---------------------------------------------------------------------------
@@ -268,15 +311,15 @@ class Command(OperatorCommand):
         """Top up to the target with set-based SQL, ``BULK_BATCH`` transactions per database transaction."""
         wallet_ids = list(
             Wallet.objects.filter(
-                pk__in=[wallet.pk for wallet in wallets], status=Wallet.Status.ACTIVE,
-                owner__status=User.Status.ACTIVE, balance__status="active",
+                pk__in=[wallet.pk for wallet in wallets],
+                status=Wallet.Status.ACTIVE,
+                owner__status=User.Status.ACTIVE,
+                balance__status="active",
             ).values_list("pk", flat=True)
         )
         if len(wallet_ids) < 2:
             raise CommandError("The demo history needs at least two active demo wallets: use --users 1 or more.")
-        system = dict(
-            Wallet.objects.filter(system_role__in=["external", "fees"]).values_list("system_role", "pk")
-        )
+        system = dict(Wallet.objects.filter(system_role__in=["external", "fees"]).values_list("system_role", "pk"))
         params = {
             "wallet_ids": wallet_ids,
             "external": system["external"],
@@ -307,7 +350,9 @@ class Command(OperatorCommand):
                         "VACUUM (ANALYZE) transactions_transaction, transactions_entry, walletmanager_auditevent, "
                         "balances_balanceasset"
                     )
-        self.stdout.write(f"Wrote {written} demo transactions in {time.monotonic() - started:.1f} s ({batch_number} batches).")
+        self.stdout.write(
+            f"Wrote {written} demo transactions in {time.monotonic() - started:.1f} s ({batch_number} batches)."
+        )
 
     def _fee_params(self) -> dict[str, object]:
         """The fee rule in force per kind for USD, as SQL parameters (no rule: a rule charging nothing)."""
@@ -323,7 +368,7 @@ class Command(OperatorCommand):
             params[f"{kind}_flat"] = rule.flat if rule else Decimal(0)
             params[f"{kind}_min"] = rule.min_fee if rule else Decimal(0)
             params[f"{kind}_max"] = rule.max_fee if rule else None
-        params["scale"] = 10 ** self.usd.decimals
+        params["scale"] = 10**self.usd.decimals
         return params
 
     def _bulk_batch(self, *, size: int, batch_seed: float, analyze: bool, **params) -> int:

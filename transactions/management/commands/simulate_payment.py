@@ -34,15 +34,25 @@ class Command(OperatorCommand):
         parser.add_argument("--provider-id", help="The provider's payment id (default: a new random one).")
         parser.add_argument("--url", help="Base URL of a running server to send the callback to.")
 
-    def run(self, *args, reference: str, amount: str | None, failed: bool, provider_id: str | None, url: str | None,
-            **options):
+    def run(
+        self,
+        *args,
+        reference: str,
+        amount: str | None,
+        failed: bool,
+        provider_id: str | None,
+        url: str | None,
+        **options,
+    ):
         deposit = Transaction.objects.filter(reference=reference.strip().upper(), kind=Transaction.Kind.DEPOSIT).first()
         if deposit is None:
             raise CommandError(f"No deposit has the reference {reference[:40]!r}.")
         event = {
             "reference": deposit.reference,
             "provider_id": provider_id or f"sim_{secrets.token_hex(8)}",
-            "amount": amount if amount is not None else format_amount(deposit.amount, decimals=deposit.currency.decimals),
+            "amount": amount
+            if amount is not None
+            else format_amount(deposit.amount, decimals=deposit.currency.decimals),
             "currency": deposit.currency_id,
             "status": "failed" if failed else "succeeded",
         }
@@ -63,7 +73,10 @@ class Command(OperatorCommand):
         if url is None:
             host = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"), "localhost")
             response = Client(HTTP_HOST=host, raise_request_exception=False).post(
-                "/api/payments/callback/", data=body, content_type="application/json", secure=True,
+                "/api/payments/callback/",
+                data=body,
+                content_type="application/json",
+                secure=True,
                 headers={deposits.SIGNATURE_HEADER: signature},
             )
             return response.status_code, _json(response.content)

@@ -8,7 +8,8 @@ class Command(OperatorCommand):
     def add_arguments(self, parser):
         parser.add_argument("email", help="The user's email (any case).")
         parser.add_argument(
-            "--by", metavar="SUPERUSER_EMAIL",
+            "--by",
+            metavar="SUPERUSER_EMAIL",
             help="Act as this operator (audited as the actor); required for a staff member, and must be a superuser.",
         )
         parser.add_argument("--reason", required=True, help="Why; recorded in the audit trail.")
@@ -16,5 +17,7 @@ class Command(OperatorCommand):
     def run(self, *args, **options):
         user = selectors.user_get_by_email_or_error(email=options["email"])
         already = user.status == user.Status.BLOCKED
-        user = services.user_block(actor=selectors.user_command_actor(by=options["by"], user=user), user=user, reason=options["reason"])
+        user = services.user_block(
+            actor=selectors.user_command_actor(by=options["by"], user=user), user=user, reason=options["reason"]
+        )
         self.stdout.write(f"{user.email} was already blocked." if already else f"Blocked {user.email}.")

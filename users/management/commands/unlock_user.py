@@ -13,4 +13,6 @@ class Command(OperatorCommand):
         user = selectors.user_get_by_email_or_error(email=options["email"])
         locked = user.locked_until
         user = services.user_unlock(actor=self.get_actor(), user=user, reason=options["reason"])
-        self.stdout.write(f"Unlocked {user.email}." if locked and user.locked_until is None else f"{user.email} was not locked.")
+        self.stdout.write(
+            f"Unlocked {user.email}." if locked and user.locked_until is None else f"{user.email} was not locked."
+        )

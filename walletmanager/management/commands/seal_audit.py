@@ -14,7 +14,9 @@ class Command(OperatorCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--wait", type=float, default=10.0,
+            "--wait",
+            type=float,
+            default=10.0,
             help="Seconds to wait for transactions that may still add events (default 10).",
         )
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import ssl
 import socket
+import ssl
 import subprocess
 import sys
 import threading

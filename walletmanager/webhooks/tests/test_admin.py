@@ -22,12 +22,18 @@ pytestmark = pytest.mark.django_db
 def failed_delivery(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     wallet = make_wallet()
-    endpoint = services.webhook_endpoint_create(actor=wallet.owner, url="http://127.0.0.1:9/hooks", events=["deposit.pending"])
+    endpoint = services.webhook_endpoint_create(
+        actor=wallet.owner, url="http://127.0.0.1:9/hooks", events=["deposit.pending"]
+    )
     deposit(wallet, "10")
     (delivery,) = services.webhook_event_dispatch(event_id=_event_id("deposit.pending"))
-    WebhookAttempt.objects.create(delivery=delivery, number=1, status_code=500, duration_ms=12, response_excerpt="<h1>down</h1>")
+    WebhookAttempt.objects.create(
+        delivery=delivery, number=1, status_code=500, duration_ms=12, response_excerpt="<h1>down</h1>"
+    )
     WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempt_count=1, last_status_code=500)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False, disabled_reason="Deliveries failed for 1 day")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=False, disabled_reason="Deliveries failed for 1 day"
+    )
     return WebhookDelivery.objects.get(pk=delivery.pk)
 
 
@@ -43,7 +49,9 @@ def test_the_delivery_page_shows_every_attempt_and_the_payload_but_never_the_sec
     assert "deposit.pending" in page and failed_delivery.event.public_id in page
     assert "500" in page and "12 ms" in page and "&lt;h1&gt;down&lt;/h1&gt;" in page  # escaped, never rendered
     assert failed_delivery.endpoint.secret not in page
-    endpoint_page = admin_client.get(f"/admin/webhooks/webhookendpoint/{failed_delivery.endpoint_id}/change/").content.decode()
+    endpoint_page = admin_client.get(
+        f"/admin/webhooks/webhookendpoint/{failed_delivery.endpoint_id}/change/"
+    ).content.decode()
     assert "Deliveries failed for 1 day" in endpoint_page and failed_delivery.endpoint.secret not in endpoint_page
 
 

@@ -32,12 +32,21 @@ def private_urls_allowed(settings):
 
 
 def test_the_secret_is_shown_once_and_the_registration_audited(api, user, private_urls_allowed):
-    created = api.post(URL, {"url": RECEIVER, "events": ["transaction.posted", "deposit.posted"], "description": "books"}, format="json")
+    created = api.post(
+        URL,
+        {"url": RECEIVER, "events": ["transaction.posted", "deposit.posted"], "description": "books"},
+        format="json",
+    )
 
     assert created.status_code == 201
     body = created.json()
     assert body["secret"].startswith("whsec_") and len(body["secret"]) > 30
-    assert (body["url"], body["events"], body["scope"], body["is_active"]) == (RECEIVER, ["transaction.posted", "deposit.posted"], "own", True)
+    assert (body["url"], body["events"], body["scope"], body["is_active"]) == (
+        RECEIVER,
+        ["transaction.posted", "deposit.posted"],
+        "own",
+        True,
+    )
     assert "secret" not in api.get(f"{URL}{body['id']}/").json()
     assert [row["id"] for row in api.get(URL).json()["results"]] == [body["id"]]
     event = AuditEvent.objects.get(action="webhook.endpoint_created")
@@ -80,9 +89,19 @@ def test_event_types_are_listed_with_what_they_mean(api):
     types = {row["type"]: row["description"] for row in api.get(f"{URL}event-types/").json()}
 
     assert {
-        "transaction.pending", "transaction.posted", "transaction.rejected", "transaction.cancelled",
-        "transaction.expired", "transaction.reversed", "deposit.pending", "deposit.posted", "wallet.blocked",
-        "wallet.unblocked", "wallet.closed", "balance.frozen", "balance.unfrozen",
+        "transaction.pending",
+        "transaction.posted",
+        "transaction.rejected",
+        "transaction.cancelled",
+        "transaction.expired",
+        "transaction.reversed",
+        "deposit.pending",
+        "deposit.posted",
+        "wallet.blocked",
+        "wallet.unblocked",
+        "wallet.closed",
+        "balance.frozen",
+        "balance.unfrozen",
     } <= set(types)
     assert all(types.values())
 

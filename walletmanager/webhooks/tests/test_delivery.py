@@ -25,7 +25,7 @@ from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import run_jobs
 from walletmanager.webhooks import services as webhooks
-from walletmanager.webhooks.models import WebhookDelivery, WebhookEndpoint
+from walletmanager.webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -65,21 +65,28 @@ def test_a_client_hears_of_its_withdrawal_waiting_then_approved_signed_and_in_or
     ).json()
     assert withdrawal["status"] == "pending"
     finance = api_as(StaffFactory(groups=["Finance"]))
-    assert finance.post(f"/api/transactions/{withdrawal['id']}/approve/", {"reason": "known customer"}).status_code == 200
+    assert (
+        finance.post(f"/api/transactions/{withdrawal['id']}/approve/", {"reason": "known customer"}).status_code == 200
+    )
 
     run_jobs(until=delivered(2))
 
     first, second = (request.verify(endpoint["secret"]) for request in webhook_receiver.wait_for(2))
     assert (first["type"], second["type"]) == ("transaction.pending", "transaction.posted")
     assert first["data"]["id"] == second["data"]["id"] == withdrawal["id"]
-    assert (first["data"]["status"], second["data"]["status"], second["data"]["amount"]) == ("pending", "posted", "60.00")
+    assert (first["data"]["status"], second["data"]["status"], second["data"]["amount"]) == (
+        "pending",
+        "posted",
+        "60.00",
+    )
     assert "known customer" not in str(second) and "reason" not in second["data"]
     assert first["id"].startswith("evt_") and first["id"] != second["id"]
     assert webhook_receiver.requests[0].headers["webhook-id"] == first["id"]
     # The client reads the same log the operators do.
     log = client.get(f"/api/webhooks/{endpoint['id']}/deliveries/").json()["results"]
     assert [(row["type"], row["status"], [attempt["status_code"] for attempt in row["attempts"]]) for row in log] == [
-        ("transaction.posted", "delivered", [200]), ("transaction.pending", "delivered", [200]),
+        ("transaction.posted", "delivered", [200]),
+        ("transaction.pending", "delivered", [200]),
     ]
 
 
@@ -99,7 +106,9 @@ def test_a_receiver_answering_500_sees_the_retries_with_the_same_id_until_it_acc
     assert delivery.attempts.first().response_excerpt == "ok"
 
 
-def test_an_endpoint_failing_past_the_retry_window_is_disabled_then_enabled_and_resent(wallet, webhook_receiver, settings):
+def test_an_endpoint_failing_past_the_retry_window_is_disabled_then_enabled_and_resent(
+    wallet, webhook_receiver, settings
+):
     settings.WEBHOOK_RETRY_WINDOW = timedelta(seconds=0)
     webhook_receiver.respond(503)
     client = api_as(wallet.owner)
@@ -110,7 +119,9 @@ def test_an_endpoint_failing_past_the_retry_window_is_disabled_then_enabled_and_
 
     shown = client.get(f"/api/webhooks/{endpoint['id']}/").json()
     assert shown["is_active"] is False and "503" in shown["disabled_reason"] and "secret" not in shown
-    assert AuditEvent.objects.filter(action="webhook.endpoint_disabled", target_id=str(endpoint["id"]), actor=None).exists()
+    assert AuditEvent.objects.filter(
+        action="webhook.endpoint_disabled", target_id=str(endpoint["id"]), actor=None
+    ).exists()
     deposit(wallet, "5")  # nothing is sent to a disabled endpoint
     run_jobs()
     assert WebhookDelivery.objects.count() == 1 and len(webhook_receiver.requests) == 1
@@ -123,14 +134,18 @@ def test_an_endpoint_failing_past_the_retry_window_is_disabled_then_enabled_and_
     run_jobs(until=delivered(1))
 
     assert [request.json()["type"] for request in webhook_receiver.requests] == ["deposit.pending", "deposit.pending"]
-    assert {"webhook.endpoint_enabled", "webhook.delivery_resent"} <= set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"webhook.endpoint_enabled", "webhook.delivery_resent"} <= set(
+        AuditEvent.objects.values_list("action", flat=True)
+    )
 
 
 def test_clients_hear_only_of_their_own_wallets_and_staff_with_manage_webhooks_of_all(wallet, webhook_receiver):
     stranger = UserFactory()
     register(api_as(stranger), webhook_receiver.url, ["*"])
     support = StaffFactory(groups=["Support"])
-    refused = api_as(support).post("/api/webhooks/", {"url": webhook_receiver.url, "events": ["*"], "scope": "all"}, format="json")
+    refused = api_as(support).post(
+        "/api/webhooks/", {"url": webhook_receiver.url, "events": ["*"], "scope": "all"}, format="json"
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
     support.user_permissions.add(Permission.objects.get(codename="manage_webhooks"))
     support = type(support).objects.get(pk=support.pk)  # permissions are cached per user object
@@ -150,8 +165,12 @@ def test_the_periodic_expiry_runs_in_the_worker_and_tells_the_client(funded_wall
     Currency.objects.filter(code="USD").update(withdrawal_approval_threshold=Decimal("50"))
     usd.refresh_from_db()
     endpoint = register(api_as(funded_wallet.owner), webhook_receiver.url, ["transaction.expired"])
-    pending = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
-    Transaction.objects.filter(pk=pending.pk).update(created_at=pending.created_at - settings.HOLD_TTL - timedelta(minutes=1))
+    pending = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN
+    )
+    Transaction.objects.filter(pk=pending.pk).update(
+        created_at=pending.created_at - settings.HOLD_TTL - timedelta(minutes=1)
+    )
 
     schedule = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
     assert schedule["expire_stale"] == "* * * * *" and schedule["seal_audit"] == "* * * * *"
@@ -169,7 +188,9 @@ def test_manage_py_procrastinate_worker_delivers_and_stops_on_sigterm(wallet, we
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "procrastinate", "worker", "--queues", "webhooks"],
         env={**os.environ, "DJANGO_DEBUG": "1", "WEBHOOK_ALLOW_PRIVATE_URLS": "1", **database_env()},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deposit(wallet, "10")

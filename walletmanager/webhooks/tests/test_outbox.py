@@ -11,12 +11,21 @@ from django.db import transaction
 
 from balances.models import Currency
 from transactions import services
-from transactions.tests.conftest import PIN, deposit, make_wallet
+from transactions.tests.conftest import (  # noqa: F401
+    PIN,
+    client_user,
+    deposit,
+    funded_wallet,
+    make_wallet,
+    other_wallet,
+    staff,
+    usd,
+    wallet,
+)
+from users.tests.factories import UserFactory
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import jobs_waiting
 from walletmanager.webhooks.models import WebhookEndpoint, WebhookEvent
-from users.tests.factories import UserFactory
-from transactions.tests.conftest import client_user, funded_wallet, other_wallet, staff, usd, wallet  # noqa: F401
 from wallets.services import wallet_block
 
 
@@ -25,7 +34,9 @@ class Refused(Exception):
 
 
 def subscribe(owner, *events: str) -> WebhookEndpoint:
-    return WebhookEndpoint.objects.create(owner=owner, url="https://hooks.example.com/", events=list(events), secret="whsec_x")
+    return WebhookEndpoint.objects.create(
+        owner=owner, url="https://hooks.example.com/", events=list(events), secret="whsec_x"
+    )
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -47,7 +58,9 @@ def test_a_change_that_commits_leaves_its_event_and_a_job_for_it(funded_wallet, 
     usd.refresh_from_db()
     subscribe(funded_wallet.owner, "transaction.pending")
 
-    pending = services.transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN)
+    pending = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN
+    )
 
     event = WebhookEvent.objects.get(type="transaction.pending")
     assert event.data["id"] == str(pending.pk) and event.data["status"] == "pending" and event.data["amount"] == "60.00"
@@ -75,8 +88,11 @@ def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(fu
         "os._exit(9)\n"
     )
     died = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script], env={**_environment(), **database_env()},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "shell", "-c", script],
+        env={**_environment(), **database_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert died.returncode == 9, died.stderr
@@ -111,7 +127,12 @@ def test_deposits_publish_deposit_events_and_other_kinds_transaction_events(wall
     funded_wallet = wallet
     deposit(wallet, "100")
     services.transaction_transfer(
-        actor=funded_wallet.owner, wallet=funded_wallet, to_address=other_wallet.address, currency=usd, amount="5", pin=PIN
+        actor=funded_wallet.owner,
+        wallet=funded_wallet,
+        to_address=other_wallet.address,
+        currency=usd,
+        amount="5",
+        pin=PIN,
     )
 
     types = list(WebhookEvent.objects.order_by("created_at").values_list("type", flat=True))

@@ -1,6 +1,6 @@
+from walletmanager.commands import OperatorCommand
 from wallets import selectors, services
 from wallets.models import Wallet
-from walletmanager.commands import OperatorCommand
 
 
 class Command(OperatorCommand):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from balances import services
+from balances import selectors, services
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.admin import (
     ListColumnsMedia,
@@ -20,7 +20,7 @@ from walletmanager.admin import (
     wallet_link,
 )
 from walletmanager.admin_actions import reason_action
-from walletmanager.admin_mixins import ReadOnlyAdminMixin
+from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 
 
 class AssetMoneyMixin:
@@ -167,7 +167,7 @@ class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Currency)
-class CurrencyAdmin(admin.ModelAdmin):
+class CurrencyAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "decimals", "is_active", "money_threshold", "money_daily_limit")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -185,12 +185,14 @@ class CurrencyAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        # Changing the precision of a currency someone already holds would reinterpret their amounts.
-        in_use = BalanceAsset.objects.filter(currency=obj).exists() or Balance.objects.filter(currency=obj).exists()
-        return ("code", "decimals") if in_use else ("code",)
+        # Only hides the field: currency_update refuses new decimals once the currency is in use.
+        return ("code", "decimals") if selectors.currency_in_use(code=obj.code) else ("code",)
 
-    def save_model(self, request, obj, form, change):
-        services.currency_save(actor=request.user, currency=obj)
+    def service_save(self, actor, form, obj):
+        fields = {name: form.cleaned_data[name] for name in services.CURRENCY_FIELDS if name in form.cleaned_data}
+        if obj is None:
+            return services.currency_create(actor=actor, code=form.cleaned_data["code"], **fields)
+        return services.currency_update(actor=actor, currency=obj, **fields)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: balances and the ledger refer to it

@@ -6,12 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from balances import signals
+from balances import selectors, signals
 from balances.models import Balance, BalanceAsset, Currency
-from walletmanager.actors import clean_reason, refuse_own, require_staff
+from walletmanager.actors import clean_reason, refuse_own, require_permission, require_staff
 from walletmanager.audit import save_audited
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
@@ -104,12 +105,67 @@ def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balan
 
 # --- currencies (SPEC §2, §13) ----------------------------------------------------------------------
 
+CURRENCY_ADD_PERMISSION = "balances.add_currency"
+CURRENCY_CHANGE_PERMISSION = "balances.change_currency"
+CURRENCY_FIELDS = ("name", "decimals", "is_active", "withdrawal_approval_threshold", "daily_outgoing_limit")
 
-def currency_save(*, actor: Any, currency: Currency) -> Currency:
-    """Create a currency or save an operator's edit of one (the admin's form has checked its fields):
-    one ``currency.created`` or ``currency.changed`` audit event with the fields before and after; an
-    edit that changes nothing leaves none. Staff only."""
-    require_staff(actor, detail="Only staff may manage currencies.")
+
+def _save_currency(currency: Currency, *, actor: Any) -> Currency:
+    try:
+        currency.full_clean()
+    except DjangoValidationError as error:
+        raise ValidationFailed.from_django(error) from None
     with transaction.atomic():
         save_audited(currency, actor=actor, created=signals.currency_created, changed=signals.currency_changed)
     return currency
+
+
+def currency_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    decimals: int,
+    is_active: bool = True,
+    withdrawal_approval_threshold: Decimal | None = None,
+    daily_outgoing_limit: Decimal | None = None,
+) -> Currency:
+    """Add a currency (``add_currency``): a free code of 3–10 of A–Z and 0–9, at most 18 decimals,
+    positive limits. One ``currency.created`` audit event with its fields."""
+    require_permission(actor, CURRENCY_ADD_PERMISSION, detail="Only staff may manage currencies.")
+    code = (code or "").strip()
+    if Currency.objects.filter(pk=code).exists():
+        raise ValidationFailed(f"The currency {code} already exists.", field="code")
+    currency = Currency(
+        code=code,
+        name=name,
+        decimals=decimals,
+        is_active=is_active,
+        withdrawal_approval_threshold=withdrawal_approval_threshold,
+        daily_outgoing_limit=daily_outgoing_limit,
+    )
+    return _save_currency(currency, actor=actor)
+
+
+def currency_update(*, actor: Any, currency: Currency, **changes: Any) -> Currency:
+    """Change a currency's ``CURRENCY_FIELDS`` (``change_currency``; the code never changes). Its
+    decimals are frozen once a balance holds it: they would reinterpret every amount already held.
+    One ``currency.changed`` audit event with the fields before and after; no change, no event."""
+    require_permission(actor, CURRENCY_CHANGE_PERMISSION, detail="Only staff may manage currencies.")
+    unknown = sorted(set(changes) - set(CURRENCY_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"A currency's {unknown[0]!r} cannot be changed.", field=unknown[0])
+    with transaction.atomic():
+        currency = Currency.objects.select_for_update().get(pk=currency.pk)
+        if (
+            "decimals" in changes
+            and changes["decimals"] != currency.decimals
+            and selectors.currency_in_use(code=currency.code)
+        ):
+            raise InvalidState(
+                f"The decimals of {currency.code} cannot change: balances already hold it, and their amounts "
+                "would be read at another precision."
+            )
+        for name, value in changes.items():
+            setattr(currency, name, value)
+        return _save_currency(currency, actor=actor)

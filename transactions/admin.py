@@ -22,10 +22,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
-from transactions import deposits, services
+from transactions import deposits, pricing, services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
-from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
 from walletmanager.admin import (
     Decision,
     EstimatedCountPaginator,
@@ -42,11 +41,11 @@ from walletmanager.admin import (
     shortened_id,
 )
 from walletmanager.admin_actions import reason_action
-from walletmanager.admin_mixins import ReadOnlyAdminMixin
+from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, format_money, format_number, fractional_digits
+from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
 
 # --- fast changelists ----------------------------------------------------------------------------
@@ -484,33 +483,9 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 # --- what prices money: rates and fee rules ------------------------------------------------------
 
 
-class ExchangeRateForm(forms.ModelForm):
-    class Meta:
-        model = ExchangeRate
-        fields = ("base", "quote", "rate", "source")
-
-    def clean_rate(self) -> Decimal:
-        rate = self.cleaned_data["rate"]
-        if rate is None or not rate.is_finite() or rate <= 0:
-            raise forms.ValidationError("The rate must be a positive number.")
-        return rate
-
-    def clean(self):
-        cleaned = super().clean()
-        base, quote, rate = cleaned.get("base"), cleaned.get("quote"), cleaned.get("rate")
-        if base and base == quote:
-            self.add_error("quote", "Base and quote must be different currencies.")
-        elif base and quote and rate:
-            try:
-                exchange_rates_check([(base.code, quote.code, rate)])
-            except ValidationFailed as error:
-                self.add_error("rate", str(error.detail))
-        return cleaned
-
-
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
-    form = ExchangeRateForm
+class ExchangeRateAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    fields = ("base", "quote", "rate", "source")
     list_display = ("base", "quote", "money_rate", "source", "created_at")
     list_filter = ("base", "quote", "source")
     list_select_related = ("base", "quote")
@@ -523,8 +498,12 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     def money_rate(self, rate: ExchangeRate) -> str:
         return format_html('<span class="money">{}</span>', format_number(rate.rate))
 
-    def save_model(self, request, obj, form, change):
-        exchange_rates_record(actor=request.user, rates=[obj])
+    def service_save(self, actor, form, obj):
+        data = form.cleaned_data
+        quote = pricing.RateQuote(
+            base=data["base"].code, quote=data["quote"].code, rate=data["rate"], source=data["source"]
+        )
+        return pricing.exchange_rate_set(actor=actor, rates=[quote])[0]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # a rate is a fact of its time: a new row supersedes it (add one), never an edit
@@ -534,40 +513,19 @@ class ExchangeRateAdmin(admin.ModelAdmin):
 
 
 class FeeRuleForm(forms.ModelForm):
+    """Parses a fee rule; ``fee_rule_create`` / ``fee_rule_update`` judge it."""
+
     kind = forms.ChoiceField(
-        choices=[
-            (value, label)
-            for value, label in Transaction.Kind.choices
-            if value in ("deposit", "withdrawal", "transfer", "exchange")
-        ]
+        choices=[(value, label) for value, label in Transaction.Kind.choices if value in pricing.CHARGEABLE_KINDS]
     )
 
     class Meta:
         model = FeeRule
-        fields = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active")
-
-    def clean(self):
-        cleaned = super().clean()
-        currency = cleaned.get("currency")
-        decimals = currency.decimals if currency else AMOUNT_DECIMAL_PLACES
-        for name in ("flat", "min_fee", "max_fee"):
-            value = cleaned.get(name)
-            if value is None:
-                continue
-            if value < 0:
-                self.add_error(name, "Must not be negative.")
-            elif fractional_digits(value) > decimals:
-                self.add_error(name, f"At most {decimals} decimal places for {currency or 'this currency'}.")
-        if cleaned.get("percent_bps") is not None and cleaned["percent_bps"] > 10_000:
-            self.add_error("percent_bps", "At most 10 000 basis points (100 %).")
-        min_fee, max_fee = cleaned.get("min_fee"), cleaned.get("max_fee")
-        if min_fee is not None and max_fee is not None and max_fee < min_fee:
-            self.add_error("max_fee", "The maximum must not be below the minimum.")
-        return cleaned
+        fields = pricing.FEE_RULE_FIELDS
 
 
 @admin.register(FeeRule)
-class FeeRuleAdmin(admin.ModelAdmin):
+class FeeRuleAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     form = FeeRuleForm
     list_display = (
         "kind",
@@ -604,8 +562,11 @@ class FeeRuleAdmin(admin.ModelAdmin):
     def money_max_fee(self, rule: FeeRule) -> str:
         return self._fee(rule, rule.max_fee)
 
-    def save_model(self, request, obj, form, change):
-        fee_rule_save(actor=request.user, rule=obj)
+    def service_save(self, actor, form, obj):
+        fields = {name: form.cleaned_data[name] for name in pricing.FEE_RULE_FIELDS}
+        if obj is None:
+            return pricing.fee_rule_create(actor=actor, **fields)
+        return pricing.fee_rule_update(actor=actor, rule=obj, **fields)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deactivate instead: the history explains the fees already charged

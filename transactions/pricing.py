@@ -4,11 +4,13 @@ arbitraged (SPEC §5, §14)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -17,10 +19,19 @@ from balances.models import Currency
 from transactions import ledger, reference_data, signals
 from transactions.exceptions import RateUnavailable
 from transactions.models import ExchangeRate, FeeRule
-from walletmanager.actors import require_staff
+from walletmanager.actors import require_permission
 from walletmanager.audit import audit_state, save_audited
 from walletmanager.exceptions import ValidationFailed
-from walletmanager.money import format_number, round_down, round_up
+from walletmanager.money import (
+    AMOUNT_DECIMAL_PLACES,
+    AMOUNT_MAX_DIGITS,
+    InvalidAmount,
+    format_number,
+    fractional_digits,
+    round_down,
+    round_up,
+    to_decimal,
+)
 
 RATE_DECIMALS = 18
 
@@ -104,22 +115,89 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
 
 # --- writes: rates and fee rules (SPEC §13: through services, audited) ------------------------------
 
-
+RATE_PERMISSION = "transactions.add_exchangerate"
+FEE_RULE_ADD_PERMISSION = "transactions.add_feerule"
+FEE_RULE_CHANGE_PERMISSION = "transactions.change_feerule"
+# A rate is stored as NUMERIC(38, 18): at most 20 digits before the point.
+RATE_MAX_INTEGER_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
+SOURCE_MAX_LENGTH = ExchangeRate._meta.get_field("source").max_length
+CHARGEABLE_KINDS = ("deposit", "withdrawal", "transfer", "exchange")
+FEE_RULE_FIELDS = ("kind", "currency", "percent_bps", "flat", "min_fee", "max_fee", "is_active")
 _NOT_AUDITED = ("id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class RateQuote:
+    """One rate as an operator or a file states it: 1 ``base`` = ``rate`` ``quote``. ``rate`` is text
+    or a Decimal; the service parses and judges it."""
+
+    base: str
+    quote: str
+    rate: Any
+    source: str = ""
+
+
+class RatesRefused(ValidationFailed):
+    """Rates that cannot be set, each named: ``problems`` lists ``(index, field, detail)`` in the
+    order given, so a caller can point at the line or field of every one."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        _, field, detail = problems[0]
+        super().__init__(detail, field=field)
+        self.problems = problems
+
+
+def _rate_problem(quote: RateQuote, *, currencies: set[str]) -> tuple[str, str] | None:
+    """What is wrong with one rate on its own, as ``(field, detail)``; None when nothing is."""
+    for field, code in (("base", quote.base), ("quote", quote.quote)):
+        if code not in currencies:
+            return field, f"unknown currency {code or '(empty)'}"
+    if quote.base == quote.quote:
+        return "quote", f"base and quote are both {quote.base}"
+    shown = str(quote.rate).strip()
+    try:
+        rate = to_decimal(quote.rate)
+    except InvalidAmount:
+        return "rate", f"rate {shown!r} is not a number"
+    if not rate.is_finite() or rate <= 0:
+        return "rate", f"rate {shown!r} must be a positive finite number"
+    if fractional_digits(rate) > AMOUNT_DECIMAL_PLACES:
+        return "rate", f"rate {shown!r} has more than {AMOUNT_DECIMAL_PLACES} decimal places"
+    if rate.adjusted() >= RATE_MAX_INTEGER_DIGITS:
+        return "rate", f"rate {shown!r} is too large"
+    if len(quote.source) > SOURCE_MAX_LENGTH:
+        return "source", f"source is longer than {SOURCE_MAX_LENGTH} characters"
+    return None
 
 
 def _fields(row) -> dict[str, str | None]:
     return audit_state(row, exclude=_NOT_AUDITED)
 
 
-def exchange_rates_record(*, actor: Any, rates: Sequence[ExchangeRate]) -> list[ExchangeRate]:
-    """Add exchange rates (the admin one at a time, ``load_rates`` a whole file): all or nothing,
-    none whose round trip through the newest opposite rate would gain; one ``exchange_rate.created``
-    audit event each. Rates are never edited: a newer row supersedes an older one."""
-    require_staff(actor, detail="Only staff may set exchange rates.")
-    exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in rates)
+def exchange_rate_set(*, actor: Any, rates: Sequence[RateQuote]) -> list[ExchangeRate]:
+    """Put rates in force (the admin one at a time, ``load_rates`` a whole file), all or nothing:
+    known and distinct currencies, a positive rate that fits NUMERIC(38, 18), and no round trip
+    through the newest opposite rate that would gain. One ``exchange_rate.created`` audit event
+    each. Rates are never edited: a newer row supersedes an older one."""
+    require_permission(actor, RATE_PERMISSION, detail="Only staff may set exchange rates.")
+    if not rates:
+        raise ValidationFailed("No rates given.", field="rate")
+    codes = {code for quote in rates for code in (quote.base, quote.quote)}
+    currencies = set(Currency.objects.filter(code__in=codes).values_list("code", flat=True))
+    problems = [
+        (index, *problem)
+        for index, quote in enumerate(rates)
+        if (problem := _rate_problem(quote, currencies=currencies)) is not None
+    ]
+    if problems:
+        raise RatesRefused(problems)
+    new = [
+        ExchangeRate(base_id=quote.base, quote_id=quote.quote, rate=to_decimal(quote.rate), source=quote.source)
+        for quote in rates
+    ]
     with db_transaction.atomic():
-        created = ExchangeRate.objects.bulk_create(rates)
+        exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in new)
+        created = ExchangeRate.objects.bulk_create(new)
         for rate in created:
             signals.exchange_rate_created.send(
                 sender=ExchangeRate, instance=rate, actor=actor, data={"after": _fields(rate)}
@@ -127,12 +205,75 @@ def exchange_rates_record(*, actor: Any, rates: Sequence[ExchangeRate]) -> list[
     return created
 
 
-def fee_rule_save(*, actor: Any, rule: FeeRule) -> FeeRule:
-    """Create a fee rule or save an operator's edit of one (the admin's form has checked it): one
-    ``fee_rule.created`` or ``fee_rule.changed`` audit event with before/after; no change, no event."""
-    require_staff(actor, detail="Only staff may set fees.")
+def _check_fee_rule(rule: FeeRule) -> None:
+    """A fee rule's own rules: a chargeable kind, no negative amount, none finer than its currency,
+    at most 100 %, a maximum not below the minimum, one active rule per kind and currency."""
+    if rule.kind not in CHARGEABLE_KINDS:
+        raise ValidationFailed(f"Choose one of: {', '.join(CHARGEABLE_KINDS)}.", field="kind")
+    currency = rule.currency
+    decimals = currency.decimals if currency is not None else AMOUNT_DECIMAL_PLACES
+    for name in ("flat", "min_fee", "max_fee"):
+        value = getattr(rule, name)
+        if value is None:
+            continue
+        if value < 0:
+            raise ValidationFailed("Must not be negative.", field=name)
+        if fractional_digits(value) > decimals:
+            raise ValidationFailed(f"At most {decimals} decimal places for {currency or 'this currency'}.", field=name)
+    if rule.percent_bps is not None and rule.percent_bps > 10_000:
+        raise ValidationFailed("At most 10 000 basis points (100 %).", field="percent_bps")
+    if rule.max_fee is not None and rule.min_fee is not None and rule.max_fee < rule.min_fee:
+        raise ValidationFailed("The maximum must not be below the minimum.", field="max_fee")
+    try:
+        rule.full_clean()
+    except DjangoValidationError as error:
+        raise ValidationFailed.from_django(error) from None
+
+
+def _save_fee_rule(rule: FeeRule, *, actor: Any) -> FeeRule:
+    _check_fee_rule(rule)
     with db_transaction.atomic():
         save_audited(
             rule, actor=actor, created=signals.fee_rule_created, changed=signals.fee_rule_changed, exclude=_NOT_AUDITED
         )
     return rule
+
+
+def fee_rule_create(
+    *,
+    actor: Any,
+    kind: str,
+    currency: Currency | None,
+    percent_bps: int = 0,
+    flat: Decimal = Decimal(0),
+    min_fee: Decimal = Decimal(0),
+    max_fee: Decimal | None = None,
+    is_active: bool = True,
+) -> FeeRule:
+    """Add a fee rule (``add_feerule``), checked by ``_check_fee_rule``: one ``fee_rule.created``
+    audit event with its fields."""
+    require_permission(actor, FEE_RULE_ADD_PERMISSION, detail="Only staff may set fees.")
+    rule = FeeRule(
+        kind=kind,
+        currency=currency,
+        percent_bps=percent_bps,
+        flat=flat,
+        min_fee=min_fee,
+        max_fee=max_fee,
+        is_active=is_active,
+    )
+    return _save_fee_rule(rule, actor=actor)
+
+
+def fee_rule_update(*, actor: Any, rule: FeeRule, **changes: Any) -> FeeRule:
+    """Change a fee rule's ``FEE_RULE_FIELDS`` (``change_feerule``), checked as a new one is: one
+    ``fee_rule.changed`` audit event with the fields before and after; no change, no event.
+    Deactivate a rule rather than delete it: it explains the fees already charged."""
+    require_permission(actor, FEE_RULE_CHANGE_PERMISSION, detail="Only staff may set fees.")
+    unknown = sorted(set(changes) - set(FEE_RULE_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"A fee rule has no field {unknown[0]!r}.", field=unknown[0])
+    rule = FeeRule.objects.select_related("currency").get(pk=rule.pk)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    return _save_fee_rule(rule, actor=actor)

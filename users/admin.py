@@ -23,20 +23,15 @@ from walletmanager.admin import (
     transaction_changelist_url,
 )
 from walletmanager.admin_actions import reason_action
+from walletmanager.admin_mixins import ServiceFormAdminMixin
 
 
 class UserCreationForm(BaseUserCreationForm):
-    """Email, names, role and a password checked by every configured validator, then hashed."""
+    """Email, names, role and the password typed twice; ``user_create`` judges and writes them."""
 
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name", "role")
-
-    def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"].strip()).lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("A user with this email already exists.", code="email_taken")
-        return email
 
 
 class UserChangeForm(forms.ModelForm):
@@ -58,7 +53,7 @@ class UserChangeForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
+class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     list_display = ("email", "first_name", "last_name", "role", "status", "is_superuser", "date_joined", "last_login")
@@ -133,6 +128,20 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
     def _edits_privileges(self, request, change: bool) -> bool:
         return change and request.user.is_superuser
 
+    def saves_through_service(self, obj) -> bool:
+        return obj is None  # a new user; edits of names and privileges save below
+
+    def service_save(self, actor, form, obj):
+        data = form.cleaned_data
+        return services.user_create(
+            actor=actor,
+            email=data["email"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            role=data.get("role", User.Role.CLIENT),
+        )
+
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
             if self._edits_privileges(request, change):
@@ -140,8 +149,6 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
                 stored = User.objects.only("role", "is_superuser").get(pk=obj.pk)
                 obj.role, obj.is_superuser = stored.role, stored.is_superuser
             super().save_model(request, obj, form, change)
-            if not change:
-                services.user_record_created_by_staff(actor=request.user, user=obj)
 
     def save_related(self, request, form, formsets, change):
         if not self._edits_privileges(request, change):

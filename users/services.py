@@ -27,9 +27,11 @@ from users.exceptions import (
     UserHasOpenWallets,
 )
 from users.models import User
+from walletmanager.actors import require_permission
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 
 BLOCK_PERMISSION = "users.block_user"
+ADD_PERMISSION = "users.add_user"
 
 
 def _snapshot(user: User) -> dict[str, Any]:
@@ -39,13 +41,6 @@ def _snapshot(user: User) -> dict[str, Any]:
         "blocked_at": user.blocked_at.isoformat() if user.blocked_at else None,
         "closed_at": user.closed_at.isoformat() if user.closed_at else None,
     }
-
-
-def _first_validation_error(error: ValidationError) -> ValidationFailed:
-    if hasattr(error, "error_dict"):
-        field, errors = next(iter(error.error_dict.items()))
-        return ValidationFailed(" ".join(message for item in errors for message in item.messages), field=field)
-    return ValidationFailed(" ".join(error.messages))
 
 
 def _email_taken(email: str) -> bool:
@@ -62,7 +57,15 @@ def user_create(
     role: str = User.Role.CLIENT,
 ) -> User:
     """Create an ``active`` user. The email must be free case-insensitively; the password must pass
-    every configured validator, including similarity to the email and names."""
+    every configured validator, including similarity to the email and names. An operator creating
+    one (the admin) needs ``users.add_user``, and only a superuser creates staff; ``actor=None`` is
+    self-service sign-up or the system."""
+    if actor is not None:
+        require_permission(actor, ADD_PERMISSION, detail="Only staff with the users.add_user permission may add users.")
+        if role != User.Role.CLIENT and not actor.is_superuser:
+            raise PermissionDeniedError("Only a superuser may change roles, groups and permissions.")
+    if role not in User.Role.values:
+        raise ValidationFailed(f"Choose one of: {', '.join(User.Role.values)}.", field="role")
     email = User.objects.normalize_email((email or "").strip()).lower()
     user = User(
         email=email,
@@ -74,7 +77,7 @@ def user_create(
     try:
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
-        raise _first_validation_error(error) from None
+        raise ValidationFailed.from_django(error) from None
     if _email_taken(email):
         raise ValidationFailed("A user with this email already exists.", field="email", code="email_taken")
     try:
@@ -103,13 +106,6 @@ def user_register(*, email: str, password: str, first_name: str, last_name: str)
     """Self-service sign-up: always an ``active`` client, whatever else the request carried."""
     return user_create(
         actor=None, email=email, password=password, first_name=first_name, last_name=last_name, role=User.Role.CLIENT
-    )
-
-
-def user_record_created_by_staff(*, actor: User, user: User) -> None:
-    """Audit a user an operator created in the admin (the admin form already validated and saved it)."""
-    signals.user_registered.send(
-        sender=User, instance=user, actor=actor, reason="", data={"after": {"email": user.email, "role": user.role}}
     )
 
 
@@ -142,7 +138,7 @@ def user_update_profile(*, user: User, first_name: str | None = None, last_name:
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         user.refresh_from_db(fields=changed)
-        raise _first_validation_error(error) from None
+        raise ValidationFailed.from_django(error) from None
     user.save(update_fields=changed)
     return user
 

@@ -56,6 +56,16 @@ class ValidationFailed(DomainError):
         super().__init__(detail, code=code)
         self.field = field
 
+    @classmethod
+    def from_django(cls, error) -> ValidationFailed:
+        """The first message of a Django ``ValidationError`` (a model's ``full_clean``), naming its
+        field (None for a rule across fields, such as a constraint)."""
+        if hasattr(error, "error_dict"):
+            field, errors = next(iter(error.error_dict.items()))
+            messages = " ".join(message for item in errors for message in item.messages)
+            return cls(messages, field=None if field == "__all__" else field)
+        return cls(" ".join(error.messages))
+
 
 class InvalidState(Conflict):
     code = ErrorCode.INVALID_STATE

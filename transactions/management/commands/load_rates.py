@@ -1,22 +1,17 @@
-"""``manage.py load_rates PATH``: load exchange rates from a CSV file, all or nothing (SPEC §9)."""
+"""``manage.py load_rates PATH``: load exchange rates from a CSV file, all or nothing (SPEC §9). The
+command reads the lines; ``exchange_rate_set`` judges every rate (and names the bad ones)."""
 
 from __future__ import annotations
 
 import csv
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from balances.models import Currency
-from transactions.models import ExchangeRate
-from transactions.pricing import exchange_rates_check, exchange_rates_record
+from transactions.pricing import SOURCE_MAX_LENGTH, RateQuote, RatesRefused, exchange_rate_set
 from walletmanager.commands import OperatorCommand
 from walletmanager.exceptions import ValidationFailed
-from walletmanager.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, fractional_digits
 
-SOURCE_MAX_LENGTH = ExchangeRate._meta.get_field("source").max_length
-MAX_INTEGER_DIGITS = AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES
 # Stop listing after this many bad lines: one line of output must stay readable.
 MAX_REPORTED_ERRORS = 5
 
@@ -48,19 +43,31 @@ class Command(OperatorCommand):
         except UnicodeDecodeError:
             raise CommandError(f"{path}: not a UTF-8 text file.") from None
 
-        currencies = set(Currency.objects.values_list("code", flat=True))
-        rates: list[ExchangeRate] = []
+        quotes: list[RateQuote] = []
+        line_numbers: list[int] = []
         errors: list[str] = []
         for line_number, fields in enumerate(csv.reader(text.splitlines()), start=1):
             if not fields or all(not value.strip() for value in fields):
                 continue
             if line_number == 1 and fields[0].strip().lower() == "base":
                 continue
-            try:
-                rates.append(parse_rate_line(fields, currencies=currencies, default_source=default_source))
-            except ValueError as error:
-                errors.append(f"line {line_number}: {error}")
+            if len(fields) not in (3, 4):
+                errors.append(f"line {line_number}: expected 'base,quote,rate[,source]', got {len(fields)} fields")
+                continue
+            base, quote, rate = (value.strip() for value in fields[:3])
+            source = fields[3].strip() if len(fields) == 4 else ""
+            quotes.append(RateQuote(base=base.upper(), quote=quote.upper(), rate=rate, source=source or default_source))
+            line_numbers.append(line_number)
 
+        if not errors and not quotes:
+            raise CommandError(f"{path}: no rates in the file, nothing loaded.")
+        if not errors:
+            try:
+                exchange_rate_set(actor=self.get_actor(), rates=quotes)
+            except RatesRefused as refused:
+                errors = [f"line {line_numbers[index]}: {detail}" for index, _, detail in refused.problems]
+            except ValidationFailed as error:
+                raise CommandError(f"{path}: nothing loaded. {error.detail}") from None
         if errors:
             shown = "; ".join(errors[:MAX_REPORTED_ERRORS])
             more = (
@@ -69,40 +76,4 @@ class Command(OperatorCommand):
                 else ""
             )
             raise CommandError(f"{path}: nothing loaded. {shown}{more}")
-        if not rates:
-            raise CommandError(f"{path}: no rates in the file, nothing loaded.")
-
-        try:
-            exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in rates)
-        except ValidationFailed as error:
-            raise CommandError(f"{path}: nothing loaded. {error.detail}") from None
-        exchange_rates_record(actor=self.get_actor(), rates=rates)
-        self.stdout.write(f"Loaded {len(rates)} exchange rate{'s' if len(rates) != 1 else ''} from {path}.")
-
-
-def parse_rate_line(fields: list[str], *, currencies: set[str], default_source: str) -> ExchangeRate:
-    """One CSV line to an unsaved ExchangeRate; ValueError says what is wrong with it."""
-    if len(fields) not in (3, 4):
-        raise ValueError(f"expected 'base,quote,rate[,source]', got {len(fields)} fields")
-    base, quote, rate_text = (
-        value.strip().upper() if index < 2 else value.strip() for index, value in enumerate(fields[:3])
-    )
-    source = fields[3].strip() if len(fields) == 4 else ""
-    for code in (base, quote):
-        if code not in currencies:
-            raise ValueError(f"unknown currency {code or '(empty)'}")
-    if base == quote:
-        raise ValueError(f"base and quote are both {base}")
-    try:
-        rate = Decimal(rate_text)
-    except InvalidOperation:
-        raise ValueError(f"rate {rate_text!r} is not a number") from None
-    if not rate.is_finite() or rate <= 0:
-        raise ValueError(f"rate {rate_text!r} must be a positive finite number")
-    if fractional_digits(rate) > AMOUNT_DECIMAL_PLACES:
-        raise ValueError(f"rate {rate_text!r} has more than {AMOUNT_DECIMAL_PLACES} decimal places")
-    if rate.adjusted() >= MAX_INTEGER_DIGITS:
-        raise ValueError(f"rate {rate_text!r} is too large")
-    if len(source) > SOURCE_MAX_LENGTH:
-        raise ValueError(f"source is longer than {SOURCE_MAX_LENGTH} characters")
-    return ExchangeRate(base_id=base, quote_id=quote, rate=rate, source=source or default_source)
+        self.stdout.write(f"Loaded {len(quotes)} exchange rate{'s' if len(quotes) != 1 else ''} from {path}.")

@@ -6,10 +6,13 @@ class BalancesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from balances import receivers
+        from balances import receivers, services
         from walletmanager.database import roles
+        from wallets.services import register_balance_opener
 
         receivers.connect()
+        # A new wallet's balance is opened inside wallet_create's transaction (see wallets.services).
+        register_balance_opener(services.balance_open)
         # Positions move only through the ledger's database functions (SPEC §14); the runtime role
         # opens assets (they start at zero) and mirrors a wallet's credit limit on them.
         roles.restrict("balances_balanceasset", "SELECT", "INSERT", "UPDATE (credit_limit, updated_at)")

@@ -1,7 +1,6 @@
 from balances import signals
 from walletmanager.audit import connect_audit_receivers
 from walletmanager.webhooks.publishing import connect_publishers
-from wallets import signals as wallet_signals
 
 AUDITED = {
     signals.balance_frozen: "balance.frozen",
@@ -9,13 +8,6 @@ AUDITED = {
     signals.currency_created: "currency.created",
     signals.currency_changed: "currency.changed",
 }
-
-
-def open_balance_of_new_wallet(sender, *, instance, balance_kind, currency=None, **kwargs) -> None:
-    """Runs inside ``wallet_create``'s transaction: a refused currency rolls the wallet back too."""
-    from balances.services import balance_open
-
-    balance_open(wallet=instance, kind=balance_kind, currency=currency)
 
 
 PUBLISHED = {signals.balance_frozen: "balance.frozen", signals.balance_unfrozen: "balance.unfrozen"}
@@ -39,6 +31,3 @@ def publish_balance_event(balance, event_type: str) -> None:
 def connect() -> None:
     connect_audit_receivers(AUDITED, app_label="balances")
     connect_publishers(PUBLISHED, publish=publish_balance_event, app_label="balances", event_types=EVENT_TYPES)
-    wallet_signals.wallet_created.connect(
-        open_balance_of_new_wallet, weak=False, dispatch_uid="balances:open_balance_of_new_wallet"
-    )

@@ -12,12 +12,14 @@ from django.utils import timezone
 
 from balances import selectors, signals
 from balances.models import Balance, BalanceAsset, Currency
-from walletmanager.actors import clean_reason, refuse_own, require_permission, require_staff
+from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.audit import save_audited
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
 from wallets.exceptions import WalletClosed
 from wallets.models import Wallet
+
+FREEZE_PERMISSION = "balances.freeze_balance"
 
 
 def _lock(balance: Balance) -> Balance:
@@ -51,8 +53,9 @@ def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
 
 
 def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
-    """Staff freeze a balance (reason required): money still comes in, nothing goes out."""
-    require_staff(actor, detail="Only staff may freeze or unfreeze a balance.")
+    """Staff with ``balances.freeze_balance`` freeze a balance (reason required): money still comes
+    in, nothing goes out."""
+    require_permission(actor, FREEZE_PERMISSION)
     reason = clean_reason(reason, required=True)
     with transaction.atomic():
         balance = _lock(balance)
@@ -77,9 +80,9 @@ def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:
 
 
 def balance_unfreeze(*, actor: Any, balance: Balance, reason: str = "") -> Balance:
-    """Staff unfreeze a frozen balance; the balance of a closed wallet stays as it is. Never the
-    balance of their own wallet (SPEC §12)."""
-    require_staff(actor, detail="Only staff may freeze or unfreeze a balance.")
+    """Staff with ``balances.freeze_balance`` unfreeze a frozen balance; the balance of a closed
+    wallet stays as it is. Never the balance of their own wallet (SPEC §12)."""
+    require_permission(actor, FREEZE_PERMISSION)
     refuse_own(actor, {balance.wallet.owner_id})
     reason = clean_reason(reason, required=False)
     with transaction.atomic():

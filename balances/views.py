@@ -18,7 +18,7 @@ from wallets import selectors as wallet_selectors
 from wallets.serializers import WalletReasonInputSerializer, WalletRequiredReasonInputSerializer, WalletSerializer
 from wallets.views import ERROR_RESPONSES, wallet_response
 
-CanFreezeBalances = staff_with_permission("balances.freeze_balance")
+CanFreezeBalances = staff_with_permission(services.FREEZE_PERMISSION)
 
 
 @extend_schema_view(list=extend_schema(summary="List active currencies", tags=["currencies"]))

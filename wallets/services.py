@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,8 +23,16 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission, require_staff
-from walletmanager.exceptions import InvalidState, PermissionDeniedError, UserBlocked, UserClosed, ValidationFailed
+from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.exceptions import (
+    InvalidState,
+    NotFoundError,
+    PermissionDeniedError,
+    UserBlocked,
+    UserClosed,
+    ValidationFailed,
+)
 from walletmanager.keyed_hash import check_keyed_hash, is_keyed_hash, make_keyed_hash
 from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_number, fractional_digits, to_decimal
 from wallets import signals
@@ -41,6 +50,7 @@ from wallets.models import Wallet
 PIN_PATTERN = re.compile(r"[0-9]{4,6}")
 NAME_MAX_LENGTH = Wallet._meta.get_field("name").max_length
 CREDIT_LIMIT_PERMISSION = "wallets.set_credit_limit"
+BLOCK_PERMISSION = "wallets.block_wallet"
 # Failures older than this are forgotten even without a correct PIN in between.
 PIN_FAILURE_WINDOW_SECONDS = 24 * 60 * 60
 
@@ -94,6 +104,30 @@ def _state(wallet: Wallet, *fields: str) -> dict[str, Any]:
     return {field: str(getattr(wallet, field)) for field in fields}
 
 
+# --- the balance every wallet opens with ------------------------------------------------------------
+# A wallet is never without its balance, but the balances app sits above wallets (it imports wallets,
+# never the reverse). So balances hands wallets its one "open the balance" step from
+# BalancesConfig.ready(), and wallet_create calls it directly inside its atomic block: one required
+# step with a return value and its errors, not a signal that any number of receivers (or none) may
+# hear. The entry points stay where they are (the wallets API, the admin, the commands, and every
+# caller of wallet_create), and the arrow still points down.
+
+_balance_opener: Callable[..., Any] | None = None
+
+
+def register_balance_opener(opener: Callable[..., Any]) -> None:
+    """Called once by the balances app: ``opener(wallet=, kind=, currency=)`` opens the balance of a
+    new wallet or raises a domain error."""
+    global _balance_opener
+    _balance_opener = opener
+
+
+def _open_balance(*, wallet: Wallet, kind: str, currency: str | None) -> Any:
+    if _balance_opener is None:
+        raise RuntimeError("No balance opener registered: the balances app must be installed.")
+    return _balance_opener(wallet=wallet, kind=kind, currency=currency)
+
+
 # --- creation and edits --------------------------------------------------------------------------
 
 
@@ -109,12 +143,14 @@ def wallet_create(
     credit_limit: Decimal | str | int = Decimal(0),
     credit_reason: str = "",
 ) -> Wallet:
-    """Open a wallet and its balance. Clients open debit wallets for themselves; credit wallets (regular
-    balance only, Finance with ``set_credit_limit``) and wallets for someone else are staff-only; an
-    owner holds at most ``MAX_WALLETS_PER_USER`` wallets that are not closed. A credit wallet opens
-    with no credit: its limit is an approval request that a second operator decides (SPEC §12)."""
+    """Open a wallet and its balance for ``owner`` (a user, or their id). Clients open debit wallets
+    for themselves; credit wallets (regular balance only, Finance with ``set_credit_limit``) and
+    wallets for someone else are staff-only; an owner holds at most ``MAX_WALLETS_PER_USER``
+    wallets that are not closed. A credit wallet opens with no credit: its limit is an approval
+    request that a second operator decides (SPEC §12)."""
     staff = acts_as_staff(actor)
-    if not staff and getattr(owner, "pk", None) != getattr(actor, "pk", None):
+    owner_id = getattr(owner, "pk", owner)
+    if not staff and owner_id != getattr(actor, "pk", None):
         raise PermissionDeniedError("Only staff may open a wallet for another user.")
     if kind not in Wallet.Kind.values:
         raise ValidationFailed(f"Choose one of: {', '.join(Wallet.Kind.values)}.", field="kind")
@@ -136,7 +172,9 @@ def wallet_create(
 
     with transaction.atomic():
         # Locking the owner serialises concurrent openings, so the wallet limit cannot be overrun.
-        owner = get_user_model().objects.select_for_update(no_key=True).get(pk=owner.pk)
+        owner = get_user_model().objects.select_for_update(no_key=True).filter(pk=owner_id).first()
+        if owner is None:
+            raise NotFoundError("No such user.")
         if getattr(owner, "is_system", False):
             raise InvalidState("System wallets are created by migrations only.")
         if owner.status == "blocked":
@@ -151,14 +189,13 @@ def wallet_create(
         wallet = Wallet.objects.create(
             owner=owner, name=name, kind=kind, credit_limit=Decimal(0), pin=wallet_pin_hash(pin)
         )
-        # The balances app opens the balance (and validates the currency) in its receiver, inside
-        # this transaction: a refused currency rolls the wallet back too.
+        # The balances app's step (registered below), called here inside this transaction: a
+        # refused currency rolls the wallet back too.
+        _open_balance(wallet=wallet, kind=balance_kind, currency=currency)
         signals.wallet_created.send(
             sender=Wallet,
             instance=wallet,
             actor=actor,
-            balance_kind=balance_kind,
-            currency=currency,
             data={
                 "after": {
                     "owner": str(owner.pk),
@@ -264,12 +301,27 @@ def wallet_request_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any
     return approval_request(actor=actor, action="set_credit_limit", wallet=locked, credit_limit=limit, reason=reason)
 
 
+def wallet_update(
+    *, actor: Any, wallet: Wallet, name: str | None = None, credit_limit: Any = None, reason: str = ""
+) -> Wallet | ApprovalRequest:
+    """An edit of a wallet (the API's PATCH): its name (``wallet_rename``) and its credit limit
+    (``wallet_request_credit_limit``), both or neither: a refused limit leaves the old name. Returns
+    the wallet, or the approval request that a raised limit becomes."""
+    with transaction.atomic():
+        if name is not None:
+            wallet = wallet_rename(actor=actor, wallet=wallet, name=name)
+        if credit_limit is not None:
+            return wallet_request_credit_limit(actor=actor, wallet=wallet, credit_limit=credit_limit, reason=reason)
+    return wallet
+
+
 # --- state transitions ---------------------------------------------------------------------------
 
 
 def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
-    """Staff block an active wallet (reason required): nothing moves in or out until unblocked."""
-    require_staff(actor)
+    """Staff with ``wallets.block_wallet`` block an active wallet (reason required): nothing moves
+    in or out until unblocked."""
+    require_permission(actor, BLOCK_PERMISSION)
     reason = clean_reason(reason, required=True)
     with transaction.atomic():
         wallet = _lock(wallet)
@@ -294,9 +346,9 @@ def wallet_block(*, actor: Any, wallet: Wallet, reason: str) -> Wallet:
 
 
 def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
-    """Staff unblock a blocked wallet back to active; a closed wallet stays closed. Never their own
-    wallet (SPEC §12)."""
-    require_staff(actor)
+    """Staff with ``wallets.block_wallet`` unblock a blocked wallet back to active; a closed wallet
+    stays closed. Never their own wallet (SPEC §12)."""
+    require_permission(actor, BLOCK_PERMISSION)
     refuse_own(actor, {wallet.owner_id})
     reason = clean_reason(reason, required=False)
     with transaction.atomic():
@@ -321,11 +373,14 @@ def wallet_unblock(*, actor: Any, wallet: Wallet, reason: str = "") -> Wallet:
 
 
 def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: str = "") -> Wallet:
-    """Close a wallet for good: the owner with the right PIN (not while blocked) or staff without one,
-    only when every asset has posted = 0 and held = 0."""
+    """Close a wallet for good: the owner with the right PIN (not while blocked), or staff with
+    ``wallets.block_wallet`` without one, only when every asset has posted = 0 and held = 0."""
     staff = acts_as_staff(actor)
-    if not staff and wallet.owner_id != actor.pk:
-        raise PermissionDeniedError("Only the owner or staff may close a wallet.")
+    if actor is None or wallet.owner_id != actor.pk:
+        if not staff:
+            raise PermissionDeniedError("Only the owner or staff may close a wallet.")
+        # Closing someone else's wallet is the operator power of blocking it.
+        require_permission(actor, BLOCK_PERMISSION)
     reason = clean_reason(reason, required=False)
     if not staff:
         # Before the transaction, so the audit event of a PIN lock is not rolled back with it.

@@ -1,8 +1,8 @@
 """Domain signals of the wallets app, sent by ``wallets.services`` inside their database transaction
 with ``instance`` (the wallet), ``actor``, ``reason`` and ``data``.
 
-``wallet_created`` also carries ``balance_kind`` and ``currency``: the balances app opens the
-wallet's balance in response, so wallets never imports balances."""
+The balance of a new wallet is not opened in response to ``wallet_created``: it is a required step
+that ``wallet_create`` calls itself (``register_balance_opener``)."""
 
 from django.dispatch import Signal
 

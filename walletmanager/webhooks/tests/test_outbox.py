@@ -40,11 +40,11 @@ def subscribe(owner, *events: str) -> WebhookEndpoint:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_change_that_rolls_back_leaves_no_event_and_no_job(funded_wallet, staff):
+def test_a_change_that_rolls_back_leaves_no_event_and_no_job(funded_wallet, support):
     subscribe(funded_wallet.owner, "wallet.blocked")
     jobs_before = jobs_waiting()
     with pytest.raises(Refused), transaction.atomic():
-        wallet_block(actor=staff, wallet=funded_wallet, reason="suspicious")
+        wallet_block(actor=support, wallet=funded_wallet, reason="suspicious")
         assert WebhookEvent.objects.filter(type="wallet.blocked").exists()  # written inside the change ...
         raise Refused
 
@@ -72,7 +72,7 @@ def test_a_change_that_commits_leaves_its_event_and_a_job_for_it(funded_wallet, 
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(funded_wallet, staff):
+def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(funded_wallet, support):
     """A process killed between its commit and anything else it meant to do (no on_commit hook, no
     broker round trip) has still left the job: it was written by the commit itself."""
     subscribe(funded_wallet.owner, "*")
@@ -84,7 +84,7 @@ def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(fu
         "from wallets.services import wallet_block\n"
         f"wallet = Wallet.objects.get(pk='{funded_wallet.pk}')\n"
         f"with transaction.atomic():\n"
-        f"    wallet_block(actor=User.objects.get(pk={staff.pk}), wallet=wallet, reason='dies after commit')\n"
+        f"    wallet_block(actor=User.objects.get(pk={support.pk}), wallet=wallet, reason='dies after commit')\n"
         "os._exit(9)\n"
     )
     died = subprocess.run(
@@ -102,14 +102,14 @@ def test_the_job_is_in_the_table_when_the_process_dies_right_after_the_commit(fu
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_event_no_live_endpoint_wants_is_neither_recorded_nor_deferred(funded_wallet, staff):
+def test_an_event_no_live_endpoint_wants_is_neither_recorded_nor_deferred(funded_wallet, support):
     subscribe(funded_wallet.owner, "transaction.posted")  # not this type
     subscribe(UserFactory(), "*")  # not this owner
     deleted = subscribe(funded_wallet.owner, "*")
     WebhookEndpoint.objects.filter(pk=deleted.pk).update(is_active=False)  # disabled
     jobs_before = jobs_waiting()
 
-    wallet_block(actor=staff, wallet=funded_wallet, reason="suspicious")
+    wallet_block(actor=support, wallet=funded_wallet, reason="suspicious")
 
     assert not WebhookEvent.objects.filter(type="wallet.blocked").exists()
     assert jobs_waiting() == jobs_before
@@ -142,13 +142,21 @@ def test_deposits_publish_deposit_events_and_other_kinds_transaction_events(wall
 
 
 @pytest.mark.django_db
-def test_a_multi_currency_wallets_freeze_is_a_balance_event_for_its_owner(staff, client_user):
+def test_a_multi_currency_wallets_freeze_is_a_balance_event_for_its_owner(support, client_user):
     from balances.services import balance_freeze
 
     wallet = make_wallet(owner=client_user, balance_kind="multi", currency=None)
     subscribe(client_user, "balance.frozen")
-    balance_freeze(actor=staff, balance=wallet.balance, reason="court order")
+    balance_freeze(actor=support, balance=wallet.balance, reason="court order")
 
     event = WebhookEvent.objects.get(type="balance.frozen")
     assert event.data["wallet"] == str(wallet.pk) and event.data["status"] == "frozen"
     assert "court order" not in str(event.data) and event.owner_ids == [client_user.pk]
+
+
+@pytest.fixture
+def support(db):
+    """An operator who may block wallets and freeze balances (the services check those permissions)."""
+    from users.tests.factories import StaffFactory
+
+    return StaffFactory(groups=["Support"])

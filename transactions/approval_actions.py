@@ -103,6 +103,7 @@ def register_actions() -> None:
             prepare=prepare_adjustment,
             run=run_adjustment,
             owners=adjustment_owners,
+            denied=f"Only staff with the {services.ADJUST_PERMISSION} permission may adjust balances.",
         )
     )
     register(

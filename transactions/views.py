@@ -23,13 +23,10 @@ from walletmanager.api.pagination import UncountedPageNumberPagination
 from walletmanager.api.permissions import IsStaff, staff_with_permission
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.serializers import ApprovalRequestSerializer
-from walletmanager.approvals.services import approval_request
-from walletmanager.exceptions import PermissionDeniedError
+from walletmanager.approvals.services import approval_check_maker, approval_request
 from wallets.throttles import PIN_THROTTLES
 
 ERROR = OpenApiResponse(description='`{"code": "...", "detail": "..."}`: see the `Error` schema.')
-
-ADJUST_PERMISSION = "transactions.adjust_balance"
 
 TRANSACTION_CREATE_BODY = PolymorphicProxySerializer(
     component_name="TransactionCreate",
@@ -175,8 +172,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         kind = serializers.TransactionKindSerializer(data={"kind": data.get("kind")})
         kind.is_valid(raise_exception=True)
         kind = kind.validated_data["kind"]
-        if kind == "adjustment" and not request.user.has_perm(ADJUST_PERMISSION):
-            raise PermissionDeniedError(f"Only staff with the {ADJUST_PERMISSION} permission may adjust balances.")
+        if kind == "adjustment":
+            approval_check_maker(actor=request.user, action="adjust")  # 403 before the wallet is looked up
         body = serializers.INPUT_SERIALIZERS[kind](data=data)
         body.is_valid(raise_exception=True)
         result = self._perform(kind, request.user, body.validated_data)

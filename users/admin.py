@@ -19,8 +19,7 @@ from walletmanager.admin import (
     audit_changelist_url,
     link,
     recent_audit_events_html,
-    recent_transactions_html,
-    transaction_changelist_url,
+    wallet_activity_html,
 )
 from walletmanager.admin_actions import reason_action
 from walletmanager.admin_mixins import ServiceFormAdminMixin
@@ -226,9 +225,7 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
 
     @admin.display(description="Recent transactions")
     def recent_transactions(self, user: User) -> str:
-        return recent_transactions_html(
-            [wallet.pk for wallet in self._wallets(user)], more_url=transaction_changelist_url(user.email)
-        )
+        return wallet_activity_html([wallet.pk for wallet in self._wallets(user)], search=user.email)
 
     @admin.display(description="Recent audit events")
     def recent_audit_events(self, user: User) -> str:

@@ -1,9 +1,10 @@
 """The audit trail in the admin, and the cross-links every operator page shares (SPEC §8).
 
 Operators follow a case from a user to their wallets, transactions and audit events and back. The
-helpers here build those links and the "recent …" panels for the other apps' admins. They reach the
-ledger by model name (``apps.get_model``), so the lower apps (users, wallets, balances) never import
-``transactions``. Every panel is a fixed number of indexed queries, whatever the row counts.
+helpers here build those links and the "recent …" panels for the other apps' admins; the ledger
+registers its own panel (``register_wallet_activity_panel``), so neither the kernel nor the lower
+apps (users, wallets, balances) import ``transactions``. Every panel is a fixed number of indexed
+queries, whatever the row counts.
 """
 
 from __future__ import annotations
@@ -209,10 +210,6 @@ def audit_changelist_url(*targets: Model) -> str:
         target = targets[0]
         return f"{base}?{urlencode({'target_type': target._meta.label_lower, 'target_id': str(target.pk)})}"
     return f"{base}?{urlencode({'q': ' '.join(f'{target._meta.label_lower}:{target.pk}' for target in targets)})}"
-
-
-def transaction_changelist_url(search: str) -> str:
-    return f"{reverse('admin:transactions_transaction_changelist')}?{urlencode({'q': search})}"
 
 
 def link(url: str | None, text: object) -> str:
@@ -422,54 +419,22 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
     )
 
 
-def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
-    """The last ``PANEL_ROWS`` transactions into or out of any of ``wallet_ids``, newest first.
+# What a higher app shows on the pages of users and wallets (the ledger's recent transactions). It
+# registers the panel (transactions/admin.py), so neither the kernel nor users and wallets import it.
+WalletActivityPanel = Callable[..., str]  # panel(wallet_ids, search=...) -> HTML
+_wallet_activity_panel: WalletActivityPanel | None = None
 
-    One ordered index scan per wallet and direction (``tx_wallet_created_idx`` /
-    ``tx_to_wallet_created_idx``) merged in PostgreSQL, so a wallet with a million transactions
-    costs the same as one with ten.
-    """
-    if not wallet_ids:
-        return "No wallets."
-    transaction_model = apps.get_model("transactions", "Transaction")
-    newest = transaction_model.objects.order_by("-created_at", "-id")
-    ids: list[tuple[object, object]] = []
-    for wallet_id in wallet_ids:
-        for side in ("wallet_id", "to_wallet_id"):
-            ids += newest.filter(**{side: wallet_id}).values_list("created_at", "id")[:PANEL_ROWS]
-    chosen = [pk for _, pk in sorted(set(ids), reverse=True)[:PANEL_ROWS]]
-    transactions = sorted(
-        transaction_model.objects.filter(pk__in=chosen).select_related("wallet", "to_wallet", "currency"),
-        key=lambda transaction: (transaction.created_at, str(transaction.pk)),
-        reverse=True,
-    )
-    if not transactions:
-        return "No transactions yet."
-    rows = format_html_join(
-        "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-        (
-            (
-                link(
-                    reverse("admin:transactions_transaction_change", args=[tx.pk]), f"{tx.created_at:%Y-%m-%d %H:%M:%S}"
-                ),
-                tx.get_kind_display(),
-                tx.get_status_display(),
-                link(reverse("admin:wallets_wallet_change", args=[tx.wallet_id]), tx.wallet.address),
-                money(tx.amount, currency=tx.currency_id, decimals=tx.currency.decimals),
-                link(reverse("admin:wallets_wallet_change", args=[tx.to_wallet_id]), tx.to_wallet.address)
-                if tx.to_wallet_id
-                else "—",
-            )
-            for tx in transactions
-        ),
-    )
-    return format_html(
-        '<table class="related-panel"><thead><tr><th>When</th><th>Kind</th><th>Status</th><th>From wallet</th>'
-        "<th>Amount</th><th>To wallet</th></tr></thead><tbody>{}</tbody></table><p>{}</p>",
-        rows,
-        link(more_url, "All transactions →"),
-    )
+
+def register_wallet_activity_panel(panel: WalletActivityPanel) -> None:
+    global _wallet_activity_panel
+    _wallet_activity_panel = panel
+
+
+def wallet_activity_html(wallet_ids: list[object], *, search: str) -> str:
+    """The registered panel of what moved in or out of ``wallet_ids`` (``search`` finds the rest)."""
+    if _wallet_activity_panel is None:
+        return "—"
+    return _wallet_activity_panel(wallet_ids, search=search)
 
 
 # --- the audit trail -----------------------------------------------------------------------------

@@ -19,9 +19,8 @@ from walletmanager.admin import (
     moment_column,
     money,
     recent_audit_events_html,
-    recent_transactions_html,
     titled_filter,
-    transaction_changelist_url,
+    wallet_activity_html,
 )
 from walletmanager.admin_actions import reason_action
 from walletmanager.money import format_number
@@ -139,7 +138,7 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     @admin.display(description="Recent transactions")
     def recent_transactions(self, wallet: Wallet) -> str:
-        return recent_transactions_html([wallet.pk], more_url=transaction_changelist_url(wallet.address))
+        return wallet_activity_html([wallet.pk], search=wallet.address)
 
     @admin.display(description="Recent audit events")
     def recent_audit_events(self, wallet: Wallet) -> str:

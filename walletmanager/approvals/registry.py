@@ -27,6 +27,7 @@ class ApprovalAction:
     prepare: Callable[..., Prepared]  # prepare(actor=maker, **arguments) -> Prepared; raises DomainError
     run: Callable[..., dict[str, Any]]  # run(actor=checker, payload=..., reason=...) -> result (JSON)
     owners: Callable[[dict[str, Any]], frozenset[Any]]  # owner ids of the wallets it touches, read afresh
+    denied: str | None = None  # what a maker without the permission is told (default: names the permission)
 
 
 _actions: dict[str, ApprovalAction] = {}

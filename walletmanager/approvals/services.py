@@ -24,13 +24,21 @@ def _action(name: str) -> registry.ApprovalAction:
         raise ValidationFailed(f"Unknown action {name[:64]!r}.", field="action") from None
 
 
-def approval_request(*, actor: Any, action: str, reason: str, **arguments: Any) -> ApprovalRequest:
-    """A maker asks for ``action``: checked now (a request that could never run is refused at once),
-    run only when a different operator approves it."""
+def approval_check_maker(*, actor: Any, action: str) -> registry.ApprovalAction:
+    """Whether ``actor`` may ask for ``action`` at all: an operator holding its permission.
+    ``approval_request`` starts with it; the API asks it before reading a request's body, so a caller
+    without the power is refused before any wallet is looked up."""
     spec = _action(action)
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise InvalidState("An approval request needs an operator who makes it.")
-    require_permission(actor, spec.permission)
+    require_permission(actor, spec.permission, detail=spec.denied)
+    return spec
+
+
+def approval_request(*, actor: Any, action: str, reason: str, **arguments: Any) -> ApprovalRequest:
+    """A maker asks for ``action``: checked now (a request that could never run is refused at once),
+    run only when a different operator approves it."""
+    spec = approval_check_maker(actor=actor, action=action)
     reason = clean_reason(reason, required=True)
     prepared = spec.prepare(actor=actor, **arguments)
     refuse_own(actor, prepared.owner_ids)

@@ -110,17 +110,19 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
         return request.user.has_perm("balances.freeze_balance")
 
     freeze_balances = reason_action(
+        services.balance_freeze,
+        target="balance",
         name="freeze_balances",
         description="Freeze selected balances",
         permission="freeze_balance",
-        call=lambda actor, balance, reason: services.balance_freeze(actor=actor, balance=balance, reason=reason),
         done_message="Froze {count} balance(s).",
     )
     unfreeze_balances = reason_action(
+        services.balance_unfreeze,
+        target="balance",
         name="unfreeze_balances",
         description="Unfreeze selected balances",
         permission="freeze_balance",
-        call=lambda actor, balance, reason: services.balance_unfreeze(actor=actor, balance=balance, reason=reason),
         done_message="Unfroze {count} balance(s).",
     )
 

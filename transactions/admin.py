@@ -43,7 +43,7 @@ from walletmanager.admin import (
     register_wallet_activity_panel,
     shortened_id,
 )
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
@@ -132,22 +132,10 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 # The decisions on a pending transaction: the changelist's actions and the change page's buttons call these.
-
-
-def _approve_withdrawal(actor, transaction: Transaction, reason: str) -> Transaction:
-    return services.transaction_approve(actor=actor, transaction=transaction, reason=reason)
-
-
-def _reject_withdrawal(actor, transaction: Transaction, reason: str) -> Transaction:
-    return services.transaction_reject(actor=actor, transaction=transaction, reason=reason)
-
-
-def _confirm_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
-    return deposits.deposit_confirm(actor=actor, transaction=transaction, reason=reason)
-
-
-def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
-    return deposits.deposit_reject(actor=actor, transaction=transaction, reason=reason)
+_approve_withdrawal = service_call(services.transaction_approve, target="transaction")
+_reject_withdrawal = service_call(services.transaction_reject, target="transaction")
+_confirm_deposit = service_call(deposits.deposit_confirm, target="transaction")
+_reject_deposit = service_call(deposits.deposit_reject, target="transaction")
 
 
 @admin.register(Transaction)
@@ -348,41 +336,45 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return self.has_adjust_balance_permission(request) or self.has_confirm_deposit_permission(request)
 
     approve_withdrawals = reason_action(
+        services.transaction_approve,
+        target="transaction",
         name="approve_withdrawals",
         description="Approve selected pending withdrawals",
         permission="approve_withdrawal",
-        call=_approve_withdrawal,
         done_message="Approved {count} withdrawal(s).",
         reason_required=False,
     )
     reject_withdrawals = reason_action(
+        services.transaction_reject,
+        target="transaction",
         name="reject_withdrawals",
         description="Reject selected pending withdrawals",
         permission="approve_withdrawal",
-        call=_reject_withdrawal,
         done_message="Rejected {count} withdrawal(s); their holds are released.",
     )
     confirm_deposits = reason_action(
+        deposits.deposit_confirm,
+        target="transaction",
         name="confirm_deposits",
         description="Confirm selected pending deposits (the money arrived)",
         permission="confirm_deposit",
-        call=_confirm_deposit,
         done_message="Confirmed {count} deposit(s); they are posted.",
     )
     reject_deposits = reason_action(
+        deposits.deposit_reject,
+        target="transaction",
         name="reject_deposits",
         description="Reject selected pending deposits (the money did not arrive)",
         permission="confirm_deposit",
-        call=_reject_deposit,
         done_message="Rejected {count} deposit(s).",
     )
     reverse_transactions = reason_action(
+        approval_request,
+        target="transaction",
+        action="reverse",
         name="reverse_transactions",
         description="Request reversal of selected posted transactions (a second operator approves)",
         permission="reverse_transaction",
-        call=lambda actor, transaction, reason: approval_request(
-            actor=actor, action="reverse", reason=reason, transaction=transaction
-        ),
         done_message="Requested {count} reversal(s): another operator with the same permission approves them "
         "in Approvals.",
         state_field=None,  # the transaction stays posted until the request is approved

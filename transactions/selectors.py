@@ -8,19 +8,16 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from transactions.models import Entry, ExchangeRate, Transaction
+from walletmanager.actors import is_staff_user
 from walletmanager.exceptions import NotFoundError
 from wallets.models import Wallet
-
-
-def _is_staff(user: Any) -> bool:
-    return bool(getattr(user, "is_staff", False))
 
 
 def transaction_list_for(*, user: Any) -> QuerySet[Transaction]:
     """A client's transactions are those whose wallet or to_wallet is theirs; staff see all. Newest
     first; currencies joined so amounts render with their decimals at a constant query count."""
     transactions = Transaction.objects.select_related("currency", "to_currency").order_by("-created_at", "-id")
-    if _is_staff(user):
+    if is_staff_user(user):
         return transactions
     own = Wallet.objects.filter(owner=user).values("pk")
     return transactions.filter(Q(wallet_id__in=own) | Q(to_wallet_id__in=own))
@@ -47,7 +44,7 @@ def wallet_for_movement(*, user: Any, wallet_id: Any, own_only: bool) -> Wallet:
     """The wallet a movement starts from: the user's own (staff: any client wallet unless
     ``own_only``); anything else is 404."""
     wallets = Wallet.objects.filter(system_role__isnull=True).select_related("owner", "balance")
-    if own_only or not _is_staff(user):
+    if own_only or not is_staff_user(user):
         wallets = wallets.filter(owner=user)
     wallet = wallets.filter(pk=wallet_id).first()
     if wallet is None:

@@ -13,26 +13,11 @@ from rest_framework import serializers
 
 from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
-from walletmanager.api.schema import ClosedSchema
-from walletmanager.money import InvalidAmount, format_amount, format_number, to_decimal
+from walletmanager.actors import is_staff_user
+from walletmanager.api.serializers import AmountField, StrictSerializer
+from walletmanager.money import format_amount, format_number
 
 MAX_TEXT = 1000
-
-
-@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d+)?$", "example": "10.50"})
-class AmountField(serializers.Field):
-    """A positive amount as a string ("10.50") or an exact JSON number; parsed straight to Decimal."""
-
-    default_error_messages = {"invalid": "A valid number is required."}
-
-    def to_internal_value(self, data):
-        try:
-            return to_decimal(data)
-        except InvalidAmount as error:
-            raise serializers.ValidationError(str(error)) from None
-
-    def to_representation(self, value):
-        return str(value)
 
 
 class CurrencyCodeField(serializers.SlugRelatedField):
@@ -52,19 +37,6 @@ class PinField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             raise serializers.ValidationError("Send the PIN as a string of digits.")
-        return super().to_internal_value(data)
-
-
-class StrictSerializer(ClosedSchema, serializers.Serializer):
-    """Refuses fields it does not know: a typo must not be silently ignored when money moves."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            unknown = sorted(set(data.keys()) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name[:100]: ["Unknown field."] for name in unknown[:20]}, code="unknown_field"
-                )
         return super().to_internal_value(data)
 
 
@@ -274,7 +246,7 @@ class TransactionDetailSerializer(StaffTransactionSerializer):
 
 
 def transaction_serializer_for(user) -> type[TransactionSerializer]:
-    return StaffTransactionSerializer if getattr(user, "is_staff", False) else TransactionSerializer
+    return StaffTransactionSerializer if is_staff_user(user) else TransactionSerializer
 
 
 class DepositConfirmInputSerializer(StrictSerializer):

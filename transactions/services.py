@@ -27,7 +27,7 @@ from transactions.exceptions import (
 from transactions.ledger import Leg
 from transactions.models import Transaction
 from transactions.pricing import fee_for, rate_for
-from walletmanager.actors import refuse_own, require_permission
+from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.exceptions import (
     DomainError,
     InvalidState,
@@ -47,7 +47,6 @@ from walletmanager.money import (
 from wallets.exceptions import WalletBlocked, WalletClosed
 from wallets.models import Wallet
 
-REASON_MAX_LENGTH = 1000
 ADJUST_PERMISSION = "transactions.adjust_balance"
 APPROVE_PERMISSION = "transactions.approve_withdrawal"
 REVERSE_PERMISSION = "transactions.reverse_transaction"
@@ -62,15 +61,6 @@ def _clean_amount(amount: Any, *, currency: Currency, field: str = "amount") -> 
         return validate_amount(to_decimal(amount), decimals=currency.decimals)
     except InvalidAmount as error:
         raise ValidationFailed(str(error), field=field) from None
-
-
-def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ValidationFailed("A reason is required.", field="reason")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationFailed(f"At most {REASON_MAX_LENGTH} characters.", field="reason")
-    return reason
 
 
 def _clean_description(description: str | None) -> str:
@@ -497,7 +487,7 @@ def transaction_adjust(
     amount = _clean_amount(amount, currency=currency)
     if direction not in ADJUSTMENT_DIRECTIONS:
         raise ValidationFailed('Choose "credit" or "debit".', field="direction")
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         wallets = _Wallets(wallet.pk)
         wallet = wallets[wallet.pk]
@@ -559,7 +549,7 @@ def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "
     """Staff approve a pending withdrawal: the hold becomes the posted debit (a 409 if it was already
     resolved, or if the wallet may no longer send money). Never from a wallet they own."""
     require_permission(actor, APPROVE_PERMISSION)
-    reason = _clean_reason(reason, required=False)
+    reason = clean_reason(reason, required=False)
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending(transaction)
         refuse_own(actor, {locked.wallet.owner_id})
@@ -591,7 +581,7 @@ def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "
 def transaction_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
     """Staff refuse a pending withdrawal (reason required): the hold is released."""
     require_permission(actor, APPROVE_PERMISSION)
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         locked = _lock_pending(transaction)
         refuse_own(actor, {locked.wallet.owner_id})
@@ -671,7 +661,7 @@ def transaction_reverse(*, actor: Any, transaction: Transaction, reason: str) ->
     operators' correction, typically of the very movement that made them block the wallet. Operators
     never call this alone: it runs when a second operator approves a ``reverse`` request (SPEC §12)."""
     require_permission(actor, REVERSE_PERMISSION)
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         original = Transaction.objects.select_for_update(of=("self",)).select_related("currency").get(pk=transaction.pk)
         check_reversible(original)

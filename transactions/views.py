@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from transactions import deposits, idempotency, selectors, serializers, services
 from transactions.filters import TransactionFilter
 from transactions.models import ExchangeRate, Transaction
+from walletmanager.actors import is_staff_user
 from walletmanager.api.pagination import UncountedPageNumberPagination
 from walletmanager.api.permissions import IsStaff, staff_with_permission
 from walletmanager.approvals.models import ApprovalRequest
@@ -87,11 +88,11 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_object(self):
         user = self.request.user
         return selectors.transaction_get_for(
-            user=user, transaction_id=self.kwargs["pk"], with_entries=bool(getattr(user, "is_staff", False))
+            user=user, transaction_id=self.kwargs["pk"], with_entries=is_staff_user(user)
         )
 
     def get_serializer_class(self):
-        if self.action == "retrieve" and getattr(self.request.user, "is_staff", False):
+        if self.action == "retrieve" and is_staff_user(self.request.user):
             return serializers.TransactionDetailSerializer
         if self.action == "list":
             return serializers.transaction_serializer_for(self.request.user)

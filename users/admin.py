@@ -241,34 +241,38 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
         return request.user.has_perm("users.block_user")
 
     block_users = reason_action(
+        services.user_block,
+        target="user",
         name="block_users",
         description="Block selected users",
         permission="block_user",
-        call=lambda actor, user, reason: services.user_block(actor=actor, user=user, reason=reason),
         done_message="Blocked {count} user(s).",
     )
     unblock_users = reason_action(
+        services.user_unblock,
+        target="user",
         name="unblock_users",
         description="Unblock selected users",
         permission="block_user",
-        call=lambda actor, user, reason: services.user_unblock(actor=actor, user=user, reason=reason),
         done_message="Unblocked {count} user(s).",
         reason_required=False,
     )
     unlock_users = reason_action(
+        services.user_unlock,
+        target="user",
         name="unlock_users",
         description="Unlock selected accounts (after too many failed logins)",
         permission="block_user",
-        call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
         done_message="Unlocked {count} account(s).",
         reason_required=False,
         state_field="locked_until",
     )
     close_users = reason_action(
+        services.user_close,
+        target="user",
         name="close_users",
         description="Close selected users",
         permission="block_user",
-        call=lambda actor, user, reason: services.user_close(actor=actor, user=user, reason=reason),
         done_message="Closed {count} user(s).",
     )
 

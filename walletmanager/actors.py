@@ -9,9 +9,16 @@ from walletmanager.exceptions import PermissionDeniedError, ValidationFailed
 REASON_MAX_LENGTH = 1000
 
 
+def is_staff_user(user: Any) -> bool:
+    """A person who is a staff operator. Never true of ``None`` or an anonymous user: reads use this
+    (what may this person see?)."""
+    return bool(getattr(user, "is_staff", False))
+
+
 def acts_as_staff(actor: Any) -> bool:
-    """Staff operators, and ``None`` — the system itself (management commands, scheduled jobs)."""
-    return actor is None or bool(getattr(actor, "is_staff", False))
+    """Staff operators, and ``None`` — the system itself (management commands, scheduled jobs):
+    writes use this (may this actor exercise staff powers?)."""
+    return actor is None or is_staff_user(actor)
 
 
 def require_staff(actor: Any, *, detail: str = "Only staff may do this.") -> None:
@@ -35,7 +42,7 @@ def require_permission(actor: Any, permission: str, *, detail: str | None = None
     the API and the admin ask for the same permission before calling them."""
     if actor is None:
         return
-    if not (getattr(actor, "is_staff", False) and actor.has_perm(permission)):
+    if not (is_staff_user(actor) and actor.has_perm(permission)):
         raise PermissionDeniedError(detail or f"Only staff with the {permission} permission may do this.")
 
 

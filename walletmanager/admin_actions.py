@@ -30,24 +30,42 @@ class ReasonForm(forms.Form):
         self.fields["reason"].strip = True
 
 
+def service_call(
+    service: Callable[..., Any], *, target: str, passes_reason: bool = True, **arguments: Any
+) -> Callable[[Any, Model, str], Any]:
+    """How an admin action or a decision button calls its service: ``(actor, obj, reason)`` becomes
+    ``service(actor=actor, <target>=obj, reason=reason, **arguments)`` (no ``reason`` when
+    ``passes_reason`` is False)."""
+
+    def call(actor: Any, obj: Model, reason: str) -> Any:
+        extra = {"reason": reason} if passes_reason else {}
+        return service(actor=actor, **{target: obj}, **extra, **arguments)
+
+    return call
+
+
 def reason_action(
+    service: Callable[..., Any],
     *,
+    target: str,
     name: str,
     description: str,
     permission: str,
-    call: Callable[[Any, Model, str], Any],
     done_message: str,
     reason_required: bool = True,
+    passes_reason: bool = True,
     state_field: str | None = "status",
+    **arguments: Any,
 ):
-    """Build an admin action.
+    """Build an admin action that calls ``service`` on each selected object (``service_call``).
 
     ``permission`` is the ``has_<permission>_permission`` method the ModelAdmin defines (Django hides
-    the action from operators without it); ``call(actor, obj, reason)`` runs the service and returns
-    the object. Each object gets its own outcome: changed (counted in ``done_message`` and written to
-    its admin History), already in that state (``state_field`` did not move; None: every success is a
-    change, as for a request that a second operator decides), or refused.
+    the action from operators without it; the service checks its own permission again). Each object
+    gets its own outcome: changed (counted in ``done_message`` and written to its admin History),
+    already in that state (``state_field`` did not move; None: every success is a change, as for a
+    request that a second operator decides), or refused.
     """
+    call = service_call(service, target=target, passes_reason=passes_reason, **arguments)
 
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
         if request.POST.get("apply"):

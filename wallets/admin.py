@@ -255,23 +255,26 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         )
 
     block_wallets = reason_action(
+        services.wallet_block,
+        target="wallet",
         name="block_wallets",
         description="Block selected wallets",
         permission="block_wallet",
-        call=lambda actor, wallet, reason: services.wallet_block(actor=actor, wallet=wallet, reason=reason),
         done_message="Blocked {count} wallet(s).",
     )
     unblock_wallets = reason_action(
+        services.wallet_unblock,
+        target="wallet",
         name="unblock_wallets",
         description="Unblock selected wallets",
         permission="block_wallet",
-        call=lambda actor, wallet, reason: services.wallet_unblock(actor=actor, wallet=wallet, reason=reason),
         done_message="Unblocked {count} wallet(s).",
     )
     close_wallets = reason_action(
+        services.wallet_close,
+        target="wallet",
         name="close_wallets",
         description="Close selected wallets (they must be empty)",
         permission="block_wallet",
-        call=lambda actor, wallet, reason: services.wallet_close(actor=actor, wallet=wallet, reason=reason),
         done_message="Closed {count} wallet(s).",
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from walletmanager.actors import is_staff_user
 from walletmanager.exceptions import NotFoundError
 from wallets.models import Wallet
 
@@ -23,7 +24,7 @@ def wallet_list_for(*, user: Any) -> QuerySet[Wallet]:
         .prefetch_related("balance__assets__currency")
         .order_by("-created_at", "id")
     )
-    if not getattr(user, "is_staff", False):
+    if not is_staff_user(user):
         wallets = wallets.filter(owner=user)
     return wallets
 

@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from walletmanager.api.schema import ClosedSchema
-from walletmanager.money import InvalidAmount, format_amount, to_decimal
+from walletmanager.actors import is_staff_user
+from walletmanager.api.serializers import AmountField, StrictSerializer
+from walletmanager.money import format_amount
 from wallets.models import Wallet
 from wallets.services import PIN_PATTERN
 
 AMOUNT_SCHEMA = {"type": "string", "format": "decimal", "example": "100.00"}
 
 
-class StrictInputSerializer(ClosedSchema, serializers.Serializer):
-    """Refuses unknown fields (a typo such as ``credit_limt`` must not be silently ignored)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key)[:50] for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown}, code="unknown_field")
-        return super().to_internal_value(data)
-
-
-@extend_schema_field(AMOUNT_SCHEMA)
-class AmountInputField(serializers.Field):
-    """An amount as a string or an exact JSON number, parsed straight to Decimal (never via float)."""
-
-    default_error_messages = {"invalid": "A valid number is required."}
-
-    def to_internal_value(self, data) -> Decimal:
-        try:
-            return to_decimal(data)
-        except InvalidAmount as error:
-            raise serializers.ValidationError(str(error)) from None
-
-    def to_representation(self, value) -> str:
-        return str(value)
-
-
 # --- input ----------------------------------------------------------------------------------------
 
 
-class WalletCreateInputSerializer(StrictInputSerializer):
+class WalletCreateInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=Wallet.Kind.choices, default=Wallet.Kind.DEBIT)
     balance_kind = serializers.ChoiceField(choices=[("regular", "Single currency"), ("multi", "Multi-currency")])
@@ -62,7 +33,7 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     owner = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Staff only: the client who will own the wallet."
     )
-    credit_limit = AmountInputField(
+    credit_limit = AmountField(
         required=False,
         help_text="Finance (set_credit_limit), credit wallets only: the wallet opens with no credit and this limit "
         "becomes a request a second operator approves.",
@@ -76,9 +47,9 @@ class WalletCreateInputSerializer(StrictInputSerializer):
     )
 
 
-class WalletUpdateInputSerializer(StrictInputSerializer):
+class WalletUpdateInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False)
-    credit_limit = AmountInputField(
+    credit_limit = AmountField(
         required=False,
         help_text="Finance (set_credit_limit), credit wallets only. Lowering applies at once; setting or raising "
         "it is a request a second operator approves (202).",
@@ -92,20 +63,20 @@ class WalletUpdateInputSerializer(StrictInputSerializer):
     )
 
 
-class WalletCloseInputSerializer(StrictInputSerializer):
+class WalletCloseInputSerializer(StrictSerializer):
     pin = serializers.CharField(
         max_length=6, required=False, allow_blank=True, trim_whitespace=False, help_text="Required from the owner."
     )
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class WalletReasonInputSerializer(StrictInputSerializer):
+class WalletReasonInputSerializer(StrictSerializer):
     reason = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default="", help_text="Recorded in the audit trail."
     )
 
 
-class WalletRequiredReasonInputSerializer(StrictInputSerializer):
+class WalletRequiredReasonInputSerializer(StrictSerializer):
     """Blocking or freezing needs a reason (the service refuses without one): the schema says so."""
 
     reason = serializers.CharField(max_length=1000, help_text="Recorded in the audit trail.")
@@ -198,4 +169,4 @@ class StaffWalletSerializer(WalletSerializer):
 
 
 def wallet_serializer_for(user) -> type[WalletSerializer]:
-    return StaffWalletSerializer if getattr(user, "is_staff", False) else WalletSerializer
+    return StaffWalletSerializer if is_staff_user(user) else WalletSerializer

@@ -10,13 +10,26 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, admin_change_url, link
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.approvals import registry, services
 from walletmanager.approvals.models import ApprovalRequest
 
 
 def _may_decide_any(request) -> bool:
     return any(request.user.has_perm(action.permission) for action in registry.all_actions().values())
+
+
+def _approve(*, actor, request: ApprovalRequest, reason: str) -> ApprovalRequest:
+    """An approved request whose action was refused ends ``failed``: say so, as an error."""
+    request = services.approval_approve(actor=actor, request=request, reason=reason)
+    if request.status == ApprovalRequest.Status.FAILED:
+        from walletmanager.exceptions import Conflict
+
+        raise Conflict(
+            f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
+            code=request.failure_code or "invalid_state",
+        )
+    return request
 
 
 @admin.register(ApprovalRequest)
@@ -90,8 +103,18 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         if obj.status != ApprovalRequest.Status.PENDING or not request.user.has_perm(permission):
             return []
         return [
-            Decision("approve", "Approve", _approve, f"Approved request #{obj.pk}: {obj.summary}."),
-            Decision("reject", "Reject", _reject, f"Rejected request #{obj.pk}: {obj.summary}."),
+            Decision(
+                "approve",
+                "Approve",
+                service_call(_approve, target="request"),
+                f"Approved request #{obj.pk}: {obj.summary}.",
+            ),
+            Decision(
+                "reject",
+                "Reject",
+                service_call(services.approval_reject, target="request"),
+                f"Rejected request #{obj.pk}: {obj.summary}.",
+            ),
         ]
 
     @admin.display(description="Acts on")
@@ -107,34 +130,19 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, sort_keys=True)) if obj.result else "—"
 
     approve_requests = reason_action(
+        _approve,
+        target="request",
         name="approve_requests",
         description="Approve selected requests (their actions run now)",
         permission="decide",
-        call=lambda actor, obj, reason: _approve(actor, obj, reason),
         done_message="Decided {count} request(s); see each one's status.",
         reason_required=False,
     )
     reject_requests = reason_action(
+        services.approval_reject,
+        target="request",
         name="reject_requests",
         description="Reject selected requests",
         permission="decide",
-        call=lambda actor, obj, reason: _reject(actor, obj, reason),
         done_message="Rejected {count} request(s).",
     )
-
-
-def _approve(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
-    """An approved request whose action was refused ends ``failed``: say so, as an error."""
-    request = services.approval_approve(actor=actor, request=obj, reason=reason)
-    if request.status == ApprovalRequest.Status.FAILED:
-        from walletmanager.exceptions import Conflict
-
-        raise Conflict(
-            f"approved, but the action was refused: {request.result.get('detail', request.failure_code)}",
-            code=request.failure_code or "invalid_state",
-        )
-    return request
-
-
-def _reject(actor, obj: ApprovalRequest, reason: str) -> ApprovalRequest:
-    return services.approval_reject(actor=actor, request=obj, reason=reason)

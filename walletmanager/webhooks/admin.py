@@ -65,12 +65,11 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         return format_html("<ul>{}</ul><a href='{}?endpoint__id__exact={}'>All deliveries</a>", rows, link, endpoint.pk)
 
     enable_endpoints = reason_action(
+        services.webhook_endpoint_enable,
+        target="endpoint",
         name="enable_endpoints",
         description="Enable selected endpoints again",
         permission="manage_webhooks",
-        call=lambda actor, endpoint, reason: services.webhook_endpoint_enable(
-            actor=actor, endpoint=endpoint, reason=reason
-        ),
         done_message="{count} endpoint(s) enabled.",
         state_field="is_active",
     )
@@ -142,12 +141,14 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         return format_html("<pre>{}</pre>", services.delivery_body(delivery.event).decode())
 
     resend_deliveries = reason_action(
+        services.webhook_delivery_resend,
+        target="delivery",
         name="resend_deliveries",
         description="Resend selected deliveries now",
         permission="manage_webhooks",
-        call=lambda actor, delivery, reason: services.webhook_delivery_resend(actor=actor, delivery=delivery),
         done_message="{count} deliver(y/ies) queued again.",
         reason_required=False,
+        passes_reason=False,
         state_field=None,  # a resend is an attempt more, whatever the status was
     )
 

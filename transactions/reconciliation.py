@@ -128,6 +128,27 @@ def _asset_column_matches(column: str, totals_sql: str) -> str:
     """
 
 
+# Per currency: what client assets hold and what the system wallets' entries sum to (they cancel out
+# when the books balance). The currency_totals_zero check and the report's totals both read it.
+_CURRENCY_TOTALS = f"""
+    WITH clients AS (
+        SELECT a.currency_id, SUM(a.posted) AS total
+          FROM ({_CLIENT_ASSETS}) a
+          JOIN wallets_wallet w ON w.id = a.wallet_id
+         WHERE w.system_role IS NULL
+         GROUP BY a.currency_id
+    ), system AS (
+        SELECT e.currency_id, SUM(e.amount) AS total
+          FROM transactions_entry e
+         WHERE e.wallet_id IN (SELECT id FROM wallets_wallet WHERE system_role IS NOT NULL)
+         GROUP BY e.currency_id
+    )
+    SELECT COALESCE(c.currency_id, s.currency_id) AS currency, COALESCE(c.total, 0) AS clients,
+           COALESCE(s.total, 0) AS system
+      FROM clients c
+      FULL OUTER JOIN system s ON s.currency_id = c.currency_id
+"""
+
 CHECKS: tuple[Check, ...] = (
     Check(
         name="entries_zero_sum",
@@ -173,23 +194,9 @@ CHECKS: tuple[Check, ...] = (
         description="per currency, client assets plus system wallets' entries sum to zero",
         columns=("currency", "clients", "system", "sum"),
         sql=f"""
-            WITH clients AS (
-                SELECT a.currency_id, SUM(a.posted) AS total
-                  FROM ({_CLIENT_ASSETS}) a
-                  JOIN wallets_wallet w ON w.id = a.wallet_id
-                 WHERE w.system_role IS NULL
-                 GROUP BY a.currency_id
-            ), system AS (
-                SELECT e.currency_id, SUM(e.amount) AS total
-                  FROM transactions_entry e
-                 WHERE e.wallet_id IN (SELECT id FROM wallets_wallet WHERE system_role IS NOT NULL)
-                 GROUP BY e.currency_id
-            )
-            SELECT COALESCE(c.currency_id, s.currency_id), COALESCE(c.total, 0), COALESCE(s.total, 0),
-                   COALESCE(c.total, 0) + COALESCE(s.total, 0)
-              FROM clients c
-              FULL OUTER JOIN system s ON s.currency_id = c.currency_id
-             WHERE COALESCE(c.total, 0) + COALESCE(s.total, 0) <> 0
+            SELECT currency, clients, system, clients + system
+              FROM ({_CURRENCY_TOTALS}) totals
+             WHERE clients + system <> 0
              ORDER BY 1
         """,
     ),
@@ -321,24 +328,7 @@ CHECKS: tuple[Check, ...] = (
     ),
 )
 
-_TOTALS_SQL = f"""
-    WITH clients AS (
-        SELECT a.currency_id, SUM(a.posted) AS total
-          FROM ({_CLIENT_ASSETS}) a
-          JOIN wallets_wallet w ON w.id = a.wallet_id
-         WHERE w.system_role IS NULL
-         GROUP BY a.currency_id
-    ), system AS (
-        SELECT e.currency_id, SUM(e.amount) AS total
-          FROM transactions_entry e
-         WHERE e.wallet_id IN (SELECT id FROM wallets_wallet WHERE system_role IS NOT NULL)
-         GROUP BY e.currency_id
-    )
-    SELECT COALESCE(c.currency_id, s.currency_id), COALESCE(c.total, 0), COALESCE(s.total, 0)
-      FROM clients c
-      FULL OUTER JOIN system s ON s.currency_id = c.currency_id
-     ORDER BY 1
-"""
+_TOTALS_SQL = f"SELECT currency, clients, system FROM ({_CURRENCY_TOTALS}) totals ORDER BY 1"
 
 
 def _run_check(cursor, check: Check) -> CheckResult:

@@ -83,12 +83,6 @@ def clear_fee_rules(**kwargs) -> None:
     db_transaction.on_commit(lambda: cache.delete(FEE_RULES_CACHE_KEY))
 
 
-def clear_all() -> None:
-    """Forget every cached reference row (tests that re-create them call this)."""
-    clear_system_wallets()
-    cache.delete(FEE_RULES_CACHE_KEY)
-
-
 def connect() -> None:
     """Drop the caches when what they hold changes; called from ``TransactionsConfig.ready()``."""
     post_migrate.connect(clear_system_wallets, dispatch_uid="transactions:reference-data:system-wallets")

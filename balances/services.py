@@ -13,7 +13,7 @@ from django.utils import timezone
 from balances import selectors, signals
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.actors import clean_reason, refuse_own, require_permission
-from walletmanager.audit import save_audited
+from walletmanager.audit import save_audited, set_fields
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import fractional_digits
 from wallets.exceptions import WalletClosed
@@ -123,30 +123,15 @@ def _save_currency(currency: Currency, *, actor: Any) -> Currency:
     return currency
 
 
-def currency_create(
-    *,
-    actor: Any,
-    code: str,
-    name: str,
-    decimals: int,
-    is_active: bool = True,
-    withdrawal_approval_threshold: Decimal | None = None,
-    daily_outgoing_limit: Decimal | None = None,
-) -> Currency:
-    """Add a currency (``add_currency``): a free code of 3–10 of A–Z and 0–9, at most 18 decimals,
-    positive limits. One ``currency.created`` audit event with its fields."""
+def currency_create(*, actor: Any, code: str, **fields: Any) -> Currency:
+    """Add a currency (``add_currency``) with ``CURRENCY_FIELDS``: a free code of 3–10 of A–Z and
+    0–9, a name, at most 18 decimals, positive limits if any. One ``currency.created`` audit event
+    with its fields."""
     require_permission(actor, CURRENCY_ADD_PERMISSION, detail="Only staff may manage currencies.")
     code = (code or "").strip()
     if Currency.objects.filter(pk=code).exists():
         raise ValidationFailed(f"The currency {code} already exists.", field="code")
-    currency = Currency(
-        code=code,
-        name=name,
-        decimals=decimals,
-        is_active=is_active,
-        withdrawal_approval_threshold=withdrawal_approval_threshold,
-        daily_outgoing_limit=daily_outgoing_limit,
-    )
+    currency = set_fields(Currency(code=code), fields, editable=CURRENCY_FIELDS)
     return _save_currency(currency, actor=actor)
 
 
@@ -155,9 +140,6 @@ def currency_update(*, actor: Any, currency: Currency, **changes: Any) -> Curren
     decimals are frozen once a balance holds it: they would reinterpret every amount already held.
     One ``currency.changed`` audit event with the fields before and after; no change, no event."""
     require_permission(actor, CURRENCY_CHANGE_PERMISSION, detail="Only staff may manage currencies.")
-    unknown = sorted(set(changes) - set(CURRENCY_FIELDS))
-    if unknown:
-        raise ValidationFailed(f"A currency's {unknown[0]!r} cannot be changed.", field=unknown[0])
     with transaction.atomic():
         currency = Currency.objects.select_for_update().get(pk=currency.pk)
         if (
@@ -169,6 +151,4 @@ def currency_update(*, actor: Any, currency: Currency, **changes: Any) -> Curren
                 f"The decimals of {currency.code} cannot change: balances already hold it, and their amounts "
                 "would be read at another precision."
             )
-        for name, value in changes.items():
-            setattr(currency, name, value)
-        return _save_currency(currency, actor=actor)
+        return _save_currency(set_fields(currency, changes, editable=CURRENCY_FIELDS), actor=actor)

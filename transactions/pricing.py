@@ -20,7 +20,7 @@ from transactions import ledger, reference_data, signals
 from transactions.exceptions import RateUnavailable
 from transactions.models import ExchangeRate, FeeRule
 from walletmanager.actors import require_permission
-from walletmanager.audit import audit_state, save_audited
+from walletmanager.audit import audit_state, save_audited, set_fields
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.money import (
     AMOUNT_DECIMAL_PLACES,
@@ -239,30 +239,12 @@ def _save_fee_rule(rule: FeeRule, *, actor: Any) -> FeeRule:
     return rule
 
 
-def fee_rule_create(
-    *,
-    actor: Any,
-    kind: str,
-    currency: Currency | None,
-    percent_bps: int = 0,
-    flat: Decimal = Decimal(0),
-    min_fee: Decimal = Decimal(0),
-    max_fee: Decimal | None = None,
-    is_active: bool = True,
-) -> FeeRule:
-    """Add a fee rule (``add_feerule``), checked by ``_check_fee_rule``: one ``fee_rule.created``
-    audit event with its fields."""
+def fee_rule_create(*, actor: Any, **fields: Any) -> FeeRule:
+    """Add a fee rule (``add_feerule``) with ``FEE_RULE_FIELDS`` (a ``kind``, a ``currency`` or None
+    for any, the rest as the model's defaults unless given), checked by ``_check_fee_rule``: one
+    ``fee_rule.created`` audit event with its fields."""
     require_permission(actor, FEE_RULE_ADD_PERMISSION, detail="Only staff may set fees.")
-    rule = FeeRule(
-        kind=kind,
-        currency=currency,
-        percent_bps=percent_bps,
-        flat=flat,
-        min_fee=min_fee,
-        max_fee=max_fee,
-        is_active=is_active,
-    )
-    return _save_fee_rule(rule, actor=actor)
+    return _save_fee_rule(set_fields(FeeRule(), fields, editable=FEE_RULE_FIELDS), actor=actor)
 
 
 def fee_rule_update(*, actor: Any, rule: FeeRule, **changes: Any) -> FeeRule:
@@ -270,10 +252,6 @@ def fee_rule_update(*, actor: Any, rule: FeeRule, **changes: Any) -> FeeRule:
     ``fee_rule.changed`` audit event with the fields before and after; no change, no event.
     Deactivate a rule rather than delete it: it explains the fees already charged."""
     require_permission(actor, FEE_RULE_CHANGE_PERMISSION, detail="Only staff may set fees.")
-    unknown = sorted(set(changes) - set(FEE_RULE_FIELDS))
-    if unknown:
-        raise ValidationFailed(f"A fee rule has no field {unknown[0]!r}.", field=unknown[0])
     rule = FeeRule.objects.select_related("currency").get(pk=rule.pk)
-    for name, value in changes.items():
-        setattr(rule, name, value)
+    set_fields(rule, changes, editable=FEE_RULE_FIELDS)
     return _save_fee_rule(rule, actor=actor)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 
+from walletmanager.exceptions import ValidationFailed
 from walletmanager.models import AuditEvent
 from walletmanager.money import format_number
 
@@ -48,6 +49,17 @@ def audit_state(row: models.Model, *, exclude: tuple[str, ...] = ()) -> dict[str
         for field in type(row)._meta.concrete_fields
         if field.name not in exclude
     }
+
+
+def set_fields(row: models.Model, values: dict[str, Any], *, editable: tuple[str, ...]) -> models.Model:
+    """Set an operator's ``values`` on ``row`` (not saved); a field outside ``editable`` is refused,
+    naming it, so a service's keyword arguments cannot reach a column it does not own."""
+    unknown = sorted(set(values) - set(editable))
+    if unknown:
+        raise ValidationFailed(f"{unknown[0]!r} cannot be set here.", field=unknown[0])
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row
 
 
 def save_audited(instance: models.Model, *, actor: Any, created, changed, exclude: tuple[str, ...] = ()) -> None:

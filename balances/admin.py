@@ -112,7 +112,6 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     freeze_balances = reason_action(
         services.balance_freeze,
         target="balance",
-        name="freeze_balances",
         description="Freeze selected balances",
         permission="freeze_balance",
         done_message="Froze {count} balance(s).",
@@ -120,7 +119,6 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     unfreeze_balances = reason_action(
         services.balance_unfreeze,
         target="balance",
-        name="unfreeze_balances",
         description="Unfreeze selected balances",
         permission="freeze_balance",
         done_message="Unfroze {count} balance(s).",

@@ -338,7 +338,6 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     approve_withdrawals = reason_action(
         services.transaction_approve,
         target="transaction",
-        name="approve_withdrawals",
         description="Approve selected pending withdrawals",
         permission="approve_withdrawal",
         done_message="Approved {count} withdrawal(s).",
@@ -347,7 +346,6 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     reject_withdrawals = reason_action(
         services.transaction_reject,
         target="transaction",
-        name="reject_withdrawals",
         description="Reject selected pending withdrawals",
         permission="approve_withdrawal",
         done_message="Rejected {count} withdrawal(s); their holds are released.",
@@ -355,7 +353,6 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     confirm_deposits = reason_action(
         deposits.deposit_confirm,
         target="transaction",
-        name="confirm_deposits",
         description="Confirm selected pending deposits (the money arrived)",
         permission="confirm_deposit",
         done_message="Confirmed {count} deposit(s); they are posted.",
@@ -363,7 +360,6 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     reject_deposits = reason_action(
         deposits.deposit_reject,
         target="transaction",
-        name="reject_deposits",
         description="Reject selected pending deposits (the money did not arrive)",
         permission="confirm_deposit",
         done_message="Rejected {count} deposit(s).",
@@ -372,7 +368,6 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         approval_request,
         target="transaction",
         action="reverse",
-        name="reverse_transactions",
         description="Request reversal of selected posted transactions (a second operator approves)",
         permission="reverse_transaction",
         done_message="Requested {count} reversal(s): another operator with the same permission approves them "

@@ -243,7 +243,6 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     block_users = reason_action(
         services.user_block,
         target="user",
-        name="block_users",
         description="Block selected users",
         permission="block_user",
         done_message="Blocked {count} user(s).",
@@ -251,7 +250,6 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     unblock_users = reason_action(
         services.user_unblock,
         target="user",
-        name="unblock_users",
         description="Unblock selected users",
         permission="block_user",
         done_message="Unblocked {count} user(s).",
@@ -260,7 +258,6 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     unlock_users = reason_action(
         services.user_unlock,
         target="user",
-        name="unlock_users",
         description="Unlock selected accounts (after too many failed logins)",
         permission="block_user",
         done_message="Unlocked {count} account(s).",
@@ -270,7 +267,6 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     close_users = reason_action(
         services.user_close,
         target="user",
-        name="close_users",
         description="Close selected users",
         permission="block_user",
         done_message="Closed {count} user(s).",

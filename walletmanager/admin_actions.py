@@ -48,7 +48,6 @@ def reason_action(
     service: Callable[..., Any],
     *,
     target: str,
-    name: str,
     description: str,
     permission: str,
     done_message: str,
@@ -57,7 +56,8 @@ def reason_action(
     state_field: str | None = "status",
     **arguments: Any,
 ):
-    """Build an admin action that calls ``service`` on each selected object (``service_call``).
+    """Build an admin action that calls ``service`` on each selected object (``service_call``); it
+    takes its name from the ModelAdmin attribute it is assigned to.
 
     ``permission`` is the ``has_<permission>_permission`` method the ModelAdmin defines (Django hides
     the action from operators without it; the service checks its own permission again). Each object
@@ -67,7 +67,7 @@ def reason_action(
     """
     call = service_call(service, target=target, passes_reason=passes_reason, **arguments)
 
-    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, *, name: str):
         if request.POST.get("apply"):
             form = ReasonForm(request.POST, reason_required=reason_required)
             if form.is_valid():
@@ -107,5 +107,22 @@ def reason_action(
         }
         return TemplateResponse(request, "admin/reason_action.html", context)
 
-    action.__name__ = name
-    return admin.action(description=description, permissions=[permission])(action)
+    return NamedAction(action, description=description, permission=permission)
+
+
+class NamedAction:
+    """An admin action that learns its name (``__set_name__``) from the ModelAdmin attribute it is
+    assigned to, so a declaration names it once; Django reads ``allowed_permissions`` and
+    ``short_description`` as it does on a decorated function."""
+
+    def __init__(self, function: Callable[..., Any], *, description: str, permission: str) -> None:
+        self.function = function
+        self.short_description = description
+        self.allowed_permissions = (permission,)
+        self.__name__ = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__name__ = name
+
+    def __call__(self, modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
+        return self.function(modeladmin, request, queryset, name=self.__name__)

@@ -257,7 +257,6 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     block_wallets = reason_action(
         services.wallet_block,
         target="wallet",
-        name="block_wallets",
         description="Block selected wallets",
         permission="block_wallet",
         done_message="Blocked {count} wallet(s).",
@@ -265,7 +264,6 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     unblock_wallets = reason_action(
         services.wallet_unblock,
         target="wallet",
-        name="unblock_wallets",
         description="Unblock selected wallets",
         permission="block_wallet",
         done_message="Unblocked {count} wallet(s).",
@@ -273,7 +271,6 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
     close_wallets = reason_action(
         services.wallet_close,
         target="wallet",
-        name="close_wallets",
         description="Close selected wallets (they must be empty)",
         permission="block_wallet",
         done_message="Closed {count} wallet(s).",

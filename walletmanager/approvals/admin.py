@@ -132,7 +132,6 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
     approve_requests = reason_action(
         _approve,
         target="request",
-        name="approve_requests",
         description="Approve selected requests (their actions run now)",
         permission="decide",
         done_message="Decided {count} request(s); see each one's status.",
@@ -141,7 +140,6 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
     reject_requests = reason_action(
         services.approval_reject,
         target="request",
-        name="reject_requests",
         description="Reject selected requests",
         permission="decide",
         done_message="Rejected {count} request(s).",

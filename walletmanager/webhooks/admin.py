@@ -67,7 +67,6 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     enable_endpoints = reason_action(
         services.webhook_endpoint_enable,
         target="endpoint",
-        name="enable_endpoints",
         description="Enable selected endpoints again",
         permission="manage_webhooks",
         done_message="{count} endpoint(s) enabled.",
@@ -143,7 +142,6 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     resend_deliveries = reason_action(
         services.webhook_delivery_resend,
         target="delivery",
-        name="resend_deliveries",
         description="Resend selected deliveries now",
         permission="manage_webhooks",
         done_message="{count} deliver(y/ies) queued again.",

@@ -107,7 +107,7 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
         return False
 
     def has_freeze_balance_permission(self, request) -> bool:
-        return request.user.has_perm("balances.freeze_balance")
+        return request.user.has_perm(services.FREEZE_PERMISSION)
 
     freeze_balances = reason_action(
         services.balance_freeze,

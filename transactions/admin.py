@@ -321,16 +321,16 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     # permissions of the actions (Django hides an action from operators without it)
 
     def has_approve_withdrawal_permission(self, request) -> bool:
-        return request.user.has_perm("transactions.approve_withdrawal")
+        return request.user.has_perm(services.APPROVE_PERMISSION)
 
     def has_reverse_transaction_permission(self, request) -> bool:
-        return request.user.has_perm("transactions.reverse_transaction")
+        return request.user.has_perm(services.REVERSE_PERMISSION)
 
     def has_adjust_balance_permission(self, request) -> bool:
-        return request.user.has_perm("transactions.adjust_balance")
+        return request.user.has_perm(services.ADJUST_PERMISSION)
 
     def has_confirm_deposit_permission(self, request) -> bool:
-        return request.user.has_perm("transactions.confirm_deposit")
+        return request.user.has_perm(deposits.CONFIRM_PERMISSION)
 
     def has_move_money_permission(self, request) -> bool:
         return self.has_adjust_balance_permission(request) or self.has_confirm_deposit_permission(request)

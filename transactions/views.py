@@ -109,9 +109,9 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_permissions(self):
         if self.action == "approve":
-            return [permissions.IsAuthenticated(), staff_with_permission("transactions.approve_withdrawal")()]
+            return [permissions.IsAuthenticated(), staff_with_permission(services.APPROVE_PERMISSION)()]
         if self.action == "reverse":
-            return [permissions.IsAuthenticated(), staff_with_permission("transactions.reverse_transaction")()]
+            return [permissions.IsAuthenticated(), staff_with_permission(services.REVERSE_PERMISSION)()]
         if self.action == "confirm":
             return [permissions.IsAuthenticated(), staff_with_permission(deposits.CONFIRM_PERMISSION)()]
         if self.action == "reject":

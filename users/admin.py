@@ -238,7 +238,7 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
         return False
 
     def has_block_user_permission(self, request) -> bool:
-        return request.user.has_perm("users.block_user")
+        return request.user.has_perm(services.BLOCK_PERMISSION)
 
     block_users = reason_action(
         services.user_block,

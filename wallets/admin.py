@@ -23,13 +23,14 @@ from walletmanager.admin import (
     wallet_activity_html,
 )
 from walletmanager.admin_actions import reason_action
+from walletmanager.admin_mixins import ServiceFormAdminMixin
 from walletmanager.money import format_number
 from wallets import services
 from wallets.models import Wallet
 
 
 @admin.register(Wallet)
-class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
+class WalletAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     list_display = (
         "address",
         "name",
@@ -154,11 +155,13 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         return False  # wallets are closed, never deleted
 
     def has_block_wallet_permission(self, request) -> bool:
-        return request.user.has_perm("wallets.block_wallet")
+        return request.user.has_perm(services.BLOCK_PERMISSION)
 
-    def save_model(self, request, obj, form, change) -> None:
-        if change and "name" in form.changed_data:
-            services.wallet_rename(actor=request.user, wallet=obj, name=form.cleaned_data["name"])
+    def service_save(self, actor, form, obj):
+        # The name is the one field an operator edits here; a refusal (a closed wallet) shows on the form.
+        if "name" not in form.changed_data:
+            return obj
+        return services.wallet_update(actor=actor, wallet=obj, name=form.cleaned_data["name"])
 
     @admin.display(description="Balance", ordering="balance__kind")
     def balance_kind(self, wallet: Wallet) -> str:

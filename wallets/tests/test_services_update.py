@@ -95,3 +95,22 @@ def test_closing_someone_elses_wallet_needs_the_block_wallet_permission():
     wallet.refresh_from_db()
     assert wallet.status == "closed"
     assert AuditEvent.objects.get(action="wallet.closed").actor == support
+
+
+def test_the_admin_shows_the_services_refusal_to_rename_a_closed_wallet_and_writes_nothing():
+    from django.test import Client
+
+    from users.tests.factories import SuperuserFactory
+    from walletmanager.testing.two_factor import verified_staff_login
+
+    wallet = open_for(UserFactory())
+    services.wallet_close(actor=None, wallet=wallet, reason="left")
+    browser = Client()
+    verified_staff_login(browser, SuperuserFactory())
+
+    response = browser.post(f"/admin/wallets/wallet/{wallet.pk}/change/", {"name": "Renamed by ops"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == ["The wallet is closed. (wallet_closed)"]
+    wallet.refresh_from_db()
+    assert wallet.name == "Main" and not AuditEvent.objects.filter(action="wallet.updated").exists()

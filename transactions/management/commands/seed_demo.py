@@ -34,8 +34,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tqdm import tqdm
 
 from balances.models import Currency
-from transactions import deposits, services
+from balances.services import currency_update
+from transactions import deposits, pricing, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
+from transactions.pricing import RateQuote
 from users.models import User
 from users.two_factor import totp_secret, user_totp_enrol
 from walletmanager.approvals.models import ApprovalRequest
@@ -157,20 +159,17 @@ class Command(OperatorCommand):
             self.stdout.write(f"  {email:<30} {totp_secret(device)}")
 
     def _rates_and_fees(self) -> None:
+        # Through the services an operator's edits take, so the demo's prices obey the same rules and
+        # leave the same audit events (by the system).
         if not ExchangeRate.objects.filter(source="demo").exists():
-            ExchangeRate.objects.bulk_create(
-                ExchangeRate(base_id=base, quote_id=quote, rate=Decimal(rate), source="demo")
-                for base, quote, rate in DEMO_RATES
+            pricing.exchange_rate_set(
+                actor=None,
+                rates=[RateQuote(base=base, quote=quote, rate=rate, source="demo") for base, quote, rate in DEMO_RATES],
             )
-        FeeRule.objects.get_or_create(
-            kind=Transaction.Kind.TRANSFER,
-            currency=None,
-            is_active=True,
-            defaults={"percent_bps": 50, "min_fee": Decimal("0"), "flat": Decimal("0")},
-        )
-        Currency.objects.filter(code="USD", withdrawal_approval_threshold__isnull=True).update(
-            withdrawal_approval_threshold=Decimal("10000")
-        )
+        if not FeeRule.objects.filter(kind=Transaction.Kind.TRANSFER, currency=None, is_active=True).exists():
+            pricing.fee_rule_create(actor=None, kind=Transaction.Kind.TRANSFER, currency=None, percent_bps=50)
+        if self.usd.withdrawal_approval_threshold is None:
+            self.usd = currency_update(actor=None, currency=self.usd, withdrawal_approval_threshold=Decimal("10000"))
 
     def _fund(
         self, *, actor: User, wallet: Wallet, currency: Currency, amount: Decimal, description: str = ""

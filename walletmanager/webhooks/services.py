@@ -192,8 +192,9 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
 
 
 # The question ``_live_endpoints_for(...).exists()`` asks, as one fixed statement: it runs in every
-# movement, and building the queryset each time was half of a withdrawal's Python (python -m bench
-# --profile, withdrawal: 2.6 -> 1.4 ms of CPU per movement; see docs/benchmark.md).
+# movement, and building the queryset (with an owners subquery) each time was a third of a
+# withdrawal's Python: 3.7 -> 2.5 ms of CPU per withdrawal, the two versions run alternately twice
+# (``count_queries_per_movement`` of bench/ledger.py, the per-kind line of python -m bench --profile).
 _ANYONE_SUBSCRIBES_SQL = (
     f"SELECT EXISTS (SELECT 1 FROM {WebhookEndpoint._meta.db_table}"
     " WHERE is_active AND deleted_at IS NULL"

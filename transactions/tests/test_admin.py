@@ -13,10 +13,10 @@ from balances.tests.factories import WalletWithBalanceFactory
 from transactions.admin import EstimatedCountPaginator
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.services import transaction_withdraw
-from transactions.tests.conftest import deposit as confirmed_deposit
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import deposit as confirmed_deposit
 from walletmanager.testing.two_factor import verified_staff_login
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN

@@ -5,8 +5,8 @@ from urllib.parse import urlencode
 import pytest
 
 from transactions.models import Entry, Transaction
-from transactions.tests.conftest import PIN, make_wallet
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +77,6 @@ def test_hostile_bodies_get_4xx_and_change_nothing(api_client, client_user):
     own_wallet = make_wallet(owner=client_user)
     other_wallet = make_wallet()
     api_client.force_authenticate(client_user)
-    from transactions.tests.conftest import deposit
-
     deposit(own_wallet, "5")
     before = (Transaction.objects.count(), Entry.objects.count(), AuditEvent.objects.count())
 

@@ -16,9 +16,15 @@ from rest_framework.test import APIClient
 
 from transactions import deposits
 from transactions.models import Entry, FeeRule, Transaction
-from transactions.tests.conftest import assert_ledger_consistent, position, system_position
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import (
+    assert_ledger_consistent,
+    make_wallet,
+    position,
+    seed_reference_data,
+    system_position,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -227,7 +233,6 @@ def test_a_deposit_finance_records_for_a_client_needs_another_operator(wallet):
 
 
 def test_nobody_confirms_a_deposit_into_their_own_wallet():
-    from transactions.tests.conftest import make_wallet
 
     finance, operator = staff_api("Finance")
     own_wallet = make_wallet(owner=operator)
@@ -281,7 +286,6 @@ def test_simulate_payment_failed(wallet, pending):
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_payment_reaches_a_running_server_over_http(live_server):
-    from transactions.tests.conftest import make_wallet, seed_reference_data
 
     seed_reference_data()
     wallet = make_wallet()

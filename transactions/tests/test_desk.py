@@ -12,10 +12,10 @@ from django.urls import reverse
 from balances.models import Currency
 from transactions import deposits, services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db

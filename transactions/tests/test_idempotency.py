@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from transactions.idempotency import fingerprint, idempotency_purge_expired
 from transactions.models import IdempotencyKey, Transaction
-from transactions.tests.conftest import PIN
 from users.tests.factories import UserFactory
 from walletmanager.testing.database import runtime_connection
+from walletmanager.testing.ledger import PIN, make_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +119,6 @@ def test_keys_are_per_user(api, wallet, api_client):
     other = APIClient()
     other_user = UserFactory()
     other.force_authenticate(other_user)
-    from transactions.tests.conftest import make_wallet
-
     other_wallet = make_wallet(owner=other_user)
     assert other.post(URL, body(other_wallet), HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
     assert Transaction.objects.count() == 2

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, settings
 
 from balances.models import Currency
 from transactions import services
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 from walletmanager.tests.test_api_fuzz import (  # noqa: F401 - _keep_the_test_connection is an autouse fixture
     APP,
     CONFIG,

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from users import services
 from users.models import User
-from users.tests.conftest import token_client
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from walletmanager.testing.clients import token_client
 
 LOGIN = "/api/auth/login/"
 LOGOUT = "/api/auth/logout/"

@@ -6,10 +6,10 @@ from knox.models import AuthToken
 from users import services
 from users.exceptions import CannotBlockSelf, CannotBlockStaff, UserHasOpenWallets
 from users.models import User
-from users.tests.conftest import token_client
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.clients import token_client
 from wallets.models import Wallet
 from wallets.tests.factories import WalletFactory
 

@@ -23,8 +23,8 @@ from knox.models import AuthToken
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-from transactions.tests.conftest import deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.testing.ledger import deposit, make_wallet
 
 APP = get_wsgi_application()
 CONFIG = {

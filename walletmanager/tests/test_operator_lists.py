@@ -17,7 +17,6 @@ from transactions.services import transaction_withdraw
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.testing.ledger import place_hold, post_adjustment
 from walletmanager.testing.two_factor import verified_staff_login
-from wallets.tests.conftest import open_wallet  # noqa: F401 (a fixture)
 from wallets.tests.factories import DEFAULT_PIN
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import deposits, services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 
 pytestmark = pytest.mark.django_db
 

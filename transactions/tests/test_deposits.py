@@ -19,6 +19,7 @@ from transactions.models import Entry, FeeRule, Transaction
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.ledger import (
+    PIN,
     assert_ledger_consistent,
     make_wallet,
     position,
@@ -82,10 +83,16 @@ def test_a_clients_deposit_moves_nothing_until_the_money_arrives(api, wallet, pe
     assert api.get(f"/api/wallets/{wallet.pk}/").json()["balance"]["assets"][0]["available"] == "0.00"
     # Nothing can be withdrawn against it.
     response = api.post(
-        URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": "2468"}
+        URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": PIN}
     )
-    assert response.status_code in (403, 409) and response.json()["code"] in ("insufficient_funds", "invalid_pin")
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "insufficient_funds",
+        "detail": "Not enough available USD: 0 available, 1 needed.",
+    }
     assert not Entry.objects.exists()
+    assert not Transaction.objects.filter(kind="withdrawal").exists()
+    assert Transaction.objects.get().status == "pending"
 
 
 def test_the_signed_callback_posts_the_amount_actually_received(wallet, pending):

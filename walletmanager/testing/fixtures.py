@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from balances.models import Currency
@@ -158,3 +160,17 @@ def open_wallet():
 def credit_wallet(client_user, finance_user, open_wallet) -> Wallet:
     """``client_user``'s USD credit wallet with a limit of 100.00, opened by Finance and approved."""
     return open_wallet(client_user, actor=finance_user, kind=Wallet.Kind.CREDIT, credit_limit=Decimal("100.00"))
+
+
+# Calling the WSGI application in-process (schemathesis)
+
+
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """The WSGI handler closes "old" connections around each request, and one inside the test's
+    transaction counts as old; Django's own test client disconnects the same receivers."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

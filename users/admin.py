@@ -57,12 +57,38 @@ class UserChangeForm(forms.ModelForm):
         return cleaned
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """Clients, staff, and the system account apart: it owns the system wallets, it is nobody's client."""
+
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [("client", "Client"), ("admin", "Admin"), ("system", "System account")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "system":
+            return queryset.filter(is_system=True)
+        if self.value() in (User.Role.CLIENT, User.Role.ADMIN):
+            return queryset.filter(role=self.value(), is_system=False)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = ("email", "first_name", "last_name", "role", "status", "is_superuser", "date_joined", "last_login")
-    list_filter = ("role", "status", "is_superuser", "groups")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "role_column",
+        "status_column",
+        "is_superuser",
+        "date_joined",
+        "last_login",
+    )
+    list_filter = (RoleFilter, "status", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
     filter_horizontal = ("groups", "user_permissions")
@@ -169,7 +195,23 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
             return "Authenticator enrolled (re-enrol with manage.py staff_totp, or on the operator's Two-factor page)"
         return "Not enrolled: this operator cannot log in until `manage.py staff_totp <email>` enrols them"
 
+    @admin.display(description="Role", ordering="role")
+    def role_column(self, user: User) -> str:
+        return "System" if user.is_system else user.get_role_display()
+
+    @admin.display(description="Status", ordering="status")
+    def status_column(self, user: User) -> str:
+        return "System (never logs in)" if user.is_system else user.get_status_display()
+
     def status_banners(self, user: User) -> list[StatusBanner]:
+        if user.is_system:
+            return [
+                StatusBanner(
+                    "The system account: it owns the system wallets (the outside world, exchange, fees). "
+                    "It never logs in and cannot be blocked or closed.",
+                    level="closed",
+                )
+            ]
         if user.status == User.Status.BLOCKED:
             return [
                 StatusBanner(

@@ -94,9 +94,7 @@ def test_the_system_account_cannot_be_blocked_from_the_admin():
 
     response = run_action(browser, "/admin/users/user/", "block_users", [system])
 
-    assert f"{system.email}: refused — The system user cannot be blocked, unblocked or closed." in messages_of(
-        response
-    )
+    assert f"{system.email}: refused — The system user cannot be blocked, unblocked or closed." in messages_of(response)
     system.refresh_from_db()
     assert system.status == "active"
     assert not AuditEvent.objects.filter(action="user.blocked").exists()
@@ -111,6 +109,8 @@ def test_the_browsable_api_is_branded_walletmanager_api(client):
     assert re.search(r"<title>\s*API root – WalletManager API\s*</title>", page)
     assert "navbar-brand" in page and "WalletManager API" in words(re.search(r"navbar-brand.*?</a>", page, re.S)[0])
     assert "Django REST framework" not in page
+    login = client.get(reverse("rest_framework:login")).content.decode()
+    assert re.search(r"<title>\s*Log in – WalletManager API\s*</title>", login) and "Django REST framework" not in login
 
 
 # --- 3. breadcrumbs -------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_the_browsable_api_is_branded_walletmanager_api(client):
 def test_no_breadcrumb_repeats_the_model_as_its_section():
     browser = logged_in(SuperuserFactory())
     repeated = {}
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         page = browser.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         assert page.status_code == 200, opts.label
@@ -144,7 +144,13 @@ def test_an_audit_event_page_and_an_approval_request_name_their_object_with_a_li
     deposit(funded, "2000")
     withdrawal = transaction_withdraw(actor=funded.owner, wallet=funded, currency=usd_threshold, amount="1050", pin=PIN)
     adjustment = approval_request(
-        actor=maker, action="adjust", reason="refund", wallet=wallet, currency=usd_threshold, amount="5", direction="credit"
+        actor=maker,
+        action="adjust",
+        reason="refund",
+        wallet=wallet,
+        currency=usd_threshold,
+        amount="5",
+        direction="credit",
     )
     browser = logged_in(operator)
 
@@ -240,7 +246,13 @@ def test_the_maker_sees_why_they_cannot_decide_and_a_second_operator_sees_the_bu
     maker, checker = StaffFactory(groups=["Finance"]), StaffFactory(groups=["Finance"])
     wallet = make_wallet()
     request = approval_request(
-        actor=maker, action="adjust", reason="refund", wallet=wallet, currency=usd_threshold, amount="5", direction="credit"
+        actor=maker,
+        action="adjust",
+        reason="refund",
+        wallet=wallet,
+        currency=usd_threshold,
+        amount="5",
+        direction="credit",
     )
     recorded = deposits.transaction_deposit(actor=maker, wallet=wallet, currency=usd_threshold, amount=Decimal("40"))
     request_url = reverse("admin:approvals_approvalrequest_change", args=[request.pk])
@@ -281,7 +293,9 @@ def test_user_actions_say_what_happened_to_each_user():
     user_block(actor=support, user=bob, reason="earlier")
     colleague = StaffFactory(email="carol@example.com")
 
-    shown = messages_of(run_action(logged_in(support), "/admin/users/user/", "block_users", [alice, bob, colleague, dan]))
+    shown = messages_of(
+        run_action(logged_in(support), "/admin/users/user/", "block_users", [alice, bob, colleague, dan])
+    )
 
     assert f"Blocked alice@example.com and {dan.email}." in shown
     assert "bob@example.com was already blocked." in shown
@@ -308,12 +322,25 @@ def test_wallet_balance_transaction_and_request_actions_name_each_object(usd_thr
     assert frozen == [f"Froze the balance of {wallet.address}."]
     assert again == [f"The balance of {wallet.address} was already frozen."]
     assert blocked == [f"Blocked wallet Savings ({wallet.address})."]
-    assert len(approved) == 1 and approved[0].startswith(f"withdrawal {str(withdrawal.pk)[:8]} of 1,050.00 USD: refused")
+    assert len(approved) == 1 and approved[0].startswith(
+        f"withdrawal {str(withdrawal.pk)[:8]} of 1,050.00 USD: refused"
+    )
 
     request = approval_request(
-        actor=finance, action="adjust", reason="refund", wallet=wallet, currency=usd_threshold, amount="5", direction="credit"
+        actor=finance,
+        action="adjust",
+        reason="refund",
+        wallet=wallet,
+        currency=usd_threshold,
+        amount="5",
+        direction="credit",
     )
     decided = messages_of(
-        run_action(logged_in(StaffFactory(groups=["Finance"])), "/admin/approvals/approvalrequest/", "approve_requests", [request])
+        run_action(
+            logged_in(StaffFactory(groups=["Finance"])),
+            "/admin/approvals/approvalrequest/",
+            "approve_requests",
+            [request],
+        )
     )
     assert decided == [f"Approved request #{request.pk} ({request.summary})."]

@@ -9,7 +9,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, admin_change_url, link
+from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, target_names
+from walletmanager.admin import target_link as named_target_link
 from walletmanager.admin_actions import reason_action
 from walletmanager.approvals import registry, services
 from walletmanager.approvals.models import ApprovalRequest
@@ -96,7 +97,7 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     @admin.display(description="Acts on")
     def target_link(self, obj: ApprovalRequest) -> str:
-        return link(admin_change_url(obj.target_type, obj.target_id), f"{obj.target_type} {obj.target_id}")
+        return named_target_link(obj.target_type, obj.target_id, target_names([(obj.target_type, obj.target_id)]))
 
     @admin.display(description="Payload")
     def payload_readable(self, obj: ApprovalRequest) -> str:

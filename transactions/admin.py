@@ -571,7 +571,7 @@ class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
     list_display = (
         "kind",
-        "currency",
+        "currency_or_any",
         "percent_bps",
         "money_flat",
         "money_min_fee",
@@ -588,9 +588,13 @@ class FeeRuleAdmin(admin.ModelAdmin):
     def _fee(rule: FeeRule, amount: Decimal | None) -> str:
         if amount is None:
             return "—"
-        if rule.currency_id is None:  # a rule for any currency: its amounts have no decimals of their own
-            return format_html('<span class="money">{}</span>', format_number(amount))
+        if rule.currency_id is None:  # a rule for any currency: its amounts are in the transaction's currency
+            return format_html('<span class="money">{} (any currency)</span>', format_number(amount, grouped=True))
         return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Currency", ordering="currency")
+    def currency_or_any(self, rule: FeeRule) -> str:
+        return rule.currency_id or "Any currency"
 
     @admin.display(description="Flat fee")
     def money_flat(self, rule: FeeRule) -> str:

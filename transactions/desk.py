@@ -24,7 +24,7 @@ from transactions.models import Transaction
 from walletmanager.approvals import registry
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.selectors import approval_list_for
-from walletmanager.money import format_amount, format_money
+from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
 
 # Rows per queue: a desk longer than this is a backlog, and the changelists page through it.
@@ -158,7 +158,7 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
             created_at=request.created_at,
             amount=_money(amount, currency_id, decimals)
             if amount is not None and currency_id
-            else (format_amount(amount, decimals=2) if amount is not None else "—"),
+            else (f"{format_number(amount, grouped=True)} in each currency" if amount is not None else "—"),
             requested_by=request.requested_by.email,
             currency_id=currency_id,
             exclude_id=request.payload.get("transaction"),

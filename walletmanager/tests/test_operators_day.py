@@ -217,7 +217,7 @@ def test_ether_reads_without_eighteen_zeros_in_the_admin_and_exactly_in_the_api(
     api_client.force_authenticate(wallet.owner)
     listed_api = api_client.get(f"/api/wallets/{wallet.pk}/").json()
     assert {"currency": "ETH", "posted": "1.500000000000000000"}.items() <= next(
-        asset for asset in listed_api["assets"] if asset["currency"] == "ETH"
+        asset for asset in listed_api["balance"]["assets"] if asset["currency"] == "ETH"
     ).items()
 
 

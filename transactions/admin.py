@@ -219,6 +219,13 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
             ]
         return []
 
+    def decision_refusal(self, request, transaction: Transaction) -> str:
+        if transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == request.user.pk:
+            return "You recorded this deposit; another operator must confirm or reject it."
+        if transaction.wallet.owner_id == request.user.pk:
+            return "It is your own wallet; another operator must decide."
+        return ""
+
     @staticmethod
     def _money_text(amount: Decimal, transaction: Transaction) -> str:
         return format_money(amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)

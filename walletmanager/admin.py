@@ -343,6 +343,12 @@ class StatusBannerMixin:
         """The decisions ``request.user`` may take on ``obj`` now; each service checks again."""
         return []
 
+    def decision_refusal(self, request: HttpRequest, obj) -> str:
+        """Why the service would refuse ``request.user`` every decision on ``obj`` (they made the request,
+        or it is their own money), said instead of buttons that could only fail; "" when it would not.
+        The services keep the rule: a forged post is refused there."""
+        return ""
+
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
         return [
@@ -357,6 +363,7 @@ class StatusBannerMixin:
         extra = {
             "status_banners": banners,
             "decisions": decisions,
+            "decision_refusal": self.decision_refusal(request, obj) if decisions else "",
             "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
             if decisions
             else None,

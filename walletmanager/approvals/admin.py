@@ -81,9 +81,18 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
             ]
         return []
 
+    def decision_refusal(self, request, obj: ApprovalRequest) -> str:
+        if obj.requested_by_id == request.user.pk:
+            return "You requested this; another operator must decide."
+        try:
+            owners = registry.get(obj.action).owners(obj.payload)
+        except KeyError:
+            return ""
+        return "It moves money of your own wallet; another operator must decide." if request.user.pk in owners else ""
+
     def decisions(self, request, obj: ApprovalRequest) -> list[Decision]:
-        """Anyone holding the action's permission sees the buttons, the maker too: the service refuses
-        the maker (``same_operator``) and the page says so."""
+        """The approve / reject decisions for an operator holding the action's permission; the maker is
+        told instead that another operator decides (``decision_refusal``), as the service would say."""
         try:
             permission = registry.get(obj.action).permission
         except KeyError:

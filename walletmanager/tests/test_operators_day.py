@@ -275,6 +275,13 @@ def test_the_maker_sees_why_they_cannot_decide_and_a_second_operator_sees_the_bu
     assert 'id="decide-confirm"' in as_checker.get(deposit_url).content.decode()
     assert "yours: another operator decides" not in words(as_checker.get("/admin/desk/").content.decode())
 
+    own = make_wallet(owner=checker)
+    deposit(own, "2000")
+    own_withdrawal = transaction_withdraw(actor=checker, wallet=own, currency=usd_threshold, amount="1500", pin=PIN)
+    own_page = as_checker.get(reverse("admin:transactions_transaction_change", args=[own_withdrawal.pk]))
+    assert "It is your own wallet; another operator must decide." in words(own_page.content.decode())
+    assert 'id="decide-approve"' not in own_page.content.decode()
+
     # the service still refuses a forged post by the maker
     forged = as_maker.post(
         reverse("admin:approvals_approvalrequest_decide", args=[request.pk]), {"decision": "approve"}, follow=True

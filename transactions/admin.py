@@ -27,6 +27,7 @@ from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
 from walletmanager.admin import (
+    SHORT_ID_LENGTH,
     Decision,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
@@ -85,6 +86,12 @@ def _confirm_deposit(actor, transaction: Transaction, reason: str) -> Transactio
 
 def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
     return deposits.deposit_reject(actor=actor, transaction=transaction, reason=reason)
+
+
+def transaction_in_words(transaction: Transaction) -> str:
+    """How messages name a transaction: "withdrawal 1a2b3c4d of 1,050.00 USD"."""
+    amount = format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+    return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
 
 
 @admin.register(Transaction)
@@ -201,10 +208,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         changelist's actions and of the API, behind the same permissions."""
         if transaction.status != Transaction.Status.PENDING:
             return []
-        what = (
-            f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of "
-            f"{self._money_text(transaction.amount, transaction)}"
-        )
+        what = transaction_in_words(transaction)
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
                 Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
@@ -296,7 +300,8 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         description="Approve selected pending withdrawals",
         permission="approve_withdrawal",
         call=_approve_withdrawal,
-        done_message="Approved {count} withdrawal(s).",
+        done_message="Approved {objects}: posted.",
+        label=transaction_in_words,
         reason_required=False,
     )
     reject_withdrawals = reason_action(
@@ -304,21 +309,24 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         description="Reject selected pending withdrawals",
         permission="approve_withdrawal",
         call=_reject_withdrawal,
-        done_message="Rejected {count} withdrawal(s); their holds are released.",
+        done_message="Rejected {objects}; the held money is released.",
+        label=transaction_in_words,
     )
     confirm_deposits = reason_action(
         name="confirm_deposits",
         description="Confirm selected pending deposits (the money arrived)",
         permission="confirm_deposit",
         call=_confirm_deposit,
-        done_message="Confirmed {count} deposit(s); they are posted.",
+        done_message="Confirmed {objects}: posted.",
+        label=transaction_in_words,
     )
     reject_deposits = reason_action(
         name="reject_deposits",
         description="Reject selected pending deposits (the money did not arrive)",
         permission="confirm_deposit",
         call=_reject_deposit,
-        done_message="Rejected {count} deposit(s).",
+        done_message="Rejected {objects}.",
+        label=transaction_in_words,
     )
     reverse_transactions = reason_action(
         name="reverse_transactions",
@@ -327,8 +335,9 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         call=lambda actor, transaction, reason: approval_request(
             actor=actor, action="reverse", reason=reason, transaction=transaction
         ),
-        done_message="Requested {count} reversal(s): another operator with the same permission approves them "
-        "in Approvals.",
+        done_message="Requested the reversal of {objects}: another operator with the same permission approves "
+        "it in Approvals.",
+        label=transaction_in_words,
         state_field=None,  # the transaction stays posted until the request is approved
     )
 

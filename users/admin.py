@@ -283,14 +283,14 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Block selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_block(actor=actor, user=user, reason=reason),
-        done_message="Blocked {count} user(s).",
+        done_message="Blocked {objects}.",
     )
     unblock_users = reason_action(
         name="unblock_users",
         description="Unblock selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_unblock(actor=actor, user=user, reason=reason),
-        done_message="Unblocked {count} user(s).",
+        done_message="Unblocked {objects}.",
         reason_required=False,
     )
     unlock_users = reason_action(
@@ -298,7 +298,8 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Unlock selected accounts (after too many failed logins)",
         permission="block_user",
         call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
-        done_message="Unlocked {count} account(s).",
+        done_message="Unlocked {objects}.",
+        already_message="{objects} {was} not locked.",
         reason_required=False,
         state_field="locked_until",
     )
@@ -307,7 +308,7 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Close selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_close(actor=actor, user=user, reason=reason),
-        done_message="Closed {count} user(s).",
+        done_message="Closed {objects}.",
     )
 
 

@@ -274,19 +274,22 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Block selected wallets",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_block(actor=actor, wallet=wallet, reason=reason),
-        done_message="Blocked {count} wallet(s).",
+        done_message="Blocked {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )
     unblock_wallets = reason_action(
         name="unblock_wallets",
         description="Unblock selected wallets",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_unblock(actor=actor, wallet=wallet, reason=reason),
-        done_message="Unblocked {count} wallet(s).",
+        done_message="Unblocked {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )
     close_wallets = reason_action(
         name="close_wallets",
         description="Close selected wallets (they must be empty)",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_close(actor=actor, wallet=wallet, reason=reason),
-        done_message="Closed {count} wallet(s).",
+        done_message="Closed {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )

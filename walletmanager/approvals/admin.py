@@ -121,7 +121,8 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Approve selected requests (their actions run now)",
         permission="decide",
         call=lambda actor, obj, reason: _approve(actor, obj, reason),
-        done_message="Decided {count} request(s); see each one's status.",
+        done_message="Approved {objects}.",
+        label=lambda obj: f"request #{obj.pk} ({obj.summary})",
         reason_required=False,
     )
     reject_requests = reason_action(
@@ -129,7 +130,8 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Reject selected requests",
         permission="decide",
         call=lambda actor, obj, reason: _reject(actor, obj, reason),
-        done_message="Rejected {count} request(s).",
+        done_message="Rejected {objects}.",
+        label=lambda obj: f"request #{obj.pk} ({obj.summary})",
     )
 
 

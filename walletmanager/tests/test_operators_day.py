@@ -63,6 +63,13 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
+def ask_for_credit(maker, wallet, currency):
+    """A maker's request to credit 5 to ``wallet``, waiting for a second operator."""
+    return approval_request(
+        actor=maker, action="adjust", reason="refund", wallet=wallet, currency=currency, amount="5", direction="credit"
+    )
+
+
 def run_action(browser: Client, changelist: str, action: str, objects, reason: str = "a reason"):
     selected = {"action": action, "_selected_action": [str(obj.pk) for obj in objects]}
     return browser.post(changelist, {**selected, "apply": "1", "reason": reason}, follow=True)
@@ -143,15 +150,7 @@ def test_an_audit_event_page_and_an_approval_request_name_their_object_with_a_li
     funded = make_wallet()
     deposit(funded, "2000")
     withdrawal = transaction_withdraw(actor=funded.owner, wallet=funded, currency=usd_threshold, amount="1050", pin=PIN)
-    adjustment = approval_request(
-        actor=maker,
-        action="adjust",
-        reason="refund",
-        wallet=wallet,
-        currency=usd_threshold,
-        amount="5",
-        direction="credit",
-    )
+    adjustment = ask_for_credit(maker, wallet, usd_threshold)
     browser = logged_in(operator)
 
     event_page = browser.get(reverse("admin:walletmanager_auditevent_change", args=[event.pk])).content.decode()
@@ -245,15 +244,7 @@ def test_reconcile_prints_totals_as_money_and_keeps_its_json_exact():
 def test_the_maker_sees_why_they_cannot_decide_and_a_second_operator_sees_the_buttons(usd_threshold):
     maker, checker = StaffFactory(groups=["Finance"]), StaffFactory(groups=["Finance"])
     wallet = make_wallet()
-    request = approval_request(
-        actor=maker,
-        action="adjust",
-        reason="refund",
-        wallet=wallet,
-        currency=usd_threshold,
-        amount="5",
-        direction="credit",
-    )
+    request = ask_for_credit(maker, wallet, usd_threshold)
     recorded = deposits.transaction_deposit(actor=maker, wallet=wallet, currency=usd_threshold, amount=Decimal("40"))
     request_url = reverse("admin:approvals_approvalrequest_change", args=[request.pk])
     deposit_url = reverse("admin:transactions_transaction_change", args=[recorded.pk])
@@ -329,19 +320,9 @@ def test_wallet_balance_transaction_and_request_actions_name_each_object(usd_thr
     assert frozen == [f"Froze the balance of {wallet.address}."]
     assert again == [f"The balance of {wallet.address} was already frozen."]
     assert blocked == [f"Blocked wallet Savings ({wallet.address})."]
-    assert len(approved) == 1 and approved[0].startswith(
-        f"withdrawal {str(withdrawal.pk)[:8]} of 1,050.00 USD: refused"
-    )
+    assert approved == [f"Withdrawal {str(withdrawal.pk)[:8]} of 1,050.00 USD: refused — The wallet is blocked."]
 
-    request = approval_request(
-        actor=finance,
-        action="adjust",
-        reason="refund",
-        wallet=wallet,
-        currency=usd_threshold,
-        amount="5",
-        direction="credit",
-    )
+    request = ask_for_credit(finance, make_wallet(), usd_threshold)
     decided = messages_of(
         run_action(
             logged_in(StaffFactory(groups=["Finance"])),

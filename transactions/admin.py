@@ -8,6 +8,7 @@ event. Changelists stay fast on millions of rows: no per-row queries and no full
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -634,6 +635,14 @@ class FeeRuleAdmin(admin.ModelAdmin):
 # --- reconciliation results ----------------------------------------------------------------------
 
 
+def _report_cell(value: object) -> str:
+    """A stored report's value as the admin shows it: an amount (stored as its 18-decimal string)
+    with its exact digits only, anything else as it is."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d+", value):
+        return format_number(Decimal(value), grouped=True)
+    return "—" if value is None else str(value)
+
+
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("started_at", "is_clean", "duration", "drift")
@@ -659,7 +668,7 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 check["name"],
                 "OK" if check["ok"] else f"DRIFT ({check['count']})",
                 check["description"],
-                "; ".join(" | ".join(str(value) for value in row) for row in check["rows"]),
+                "; ".join(" | ".join(_report_cell(value) for value in row) for row in check["rows"]),
             )
             for check in run.report.get("checks", [])
         ]

@@ -200,6 +200,18 @@ def test_fee_rules_for_any_currency_and_multi_currency_credit_limits_read_as_mon
     assert re.search(r"Credit limit:? 250\.00 EUR · 250\.00 USD", wallet_page), wallet_page
 
 
+def test_a_credit_limit_request_reads_as_money_in_the_wallets_currency():
+    regular = make_wallet(kind="credit", credit_limit=Decimal("100"))
+    multi = make_wallet(kind="credit", balance_kind="multi", currency=None, credit_limit=Decimal("1000"))
+    maker = SuperuserFactory()
+
+    one = approval_request(actor=maker, action="set_credit_limit", reason="r", wallet=regular, credit_limit="250")
+    each = approval_request(actor=maker, action="set_credit_limit", reason="r", wallet=multi, credit_limit="2500")
+
+    assert one.summary == f"Credit limit of {regular.address}: 100.00 USD → 250.00 USD"
+    assert each.summary == f"Credit limit of {multi.address}: 1,000 in each currency → 2,500 in each currency"
+
+
 def test_ether_reads_without_eighteen_zeros_in_the_admin_and_exactly_in_the_api(api_client):
     wallet = make_wallet(balance_kind="multi", currency=None)
     post_adjustment(wallet, "1.5", "ETH")
@@ -236,6 +248,25 @@ def test_reconcile_prints_totals_as_money_and_keeps_its_json_exact():
     assert "10500.000000000000000000" not in text.getvalue()
     totals = {row["currency"]: row for row in json.loads(machine.getvalue())["totals"]}
     assert totals["USD"]["clients"] == "10500.000000000000000000"
+
+
+def test_a_stored_reconciliation_shows_its_drift_amounts_without_the_storage_scale():
+    from django.utils import timezone
+
+    from transactions.models import ReconciliationRun
+
+    check = {"name": "posted_matches_entries", "description": "…", "ok": False, "count": 1, "columns": []}
+    row = ["7KQ2", "USD", "10501.000000000000000000", "10500.000000000000000000", "1.000000000000000000"]
+    now = timezone.now()
+    run = ReconciliationRun.objects.create(
+        started_at=now, finished_at=now, is_clean=False, report={"checks": [{**check, "rows": [row]}]}
+    )
+
+    page = words(
+        logged_in(SuperuserFactory()).get(f"/admin/transactions/reconciliationrun/{run.pk}/change/").content.decode()
+    )
+
+    assert "7KQ2 | USD | 10,501 | 10,500 | 1" in page
 
 
 # --- 7. the maker sees no button the service would refuse ------------------------------------------

@@ -271,6 +271,12 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         targets = [user, *self._wallets(user)]
         return recent_audit_events_html(targets, more_url=audit_changelist_url(*targets))
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The system account has nothing an operator may change (the services refuse its role and status).
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Users are closed, never deleted: their wallets, ledger entries and audit trail point at them.
         return False

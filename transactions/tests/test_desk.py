@@ -161,7 +161,8 @@ def test_the_maker_is_told_they_cannot_approve_their_own_request_and_a_second_op
     request = waiting["request"]
     verified_staff_login(client, waiting["maker"])
     page = client.get(reverse("admin:approvals_approvalrequest_change", args=[request.pk])).content.decode()
-    assert 'class="status-banner status-pending"' in page and 'id="decide-approve"' in page
+    assert 'class="status-banner status-pending"' in page and 'id="decide-approve"' not in page
+    assert "You requested this; another operator must decide." in page
 
     refused = decide(client, request, "approve", "")
 

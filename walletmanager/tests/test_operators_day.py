@@ -21,13 +21,12 @@ from balances.tests.factories import WalletWithBalanceFactory
 from transactions import deposits
 from transactions.models import FeeRule
 from transactions.services import transaction_withdraw
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.models import User
 from users.services import user_block
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
-from walletmanager.testing.ledger import post_adjustment
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, post_adjustment
 from walletmanager.testing.two_factor import verified_staff_login
 from wallets.services import wallet_block
 

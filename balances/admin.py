@@ -114,14 +114,16 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
         target="balance",
         description="Freeze selected balances",
         permission="freeze_balance",
-        done_message="Froze {count} balance(s).",
+        done_message="Froze {objects}.",
+        label=lambda balance: f"the balance of {balance.wallet.address}",
     )
     unfreeze_balances = reason_action(
         services.balance_unfreeze,
         target="balance",
         description="Unfreeze selected balances",
         permission="freeze_balance",
-        done_message="Unfroze {count} balance(s).",
+        done_message="Unfroze {objects}.",
+        label=lambda balance: f"the balance of {balance.wallet.address}",
     )
 
 

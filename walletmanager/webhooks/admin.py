@@ -69,7 +69,9 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         target="endpoint",
         description="Enable selected endpoints again",
         permission="manage_webhooks",
-        done_message="{count} endpoint(s) enabled.",
+        done_message="Enabled {objects}.",
+        already_message="{objects} {was} already enabled.",
+        label=lambda endpoint: endpoint.url,
         state_field="is_active",
     )
 
@@ -144,7 +146,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         target="delivery",
         description="Resend selected deliveries now",
         permission="manage_webhooks",
-        done_message="{count} deliver(y/ies) queued again.",
+        done_message="Queued {objects} again.",
+        label=lambda delivery: f"the delivery of {delivery.event.type} to {delivery.endpoint.url}",
         reason_required=False,
         passes_reason=False,
         state_field=None,  # a resend is an attempt more, whatever the status was

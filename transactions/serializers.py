@@ -14,7 +14,7 @@ from rest_framework import serializers
 from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
 from walletmanager.actors import is_staff_user
-from walletmanager.api.serializers import AmountField, StrictSerializer
+from walletmanager.api.serializers import AmountField, IdField, StrictSerializer
 from walletmanager.money import format_amount, format_number
 
 MAX_TEXT = 1000
@@ -57,7 +57,7 @@ class TransactionKindSerializer(serializers.Serializer):
 
 class DepositInputSerializer(StrictSerializer):
     kind = kind_field("deposit")
-    wallet = serializers.UUIDField()
+    wallet = IdField()
     currency = CurrencyCodeField()
     amount = AmountField()
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -65,7 +65,7 @@ class DepositInputSerializer(StrictSerializer):
 
 class WithdrawalInputSerializer(StrictSerializer):
     kind = kind_field("withdrawal")
-    wallet = serializers.UUIDField()
+    wallet = IdField()
     currency = CurrencyCodeField()
     amount = AmountField()
     pin = PinField(max_length=32, write_only=True, trim_whitespace=False)
@@ -74,7 +74,7 @@ class WithdrawalInputSerializer(StrictSerializer):
 
 class TransferInputSerializer(StrictSerializer):
     kind = kind_field("transfer")
-    wallet = serializers.UUIDField()
+    wallet = IdField()
     to_address = serializers.CharField(max_length=64)
     currency = CurrencyCodeField()
     amount = AmountField()
@@ -84,16 +84,16 @@ class TransferInputSerializer(StrictSerializer):
 
 class ExchangeInputSerializer(StrictSerializer):
     kind = kind_field("exchange")
-    wallet = serializers.UUIDField()
+    wallet = IdField()
     from_currency = CurrencyCodeField()
     to_currency = CurrencyCodeField()
     amount = AmountField(help_text="In from_currency.")
-    to_wallet = serializers.UUIDField(required=False, allow_null=True, default=None)
+    to_wallet = IdField(required=False, allow_null=True, default=None)
 
 
 class AdjustmentInputSerializer(StrictSerializer):
     kind = kind_field("adjustment")
-    wallet = serializers.UUIDField()
+    wallet = IdField()
     currency = CurrencyCodeField()
     amount = AmountField()
     direction = serializers.ChoiceField(choices=["credit", "debit"], help_text="credit: money in; debit: money out.")

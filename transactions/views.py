@@ -170,7 +170,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = request.data
         if not hasattr(data, "get"):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        kind = serializers.TransactionKindSerializer(data={"kind": data.get("kind")})
+        # A body without "kind" is told the field is required, not that it "may not be null".
+        kind = serializers.TransactionKindSerializer(data={name: data[name] for name in ("kind",) if name in data})
         kind.is_valid(raise_exception=True)
         kind = kind.validated_data["kind"]
         if kind == "adjustment":

@@ -53,7 +53,7 @@ def cases(own, other):
         ({**deposit, "currency": "U" * 10000}, invalid("currency")),
         ({**deposit, "wallet": other}, NO_SUCH_WALLET),
         ({**deposit, "wallet": "not-a-uuid"}, invalid("wallet")),
-        ({**deposit, "wallet": 12}, NO_SUCH_WALLET),
+        ({**deposit, "wallet": 12}, invalid("wallet")),  # a number is no id (DRF would read UUID(int=12))
         ({**deposit, "wallet": None}, invalid("wallet")),
         ({**deposit, "description": "d" * 256}, invalid("description")),
         ({**deposit, "kind": "reversal"}, invalid("kind")),
@@ -86,6 +86,20 @@ def cases(own, other):
         ([], invalid("non_field_errors")),
         ("deposit", invalid("non_field_errors")),
     ]
+
+
+def test_a_missing_kind_is_required_and_a_numeric_wallet_id_is_malformed(api_client, client_user):
+    wallet = make_wallet(owner=client_user)
+    api_client.force_authenticate(client_user)
+
+    missing = api_client.post(URL, {"wallet": str(wallet.pk), "currency": "USD", "amount": "1"}, format="json")
+    numeric = api_client.post(URL, {"kind": "deposit", "wallet": 12, "currency": "USD", "amount": "1"}, format="json")
+
+    assert missing.status_code == 400
+    assert missing.json()["fields"] == {"kind": [{"code": "required", "detail": "This field is required."}]}
+    assert numeric.status_code == 400
+    assert numeric.json()["fields"] == {"wallet": [{"code": "invalid", "detail": "Must be a valid UUID."}]}
+    assert not Transaction.objects.filter(wallet=wallet).exists()
 
 
 def test_hostile_bodies_get_4xx_and_change_nothing(api_client, client_user):

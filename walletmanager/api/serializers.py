@@ -26,6 +26,17 @@ class AmountField(serializers.Field):
         return str(value)
 
 
+class IdField(serializers.UUIDField):
+    """An object's id: a UUID written as a string. DRF's ``UUIDField`` also turns a JSON number into
+    ``UUID(int=n)``, so ``{"wallet": 12}`` looked up a wallet that cannot exist (404) where
+    ``"not-a-uuid"`` answered 400; both are malformed ids."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=str(data)[:50])
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(ClosedSchema, serializers.Serializer):
     """Refuses fields it does not know: a typo (``credit_limt``) must not be silently ignored."""
 

@@ -8,6 +8,7 @@ ledger by model name (``apps.get_model``), so the lower apps (users, wallets, ba
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -123,7 +124,16 @@ class IndexedDateHierarchyMixin:
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return IndexedDateHierarchyQuerySet(model=queryset.model, query=queryset.query.chain(), using=queryset._db)
+        indexed = _with_indexed_dates(type(queryset))
+        return indexed(model=queryset.model, query=queryset.query.chain(), using=queryset._db)
+
+
+@functools.cache
+def _with_indexed_dates(queryset_class: type[QuerySet]) -> type[QuerySet]:
+    """The model's own QuerySet class (its methods stay available to the admin) with indexed ``datetimes``."""
+    if issubclass(queryset_class, IndexedDateHierarchyQuerySet):
+        return queryset_class
+    return type(f"IndexedDate{queryset_class.__name__}", (IndexedDateHierarchyQuerySet, queryset_class), {})
 
 
 # --- list filters that do not scan the table ----------------------------------------------------
@@ -425,8 +435,8 @@ def recent_audit_events_html(targets: Iterable[Model], *, more_url: str) -> str:
 def recent_transactions_html(wallet_ids: list[object], *, more_url: str) -> str:
     """The last ``PANEL_ROWS`` transactions into or out of any of ``wallet_ids``, newest first.
 
-    One ordered index scan per wallet and direction (``tx_wallet_created_idx`` /
-    ``tx_to_wallet_created_idx``) merged in PostgreSQL, so a wallet with a million transactions
+    One ordered index scan per wallet and direction (``tx_wallet_time_idx`` /
+    ``tx_to_wallet_time_idx``) merged in PostgreSQL, so a wallet with a million transactions
     costs the same as one with ten.
     """
     if not wallet_ids:

@@ -3,11 +3,14 @@
 One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/):
 
 1. a throwaway database (or ``--scale-database NAME``, created if missing and kept), migrated and
-   filled by ``seed_demo --users U --transactions N`` (its set-based fast path, about 2 000 tx/s),
-   then ``ANALYZE``d as autovacuum would have done on a live system;
+   filled by ``seed_demo --users U --transactions N --busy-wallet B`` (its set-based fast path, about
+   2 000 tx/s; one wallet starts B = ``--scale-busy-wallet`` of them, default 50 000, SPEC §10), its
+   audit trail sealed as the periodic job keeps it and ``ANALYZE``d as autovacuum would have done on a
+   live system;
 2. in this process, with Django's test client (no network, DEBUG off): each transaction list page
-   of the API (as the busiest wallet's owner with a real token, and as staff) and of the admin
-   changelist (as a superuser) is requested once to warm up, then ``--scale-repeats`` times:
+   of the API (as the busiest wallet's owner with a real token, and as staff), of the admin
+   changelist (as a superuser; the busiest wallet's by a search for its address) and the admin index
+   with the operators' dashboard is requested once to warm up, then ``--scale-repeats`` times:
    p50, p95, the SQL time and the number of queries of each request;
 3. the query count of the list API at page sizes 10 and 200 (it must not grow with the page);
    the busiest wallet's statement (§14: its first page of 50 entries over a month, and page 20) and
@@ -107,6 +110,11 @@ def load(database_url: str, *, users: int, transactions: int, busy_wallet: int, 
     )
     seeded_s = time.perf_counter() - began
     log(f"  seed_demo: {seeded_s:.0f} s")
+    # What the periodic seal job (every minute on a live system) would have done: the dashboard counts
+    # the events no seal covers yet, a short tail in production, not the whole seeded trail.
+    began = time.perf_counter()
+    manage(database_url, "seal_audit", check=True, stdout=subprocess.DEVNULL)
+    log(f"  seal_audit: {time.perf_counter() - began:.0f} s")
     import psycopg
 
     began = time.perf_counter()
@@ -408,7 +416,10 @@ def build_report(
     dashboard_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "dashboard"), default=None)
     statement_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "statement"), default=None)
     balance_p95 = max((page["p95_ms"] for page in summaries if page["group"] == "balance"), default=None)
-    constant = len(set(page_size_queries.values())) == 1 and all(len(page["queries"]) == 1 for page in summaries)
+    # (The dashboard's count varies with what it shows, e.g. whether a reconciliation ever ran.)
+    constant = len(set(page_size_queries.values())) == 1 and all(
+        len(page["queries"]) == 1 for page in summaries if page["group"] in ("api", "admin")
+    )
     memory_ratio = round(exports[1]["max_rss_mb"] / exports[0]["max_rss_mb"], 2) if len(exports) == 2 else None
     return {
         "benchmark": "scale",

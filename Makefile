@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install migrate demo db-stop clean
+.PHONY: run test lint bench install migrate demo db-stop clean
 
 # Development commands run with DJANGO_DEBUG on unless told otherwise: without it the app refuses to
 # start without DJANGO_SECRET_KEY, and seed_demo refuses to create the published demo logins.
@@ -43,6 +43,11 @@ run: demo
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and format check (rules in pyproject.toml); `$(BIN)/ruff format .` and `$(BIN)/ruff check --fix .` mend most of it.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

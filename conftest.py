@@ -1,7 +1,15 @@
-"""Fixtures shared by every app's tests. App-specific ones live in ``<app>/tests/conftest.py``."""
+"""Fixtures shared by every app's tests and the suite's hooks.
+
+The fixtures several apps' tests use live in ``walletmanager/testing/fixtures.py``, registered here
+(pytest reads ``pytest_plugins`` from the root conftest only); app-specific ones live in
+``<app>/tests/conftest.py``. Plain helpers are imported from ``walletmanager/testing/``, never from a
+conftest.
+"""
 
 import pytest
 from rest_framework.test import APIClient
+
+pytest_plugins = ["walletmanager.testing.fixtures"]
 
 
 @pytest.fixture

@@ -114,14 +114,16 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Freeze selected balances",
         permission="freeze_balance",
         call=lambda actor, balance, reason: services.balance_freeze(actor=actor, balance=balance, reason=reason),
-        done_message="Froze {count} balance(s).",
+        done_message="Froze {objects}.",
+        label=lambda balance: f"the balance of {balance.wallet.address}",
     )
     unfreeze_balances = reason_action(
         name="unfreeze_balances",
         description="Unfreeze selected balances",
         permission="freeze_balance",
         call=lambda actor, balance, reason: services.balance_unfreeze(actor=actor, balance=balance, reason=reason),
-        done_message="Unfroze {count} balance(s).",
+        done_message="Unfroze {objects}.",
+        label=lambda balance: f"the balance of {balance.wallet.address}",
     )
 
 

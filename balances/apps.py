@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class BalancesConfig(AppConfig):
     name = "balances"
+    verbose_name = "Holdings and currencies"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -9,6 +9,8 @@ import argparse
 import subprocess
 import sys
 
+from bench.http import ENDPOINTS as HTTP_ENDPOINTS
+
 SUITES = ("ledger", "http", "scale")
 
 
@@ -59,8 +61,8 @@ def parse_args(argv=None):
     http.add_argument("--http-history", type=int, default=60, help="Deposits per wallet before the run (default 60).")
     http.add_argument(
         "--http-endpoints",
-        default="health,wallet,transactions,deposit",
-        help="Comma-separated subset of health, wallet, transactions, deposit (default all four).",
+        default="health,wallet,transactions,transfer,deposit",
+        help="Comma-separated subset of health, wallet, transactions, transfer, deposit (default all five).",
     )
 
     scale = parser.add_argument_group("scale suite")
@@ -96,8 +98,8 @@ def parse_args(argv=None):
         parser.error("--scenarios takes uniform, hot or uniform,hot")
     if options.http_duration <= 0 or options.http_workers < 1 or options.http_history < 0:
         parser.error("--http-duration > 0, --http-workers ≥ 1, --http-history ≥ 0")
-    if not options.http_endpoints or not set(options.http_endpoints) <= {"health", "wallet", "transactions", "deposit"}:
-        parser.error("--http-endpoints takes a comma-separated subset of health, wallet, transactions, deposit")
+    if not options.http_endpoints or not set(options.http_endpoints) <= set(HTTP_ENDPOINTS):
+        parser.error(f"--http-endpoints takes a comma-separated subset of {', '.join(HTTP_ENDPOINTS)}")
     if options.scale_transactions < 1 or options.scale_users < 1 or options.scale_repeats < 1:
         parser.error("--scale-transactions, --scale-users and --scale-repeats take whole numbers ≥ 1")
     if options.scale_busy_wallet < 0:

@@ -10,8 +10,10 @@ One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/
 3. for each endpoint and concurrency, start that many load processes, each its own HTTP client with
    its own client's token and wallet, sending requests back to back for ``--http-duration`` seconds:
    ``GET /api/health/`` (the baseline: the app's request cycle without the database),
-   ``GET /api/wallets/{id}/``, ``GET /api/transactions/?wallet={id}`` and
-   ``POST /api/transactions/`` (a 1.00 USD deposit into the client's own wallet);
+   ``GET /api/wallets/{id}/``, ``GET /api/transactions/?wallet={id}`` (a page of 50),
+   ``POST /api/transactions/`` transfer (1.00 USD to the next client's wallet address, with the PIN,
+   which the server checks as in production) and deposit (a 1.00 USD deposit request into the
+   client's own wallet: it stays pending until the money arrives);
 4. stop gunicorn, run ``reconcile``, print one table, write ``bench/results/http-<timestamp>.json``
    and drop the database.
 
@@ -51,8 +53,12 @@ from bench.databases import (
 HOST = "127.0.0.1"
 PASSWORD = "bench-Pa55word-long"
 PIN = "2468"
-ENDPOINTS = ("health", "wallet", "transactions", "deposit")
+ENDPOINTS = ("health", "wallet", "transactions", "transfer", "deposit")
 BASELINE = "health"
+# SPEC §10: each endpoint's throughput as a share of the trivial view's, at 1 and at 8 clients.
+TARGETS = {"wallet": 0.35, "transactions": 0.25, "transfer": 0.25}
+TARGET_CONCURRENCIES = (1, 8)
+FUNDING = "100000.00"
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Cell:
 class Client:
     token: str
     wallet_id: str
+    pay_to: str = ""  # the address of the wallet this client's transfers go to
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -99,6 +106,7 @@ def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
         is_active=True, withdrawal_approval_threshold=None, daily_outgoing_limit=None
     )
     clients = []
+    addresses = []
     for index in range(count):
         owner = user_create(
             actor=None, email=f"http{index}@example.com", password=PASSWORD, first_name="Http", last_name="Client"
@@ -106,12 +114,15 @@ def prepare_clients(count: int, history: int, *, progress) -> list[Client]:
         wallet = wallet_create(
             actor=None, owner=owner, name=f"Http {index}", balance_kind="multi", currency=None, pin=PIN
         )
-        for _ in range(history):
-            pending = transaction_deposit(actor=owner, wallet=wallet, currency=usd, amount="1.00")
+        for amount in [FUNDING] + ["1.00"] * history:
+            pending = transaction_deposit(actor=owner, wallet=wallet, currency=usd, amount=amount)
             deposit_confirm(actor=None, transaction=pending, reason="bench history")
         _, token = AuthToken.objects.create(owner, expiry=settings.TOKEN_TTL)
         clients.append(Client(token=token, wallet_id=str(wallet.pk)))
+        addresses.append(wallet.address)
         progress(f"  client {index + 1}/{count} ready ({history} deposits)")
+    for index, client in enumerate(clients):
+        client.pay_to = addresses[(index + 1) % len(addresses)]
     return clients
 
 
@@ -123,7 +134,19 @@ def request_for(endpoint: str, client: Client) -> tuple[str, str, bytes | None, 
     if endpoint == "wallet":
         return "GET", f"/api/wallets/{client.wallet_id}/", None, headers
     if endpoint == "transactions":
-        return "GET", f"/api/transactions/?wallet={client.wallet_id}", None, headers
+        return "GET", f"/api/transactions/?wallet={client.wallet_id}&page_size=50", None, headers
+    if endpoint == "transfer":
+        body = json.dumps(
+            {
+                "kind": "transfer",
+                "wallet": client.wallet_id,
+                "to_address": client.pay_to,
+                "currency": "USD",
+                "amount": "1.00",
+                "pin": PIN,
+            }
+        )
+        return "POST", "/api/transactions/", body.encode(), {**headers, "Content-Type": "application/json"}
     body = json.dumps({"kind": "deposit", "wallet": client.wallet_id, "currency": "USD", "amount": "1.00"})
     return "POST", "/api/transactions/", body.encode(), {**headers, "Content-Type": "application/json"}
 
@@ -132,9 +155,10 @@ LABELS = {
     "health": "GET /api/health/",
     "wallet": "GET /api/wallets/{id}/",
     "transactions": "GET /api/transactions/?wallet={id}",
+    "transfer": "POST /api/transactions/ (transfer, PIN)",
     "deposit": "POST /api/transactions/ (deposit)",
 }
-EXPECTED_STATUS = {"health": 200, "wallet": 200, "transactions": 200, "deposit": 201}
+EXPECTED_STATUS = {"health": 200, "wallet": 200, "transactions": 200, "transfer": 201, "deposit": 201}
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -354,8 +378,21 @@ def build_report(cells, *, started, version, options, clients, reconcile_clean, 
         "clients": clients,
         "history_per_wallet": options.http_history,
         "cells": rows,
+        "targets": _targets(rows),
         "reconcile_clean_after": reconcile_clean,
     }
+
+
+def _targets(rows: list[dict]) -> dict[str, bool | None]:
+    """Each SPEC §10 target: met (True), missed (False) or not measured in this run (None)."""
+    ratios = {(row["endpoint"], row["concurrency"]): row["ratio_to_health"] for row in rows}
+    targets = {}
+    for endpoint, share in TARGETS.items():
+        for concurrency in TARGET_CONCURRENCIES:
+            ratio = ratios.get((endpoint, concurrency))
+            name = f"{LABELS[endpoint]} >= {share} x health at {concurrency} client{'s' if concurrency > 1 else ''}"
+            targets[name] = None if ratio is None else ratio >= share
+    return targets
 
 
 def render_table(report: dict) -> str:
@@ -374,5 +411,7 @@ def render_table(report: dict) -> str:
             f"{row['p99_ms']:>8.1f} {row['errors']:>6} {ratio:>8}"
         )
     lines.append("")
+    for target, met in report["targets"].items():
+        lines.append(f"target {target}: {'met' if met else 'MISSED' if met is False else 'not measured'}")
     lines.append(f"reconcile after the run: {'clean' if report['reconcile_clean_after'] else 'DRIFT'}")
     return "\n".join(lines)

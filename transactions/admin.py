@@ -8,6 +8,7 @@ event. Changelists stay fast on millions of rows: no per-row queries and no full
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from transactions.pricing import exchange_rates_check, exchange_rates_record, fee_rule_save
 from walletmanager.admin import (
+    SHORT_ID_LENGTH,
     Decision,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
@@ -84,6 +86,12 @@ def _confirm_deposit(actor, transaction: Transaction, reason: str) -> Transactio
 
 def _reject_deposit(actor, transaction: Transaction, reason: str) -> Transaction:
     return deposits.deposit_reject(actor=actor, transaction=transaction, reason=reason)
+
+
+def transaction_in_words(transaction: Transaction) -> str:
+    """How messages name a transaction: "withdrawal 1a2b3c4d of 1,050.00 USD"."""
+    amount = format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+    return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
 
 
 @admin.register(Transaction)
@@ -199,10 +207,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         changelist's actions and of the API, behind the same permissions."""
         if transaction.status != Transaction.Status.PENDING:
             return []
-        what = (
-            f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:8]} of "
-            f"{self._money_text(transaction.amount, transaction)}"
-        )
+        what = transaction_in_words(transaction)
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
                 Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
@@ -216,6 +221,13 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                 Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
             ]
         return []
+
+    def decision_refusal(self, request, transaction: Transaction) -> str:
+        if transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == request.user.pk:
+            return "You recorded this deposit; another operator must confirm or reject it."
+        if transaction.wallet.owner_id == request.user.pk:
+            return "It is your own wallet; another operator must decide."
+        return ""
 
     @staticmethod
     def _money_text(amount: Decimal, transaction: Transaction) -> str:
@@ -287,7 +299,8 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         description="Approve selected pending withdrawals",
         permission="approve_withdrawal",
         call=_approve_withdrawal,
-        done_message="Approved {count} withdrawal(s).",
+        done_message="Approved {objects}: posted.",
+        label=transaction_in_words,
         reason_required=False,
     )
     reject_withdrawals = reason_action(
@@ -295,21 +308,24 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         description="Reject selected pending withdrawals",
         permission="approve_withdrawal",
         call=_reject_withdrawal,
-        done_message="Rejected {count} withdrawal(s); their holds are released.",
+        done_message="Rejected {objects}; the held money is released.",
+        label=transaction_in_words,
     )
     confirm_deposits = reason_action(
         name="confirm_deposits",
         description="Confirm selected pending deposits (the money arrived)",
         permission="confirm_deposit",
         call=_confirm_deposit,
-        done_message="Confirmed {count} deposit(s); they are posted.",
+        done_message="Confirmed {objects}: posted.",
+        label=transaction_in_words,
     )
     reject_deposits = reason_action(
         name="reject_deposits",
         description="Reject selected pending deposits (the money did not arrive)",
         permission="confirm_deposit",
         call=_reject_deposit,
-        done_message="Rejected {count} deposit(s).",
+        done_message="Rejected {objects}.",
+        label=transaction_in_words,
     )
     reverse_transactions = reason_action(
         name="reverse_transactions",
@@ -318,8 +334,9 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         call=lambda actor, transaction, reason: approval_request(
             actor=actor, action="reverse", reason=reason, transaction=transaction
         ),
-        done_message="Requested {count} reversal(s): another operator with the same permission approves them "
-        "in Approvals.",
+        done_message="Requested the reversal of {objects}: another operator with the same permission approves "
+        "it in Approvals.",
+        label=transaction_in_words,
         state_field=None,  # the transaction stays posted until the request is approved
     )
 
@@ -569,7 +586,7 @@ class FeeRuleAdmin(admin.ModelAdmin):
     form = FeeRuleForm
     list_display = (
         "kind",
-        "currency",
+        "currency_or_any",
         "percent_bps",
         "money_flat",
         "money_min_fee",
@@ -586,9 +603,13 @@ class FeeRuleAdmin(admin.ModelAdmin):
     def _fee(rule: FeeRule, amount: Decimal | None) -> str:
         if amount is None:
             return "—"
-        if rule.currency_id is None:  # a rule for any currency: its amounts have no decimals of their own
-            return format_html('<span class="money">{}</span>', format_number(amount))
+        if rule.currency_id is None:  # a rule for any currency: its amounts are in the transaction's currency
+            return format_html('<span class="money">{} (any currency)</span>', format_number(amount, grouped=True))
         return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Currency", ordering="currency")
+    def currency_or_any(self, rule: FeeRule) -> str:
+        return rule.currency_id or "Any currency"
 
     @admin.display(description="Flat fee")
     def money_flat(self, rule: FeeRule) -> str:
@@ -610,6 +631,14 @@ class FeeRuleAdmin(admin.ModelAdmin):
 
 
 # --- reconciliation results ----------------------------------------------------------------------
+
+
+def _report_cell(value: object) -> str:
+    """A stored report's value as the admin shows it: an amount (stored as its 18-decimal string)
+    with its exact digits only, anything else as it is."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d+", value):
+        return format_number(Decimal(value), grouped=True)
+    return "—" if value is None else str(value)
 
 
 @admin.register(ReconciliationRun)
@@ -637,7 +666,7 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 check["name"],
                 "OK" if check["ok"] else f"DRIFT ({check['count']})",
                 check["description"],
-                "; ".join(" | ".join(str(value) for value in row) for row in check["rows"]),
+                "; ".join(" | ".join(_report_cell(value) for value in row) for row in check["rows"]),
             )
             for check in run.report.get("checks", [])
         ]

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class TransactionsConfig(AppConfig):
     name = "transactions"
+    verbose_name = "Ledger"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

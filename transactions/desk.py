@@ -24,7 +24,7 @@ from transactions.models import Transaction
 from walletmanager.approvals import registry
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.selectors import approval_list_for
-from walletmanager.money import format_amount, format_money
+from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
 
 # Rows per queue: a desk longer than this is a backlog, and the changelists page through it.
@@ -52,6 +52,8 @@ class DeskItem:
     wallet_url: str = ""
     available: str = "—"
     requested_by: str = ""
+    # The viewer made it (asked for the request, recorded the deposit): another operator decides.
+    mine: bool = False
     history: list[HistoryLine] = field(default_factory=list)
     # what the desk reads to fill the context in: the wallet and the currency whose balance matters
     wallet_id: Any = None
@@ -78,7 +80,7 @@ def _user_url(user_id: Any) -> str:
     return reverse("admin:users_user_change", args=[user_id])
 
 
-def _transaction_item(transaction: Transaction, decimals: dict[str, int]) -> DeskItem:
+def _transaction_item(transaction: Transaction, decimals: dict[str, int], user: Any) -> DeskItem:
     wallet = transaction.wallet
     if transaction.kind == Transaction.Kind.DEPOSIT:
         summary = f"Deposit {transaction.reference}: waits for the money to arrive"
@@ -97,16 +99,17 @@ def _transaction_item(transaction: Transaction, decimals: dict[str, int]) -> Des
         wallet_id=wallet.pk,
         currency_id=transaction.currency_id,
         exclude_id=transaction.pk,
+        mine=transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == user.pk,
     )
 
 
-def _pending_transactions(kind: str, decimals: dict[str, int]) -> list[DeskItem]:
+def _pending_transactions(kind: str, decimals: dict[str, int], user: Any) -> list[DeskItem]:
     pending = (
         Transaction.objects.filter(status=Transaction.Status.PENDING, kind=kind)
         .select_related("wallet__owner")
         .order_by("created_at", "id")[:DESK_ROWS]
     )
-    return [_transaction_item(transaction, decimals) for transaction in pending]
+    return [_transaction_item(transaction, decimals, user) for transaction in pending]
 
 
 def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
@@ -158,8 +161,9 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
             created_at=request.created_at,
             amount=_money(amount, currency_id, decimals)
             if amount is not None and currency_id
-            else (format_amount(amount, decimals=2) if amount is not None else "—"),
+            else (f"{format_number(amount, grouped=True)} in each currency" if amount is not None else "—"),
             requested_by=request.requested_by.email,
+            mine=request.requested_by_id == user.pk,
             currency_id=currency_id,
             exclude_id=request.payload.get("transaction"),
         )
@@ -219,8 +223,8 @@ def desk_for(*, user: Any) -> Desk:
     decimals = dict(Currency.objects.values_list("code", "decimals"))
     sees_ledger = user.has_perm("transactions.view_transaction")
     desk = Desk(
-        withdrawals=_pending_transactions(Transaction.Kind.WITHDRAWAL, decimals) if sees_ledger else [],
-        deposits=_pending_transactions(Transaction.Kind.DEPOSIT, decimals) if sees_ledger else [],
+        withdrawals=_pending_transactions(Transaction.Kind.WITHDRAWAL, decimals, user) if sees_ledger else [],
+        deposits=_pending_transactions(Transaction.Kind.DEPOSIT, decimals, user) if sees_ledger else [],
         requests=_request_items(user, decimals),
     )
     _fill_context(desk.withdrawals + desk.deposits + desk.requests, decimals)

@@ -90,9 +90,9 @@ class Plan:
     def asset(self, wallet: Wallet, currency: str) -> BalanceAsset:
         return self.changes[(wallet.balance.pk, currency)].asset
 
-    def write(self, transaction: Transaction | None, *, insert: Transaction | None = None) -> None:
-        """Insert the new transaction ``insert`` (built by ``new_transaction``) and, for a posting, the
-        entries of ``transaction``, in one statement. PostgreSQL moves the positions itself: each
+    def write(self, transaction: Transaction, *, new: bool) -> None:
+        """Write the plan's entries for ``transaction`` and, when ``new``, the transaction row itself
+        (built by ``new_transaction``), in one statement. PostgreSQL moves the positions itself: each
         entry moves its asset's ``posted`` and a pending withdrawal starting or ending moves ``held``
         (migration 0008). The assets in this plan are locked, so the positions it computed from them
         are the ones the database reaches; they are kept on the assets for the response."""
@@ -100,10 +100,10 @@ class Plan:
         for change in self.changes.values():
             change.asset.posted += change.posted_delta
             change.asset.held += change.held_delta
-        entries = merge_legs(self.legs) if transaction is not None else []
+        entries = merge_legs(self.legs)
         parts, params = [], []
-        if insert is not None:
-            sql, values = _insert_statement(insert)
+        if new:
+            sql, values = _insert_statement(transaction)
             parts.append(sql)
             params.extend(values)
         if entries:
@@ -122,13 +122,14 @@ class Plan:
             sql = "WITH " + ", ".join(f"step{index} AS ({part})" for index, part in enumerate(parts[:-1])) + " " + sql
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-        if insert is not None:
-            insert._state.adding = False
-            insert._state.db = connection.alias
+        if new:
+            # What save() records after an INSERT, so that a later save() of this object updates it.
+            transaction._state.adding = False
+            transaction._state.db = connection.alias
 
 
 def new_transaction(**fields) -> Transaction:
-    """A ``Transaction`` ready to be inserted by ``Plan.write(insert=...)``: defaults and
+    """A ``Transaction`` ready to be inserted by ``Plan.write(..., new=True)``: defaults and
     ``created_at`` are set as ``save()`` would set them."""
     transaction = Transaction(**fields)
     for model_field in _TRANSACTION_FIELDS:
@@ -200,6 +201,22 @@ def _lock(keys: Sequence[AssetKey]) -> dict[AssetKey, BalanceAsset]:
     return {(asset.balance_id, asset.currency_id): asset for asset in assets}
 
 
+@dataclass
+class _Delta:
+    """What a movement does to one client asset before it is locked: ``posted`` and ``held`` changes."""
+
+    wallet: Wallet
+    posted: Decimal = Decimal(0)
+    held: Decimal = Decimal(0)
+
+
+def _delta_of(deltas: dict[AssetKey, _Delta], leg: Leg) -> _Delta:
+    key = (leg.wallet.balance.pk, leg.currency)
+    if key not in deltas:
+        deltas[key] = _Delta(wallet=leg.wallet)
+    return deltas[key]
+
+
 def plan(
     *,
     legs: Sequence[Leg] = (),
@@ -210,17 +227,17 @@ def plan(
     check every asset whose available amount drops: unfrozen balance, not below its floor.
 
     Raises ``BalanceFrozen`` / ``InsufficientFunds`` before anything is written."""
-    deltas: dict[AssetKey, list] = {}
-    for leg, is_hold in [(leg, False) for leg in legs] + [(leg, True) for leg in holds]:
-        if leg.wallet.is_system:
-            continue
-        key = (leg.wallet.balance.pk, leg.currency)
-        entry = deltas.setdefault(key, [leg.wallet, Decimal(0), Decimal(0)])
-        entry[2 if is_hold else 1] += leg.amount
+    deltas: dict[AssetKey, _Delta] = {}
+    for leg in legs:
+        if not leg.wallet.is_system:
+            _delta_of(deltas, leg).posted += leg.amount
+    for leg in holds:
+        if not leg.wallet.is_system:
+            _delta_of(deltas, leg).held += leg.amount
     if not deltas:
         return Plan(legs=legs)
 
-    wallets = {key: value[0] for key, value in deltas.items()}
+    wallets = {key: delta.wallet for key, delta in deltas.items()}
     keys = sorted(deltas)
     multi = [key for key in keys if wallets[key].balance.kind == Balance.Kind.MULTI and key not in _known_assets]
     if multi:
@@ -239,11 +256,12 @@ def plan(
 
     result = Plan(legs=legs)
     for key in keys:
-        wallet, posted_delta, held_delta = deltas[key]
-        change = AssetChange(asset=assets[key], wallet=wallet, posted_delta=posted_delta, held_delta=held_delta)
+        delta = deltas[key]
+        wallet = delta.wallet
+        change = AssetChange(asset=assets[key], wallet=wallet, posted_delta=delta.posted, held_delta=delta.held)
         asset = change.asset
-        new_posted = asset.posted + posted_delta
-        new_held = asset.held + held_delta
+        new_posted = asset.posted + delta.posted
+        new_held = asset.held + delta.held
         if abs(new_posted) >= POSITION_LIMIT or new_held >= POSITION_LIMIT:
             raise PositionOutOfRange()
         if change.available_delta < 0:

@@ -30,7 +30,7 @@ class SearchHit:
 
 def _user_hit(user: User, *, exact: bool) -> SearchHit:
     return SearchHit(
-        "Client" if user.role == User.Role.CLIENT else "Operator",
+        "System account" if user.is_system else "Client" if user.role == User.Role.CLIENT else "Operator",
         user.email,
         f"{user.get_full_name()} · {user.get_status_display()}",
         reverse("admin:users_user_change", args=[user.pk]),

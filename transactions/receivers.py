@@ -72,7 +72,6 @@ def publish_transaction_event(transaction, status: str) -> None:
     from transactions.models import Transaction
     from transactions.serializers import TransactionSerializer
     from walletmanager.webhooks.services import event_publish
-    from wallets.models import Wallet
 
     def render() -> dict:
         data = dict(TransactionSerializer(transaction).data)
@@ -80,9 +79,25 @@ def publish_transaction_event(transaction, status: str) -> None:
         return data
 
     family = "deposit" if transaction.kind == Transaction.Kind.DEPOSIT else "transaction"
-    wallets = [transaction.wallet_id, transaction.to_wallet_id] if transaction.to_wallet_id else [transaction.wallet_id]
-    owners = Wallet.objects.filter(pk__in=wallets).values_list("owner_id", flat=True)
-    event_publish(type=f"{family}.{status}", render=render, owner_ids=owners)
+    event_publish(type=f"{family}.{status}", render=render, owner_ids=_owner_ids(transaction))
+
+
+def _owner_ids(transaction) -> list:
+    """The owners of the wallets a transaction touches, from the wallets the movement already loaded
+    (a query only for one it did not)."""
+    from wallets.models import Wallet
+
+    owners, unloaded = [], []
+    for field in ("wallet", "to_wallet"):
+        if getattr(transaction, f"{field}_id") is None:
+            continue
+        if transaction._meta.get_field(field).is_cached(transaction):
+            owners.append(getattr(transaction, field).owner_id)
+        else:
+            unloaded.append(getattr(transaction, f"{field}_id"))
+    if unloaded:
+        owners.extend(Wallet.objects.filter(pk__in=unloaded).values_list("owner_id", flat=True))
+    return owners
 
 
 def connect() -> None:

@@ -19,9 +19,10 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
+from balances.models import Currency
 from transactions.models import ReconciliationRun
 from walletmanager.audit_seal import audit_verify
-from walletmanager.money import format_number
+from walletmanager.money import format_money, format_number, fractional_digits
 
 # How many offending rows a report lists per check; the count of all of them is always given.
 ROW_CAP = 20
@@ -65,6 +66,8 @@ class ReconciliationReport:
     checks: list[CheckResult]
     # Client liabilities per currency (sum of client assets' posted) and the system wallets' position.
     totals: list[tuple[str, Decimal, Decimal]] = field(default_factory=list)
+    # Each currency's decimals, so the text report reads the totals as money ("10,500.00 USD").
+    decimals: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_clean(self) -> bool:
@@ -98,10 +101,22 @@ class ReconciliationReport:
                 lines.append(f"           … and {check.count - len(check.rows)} more")
         if self.totals:
             lines.append("  Positions per currency (client assets | system wallets):")
-            for currency, clients, system in self.totals:
-                lines.append(f"           {currency:<6} {_text_value(clients)} | {_text_value(system)}")
+            shown = [
+                (self._money(clients, currency), self._money(system, currency))
+                for currency, clients, system in self.totals
+            ]
+            width = max(len(clients) for clients, _ in shown)
+            for clients, system in shown:
+                lines.append(f"           {clients:>{width}} | {system}")
         lines.append("Result: " + ("CLEAN" if self.is_clean else "DRIFT FOUND"))
         return "\n".join(lines)
+
+    def _money(self, amount: Decimal, currency: str) -> str:
+        # A total finer than its currency (drift written behind the ledger) keeps its exact digits: a
+        # report that rounded it would hide what it exists to show.
+        if currency not in self.decimals or fractional_digits(amount) > self.decimals[currency]:
+            return f"{format_number(amount, grouped=True)} {currency}"
+        return format_money(amount, currency=currency, decimals=self.decimals[currency])
 
 
 # The asset rows of client wallets, with the wallet they belong to.
@@ -423,7 +438,13 @@ def reconcile() -> ReconciliationReport:
             checks.append(_audit_seal_check())
             cursor.execute(_TOTALS_SQL)
             totals = [(currency, clients, system) for currency, clients, system in cursor.fetchall()]
-    report = ReconciliationReport(started_at=started_at, finished_at=timezone.now(), checks=checks, totals=totals)
+    report = ReconciliationReport(
+        started_at=started_at,
+        finished_at=timezone.now(),
+        checks=checks,
+        totals=totals,
+        decimals=dict(Currency.objects.values_list("code", "decimals")),
+    )
     ReconciliationRun.objects.create(
         started_at=report.started_at,
         finished_at=report.finished_at,

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import Sum
-from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed
@@ -231,23 +230,9 @@ def _finish(
     reason: str = "",
 ) -> Transaction:
     """Write the plan (and ``transaction`` itself when it is new: same round trip), remember the
-    source asset as ``balance_after`` and send the domain signal."""
-    is_new = transaction._state.adding
-    if is_new:
-        pre_save.send(sender=Transaction, instance=transaction, raw=False, using=connection.alias, update_fields=None)
-    plan.write(
-        transaction if transaction.status in (Transaction.Status.POSTED,) or plan.legs else None,
-        insert=transaction if is_new else None,
-    )
-    if is_new:
-        post_save.send(
-            sender=Transaction,
-            instance=transaction,
-            created=True,
-            raw=False,
-            using=connection.alias,
-            update_fields=None,
-        )
+    source asset as ``balance_after`` and send the domain signal. No ``pre_save``/``post_save`` is
+    sent for the new row: nothing listens to them, and the domain signal is the event."""
+    plan.write(transaction, new=transaction._state.adding)
     asset = plan.asset(*source) if source is not None and not source[0].is_system else None
     transaction.balance_after = asset
     signal.send(

@@ -57,12 +57,38 @@ class UserChangeForm(forms.ModelForm):
         return cleaned
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """Clients, staff, and the system account apart: it owns the system wallets, it is nobody's client."""
+
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [("client", "Client"), ("admin", "Admin"), ("system", "System account")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "system":
+            return queryset.filter(is_system=True)
+        if self.value() in (User.Role.CLIENT, User.Role.ADMIN):
+            return queryset.filter(role=self.value(), is_system=False)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = ("email", "first_name", "last_name", "role", "status", "is_superuser", "date_joined", "last_login")
-    list_filter = ("role", "status", "is_superuser", "groups")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "role_column",
+        "status_column",
+        "is_superuser",
+        "date_joined",
+        "last_login",
+    )
+    list_filter = (RoleFilter, "status", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
     filter_horizontal = ("groups", "user_permissions")
@@ -169,7 +195,23 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
             return "Authenticator enrolled (re-enrol with manage.py staff_totp, or on the operator's Two-factor page)"
         return "Not enrolled: this operator cannot log in until `manage.py staff_totp <email>` enrols them"
 
+    @admin.display(description="Role", ordering="role")
+    def role_column(self, user: User) -> str:
+        return "System" if user.is_system else user.get_role_display()
+
+    @admin.display(description="Status", ordering="status")
+    def status_column(self, user: User) -> str:
+        return "System (never logs in)" if user.is_system else user.get_status_display()
+
     def status_banners(self, user: User) -> list[StatusBanner]:
+        if user.is_system:
+            return [
+                StatusBanner(
+                    "The system account: it owns the system wallets (the outside world, exchange, fees). "
+                    "It never logs in and cannot be blocked or closed.",
+                    level="closed",
+                )
+            ]
         if user.status == User.Status.BLOCKED:
             return [
                 StatusBanner(
@@ -229,6 +271,12 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         targets = [user, *self._wallets(user)]
         return recent_audit_events_html(targets, more_url=audit_changelist_url(*targets))
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The system account has nothing an operator may change (the services refuse its role and status).
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Users are closed, never deleted: their wallets, ledger entries and audit trail point at them.
         return False
@@ -241,14 +289,14 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Block selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_block(actor=actor, user=user, reason=reason),
-        done_message="Blocked {count} user(s).",
+        done_message="Blocked {objects}.",
     )
     unblock_users = reason_action(
         name="unblock_users",
         description="Unblock selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_unblock(actor=actor, user=user, reason=reason),
-        done_message="Unblocked {count} user(s).",
+        done_message="Unblocked {objects}.",
         reason_required=False,
     )
     unlock_users = reason_action(
@@ -256,7 +304,8 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Unlock selected accounts (after too many failed logins)",
         permission="block_user",
         call=lambda actor, user, reason: services.user_unlock(actor=actor, user=user, reason=reason),
-        done_message="Unlocked {count} account(s).",
+        done_message="Unlocked {objects}.",
+        already_message="{objects} {was} not locked.",
         reason_required=False,
         state_field="locked_until",
     )
@@ -265,7 +314,7 @@ class UserAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Close selected users",
         permission="block_user",
         call=lambda actor, user, reason: services.user_close(actor=actor, user=user, reason=reason),
-        done_message="Closed {count} user(s).",
+        done_message="Closed {objects}.",
     )
 
 

@@ -4,6 +4,7 @@ from django.contrib.admin.apps import AdminConfig
 
 class UsersConfig(AppConfig):
     name = "users"
+    verbose_name = "Clients and staff"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -129,6 +129,12 @@ def auth_token_revoke(*, token: AuthToken) -> None:
         signals.user_logged_out.send(sender=User, instance=user, actor=user, data={"channel": "api"})
 
 
+def auth_token_purge_expired(*, now=None) -> int:
+    """Delete the API tokens past their expiry (they no longer authenticate anyway); the number deleted."""
+    deleted, _ = AuthToken.objects.filter(expiry__lt=now or timezone.now()).delete()
+    return deleted
+
+
 def user_update_profile(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
     """A user may change their own names (letters, spaces, ``-`` and ``'``; 1–150 characters)."""
     changed = []

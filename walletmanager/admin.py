@@ -184,13 +184,13 @@ def admin_change_url(target_type: str, target_id: object) -> str | None:
         return None
 
 
-def audit_target_names(events: Iterable[AuditEvent]) -> dict[tuple[str, str], str]:
-    """What each event is about, in words ("User ada@example.com", "Wallet Main (7K…)"), keyed by
-    (target_type, target_id): one query per kind of target, whatever the number of events."""
+def target_names(targets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """What each ``(app_label.model_name, id)`` is, in words ("User ada@example.com", "Wallet Main (7K…)",
+    "Transaction withdrawal 1,050.00 USD (pending)"): one query per kind of target, whatever their number."""
     wanted: dict[str, set[str]] = {}
-    for event in events:
-        if event.target_id:
-            wanted.setdefault(event.target_type, set()).add(event.target_id)
+    for target_type, target_id in targets:
+        if target_id:
+            wanted.setdefault(target_type, set()).add(target_id)
     names: dict[tuple[str, str], str] = {}
     for target_type, ids in wanted.items():
         try:
@@ -205,10 +205,20 @@ def audit_target_names(events: Iterable[AuditEvent]) -> dict[tuple[str, str], st
     return names
 
 
+def target_link(target_type: str, target_id: str, names: dict[tuple[str, str], str]) -> str:
+    """An object by name, linked to its admin page; its type and id when it has no row (any more)."""
+    name = names.get((target_type, target_id)) or f"{target_type} {target_id}".strip()
+    return link(admin_change_url(target_type, target_id) if target_id else None, name)
+
+
+def audit_target_names(events: Iterable[AuditEvent]) -> dict[tuple[str, str], str]:
+    """The names of the events' targets (``target_names``)."""
+    return target_names((event.target_type, event.target_id) for event in events)
+
+
 def audit_target_link(event: AuditEvent, names: dict[tuple[str, str], str]) -> str:
     """The event's target by name, linked to its admin page; its type and id when it has no row."""
-    name = names.get((event.target_type, event.target_id)) or f"{event.target_type} {event.target_id}".strip()
-    return link(admin_change_url(event.target_type, event.target_id) if event.target_id else None, name)
+    return target_link(event.target_type, event.target_id, names)
 
 
 def audit_changelist_url(*targets: Model) -> str:
@@ -343,6 +353,12 @@ class StatusBannerMixin:
         """The decisions ``request.user`` may take on ``obj`` now; each service checks again."""
         return []
 
+    def decision_refusal(self, request: HttpRequest, obj) -> str:
+        """Why the service would refuse ``request.user`` every decision on ``obj`` (they made the request,
+        or it is their own money), said instead of buttons that could only fail; "" when it would not.
+        The services keep the rule: a forged post is refused there."""
+        return ""
+
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
         return [
@@ -357,6 +373,7 @@ class StatusBannerMixin:
         extra = {
             "status_banners": banners,
             "decisions": decisions,
+            "decision_refusal": self.decision_refusal(request, obj) if decisions else "",
             "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
             if decisions
             else None,
@@ -526,6 +543,15 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
         for event in changelist.result_list:
             event.target_names = names
         return changelist
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page's title and breadcrumb say what happened to whom, not "wallet.blocked wallets.wallet:<uuid>".
+        event = self.get_object(request, unquote(object_id))
+        if event is not None:
+            name = audit_target_names([event]).get((event.target_type, event.target_id))
+            about = name or f"{event.target_type} {event.target_id}".strip()
+            extra_context = {**(extra_context or {}), "subtitle": f"{event.action} — {about}"}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
 
     @admin.display(description="About", ordering="target_type")
     def target_link(self, event: AuditEvent) -> str:

@@ -1,6 +1,6 @@
 """Admin actions that ask the operator for a reason on an intermediate page, then call a service
-once per selected object. A refused object is reported with ``message_user`` and does not stop the
-others (SPEC §8)."""
+once per selected object. Each object's outcome is reported by name with ``message_user`` (done,
+already in that state, refused), and a refused object does not stop the others (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,29 @@ class ReasonForm(forms.Form):
         self.fields["reason"].strip = True
 
 
+# A message names at most this many objects; the rest are counted ("… and 12 more").
+NAMED_IN_A_MESSAGE = 10
+
+
+def listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``; past ``NAMED_IN_A_MESSAGE`` names, ``a, b, … and 12 more``."""
+    if len(names) > NAMED_IN_A_MESSAGE:
+        return f"{', '.join(names[:NAMED_IN_A_MESSAGE])} and {len(names) - NAMED_IN_A_MESSAGE} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def sentence(text: str) -> str:
+    """``text`` starting with a capital when it starts with a word ("wallet Main …" → "Wallet Main …"),
+    as it is when it starts with a name (an email, an address)."""
+    first = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() else text
+
+
+def state_in_words(obj: Model, field: str) -> str:
+    display = getattr(obj, f"get_{field}_display", None)
+    return str(display() if display else getattr(obj, field)).lower()
+
+
 def reason_action(
     *,
     name: str,
@@ -37,6 +60,8 @@ def reason_action(
     permission: str,
     call: Callable[[Any, Model, str], Any],
     done_message: str,
+    already_message: str = "{objects} {was} already {state}.",
+    label: Callable[[Model], str] = str,
     reason_required: bool = True,
     state_field: str | None = "status",
 ):
@@ -44,9 +69,11 @@ def reason_action(
 
     ``permission`` is the ``has_<permission>_permission`` method the ModelAdmin defines (Django hides
     the action from operators without it); ``call(actor, obj, reason)`` runs the service and returns
-    the object. Each object gets its own outcome: changed (counted in ``done_message`` and written to
-    its admin History), already in that state (``state_field`` did not move; None: every success is a
-    change, as for a request that a second operator decides), or refused.
+    the object. The operator is told what happened to each object, by its ``label``: changed
+    (``done_message``, "Blocked {objects}."; also written to its admin History), already in that
+    state (``state_field`` did not move: ``already_message``, "{objects} {was} already {state}.";
+    None: every success is a change, as for a request that a second operator decides), or refused
+    ("<label>: refused — <the service's detail>").
     """
 
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet):
@@ -54,24 +81,35 @@ def reason_action(
             form = ReasonForm(request.POST, reason_required=reason_required)
             if form.is_valid():
                 reason = form.cleaned_data["reason"]
-                done = 0
+                done: list[str] = []
+                already: dict[str, list[str]] = {}
+                refused: list[str] = []
                 for obj in queryset:
+                    named = label(obj)
                     before = getattr(obj, state_field) if state_field else None
                     try:
                         changed = call(request.user, obj, reason)
                     except DomainError as error:
-                        modeladmin.message_user(request, f"{obj}: refused — {error.detail}", messages.ERROR)
+                        refused.append(f"{named}: refused — {error.detail}")
                         continue
-                    after = getattr(changed if changed is not None else obj, state_field) if state_field else None
+                    target = changed if changed is not None else obj
+                    after = getattr(target, state_field) if state_field else None
                     if state_field and after == before:  # the service's no-op: it already was in that state
-                        modeladmin.message_user(request, f"{obj}: already {after}, nothing changed.", messages.WARNING)
+                        already.setdefault(state_in_words(target, state_field), []).append(named)
                         continue
-                    done += 1
+                    done.append(named)
                     # The object's History and the index's "Recent actions" read Django's LogEntry.
                     outcome = f": {before} → {after}" if state_field else ""
                     modeladmin.log_change(request, obj, f"{description}{outcome}. Reason: {reason or '—'}")
                 if done:
-                    modeladmin.message_user(request, done_message.format(count=done), messages.SUCCESS)
+                    message = done_message.format(objects=listed(done))
+                    modeladmin.message_user(request, sentence(message), messages.SUCCESS)
+                for state, names in already.items():
+                    was = "was" if len(names) == 1 else "were"
+                    message = already_message.format(objects=listed(names), was=was, state=state)
+                    modeladmin.message_user(request, sentence(message), messages.WARNING)
+                for message in refused:
+                    modeladmin.message_user(request, sentence(message), messages.ERROR)
                 return None  # back to the changelist, where the messages show
         else:
             form = ReasonForm(reason_required=reason_required)

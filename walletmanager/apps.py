@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django_otp.plugins.otp_static.apps import DefaultConfig as OtpStaticConfig
+from django_otp.plugins.otp_totp.apps import DefaultConfig as OtpTotpConfig
+from procrastinate.contrib.django.apps import ProcrastinateConfig
 
 
 class WalletManagerConfig(AppConfig):
@@ -21,3 +24,24 @@ class WalletManagerConfig(AppConfig):
         # The seal's blocks likewise: a sealer appends, nobody rewrites the chain (SPEC §15).
         roles.restrict("walletmanager_auditseal", "SELECT", "INSERT")
         roles.restrict("django_migrations", "SELECT")
+
+
+# The libraries' apps under the names operators read on the admin's index and breadcrumbs ("Knox",
+# "Otp_Totp" say nothing to them). Django's documented way: INSTALLED_APPS names these configs.
+
+
+class ApiTokensConfig(AppConfig):
+    name = "knox"
+    verbose_name = "API access"
+
+
+class AuthenticatorAppsConfig(OtpTotpConfig):
+    verbose_name = "Two-factor: authenticator apps"
+
+
+class RecoveryCodesConfig(OtpStaticConfig):
+    verbose_name = "Two-factor: recovery codes"
+
+
+class BackgroundJobsConfig(ProcrastinateConfig):
+    verbose_name = "Background jobs"

@@ -52,6 +52,16 @@ def purge_idempotency_keys(timestamp: int) -> None:
     logger.info("Purged %s expired idempotency keys", idempotency_purge_expired())
 
 
+@blueprint.periodic(cron="37 * * * *")
+@blueprint.task(name="purge_expired_tokens", queue=MAINTENANCE_QUEUE)
+def purge_expired_tokens(timestamp: int) -> None:
+    """Hourly: delete expired API tokens (a request no longer sweeps its user's other tokens: see
+    ``walletmanager.api.authentication``)."""
+    from users.services import auth_token_purge_expired
+
+    logger.info("Purged %s expired API tokens", auth_token_purge_expired())
+
+
 @blueprint.periodic(cron="* * * * *")
 @blueprint.task(name="seal_audit", queue=MAINTENANCE_QUEUE)
 def seal_audit(timestamp: int) -> None:

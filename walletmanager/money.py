@@ -88,15 +88,27 @@ def format_amount(amount: Decimal, *, decimals: int) -> str:
         return format(amount.quantize(quantum(decimals)) + 0, "f")  # + 0 turns -0 into 0
 
 
-def format_money(amount: Decimal, *, currency: str, decimals: int) -> str:
-    """An amount as a person reads it (admin pages, command output, messages): the currency's
-    decimals, thousands separators and the code beside it ("10,500.00 USD", "-0.25000000 BTC")."""
+def format_money(amount: Decimal, *, currency: str, decimals: int, trim_zeros: bool = True) -> str:
+    """An amount as a person reads it (admin pages, command output, messages): at most the currency's
+    decimals, thousands separators and the code beside it ("10,500.00 USD", "-0.25 BTC").
+
+    The trailing zeros past the second decimal are dropped ("1.50 ETH", not 1.5 and seventeen zeros;
+    "0.00000001 BTC" keeps its digits): the value is exact, only the storage scale goes. ``trim_zeros``
+    False shows every decimal of the currency ("0.50000000 BTC"). The API never uses this: its strings
+    are ``format_amount``'s."""
     with localcontext(_EXACT):
-        return f"{amount.quantize(quantum(decimals)) + 0:,f} {currency}"
+        exact = amount.quantize(quantum(decimals)) + 0
+        if trim_zeros:
+            shown = max(fractional_digits(exact), min(decimals, 2))
+            exact = exact.quantize(quantum(shown))
+        return f"{exact:,f} {currency}"
 
 
-def format_number(value: Decimal) -> str:
+def format_number(value: Decimal, *, grouped: bool = False) -> str:
     """A decimal that has no currency of its own (a rate, a value in the audit trail): its exact
-    digits, without an exponent or the storage scale's trailing zeros ("350", "0.25", "1.0825")."""
+    digits, without an exponent or the storage scale's trailing zeros ("350", "0.25", "1.0825");
+    ``grouped`` adds thousands separators for a person ("1,000.5")."""
     with localcontext(_EXACT):
-        return format(value.normalize() + 0, "f") if value.is_finite() else str(value)
+        if not value.is_finite():
+            return str(value)
+        return format(value.normalize() + 0, ",f" if grouped else "f")

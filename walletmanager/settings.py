@@ -58,16 +58,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "knox",
+    "walletmanager.apps.ApiTokensConfig",  # knox
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "walletmanager.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
+    "walletmanager.apps.RecoveryCodesConfig",  # django_otp.plugins.otp_static
     "csp",
     # Background jobs on PostgreSQL (SPEC §15); before our apps, whose ready() may use its app.
-    "procrastinate.contrib.django",
+    "walletmanager.apps.BackgroundJobsConfig",  # procrastinate.contrib.django
     "walletmanager.apps.WalletManagerConfig",
     "walletmanager.approvals.apps.ApprovalsConfig",
     "walletmanager.webhooks.apps.WebhooksConfig",

@@ -195,10 +195,24 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     @admin.display(description="Credit limit")
     def credit_limit_readable(self, wallet: Wallet) -> str:
-        currency = getattr(getattr(wallet, "balance", None), "currency", None)
-        if currency is None:  # a multi-currency balance: the limit applies in each currency
-            return format_number(wallet.credit_limit)
-        return money(wallet.credit_limit, currency=currency.code, decimals=currency.decimals)
+        balance = getattr(wallet, "balance", None)
+        currency = getattr(balance, "currency", None)
+        if currency is not None:
+            return money(wallet.credit_limit, currency=currency.code, decimals=currency.decimals)
+        # A multi-currency balance: the limit applies in each currency it holds, as money in each.
+        assets = (
+            sorted(balance.assets.select_related("currency"), key=lambda asset: asset.currency_id) if balance else []
+        )
+        if not assets:
+            return f"{format_number(wallet.credit_limit, grouped=True)} in each currency it will hold"
+        return format_html_join(
+            " · ",
+            "{}",
+            (
+                (money(wallet.credit_limit, currency=asset.currency_id, decimals=asset.currency.decimals),)
+                for asset in assets
+            ),
+        )
 
     @admin.display(description="PIN locked until")
     def pin_lock(self, wallet: Wallet) -> str:
@@ -260,19 +274,22 @@ class WalletAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Block selected wallets",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_block(actor=actor, wallet=wallet, reason=reason),
-        done_message="Blocked {count} wallet(s).",
+        done_message="Blocked {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )
     unblock_wallets = reason_action(
         name="unblock_wallets",
         description="Unblock selected wallets",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_unblock(actor=actor, wallet=wallet, reason=reason),
-        done_message="Unblocked {count} wallet(s).",
+        done_message="Unblocked {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )
     close_wallets = reason_action(
         name="close_wallets",
         description="Close selected wallets (they must be empty)",
         permission="block_wallet",
         call=lambda actor, wallet, reason: services.wallet_close(actor=actor, wallet=wallet, reason=reason),
-        done_message="Closed {count} wallet(s).",
+        done_message="Closed {objects}.",
+        label=lambda wallet: f"wallet {wallet}",
     )

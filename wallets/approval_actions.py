@@ -7,7 +7,7 @@ from typing import Any
 
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError
-from walletmanager.money import format_number
+from walletmanager.money import format_money, format_number
 from wallets import services
 from wallets.models import Wallet
 
@@ -19,6 +19,13 @@ def _wallet(wallet_id: Any) -> Wallet:
     return wallet
 
 
+def _limit_text(limit: Any, currency: Any) -> str:
+    """A limit as money in the balance's currency; a multi-currency balance's applies in each one."""
+    if currency is None:
+        return f"{format_number(limit, grouped=True)} in each currency"
+    return format_money(limit, currency=currency.code, decimals=currency.decimals)
+
+
 def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Prepared:
     wallet = _wallet(wallet.pk)
     if wallet.kind != Wallet.Kind.CREDIT:
@@ -28,7 +35,8 @@ def prepare_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Any) -> Pr
     limit = services._clean_credit_limit(credit_limit, decimals=currency.decimals if currency else None)
     return Prepared(
         payload={"wallet": str(wallet.pk), "credit_limit": str(limit)},
-        summary=f"Credit limit of {wallet.address}: {format_number(wallet.credit_limit)} → {format_number(limit)}",
+        summary=f"Credit limit of {wallet.address}: {_limit_text(wallet.credit_limit, currency)} → "
+        f"{_limit_text(limit, currency)}",
         target_type="wallets.wallet",
         target_id=str(wallet.pk),
         owner_ids=frozenset({wallet.owner_id}),

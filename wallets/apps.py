@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class WalletsConfig(AppConfig):
     name = "wallets"
+    verbose_name = "Accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

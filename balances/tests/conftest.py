@@ -1,14 +1,13 @@
-# The wallet fixtures are shared: balances tests open wallets exactly as the wallets tests do.
-from wallets.tests.conftest import (  # noqa: F401
-    client_api,
-    client_user,
-    credit_wallet,
-    finance_user,
-    open_wallet,
-    other_api,
-    other_client,
-    staff_api,
-    staff_user,
-    system_wallet,
-    wallet,
-)
+"""Fixtures of the balances tests; the people, API clients and ``open_wallet`` come from
+``walletmanager/testing/fixtures.py``."""
+
+import pytest
+
+from wallets.models import Wallet
+
+
+@pytest.fixture
+def wallet(client_user, open_wallet) -> Wallet:
+    """Balances tests open ``wallet`` as the wallets tests do, through ``wallet_create`` (the
+    suite-wide ``wallet`` is made by factories)."""
+    return open_wallet(client_user)

@@ -27,7 +27,7 @@ def test_freeze_action_asks_for_a_reason_and_calls_the_service(staff_user, walle
 
     done = browser.post(CHANGELIST, {**selected, "apply": "1", "reason": "sanctions screening"}, follow=True)
 
-    assert b"Froze 1 balance(s)." in done.content
+    assert f"Froze the balance of {wallet.address}.".encode() in done.content
     balance = Balance.objects.get(pk=wallet.balance.pk)
     assert (balance.status, balance.freeze_reason) == ("frozen", "sanctions screening")
     event = AuditEvent.objects.get(action="balance.frozen")

@@ -13,10 +13,10 @@ from balances.tests.factories import WalletWithBalanceFactory
 from transactions.admin import EstimatedCountPaginator
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from transactions.services import transaction_withdraw
-from transactions.tests.conftest import deposit as confirmed_deposit
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import deposit as confirmed_deposit
 from walletmanager.testing.two_factor import verified_staff_login
 from wallets.models import Wallet
 from wallets.tests.factories import DEFAULT_PIN
@@ -157,7 +157,7 @@ def test_approve_asks_for_a_reason_then_posts_the_withdrawal(client, finance, pe
     assert asset_of(pending_withdrawal.wallet).posted == Decimal("850")
     event = AuditEvent.objects.get(action="withdrawal.approved", target_id=str(pending_withdrawal.pk))
     assert event.actor == finance and event.reason == "KYC checked"
-    assert "Approved 1 withdrawal(s)." in messages_of(response)
+    assert f"Approved withdrawal {str(pending_withdrawal.pk)[:8]} of 150.00 USD: posted." in messages_of(response)
 
 
 def test_reject_needs_a_reason_and_releases_the_hold(client, finance, pending_withdrawal):
@@ -174,7 +174,9 @@ def test_reject_needs_a_reason_and_releases_the_hold(client, finance, pending_wi
     assert AuditEvent.objects.filter(
         action="withdrawal.rejected", target_id=str(pending_withdrawal.pk), reason="Suspicious destination"
     ).exists()
-    assert any("Rejected 1 withdrawal" in message for message in messages_of(response))
+    assert f"Rejected withdrawal {str(pending_withdrawal.pk)[:8]} of 150.00 USD; the held money is released." in (
+        messages_of(response)
+    )
 
 
 def test_reverse_is_requested_then_a_second_operator_approves_it(client, finance, usd, pending_withdrawal):
@@ -183,8 +185,14 @@ def test_reverse_is_requested_then_a_second_operator_approves_it(client, finance
     response = run_action(client, "reverse_transactions", [deposit, pending_withdrawal], reason="Bank recalled it")
 
     shown = messages_of(response)
-    assert any(message.startswith("Requested 1 reversal(s)") for message in shown)
-    assert any(message.startswith("withdrawal 150") and "pending" in message for message in shown)  # the refused one
+    assert (
+        f"Requested the reversal of deposit {str(deposit.pk)[:8]} of 40.00 USD: another operator with the same "
+        "permission approves it in Approvals." in shown
+    )
+    assert any(  # the refused one
+        message.startswith(f"Withdrawal {str(pending_withdrawal.pk)[:8]} of 150.00 USD: refused — ")
+        for message in shown
+    )
     deposit.refresh_from_db()
     assert deposit.status == "posted"  # nothing moved yet: one operator alone cannot reverse
     request = ApprovalRequest.objects.get(action="reverse")

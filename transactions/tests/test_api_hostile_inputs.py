@@ -1,75 +1,90 @@
 """A table of hostile inputs on POST /api/transactions/: always a 4xx, never a change (SPEC §11)."""
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
 
 from transactions.models import Entry, Transaction
-from transactions.tests.conftest import PIN, make_wallet
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/transactions/"
 
 
+def invalid(field: str) -> tuple[int, str, str]:
+    """A 400 whose body names the refused field."""
+    return 400, "invalid", field
+
+
+NO_SUCH_WALLET = (404, "not_found", None)  # another client's wallet does not exist for this one
+
+
 def cases(own, other):
+    """Each hostile body with the (status, code, field named in ``fields``) it gets."""
     deposit = {"kind": "deposit", "wallet": own, "currency": "USD", "amount": "1"}
     withdrawal = {"kind": "withdrawal", "wallet": own, "currency": "USD", "amount": "1", "pin": PIN}
+    transfer = {"kind": "transfer", "wallet": own, "currency": "USD", "amount": "1", "pin": PIN}
+    exchange = {"kind": "exchange", "wallet": own, "from_currency": "USD", "to_currency": "EUR", "amount": "1"}
     return [
-        {**deposit, "amount": "-1"},
-        {**deposit, "amount": "0"},
-        {**deposit, "amount": 0},
-        {**deposit, "amount": "NaN"},
-        {**deposit, "amount": "sNaN"},
-        {**deposit, "amount": "Infinity"},
-        {**deposit, "amount": "-Infinity"},
-        {**deposit, "amount": "1e400"},
-        {**deposit, "amount": "1e-400"},
-        {**deposit, "amount": "1000000000000000.01"},
-        {**deposit, "amount": "1.001"},
-        {**deposit, "amount": "1" * 10000},
-        {**deposit, "amount": None},
-        {**deposit, "amount": True},
-        {**deposit, "amount": [1]},
-        {**deposit, "amount": {"value": 1}},
-        {**deposit, "amount": " "},
-        {**deposit, "amount": "0x10"},
-        {**deposit, "currency": "usd$"},
-        {**deposit, "currency": "XXX"},
-        {**deposit, "currency": 5},
-        {**deposit, "currency": "U" * 10000},
-        {**deposit, "wallet": other},
-        {**deposit, "wallet": "not-a-uuid"},
-        {**deposit, "wallet": 12},
-        {**deposit, "wallet": None},
-        {**deposit, "description": "d" * 256},
-        {**deposit, "kind": "reversal"},
-        {**deposit, "kind": "steal"},
-        {**deposit, "kind": None},
-        {**deposit, "kind": ["deposit"]},
-        {**deposit, "is_admin": True},
-        {**deposit, "status": "posted"},
-        {**withdrawal, "pin": None},
-        {**withdrawal, "pin": "9" * 10000},
-        {**withdrawal, "pin": 1234},
-        {**withdrawal, "wallet": other},
-        {**withdrawal, "amount": "100000"},
-        {"kind": "transfer", "wallet": own, "to_address": "A" * 10000, "currency": "USD", "amount": "1", "pin": PIN},
-        {"kind": "transfer", "wallet": own, "to_address": None, "currency": "USD", "amount": "1", "pin": PIN},
-        {"kind": "exchange", "wallet": own, "from_currency": "USD", "to_currency": "USD", "amount": "1"},
-        {
-            "kind": "exchange",
-            "wallet": own,
-            "from_currency": "USD",
-            "to_currency": "EUR",
-            "amount": "1",
-            "to_wallet": other,
-        },
-        {"kind": "adjustment", "wallet": own, "currency": "USD", "amount": "1", "direction": "credit", "reason": "x"},
-        {},
-        [],
-        "deposit",
+        ({**deposit, "amount": "-1"}, invalid("amount")),
+        ({**deposit, "amount": "0"}, invalid("amount")),
+        ({**deposit, "amount": 0}, invalid("amount")),
+        ({**deposit, "amount": "NaN"}, invalid("amount")),
+        ({**deposit, "amount": "sNaN"}, invalid("amount")),
+        ({**deposit, "amount": "Infinity"}, invalid("amount")),
+        ({**deposit, "amount": "-Infinity"}, invalid("amount")),
+        ({**deposit, "amount": "1e400"}, invalid("amount")),
+        ({**deposit, "amount": "1e-400"}, invalid("amount")),
+        ({**deposit, "amount": "1000000000000000.01"}, invalid("amount")),
+        ({**deposit, "amount": "1.001"}, invalid("amount")),
+        ({**deposit, "amount": "1" * 10000}, invalid("amount")),
+        ({**deposit, "amount": None}, invalid("amount")),
+        ({**deposit, "amount": True}, invalid("amount")),
+        ({**deposit, "amount": [1]}, invalid("amount")),
+        ({**deposit, "amount": {"value": 1}}, invalid("amount")),
+        ({**deposit, "amount": " "}, invalid("amount")),
+        ({**deposit, "amount": "0x10"}, invalid("amount")),
+        ({**deposit, "currency": "usd$"}, invalid("currency")),
+        ({**deposit, "currency": "XXX"}, invalid("currency")),
+        ({**deposit, "currency": 5}, invalid("currency")),
+        ({**deposit, "currency": "U" * 10000}, invalid("currency")),
+        ({**deposit, "wallet": other}, NO_SUCH_WALLET),
+        ({**deposit, "wallet": "not-a-uuid"}, invalid("wallet")),
+        ({**deposit, "wallet": 12}, NO_SUCH_WALLET),
+        ({**deposit, "wallet": None}, invalid("wallet")),
+        ({**deposit, "description": "d" * 256}, invalid("description")),
+        ({**deposit, "kind": "reversal"}, invalid("kind")),
+        ({**deposit, "kind": "steal"}, invalid("kind")),
+        ({**deposit, "kind": None}, invalid("kind")),
+        ({**deposit, "kind": ["deposit"]}, invalid("kind")),
+        ({**deposit, "is_admin": True}, invalid("is_admin")),
+        ({**deposit, "status": "posted"}, invalid("status")),
+        ({**withdrawal, "pin": None}, invalid("pin")),
+        ({**withdrawal, "pin": "9" * 10000}, invalid("pin")),
+        ({**withdrawal, "pin": 1234}, invalid("pin")),
+        ({**withdrawal, "wallet": other}, NO_SUCH_WALLET),
+        ({**withdrawal, "amount": "100000"}, (409, "daily_limit_exceeded", None)),
+        ({**transfer, "to_address": "A" * 10000}, invalid("to_address")),
+        ({**transfer, "to_address": None}, invalid("to_address")),
+        ({**exchange, "to_currency": "USD"}, invalid("to_currency")),
+        ({**exchange, "to_wallet": other}, NO_SUCH_WALLET),
+        (
+            {
+                "kind": "adjustment",
+                "wallet": own,
+                "currency": "USD",
+                "amount": "1",
+                "direction": "credit",
+                "reason": "x",
+            },
+            (403, "permission_denied", None),
+        ),
+        ({}, invalid("kind")),
+        ([], invalid("non_field_errors")),
+        ("deposit", invalid("non_field_errors")),
     ]
 
 
@@ -77,35 +92,43 @@ def test_hostile_bodies_get_4xx_and_change_nothing(api_client, client_user):
     own_wallet = make_wallet(owner=client_user)
     other_wallet = make_wallet()
     api_client.force_authenticate(client_user)
-    from transactions.tests.conftest import deposit
-
     deposit(own_wallet, "5")
     before = (Transaction.objects.count(), Entry.objects.count(), AuditEvent.objects.count())
 
-    for case in cases(str(own_wallet.pk), str(other_wallet.pk)):
+    for case, (status, code, field) in cases(str(own_wallet.pk), str(other_wallet.pk)):
         response = api_client.post(URL, case, format="json")
-        assert 400 <= response.status_code < 500, (case, response.status_code, response.content[:300])
         assert response["Content-Type"].startswith("application/json")
+        body = response.json()
+        assert (response.status_code, body["code"]) == (status, code), (case, response.content[:300])
+        assert body["detail"], case
+        # A field error names the field it refuses, and only that one; other refusals name none.
+        assert list(body.get("fields", {})) == ([field] if field else []), (case, body)
 
     assert (Transaction.objects.count(), Entry.objects.count(), AuditEvent.objects.count()) == before
+    assert position(own_wallet) == (Decimal("5"), Decimal("0"), Decimal("5"))
+    assert position(other_wallet) == (Decimal("0"), Decimal("0"), Decimal("0"))
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "code"),
     [
-        '{"kind": "deposit", "amount": NaN}',
-        '{"kind": "deposit", "amount": Infinity}',
-        '{"kind": "deposit", "amount": 1e999999999}',
-        '{"kind": "deposit", "amount": ' + "9" * 5000 + "}",
-        '{"kind": ',
-        "[" * 100000 + "]" * 100000,
-        "\xff\xfe",
+        ('{"kind": "deposit", "amount": NaN}', "parse_error"),
+        ('{"kind": "deposit", "amount": Infinity}', "parse_error"),
+        # Valid JSON (Python reads it as inf): the serializer refuses the object instead.
+        ('{"kind": "deposit", "amount": 1e999999999}', "invalid"),
+        ('{"kind": "deposit", "amount": ' + "9" * 5000 + "}", "parse_error"),
+        ('{"kind": ', "parse_error"),
+        ("[" * 100000 + "]" * 100000, "parse_error"),
+        ("\xff\xfe", "parse_error"),
     ],
 )
-def test_malformed_json_is_400(api_client, client_user, raw):
+def test_malformed_json_is_400(api_client, client_user, raw, code):
     api_client.force_authenticate(client_user)
     response = api_client.generic("POST", URL, raw.encode("utf-8", "surrogateescape"), content_type="application/json")
     assert response.status_code == 400
+    assert response.json()["code"] == code
+    if code == "parse_error":
+        assert response.json()["detail"].startswith("JSON parse error - ")
     assert Transaction.objects.count() == 0
 
 
@@ -134,4 +157,14 @@ def test_json_body_works(api_client, client_user):
     )
 
     assert response.status_code == 201
-    assert Transaction.objects.get().amount == 2
+    deposit = Transaction.objects.get()
+    assert deposit.amount == 2
+    body = response.json()
+    assert (body["id"], body["kind"], body["status"], body["wallet"], body["amount"]) == (
+        str(deposit.pk),
+        "deposit",
+        "pending",
+        str(wallet.pk),
+        "2.00",
+    )
+    assert position(wallet) == (Decimal("0"), Decimal("0"), Decimal("0"))  # a deposit waits for its money

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from balances.models import Currency
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from balances.tests.factories import WalletWithBalanceFactory
 from transactions.csv_export import EXPORT_HEADER
 from transactions.models import ExchangeRate, Transaction
 from transactions.services import transaction_transfer, transaction_withdraw
-from transactions.tests.conftest import deposit
+from walletmanager.testing.ledger import deposit
 from wallets.tests.factories import DEFAULT_PIN
 
 MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"

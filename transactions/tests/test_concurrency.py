@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import services
 from transactions.models import ExchangeRate, Transaction
-from transactions.tests.conftest import (
+from walletmanager.exceptions import DomainError
+from walletmanager.testing.ledger import (
     PIN,
     assert_ledger_consistent,
     deposit,
@@ -18,7 +19,6 @@ from transactions.tests.conftest import (
     position,
     seed_reference_data,
 )
-from walletmanager.exceptions import DomainError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

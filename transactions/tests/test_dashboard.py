@@ -12,9 +12,9 @@ from balances.models import Currency
 from balances.services import balance_freeze
 from transactions import deposits, services
 from transactions.models import ExchangeRate, Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.services import user_block
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 from walletmanager.testing.two_factor import verified_staff_login
 
 

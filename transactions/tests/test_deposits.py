@@ -16,9 +16,16 @@ from rest_framework.test import APIClient
 
 from transactions import deposits
 from transactions.models import Entry, FeeRule, Transaction
-from transactions.tests.conftest import assert_ledger_consistent, position, system_position
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import (
+    PIN,
+    assert_ledger_consistent,
+    make_wallet,
+    position,
+    seed_reference_data,
+    system_position,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +83,16 @@ def test_a_clients_deposit_moves_nothing_until_the_money_arrives(api, wallet, pe
     assert api.get(f"/api/wallets/{wallet.pk}/").json()["balance"]["assets"][0]["available"] == "0.00"
     # Nothing can be withdrawn against it.
     response = api.post(
-        URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": "2468"}
+        URL, {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": PIN}
     )
-    assert response.status_code in (403, 409) and response.json()["code"] in ("insufficient_funds", "invalid_pin")
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "insufficient_funds",
+        "detail": "Not enough available USD: 0 available, 1 needed.",
+    }
     assert not Entry.objects.exists()
+    assert not Transaction.objects.filter(kind="withdrawal").exists()
+    assert Transaction.objects.get().status == "pending"
 
 
 def test_the_signed_callback_posts_the_amount_actually_received(wallet, pending):
@@ -227,7 +240,6 @@ def test_a_deposit_finance_records_for_a_client_needs_another_operator(wallet):
 
 
 def test_nobody_confirms_a_deposit_into_their_own_wallet():
-    from transactions.tests.conftest import make_wallet
 
     finance, operator = staff_api("Finance")
     own_wallet = make_wallet(owner=operator)
@@ -281,7 +293,6 @@ def test_simulate_payment_failed(wallet, pending):
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_payment_reaches_a_running_server_over_http(live_server):
-    from transactions.tests.conftest import make_wallet, seed_reference_data
 
     seed_reference_data()
     wallet = make_wallet()

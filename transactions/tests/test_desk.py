@@ -12,10 +12,10 @@ from django.urls import reverse
 from balances.models import Currency
 from transactions import deposits, services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +161,8 @@ def test_the_maker_is_told_they_cannot_approve_their_own_request_and_a_second_op
     request = waiting["request"]
     verified_staff_login(client, waiting["maker"])
     page = client.get(reverse("admin:approvals_approvalrequest_change", args=[request.pk])).content.decode()
-    assert 'class="status-banner status-pending"' in page and 'id="decide-approve"' in page
+    assert 'class="status-banner status-pending"' in page and 'id="decide-approve"' not in page
+    assert "You requested this; another operator must decide." in page
 
     refused = decide(client, request, "approve", "")
 

@@ -13,12 +13,12 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, make_wallet, position
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_approve, approval_expire_stale, approval_reject, approval_request
 from walletmanager.exceptions import DomainError, OwnWallet, PermissionDeniedError, SameOperator
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, assert_ledger_consistent, deposit, make_wallet, position
 from wallets.services import wallet_create, wallet_request_credit_limit
 
 pytestmark = pytest.mark.django_db

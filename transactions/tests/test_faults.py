@@ -21,9 +21,9 @@ from balances.models import Currency
 from transactions import services, signals
 from transactions.models import Entry, IdempotencyKey, Transaction
 from transactions.reconciliation import reconcile
-from transactions.tests.conftest import PIN, deposit, make_wallet, position, seed_reference_data
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import runtime_connection
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position, seed_reference_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

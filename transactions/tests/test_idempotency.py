@@ -1,6 +1,7 @@
 """Idempotency-Key on POST /api/transactions/ (SPEC §5)."""
 
 from datetime import timedelta
+from decimal import Decimal
 from uuid import UUID
 
 import pytest
@@ -8,9 +9,10 @@ from django.utils import timezone
 
 from transactions.idempotency import fingerprint, idempotency_purge_expired
 from transactions.models import IdempotencyKey, Transaction
-from transactions.tests.conftest import PIN
 from users.tests.factories import UserFactory
+from walletmanager.testing.clients import authenticated
 from walletmanager.testing.database import runtime_connection
+from walletmanager.testing.ledger import PIN, make_wallet, position
 
 pytestmark = pytest.mark.django_db
 
@@ -93,11 +95,15 @@ def test_409_is_stored_and_replayed(api, funded_wallet):
     second = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-5")
 
     assert first.status_code == second.status_code == 409
+    assert first.json()["code"] == "insufficient_funds"
     assert second.json() == first.json() and second["Idempotent-Replayed"] == "true"
+    assert IdempotencyKey.objects.get(key="k-5").response_status == 409
+    assert not Transaction.objects.filter(kind="withdrawal").exists()
+    assert position(funded_wallet) == (Decimal("100"), Decimal("0"), Decimal("100"))
 
 
-@pytest.mark.parametrize("amount, pin, status", [("abc", PIN, 400), ("1", "0000", 403)])
-def test_other_outcomes_free_the_key_for_a_retry(api, funded_wallet, amount, pin, status):
+@pytest.mark.parametrize("amount, pin, status, code", [("abc", PIN, 400, "invalid"), ("1", "0000", 403, "invalid_pin")])
+def test_other_outcomes_free_the_key_for_a_retry(api, funded_wallet, amount, pin, status, code):
     withdrawal = {
         "kind": "withdrawal",
         "wallet": str(funded_wallet.pk),
@@ -105,25 +111,37 @@ def test_other_outcomes_free_the_key_for_a_retry(api, funded_wallet, amount, pin
         "amount": amount,
         "pin": pin,
     }
-    assert api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-6").status_code == status
+    refused = api.post(URL, withdrawal, HTTP_IDEMPOTENCY_KEY="k-6")
+    assert (refused.status_code, refused.json()["code"]) == (status, code)
     assert not IdempotencyKey.objects.filter(key="k-6").exists()
+    assert not Transaction.objects.filter(kind="withdrawal").exists()
 
     fixed = {**withdrawal, "amount": "1", "pin": PIN}
-    assert api.post(URL, fixed, HTTP_IDEMPOTENCY_KEY="k-6").status_code == 201
+    retried = api.post(URL, fixed, HTTP_IDEMPOTENCY_KEY="k-6")
+    assert retried.status_code == 201, retried.json()
+    assert not retried.has_header("Idempotent-Replayed")
+    withdrawal_row = Transaction.objects.get(kind="withdrawal")
+    assert (retried.json()["id"], retried.json()["status"]) == (str(withdrawal_row.pk), "posted")
+    assert IdempotencyKey.objects.get(key="k-6").response_body["id"] == str(withdrawal_row.pk)
+    assert position(funded_wallet) == (Decimal("99"), Decimal("0"), Decimal("99"))
 
 
-def test_keys_are_per_user(api, wallet, api_client):
-    api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="shared")
-    from rest_framework.test import APIClient
-
-    other = APIClient()
+def test_keys_are_per_user(api, wallet, client_user):
+    mine = api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="shared")
     other_user = UserFactory()
-    other.force_authenticate(other_user)
-    from transactions.tests.conftest import make_wallet
-
+    other = authenticated(other_user)
     other_wallet = make_wallet(owner=other_user)
-    assert other.post(URL, body(other_wallet), HTTP_IDEMPOTENCY_KEY="shared").status_code == 201
+
+    theirs = other.post(URL, body(other_wallet), HTTP_IDEMPOTENCY_KEY="shared")
+
+    assert theirs.status_code == 201, theirs.json()
+    assert not theirs.has_header("Idempotent-Replayed")  # not the first user's stored answer
+    assert theirs.json()["wallet"] == str(other_wallet.pk) and theirs.json()["id"] != mine.json()["id"]
     assert Transaction.objects.count() == 2
+    assert set(IdempotencyKey.objects.filter(key="shared").values_list("user_id", "response_body__id")) == {
+        (client_user.pk, mine.json()["id"]),
+        (other_user.pk, theirs.json()["id"]),
+    }
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
@@ -141,7 +159,9 @@ def test_expired_keys_start_afresh_and_are_purged(api, wallet, client_user, sett
     api.post(URL, body(wallet), HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyKey.objects.update(created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(seconds=1))
 
-    assert api.post(URL, body(wallet, "2"), HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    fresh = api.post(URL, body(wallet, "2"), HTTP_IDEMPOTENCY_KEY="old")
+    assert fresh.status_code == 201, fresh.json()
+    assert fresh.json()["amount"] == "2.00" and not fresh.has_header("Idempotent-Replayed")
     assert Transaction.objects.count() == 2
     IdempotencyKey.objects.update(created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(seconds=1))
     assert idempotency_purge_expired() == 1

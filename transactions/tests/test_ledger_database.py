@@ -20,7 +20,10 @@ from balances.models import BalanceAsset, Currency
 from balances.services import balance_freeze
 from transactions import deposits, services
 from transactions.models import Entry, ExchangeRate, Transaction
-from transactions.tests.conftest import (
+from users.services import user_block
+from walletmanager.exceptions import DomainError, ValidationFailed
+from walletmanager.testing.database import Background, owner_connection, require_two_roles, runtime_connection
+from walletmanager.testing.ledger import (
     PIN,
     assert_ledger_consistent,
     asset_of,
@@ -28,9 +31,6 @@ from transactions.tests.conftest import (
     make_wallet,
     seed_reference_data,
 )
-from users.services import user_block
-from walletmanager.exceptions import DomainError, ValidationFailed
-from walletmanager.testing.database import Background, owner_connection, require_two_roles, runtime_connection
 from wallets.services import wallet_close
 
 # --- positions PostgreSQL derives ---------------------------------------------------------------

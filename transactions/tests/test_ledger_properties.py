@@ -12,9 +12,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from balances.models import Currency
 from transactions import deposits, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 from users.tests.factories import StaffFactory
 from walletmanager.exceptions import DomainError
+from walletmanager.testing.ledger import PIN, assert_ledger_consistent, deposit, make_wallet, seed_reference_data
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("150"), places=2)
 

@@ -12,11 +12,11 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from balances.models import BalanceAsset, Currency
-from balances.tests.factories import BalanceAssetFactory, WalletWithBalanceFactory
+from balances.tests.factories import WalletWithBalanceFactory
 from transactions.models import Entry, ReconciliationRun, Transaction
 from transactions.reconciliation import ROW_CAP, reconcile, reconciliation_last_run
-from transactions.tests.conftest import PIN, deposit, make_wallet, seed_reference_data
 from walletmanager.testing.database import behind_the_ledger, require_two_roles
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, seed_reference_data
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -238,9 +238,8 @@ def test_a_rewritten_running_balance_or_sequence_is_reported(funded_wallet):
 
 def test_the_report_lists_at_most_row_cap_rows_but_counts_all(external):
     require_two_roles()
-    wallets = [WalletWithBalanceFactory() for _ in range(ROW_CAP + 3)]
-    for wallet in wallets:
-        BalanceAssetFactory(balance=wallet.balance, currency=Currency.objects.get(code="USD"))
+    for _ in range(ROW_CAP + 3):
+        make_wallet()  # a USD asset each, opened by balance_open
     with behind_the_ledger() as owner:
         owner.execute("UPDATE balances_balanceasset SET posted = 7")
 

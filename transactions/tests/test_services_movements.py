@@ -10,17 +10,10 @@ from balances.models import Balance, Currency
 from transactions import deposits, services
 from transactions.exceptions import AmountTooSmall, RateUnavailable, RecipientUnavailable
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
-from transactions.tests.conftest import (
-    PIN,
-    assert_ledger_consistent,
-    deposit,
-    make_wallet,
-    position,
-    system_position,
-)
 from users.models import User
 from walletmanager.exceptions import NotFoundError, PermissionDeniedError, UserBlocked, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, assert_ledger_consistent, deposit, make_wallet, position, system_position
 from wallets.exceptions import InvalidPin, WalletBlocked, WalletClosed
 from wallets.models import Wallet
 

@@ -10,9 +10,9 @@ from balances.exceptions import BalanceFrozen
 from balances.models import Balance, Currency
 from transactions import services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, position, system_position
 from walletmanager.exceptions import InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, assert_ledger_consistent, position, system_position
 
 pytestmark = pytest.mark.django_db
 

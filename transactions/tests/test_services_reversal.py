@@ -9,9 +9,9 @@ from balances.models import Balance
 from transactions import services
 from transactions.exceptions import AlreadyReversed
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
-from transactions.tests.conftest import PIN, assert_ledger_consistent, deposit, position, system_position
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, assert_ledger_consistent, deposit, position, system_position
 from wallets.exceptions import WalletClosed
 from wallets.models import Wallet
 

@@ -19,9 +19,8 @@ from balances.models import Currency
 from transactions import services
 from transactions.models import Entry, ExchangeRate, Transaction
 from transactions.statements import asset_balance_as_of, statement
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
-from walletmanager.testing.ledger import post_adjustment
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, post_adjustment
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from transactions.models import Entry
-from transactions.tests.conftest import deposit, make_wallet
+from walletmanager.testing.ledger import deposit, make_wallet
 from walletmanager.testing.two_factor import verified_staff_login
 
 pytestmark = pytest.mark.django_db

@@ -16,15 +16,11 @@ from hypothesis import HealthCheck, settings
 
 from balances.models import Currency
 from transactions import services
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import UserFactory
-from walletmanager.tests.test_api_fuzz import (  # noqa: F401 - _keep_the_test_connection is an autouse fixture
-    APP,
-    CONFIG,
-    _keep_the_test_connection,
-    aim_path_at,
-    token_header,
-)
+from walletmanager.testing.fuzz import APP, CONFIG, aim_path_at, token_header
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
+
+pytestmark = pytest.mark.usefixtures("wsgi_keeps_the_test_connection")
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", APP, config=schemathesis.Config.from_dict(CONFIG)).include(
     path_regex=r"^/api/wallets/\{id\}/(balance|statement)/$"

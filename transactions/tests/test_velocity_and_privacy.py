@@ -15,9 +15,9 @@ from balances.services import balance_freeze
 from transactions import services
 from transactions.exceptions import DailyLimitExceeded
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet, position
 from users.tests.factories import StaffFactory
 from walletmanager.approvals.services import approval_approve, approval_request
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 from wallets.models import Wallet
 from wallets.services import wallet_block
 

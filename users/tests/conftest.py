@@ -1,9 +1,9 @@
-import pytest
-from rest_framework.test import APIClient
+"""Fixtures of the users tests; ``client_user`` and the other shared ones come from
+``walletmanager/testing/fixtures.py``."""
 
-from users.services import user_login
-from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, SuperuserFactory, UserFactory
-from walletmanager.testing.two_factor import recovery_code
+import pytest
+
+from users.tests.factories import StaffFactory, SuperuserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -14,11 +14,6 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture
-def client_user(db):
-    return UserFactory()
-
-
-@pytest.fixture
 def support(db):
     return StaffFactory(groups=["Support"])
 
@@ -26,13 +21,3 @@ def support(db):
 @pytest.fixture
 def superuser(db):
     return SuperuserFactory()
-
-
-def token_client(user, password: str = DEFAULT_PASSWORD) -> APIClient:
-    """An API client carrying a fresh knox token of ``user``, obtained the way a real client gets one
-    (staff with a recovery code: a TOTP code would work only once per 30 seconds)."""
-    otp = recovery_code(user) if user.is_staff else None
-    _, token = user_login(email=user.email, password=password, otp=otp)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client

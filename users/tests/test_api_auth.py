@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from users import services
 from users.models import User
-from users.tests.conftest import token_client
 from users.tests.factories import DEFAULT_PASSWORD, UserFactory
+from walletmanager.testing.clients import token_client
 
 LOGIN = "/api/auth/login/"
 LOGOUT = "/api/auth/logout/"
@@ -204,7 +204,9 @@ def test_session_logout_ends_the_session(client_user):
     client.force_login(client_user)
 
     assert client.post(LOGOUT).status_code == 204
-    assert client.get(ME).status_code in (401, 403)
+    refused = client.get(ME)
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert client_user.email not in refused.content.decode()
 
 
 @pytest.mark.django_db

@@ -1,9 +1,9 @@
 import pytest
 
 from users.models import User
-from users.tests.conftest import token_client
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.clients import token_client
 from wallets.tests.factories import WalletFactory
 
 COMMANDS = ["block", "unblock", "close"]

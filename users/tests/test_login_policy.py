@@ -268,7 +268,9 @@ def test_a_session_without_the_second_factor_does_not_open_the_admin_or_the_staf
     browser.force_login(operator)  # a password-only session, as before this rule
 
     assert browser.get("/admin/").status_code == 302
-    assert browser.get("/api/me/").status_code in (401, 403)
+    refused = browser.get("/api/me/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert operator.email not in refused.content.decode()
 
 
 @pytest.mark.django_db

@@ -6,10 +6,10 @@ from knox.models import AuthToken
 from users import services
 from users.exceptions import CannotBlockSelf, CannotBlockStaff, UserHasOpenWallets
 from users.models import User
-from users.tests.conftest import token_client
 from users.tests.factories import StaffFactory, SuperuserFactory, UserFactory
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.clients import token_client
 from wallets.models import Wallet
 from wallets.tests.factories import WalletFactory
 
@@ -46,11 +46,15 @@ def test_block_ends_the_users_sessions_and_keeps_others(support):
     services.user_block(actor=support, user=victim, reason="account takeover")
 
     assert Session.objects.count() == 1
-    assert victim_browser.get("/api/me/").status_code in (401, 403)
-    assert bystander_browser.get("/api/me/").status_code == 200
+    refused = victim_browser.get("/api/me/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    bystander_me = bystander_browser.get("/api/me/")
+    assert (bystander_me.status_code, bystander_me.json()["email"]) == (200, bystander.email)
     # Unblocking does not resurrect the old session.
     services.user_unblock(actor=support, user=victim, reason="cleared")
-    assert victim_browser.get("/api/me/").status_code in (401, 403)
+    refused = victim_browser.get("/api/me/")
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert Session.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -31,6 +31,7 @@ class ApiRootView(APIView):
     """The API's resources by name, each an absolute link. Anyone may read it: it names no data."""
 
     permission_classes = [AllowAny]
+    name = "API root"  # the browsable API's heading; DRF would derive "Api Root" from the class name
 
     @extend_schema(exclude=True)  # a map of the other operations, not one of them
     def get(self, request):

@@ -9,7 +9,8 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, admin_change_url, link
+from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, target_names
+from walletmanager.admin import target_link as named_target_link
 from walletmanager.admin_actions import reason_action
 from walletmanager.approvals import registry, services
 from walletmanager.approvals.models import ApprovalRequest
@@ -80,9 +81,18 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
             ]
         return []
 
+    def decision_refusal(self, request, obj: ApprovalRequest) -> str:
+        if obj.requested_by_id == request.user.pk:
+            return "You requested this; another operator must decide."
+        try:
+            owners = registry.get(obj.action).owners(obj.payload)
+        except KeyError:
+            return ""
+        return "It moves money of your own wallet; another operator must decide." if request.user.pk in owners else ""
+
     def decisions(self, request, obj: ApprovalRequest) -> list[Decision]:
-        """Anyone holding the action's permission sees the buttons, the maker too: the service refuses
-        the maker (``same_operator``) and the page says so."""
+        """The approve / reject decisions for an operator holding the action's permission; the maker is
+        told instead that another operator decides (``decision_refusal``), as the service would say."""
         try:
             permission = registry.get(obj.action).permission
         except KeyError:
@@ -96,7 +106,7 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
 
     @admin.display(description="Acts on")
     def target_link(self, obj: ApprovalRequest) -> str:
-        return link(admin_change_url(obj.target_type, obj.target_id), f"{obj.target_type} {obj.target_id}")
+        return named_target_link(obj.target_type, obj.target_id, target_names([(obj.target_type, obj.target_id)]))
 
     @admin.display(description="Payload")
     def payload_readable(self, obj: ApprovalRequest) -> str:
@@ -111,7 +121,8 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Approve selected requests (their actions run now)",
         permission="decide",
         call=lambda actor, obj, reason: _approve(actor, obj, reason),
-        done_message="Decided {count} request(s); see each one's status.",
+        done_message="Approved {objects}.",
+        label=lambda obj: f"request #{obj.pk} ({obj.summary})",
         reason_required=False,
     )
     reject_requests = reason_action(
@@ -119,7 +130,8 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
         description="Reject selected requests",
         permission="decide",
         call=lambda actor, obj, reason: _reject(actor, obj, reason),
-        done_message="Rejected {count} request(s).",
+        done_message="Rejected {objects}.",
+        label=lambda obj: f"request #{obj.pk} ({obj.summary})",
     )
 
 

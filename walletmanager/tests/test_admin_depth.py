@@ -12,10 +12,10 @@ from django.urls import reverse
 from balances.services import balance_freeze
 from transactions import services as transaction_services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.services import user_block
 from users.tests.factories import SuperuserFactory, UserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 from walletmanager.testing.two_factor import verified_staff_login
 from wallets.services import wallet_block
 

@@ -15,27 +15,16 @@ import itertools
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from knox.models import AuthToken
-from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
-from transactions.tests.conftest import deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.testing.fuzz import APP, CONFIG, aim_path_at, made_invalid, token_header
+from walletmanager.testing.ledger import deposit, make_wallet
 
-APP = get_wsgi_application()
-CONFIG = {
-    # Every check but positive_data_acceptance ("a schema-valid request is not refused"): no schema can
-    # say which currency codes exist, that a single-currency balance needs a currency, or that only a
-    # credit wallet takes a credit limit, so such requests are rightly 400 although schema-valid.
-    "checks": {"positive_data_acceptance": {"enabled": False}},
-    # Like most HTTP APIs this one ignores query parameters it does not know (a cache-buster, the
-    # browsable API's `format`): schemathesis need not send unknown ones as "invalid" input.
-    "generation": {"allow-extra-parameters": False},
-}
+pytestmark = pytest.mark.usefixtures("wsgi_keeps_the_test_connection")
+
+
 # The client run does every phase: the schema's examples, the coverage phase (deterministic boundary and
 # type-violating values for every parameter and body field, ~1 500 requests, most of the run time) and a
 # few random examples per operation.
@@ -58,23 +47,7 @@ def fuzz_settings(max_examples: int) -> settings:
     )
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    """The WSGI handler closes "old" connections around each request, and one inside the test's
-    transaction counts as old; Django's own test client disconnects the same receivers."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 TURNS = itertools.count()
-
-
-def token_header(user) -> dict[str, str]:
-    _, token = AuthToken.objects.create(user)
-    return {"Authorization": f"Token {token}"}
 
 
 @pytest.fixture
@@ -102,19 +75,6 @@ def aim_every_other_case_at(case, wallet, turn: int) -> None:
         and not made_invalid(case, ParameterLocation.BODY)
     ):
         case.body["wallet"] = str(wallet.pk)
-
-
-def made_invalid(case, location: ParameterLocation) -> bool:
-    """Whether schemathesis made this part of the case invalid on purpose: it must stay as generated,
-    or the negative-data check would see a valid request "accepted"."""
-    component = case.meta.components.get(location) if case.meta is not None else None
-    return component is not None and component.mode is GenerationMode.NEGATIVE
-
-
-def aim_path_at(case, wallet) -> None:
-    """The case's ``{id}`` names ``wallet`` (unless the generated id is the invalid part of the case)."""
-    if not made_invalid(case, ParameterLocation.PATH):
-        case.path_parameters["id"] = str(wallet.pk)
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_a_superuser_unlocks_a_locked_operator_from_the_admin_and_support_cannot
     done = admin_as(root).post("/admin/users/user/", action, follow=True)
 
     assert still_locked and b"Only a superuser can block or close staff." in refused.content
-    assert b"Unlocked 1 account(s)." in done.content
+    assert f"Unlocked {locked.email}.".encode() in done.content
     locked.refresh_from_db()
     assert locked.locked_until is None
     event = AuditEvent.objects.get(action="user.account_unlocked", target_id=str(locked.pk))

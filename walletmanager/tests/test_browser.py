@@ -187,7 +187,7 @@ def test_support_finds_a_client_blocks_them_with_a_reason_and_sees_the_audit_eve
 
     page.check("#result_list input[name=_selected_action]")
     messages = run_action(page, "block_users", "Card fraud reported by the issuer")
-    assert "Blocked 1 user(s)." in messages
+    assert f"Blocked {CLIENT_EMAIL}." in messages
 
     page.click(f"#result_list a:text('{CLIENT_EMAIL}')")
     banner = page.locator(".status-banner").first
@@ -220,7 +220,7 @@ def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(o
     screenshot(page, "pending-approvals")
     page.check(f"#result_list input[name=_selected_action][value='{pending.pk}']")
     messages = run_action(page, "approve_withdrawals", "Verified with the client by phone")
-    assert "Approved 1 withdrawal(s)." in messages
+    assert f"Approved withdrawal {str(pending.pk)[:8]} of " in messages
 
     page.goto(f"{live_server.url}/admin/transactions/transaction/")
     page.fill("#searchbar", str(deposit.pk))
@@ -228,7 +228,7 @@ def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(o
     page.wait_for_selector(f"#result_list input[value='{deposit.pk}']")
     page.check(f"#result_list input[name=_selected_action][value='{deposit.pk}']")
     messages = run_action(page, "reverse_transactions", "Duplicate deposit from the bank")
-    assert "Requested 1 reversal(s)" in messages
+    assert f"Requested the reversal of deposit {str(deposit.pk)[:8]} of " in messages
     deposit.refresh_from_db()
     assert deposit.status == Transaction.Status.POSTED  # one operator alone moves nothing
 
@@ -240,7 +240,7 @@ def test_finance_approves_a_withdrawal_and_two_operators_reverse_a_transaction(o
     screenshot(checker, "approvals")
     checker.check(f"#result_list input[name=_selected_action][value='{request.pk}']")
     messages = run_action(checker, "approve_requests", "Checked against the bank statement")
-    assert "Decided 1 request(s)" in messages
+    assert f"Approved request #{request.pk} (" in messages
 
     page.goto(f"{live_server.url}/admin/transactions/transaction/")
     page.wait_for_selector("#result_list")

@@ -74,7 +74,8 @@ def test_every_seeded_currency_formats_zero_and_38_digit_amounts_without_an_expo
         fraction = "." + "0" * decimals if decimals else ""
         for zero in (Decimal(0), Decimal("0E-18"), Decimal("-0.000000000000000000")):
             assert format_amount(zero, decimals=decimals) == "0" + fraction
-            assert format_money(zero, currency=code, decimals=decimals) == f"0{fraction} {code}"
+            assert format_money(zero, currency=code, decimals=decimals, trim_zeros=False) == f"0{fraction} {code}"
+            assert format_money(zero, currency=code, decimals=decimals) == f"0{fraction[:3]} {code}"
         with localcontext(prec=60):
             stored = LARGEST.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
         digits = "9" * decimals
@@ -91,8 +92,11 @@ def test_every_seeded_currency_formats_zero_and_38_digit_amounts_without_an_expo
     ("amount", "currency", "decimals", "api", "admin"),
     [
         ("10500.000000000000000000", "USD", 2, "10500.00", "10,500.00 USD"),
-        ("0.000000000000000000", "TON", 9, "0.000000000", "0.000000000 TON"),
-        ("1234567.5", "BTC", 8, "1234567.50000000", "1,234,567.50000000 BTC"),
+        ("0.000000000000000000", "TON", 9, "0.000000000", "0.00 TON"),
+        ("1234567.5", "BTC", 8, "1234567.50000000", "1,234,567.50 BTC"),
+        ("1.500000000000000000", "ETH", 18, "1.500000000000000000", "1.50 ETH"),
+        ("0.000000000000000001", "ETH", 18, "0.000000000000000001", "0.000000000000000001 ETH"),
+        ("-0.00000001", "BTC", 8, "-0.00000001", "-0.00000001 BTC"),
         ("-250.5", "EUR", 2, "-250.50", "-250.50 EUR"),
         ("1E+3", "ETH", 0, "1000", "1,000 ETH"),
     ],
@@ -100,6 +104,11 @@ def test_every_seeded_currency_formats_zero_and_38_digit_amounts_without_an_expo
 def test_amounts_read_as_plain_strings_in_the_api_and_as_money_for_people(amount, currency, decimals, api, admin):
     assert format_amount(Decimal(amount), decimals=decimals) == api
     assert format_money(Decimal(amount), currency=currency, decimals=decimals) == admin
+
+
+def test_people_may_see_every_decimal_of_the_currency_and_numbers_grouped():
+    assert format_money(Decimal("0.5"), currency="BTC", decimals=8, trim_zeros=False) == "0.50000000 BTC"
+    assert format_number(Decimal("1234.500"), grouped=True) == "1,234.5"
 
 
 @pytest.mark.parametrize(

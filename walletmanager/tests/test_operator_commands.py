@@ -17,10 +17,10 @@ from balances.tests.factories import WalletWithBalanceFactory
 from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.clients import authenticated
 from walletmanager.testing.database import database_env
 from walletmanager.testing.ledger import post_adjustment
 from wallets.models import Wallet
-from wallets.tests.conftest import authenticated
 from wallets.tests.test_commands import PROJECT_ROOT, run
 
 

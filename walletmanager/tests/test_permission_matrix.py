@@ -9,10 +9,11 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import deposits, services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, position
 
 pytestmark = pytest.mark.django_db
 
@@ -135,12 +136,178 @@ EXPECTED = {
 CASES = [(endpoint, who) for endpoint, row in EXPECTED.items() for who in row]
 
 
+# What an allowed call answers and changes. Each check gets the world, the response body and the caller.
+def wallet_shown(world, body, caller):
+    assert body["id"] == str(world["wallet"].pk) and body["name"] == world["wallet"].name
+    assert body["balance"]["assets"] == [
+        {"currency": "USD", "posted": "550.00", "held": "150.00", "available": "400.00"}
+    ]
+    # What staff write for staff (block and freeze reasons) never reaches the client.
+    assert ("block_reason" in body) == caller.is_staff and ("freeze_reason" in body["balance"]) == caller.is_staff
+
+
+def wallet_renamed(world, body, caller):
+    world["wallet"].refresh_from_db()
+    assert body["name"] == world["wallet"].name == "Renamed" and body["status"] == "active"
+
+
+def wallet_blocked(world, body, caller):
+    world["wallet"].refresh_from_db()
+    assert (body["status"], body["block_reason"]) == ("blocked", "matrix")
+    assert (world["wallet"].status, world["wallet"].block_reason) == ("blocked", "matrix")
+    assert world["wallet"].balance.status == "active"
+
+
+def balance_frozen(world, body, caller):
+    balance = world["wallet"].balance
+    balance.refresh_from_db()
+    assert (body["status"], body["balance"]["status"], body["balance"]["freeze_reason"]) == (
+        "active",
+        "frozen",
+        "matrix",
+    )
+    assert (balance.status, balance.freeze_reason) == ("frozen", "matrix")
+
+
+def transaction_shown(world, body, caller):
+    posted = world["posted"]
+    assert (body["id"], body["kind"], body["status"], body["amount"]) == (str(posted.pk), "deposit", "posted", "50.00")
+    # The operator's reason and the ledger's entries are staff's view; the client sees neither.
+    assert ("reason" in body) == caller.is_staff and ("entries" in body) == caller.is_staff
+    if caller.is_staff:
+        assert sorted(entry["amount"] for entry in body["entries"]) == ["-50.00", "50.00"]
+
+
+def withdrawal_approved(world, body, caller):
+    world["pending"].refresh_from_db()
+    assert (body["id"], body["status"], body["reason"]) == (str(world["pending"].pk), "posted", "matrix")
+    assert body["balance_after"] == {"posted": "400.00", "held": "0.00", "available": "400.00"}
+    assert world["pending"].status == "posted"
+    assert position(world["wallet"]) == (Decimal("400"), Decimal("0"), Decimal("400"))
+
+
+def withdrawal_rejected(world, body, caller):
+    world["pending"].refresh_from_db()
+    assert (body["id"], body["status"], body["reason"]) == (str(world["pending"].pk), "rejected", "matrix")
+    assert world["pending"].status == "rejected"
+    assert position(world["wallet"]) == (Decimal("550"), Decimal("0"), Decimal("550"))
+
+
+def reversal_requested(world, body, caller):
+    """A reversal is a request for a second Finance operator: nothing moves yet."""
+    posted = world["posted"]
+    request = ApprovalRequest.objects.get(pk=body["id"])
+    assert (body["action"], body["status"], body["payload"]) == ("reverse", "pending", {"transaction": str(posted.pk)})
+    assert (request.action, request.status, request.requested_by, request.reason) == (
+        "reverse",
+        "pending",
+        caller,
+        "matrix",
+    )
+    posted.refresh_from_db()
+    assert posted.status == "posted"
+    assert position(world["wallet"]) == (Decimal("550"), Decimal("150"), Decimal("400"))
+
+
+def adjustment_requested(world, body, caller):
+    """An adjustment is a request for a second Finance operator: nothing moves yet."""
+    request = ApprovalRequest.objects.get(pk=body["id"])
+    payload = {"wallet": str(world["wallet"].pk), "currency": "USD", "amount": "1", "direction": "credit"}
+    assert (body["action"], body["status"], body["payload"]) == ("adjust", "pending", payload)
+    assert (request.action, request.status, request.requested_by, request.reason) == (
+        "adjust",
+        "pending",
+        caller,
+        "matrix",
+    )
+    assert position(world["wallet"]) == (Decimal("550"), Decimal("150"), Decimal("400"))
+
+
+def user_blocked(world, body, caller):
+    world["owner"].refresh_from_db()
+    assert (body["id"], body["status"]) == (world["owner"].pk, "blocked")
+    assert world["owner"].status == "blocked"
+
+
+def deposit_confirmed(world, body, caller):
+    deposit = world["pending_deposit"]
+    deposit.refresh_from_db()
+    assert (body["id"], body["status"], body["received_amount"]) == (str(deposit.pk), "posted", "70.00")
+    assert body["balance_after"] == {"posted": "620.00", "held": "150.00", "available": "470.00"}
+    assert deposit.status == "posted"
+    assert position(world["wallet"]) == (Decimal("620"), Decimal("150"), Decimal("470"))
+
+
+def deposit_rejected(world, body, caller):
+    deposit = world["pending_deposit"]
+    deposit.refresh_from_db()
+    assert (body["id"], body["status"], body["reason"]) == (str(deposit.pk), "rejected", "matrix")
+    assert deposit.status == "rejected"
+    assert position(world["wallet"]) == (Decimal("550"), Decimal("150"), Decimal("400"))
+
+
+def approvals_listed(world, body, caller):
+    # Support decides no action, so it sees none; Finance sees the adjustment waiting for a checker.
+    if caller.groups.filter(name="Finance").exists():
+        assert body["count"] == 1
+        assert [(row["id"], row["action"], row["status"]) for row in body["results"]] == [
+            (world["request"].pk, "adjust", "pending")
+        ]
+    else:
+        assert (body["count"], body["results"]) == (0, [])
+
+
+def request_approved(world, body, caller):
+    request = world["request"]
+    request.refresh_from_db()
+    adjustment = Transaction.objects.get(kind="adjustment")
+    assert (body["id"], body["status"], body["decision_reason"]) == (request.pk, "approved", "matrix")
+    assert body["result"] == {"transaction": str(adjustment.pk)}
+    assert (request.status, request.decided_by) == ("approved", caller)
+    assert (adjustment.status, adjustment.amount, adjustment.wallet_id) == ("posted", Decimal("1"), world["wallet"].pk)
+    assert position(world["wallet"]) == (Decimal("551"), Decimal("150"), Decimal("401"))
+
+
+def request_rejected(world, body, caller):
+    request = world["request"]
+    request.refresh_from_db()
+    assert (body["id"], body["status"], body["decision_reason"]) == (request.pk, "rejected", "matrix")
+    assert (request.status, request.decided_by) == ("rejected", caller)
+    assert not Transaction.objects.filter(kind="adjustment").exists()
+
+
+# endpoint: (status, check of the body and the database, the audit actions it writes, new transactions)
+ALLOWED = {
+    "wallet detail": (200, wallet_shown, [], 0),
+    "wallet rename": (200, wallet_renamed, ["wallet.updated"], 0),
+    "wallet block": (200, wallet_blocked, ["wallet.blocked"], 0),
+    "wallet freeze": (200, balance_frozen, ["balance.frozen"], 0),
+    "transaction detail": (200, transaction_shown, [], 0),
+    "approve": (200, withdrawal_approved, ["withdrawal.approved"], 0),
+    "reject": (200, withdrawal_rejected, ["withdrawal.rejected"], 0),
+    "reverse": (202, reversal_requested, ["approval.requested"], 0),
+    "adjust": (202, adjustment_requested, ["approval.requested"], 0),
+    "user block": (200, user_blocked, ["user.blocked"], 0),
+    "confirm deposit": (200, deposit_confirmed, ["deposit.confirmed"], 0),
+    "reject deposit": (200, deposit_rejected, ["deposit.rejected"], 0),
+    "approvals list": (200, approvals_listed, [], 0),
+    "approve request": (200, request_approved, ["adjustment.posted", "approval.approved"], 1),
+    "reject request": (200, request_rejected, ["approval.rejected"], 0),
+}
+
+
+def test_every_allowed_call_has_its_check():
+    allowed = {endpoint for endpoint, row in EXPECTED.items() if None in row.values()}
+    assert allowed == set(ALLOWED)
+
+
 @pytest.mark.parametrize(("endpoint", "who"), CASES, ids=[f"{e}-{w}" for e, w in CASES])
 def test_permission_matrix(world, endpoint, who):
     method, url, body = endpoints(world)[endpoint]
     expected = EXPECTED[endpoint][who]
     wallet, pending = world["wallet"], world["pending"]
     audit_before = AuditEvent.objects.count()
+    last_audit = AuditEvent.objects.order_by("pk").values_list("pk", flat=True).last()
     transactions_before = Transaction.objects.count()
 
     response = (
@@ -150,7 +317,13 @@ def test_permission_matrix(world, endpoint, who):
     )
 
     if expected is None:
-        assert 200 <= response.status_code < 300, (response.status_code, response.content)
+        status, check, audited, new_transactions = ALLOWED[endpoint]
+        caller = world["users"][who]
+        assert response.status_code == status, (response.status_code, response.content)
+        check(world, response.json(), caller)
+        written = AuditEvent.objects.filter(pk__gt=last_audit).order_by("pk").values_list("action", "actor_id")
+        assert list(written) == [(action, caller.pk) for action in audited]
+        assert Transaction.objects.count() == transactions_before + new_transactions
         return
     request_before = world["request"].status
     assert response.status_code == expected, response.content

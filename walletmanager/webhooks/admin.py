@@ -71,7 +71,9 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
         call=lambda actor, endpoint, reason: services.webhook_endpoint_enable(
             actor=actor, endpoint=endpoint, reason=reason
         ),
-        done_message="{count} endpoint(s) enabled.",
+        done_message="Enabled {objects}.",
+        already_message="{objects} {was} already enabled.",
+        label=lambda endpoint: endpoint.url,
         state_field="is_active",
     )
 
@@ -146,7 +148,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         description="Resend selected deliveries now",
         permission="manage_webhooks",
         call=lambda actor, delivery, reason: services.webhook_delivery_resend(actor=actor, delivery=delivery),
-        done_message="{count} deliver(y/ies) queued again.",
+        done_message="Queued {objects} again.",
+        label=lambda delivery: f"the delivery of {delivery.event.type} to {delivery.endpoint.url}",
         reason_required=False,
         state_field=None,  # a resend is an attempt more, whatever the status was
     )

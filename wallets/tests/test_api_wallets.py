@@ -12,9 +12,9 @@ from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_approve
 from walletmanager.models import AuditEvent
+from walletmanager.testing.clients import authenticated
 from walletmanager.testing.ledger import place_hold, post_adjustment
 from wallets.models import Wallet
-from wallets.tests.conftest import authenticated
 from wallets.tests.factories import DEFAULT_PIN
 
 pytestmark = pytest.mark.django_db

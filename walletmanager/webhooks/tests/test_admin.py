@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from transactions.tests.conftest import deposit, make_wallet
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
+from walletmanager.testing.ledger import deposit, make_wallet
 from walletmanager.testing.two_factor import verified_staff_login
 from walletmanager.webhooks import services
 from walletmanager.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint

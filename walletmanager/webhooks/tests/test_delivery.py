@@ -19,11 +19,11 @@ from rest_framework.test import APIClient
 from balances.models import Currency
 from transactions import services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, client_user, deposit, funded_wallet, make_wallet, staff, usd, wallet  # noqa: F401
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import run_jobs
+from walletmanager.testing.ledger import PIN, deposit
 from walletmanager.webhooks import services as webhooks
 from walletmanager.webhooks.models import WebhookDelivery
 

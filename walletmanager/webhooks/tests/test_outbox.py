@@ -11,20 +11,10 @@ from django.db import transaction
 
 from balances.models import Currency
 from transactions import services
-from transactions.tests.conftest import (  # noqa: F401
-    PIN,
-    client_user,
-    deposit,
-    funded_wallet,
-    make_wallet,
-    other_wallet,
-    staff,
-    usd,
-    wallet,
-)
 from users.tests.factories import UserFactory
 from walletmanager.testing.database import database_env
 from walletmanager.testing.jobs import jobs_waiting
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 from walletmanager.webhooks.models import WebhookEndpoint, WebhookEvent
 from wallets.services import wallet_block
 

@@ -17,8 +17,8 @@ from balances.models import Currency
 from transactions import dashboard, deposits, services
 from transactions.models import DailyVolume, Transaction
 from transactions.reconciliation import reconcile
-from transactions.tests.conftest import PIN, deposit, make_wallet, seed_reference_data
 from walletmanager.testing.database import owner_connection
+from walletmanager.testing.ledger import PIN, deposit, make_wallet, seed_reference_data
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from transactions import deposits, services
 from transactions.models import Transaction
-from transactions.tests.conftest import PIN, deposit, make_wallet
 from users.tests.factories import StaffFactory
+from walletmanager.testing.ledger import PIN, deposit, make_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,6 @@ def transfer(source, target, amount: str) -> Transaction:
         amount=amount,
         pin=PIN,
     )
-
-
-@pytest.fixture
-def staff_api() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(StaffFactory())
-    return client
 
 
 @pytest.fixture

@@ -71,6 +71,13 @@ def parse_args(argv=None):
     )
     scale.add_argument("--scale-users", type=int, default=200, help="Demo clients for seed_demo (default 200).")
     scale.add_argument(
+        "--scale-busy-wallet",
+        type=int,
+        default=50_000,
+        help="Transactions started by one busy wallet, the one whose list is measured (default 50 000; "
+        "at most a twentieth of --scale-transactions).",
+    )
+    scale.add_argument(
         "--scale-repeats", type=int, default=20, help="Timed requests per page (default 20, after one warm-up)."
     )
     scale.add_argument(
@@ -95,6 +102,8 @@ def parse_args(argv=None):
         parser.error(f"--http-endpoints takes a comma-separated subset of {', '.join(HTTP_ENDPOINTS)}")
     if options.scale_transactions < 1 or options.scale_users < 1 or options.scale_repeats < 1:
         parser.error("--scale-transactions, --scale-users and --scale-repeats take whole numbers ≥ 1")
+    if options.scale_busy_wallet < 0:
+        parser.error("--scale-busy-wallet takes a whole number ≥ 0")
     return options
 
 

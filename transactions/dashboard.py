@@ -1,6 +1,8 @@
 """What the admin index tells operators at a glance (SPEC §8): liabilities, what needs attention
 (pending approvals and deposits, blocked users, frozen balances, ageing rates), today's volume,
-reconciliation status and 30 days of activity as a chart with axes. Every figure is one aggregate query."""
+reconciliation status and 30 days of activity as a chart with axes. Every figure is one aggregate query;
+today's volume and the chart read the per-day rollups the ledger keeps (``DailyVolume``), a few hundred rows
+whatever the size of the ledger, instead of aggregating the transactions themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from balances.models import Balance, BalanceAsset, Currency
-from transactions.models import ExchangeRate, ReconciliationRun, Transaction
+from transactions.models import DailyVolume, ExchangeRate, ReconciliationRun, Transaction
 from users.models import User
 from walletmanager.money import format_money
 
@@ -98,11 +100,40 @@ def pending_approval_requests() -> dict:
     return {"count": pending.count(), "oldest": oldest}
 
 
+def _days_are_utc() -> bool:
+    """The rollups count UTC days: they answer for the dashboard's days when its time zone is UTC
+    (``TIME_ZONE``, the default); in any other zone the figures are read from the transactions."""
+    return timezone.get_current_timezone_name() == "UTC"
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def volume_today(now: datetime | None = None) -> list[dict]:
+    """Today's transactions per kind and currency: how many, their amount, how many are posted."""
     now = now or timezone.now()
-    start = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
-    rows = (
-        Transaction.objects.filter(created_at__gte=start, created_at__lte=now)
+    today = timezone.localdate(now)
+    if _days_are_utc():
+        rows = (
+            DailyVolume.objects.filter(day=today)
+            .values("kind", "currency_id", "currency__decimals")
+            .annotate(count=Sum("transactions"), amount=Sum("amount"), posted=Sum("posted"))
+            .filter(count__gt=0)
+            .order_by("kind", "currency_id")
+        )
+    else:
+        rows = volume_scanned(_start_of(today), now)
+    return [
+        {**row, "amount": format_money(row["amount"], currency=row["currency_id"], decimals=row["currency__decimals"])}
+        for row in rows
+    ]
+
+
+def volume_scanned(start: datetime, end: datetime) -> list[dict]:
+    """``volume_today`` read from the transactions themselves (what the rollups must equal)."""
+    return list(
+        Transaction.objects.filter(created_at__gte=start, created_at__lte=end)
         .values("kind", "currency_id", "currency__decimals")
         .annotate(
             count=Count("id"),
@@ -111,10 +142,30 @@ def volume_today(now: datetime | None = None) -> list[dict]:
         )
         .order_by("kind", "currency_id")
     )
-    return [
-        {**row, "amount": format_money(row["amount"], currency=row["currency_id"], decimals=row["currency__decimals"])}
-        for row in rows
-    ]
+
+
+def daily_counts(first_day: date, now: datetime) -> dict[date, int]:
+    """Transactions created per day from ``first_day`` until ``now``."""
+    if _days_are_utc():
+        return dict(
+            DailyVolume.objects.filter(day__gte=first_day, day__lte=timezone.localdate(now))
+            .values("day")
+            .annotate(count=Sum("transactions"))
+            .filter(count__gt=0)
+            .values_list("day", "count")
+        )
+    return daily_counts_scanned(first_day, now)
+
+
+def daily_counts_scanned(first_day: date, now: datetime) -> dict[date, int]:
+    """``daily_counts`` read from the transactions themselves (what the rollups must equal)."""
+    return dict(
+        Transaction.objects.filter(created_at__gte=_start_of(first_day), created_at__lte=now)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(count=Count("id"))
+        .values_list("day", "count")
+    )
 
 
 def daily_activity(now: datetime | None = None, *, width: int = 640, height: int = 160) -> DailyChart:
@@ -122,14 +173,7 @@ def daily_activity(now: datetime | None = None, *, width: int = 640, height: int
     now = now or timezone.now()
     today = timezone.localdate(now)
     first_day = today - timedelta(days=CHART_DAYS - 1)
-    start = timezone.make_aware(datetime.combine(first_day, time.min))
-    counts = dict(
-        Transaction.objects.filter(created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(count=Count("id"))
-        .values_list("day", "count")
-    )
+    counts = daily_counts(first_day, now)
     peak = max(counts.values(), default=0)
     left, right, top, bottom = 48, width - 8, 12, height - 22  # room for the y labels and the dates
     plot_height = bottom - top

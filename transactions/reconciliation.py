@@ -330,6 +330,44 @@ CHECKS: tuple[Check, ...] = (
         """,
     ),
     Check(
+        name="daily_volume_matches_transactions",
+        description="the dashboard's per-day rollups equal the transactions they count (per UTC day, kind and "
+        "currency: transactions, amount, posted)",
+        columns=(
+            "day",
+            "kind",
+            "currency",
+            "rollup_transactions",
+            "transactions",
+            "rollup_amount",
+            "amount",
+            "rollup_posted",
+            "posted",
+        ),
+        sql="""
+            WITH rollup AS (
+                SELECT day, kind, currency_id AS currency, SUM(transactions) AS transactions,
+                       SUM(amount) AS amount, SUM(posted) AS posted
+                  FROM transactions_dailyvolume
+                 GROUP BY day, kind, currency_id
+            ), counted AS (
+                SELECT (created_at AT TIME ZONE 'UTC')::date AS day, kind, currency_id AS currency,
+                       COUNT(*) AS transactions, SUM(amount) AS amount,
+                       COUNT(*) FILTER (WHERE status IN ('posted', 'reversed')) AS posted
+                  FROM transactions_transaction
+                 GROUP BY 1, 2, 3
+            )
+            SELECT COALESCE(r.day, c.day), COALESCE(r.kind, c.kind), COALESCE(r.currency, c.currency),
+                   COALESCE(r.transactions, 0), COALESCE(c.transactions, 0), COALESCE(r.amount, 0),
+                   COALESCE(c.amount, 0), COALESCE(r.posted, 0), COALESCE(c.posted, 0)
+              FROM rollup r
+              FULL OUTER JOIN counted c ON c.day = r.day AND c.kind = r.kind AND c.currency = r.currency
+             WHERE (COALESCE(r.transactions, 0), COALESCE(r.amount, 0), COALESCE(r.posted, 0))
+                   IS DISTINCT FROM (COALESCE(c.transactions, 0), COALESCE(c.amount, 0), COALESCE(c.posted, 0))
+             ORDER BY 1, 2, 3
+        """,
+    ),
+    Check(
         name="system_wallets_have_no_assets",
         description="system wallets hold no asset rows (their positions are their entries)",
         columns=("asset", "wallet", "system_role", "currency", "posted"),

@@ -9,6 +9,7 @@ queries, whatever the row counts.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -124,7 +125,16 @@ class IndexedDateHierarchyMixin:
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return IndexedDateHierarchyQuerySet(model=queryset.model, query=queryset.query.chain(), using=queryset._db)
+        indexed = _with_indexed_dates(type(queryset))
+        return indexed(model=queryset.model, query=queryset.query.chain(), using=queryset._db)
+
+
+@functools.cache
+def _with_indexed_dates(queryset_class: type[QuerySet]) -> type[QuerySet]:
+    """The model's own QuerySet class (its methods stay available to the admin) with indexed ``datetimes``."""
+    if issubclass(queryset_class, IndexedDateHierarchyQuerySet):
+        return queryset_class
+    return type(f"IndexedDate{queryset_class.__name__}", (IndexedDateHierarchyQuerySet, queryset_class), {})
 
 
 # --- list filters that do not scan the table ----------------------------------------------------

@@ -93,10 +93,18 @@ class Command(OperatorCommand):
         parser.add_argument(
             "--days", type=int, default=30, help="the history is spread over this many past days (default 30)"
         )
+        parser.add_argument(
+            "--busy-wallet",
+            type=int,
+            default=0,
+            metavar="N",
+            help="the demo client's USD wallet starts about N of the transactions written now, the rest are "
+            "spread evenly (default 0: it is drawn like every other wallet)",
+        )
 
-    def run(self, *args, users: int, transactions: int, seed: int, days: int, **options):
-        if users < 0 or transactions < 0:
-            raise CommandError("--users and --transactions must be zero or more.")
+    def run(self, *args, users: int, transactions: int, seed: int, days: int, busy_wallet: int, **options):
+        if users < 0 or transactions < 0 or busy_wallet < 0:
+            raise CommandError("--users, --transactions and --busy-wallet must be zero or more.")
         if days < 1:
             raise CommandError("--days must be at least 1.")
         if not settings.DEBUG:
@@ -119,7 +127,7 @@ class Command(OperatorCommand):
         existing = Transaction.objects.filter(description=DEMO_DESCRIPTION).count()
         missing = max(0, transactions - existing)
         if missing:
-            self._bulk_transactions(seed, usd_wallets, missing=missing, days=days)
+            self._bulk_transactions(seed, usd_wallets, missing=missing, days=days, busy=min(busy_wallet, missing))
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Logins:"))
         for email, password, role, superuser, group, *_ in DEMO_LOGINS:
@@ -306,8 +314,9 @@ class Command(OperatorCommand):
 
     # --- the fast path ---------------------------------------------------------------------------
 
-    def _bulk_transactions(self, seed: int, wallets: list[Wallet], *, missing: int, days: int) -> None:
-        """Top up to the target with set-based SQL, ``BULK_BATCH`` transactions per database transaction."""
+    def _bulk_transactions(self, seed: int, wallets: list[Wallet], *, missing: int, days: int, busy: int) -> None:
+        """Top up to the target with set-based SQL, ``BULK_BATCH`` transactions per database transaction;
+        ``busy`` of them (about) start from the first wallet, the demo client's (a busy wallet to measure)."""
         wallet_ids = list(
             Wallet.objects.filter(
                 pk__in=[wallet.pk for wallet in wallets],
@@ -318,12 +327,19 @@ class Command(OperatorCommand):
         )
         if len(wallet_ids) < 2:
             raise CommandError("The demo history needs at least two active demo wallets: use --users 1 or more.")
+        # The busy wallet goes first: the batch draws it as source index 0.
+        if busy and wallets[0].pk in wallet_ids:
+            wallet_ids.remove(wallets[0].pk)
+            wallet_ids.insert(0, wallets[0].pk)
+        else:
+            busy = 0
         system = dict(Wallet.objects.filter(system_role__in=["external", "fees"]).values_list("system_role", "pk"))
         params = {
             "wallet_ids": wallet_ids,
             "external": system["external"],
             "fees": system["fees"],
             "days": days,
+            "busy_share": busy / missing,
             **self._fee_params(),
         }
         started = time.monotonic()
@@ -390,7 +406,8 @@ class Command(OperatorCommand):
                 CREATE TEMP TABLE demo_batch ON COMMIT DROP AS
                 WITH draws AS (
                     SELECT random() AS pick, random() AS size_draw, random() AS age,
-                           floor(random() * cardinality(%(wallet_ids)s::uuid[]))::int AS source,
+                           CASE WHEN random() < %(busy_share)s THEN 0
+                                ELSE floor(random() * cardinality(%(wallet_ids)s::uuid[]))::int END AS source,
                            1 + floor(random() * (cardinality(%(wallet_ids)s::uuid[]) - 1))::int AS step
                       FROM generate_series(1, %(size)s)
                 ), movements AS (

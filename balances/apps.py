@@ -9,11 +9,19 @@ class BalancesConfig(AppConfig):
     def ready(self) -> None:
         from balances import receivers, services
         from walletmanager.database import roles
-        from wallets.services import register_balance_opener
+        from wallets.services import BalanceSteps, register_balance_steps
 
         receivers.connect()
-        # A new wallet's balance is opened inside wallet_create's transaction (see wallets.services).
-        register_balance_opener(services.balance_open)
+        # The wallet services open a new wallet's balance, mirror a credit limit on its assets and
+        # check them before a close with these steps, inside their own transaction (see
+        # wallets.services): wallets never imports balances.
+        register_balance_steps(
+            BalanceSteps(
+                open=services.balance_open,
+                apply_credit_limit=services.balance_apply_credit_limit,
+                lock_and_check_empty=services.balance_lock_and_check_empty,
+            )
+        )
         # Positions move only through the ledger's database functions (SPEC §14); the runtime role
         # opens assets (they start at zero) and mirrors a wallet's credit limit on them.
         roles.restrict("balances_balanceasset", "SELECT", "INSERT", "UPDATE (credit_limit, updated_at)")

@@ -15,7 +15,7 @@ from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.audit import save_audited, set_fields
 from walletmanager.exceptions import InvalidState, ValidationFailed
-from walletmanager.money import fractional_digits
+from walletmanager.money import format_number, fractional_digits
 from wallets.exceptions import WalletClosed
 from wallets.models import Wallet
 
@@ -50,6 +50,36 @@ def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
     balance = Balance.objects.create(wallet=wallet, kind=kind, currency=active)
     BalanceAsset.objects.create(balance=balance, currency=active, credit_limit=wallet.credit_limit or Decimal(0))
     return balance
+
+
+# The two steps below are wallets' (registered in BalancesConfig.ready(), see wallets.services): the
+# wallet services call them inside their transaction with the wallet row already locked, so the
+# assets are locked after it (SPEC §14), ordered by pk like the ledger's.
+
+
+def _locked_assets(wallet: Wallet) -> list[BalanceAsset]:
+    balance = getattr(wallet, "balance", None)  # RelatedObjectDoesNotExist is an AttributeError
+    if balance is None:
+        return []
+    return list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
+
+
+def balance_apply_credit_limit(*, wallet: Wallet, credit_limit: Decimal) -> None:
+    """Mirror a credit wallet's new limit on its assets, where PostgreSQL checks the floor
+    ``posted >= held - credit_limit``; a limit below the credit already used is refused."""
+    assets = _locked_assets(wallet)
+    used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
+    if credit_limit < used:
+        raise InvalidState(f"The wallet already uses {format_number(used)} of credit; the limit cannot go below it.")
+    BalanceAsset.objects.filter(pk__in=[asset.pk for asset in assets]).update(
+        credit_limit=credit_limit, updated_at=timezone.now()
+    )
+
+
+def balance_lock_and_check_empty(*, wallet: Wallet) -> bool:
+    """Lock the wallet's assets (so no deposit lands before its close) and tell whether every one
+    has posted = 0 and held = 0; a wallet without a balance holds nothing."""
+    return all(asset.posted == 0 and asset.held == 0 for asset in _locked_assets(wallet))
 
 
 def balance_freeze(*, actor: Any, balance: Balance, reason: str) -> Balance:

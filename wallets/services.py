@@ -4,7 +4,8 @@ database transaction.
 
 Lock order shared with the ledger (SPEC §14): owner, wallet and balance rows first (a movement
 share-locks them, a status change locks the one it changes for update), then balance assets
-(ordered by pk). ``actor=None`` means the system (management commands).
+(ordered by pk), which only the balances app's registered steps lock and write. ``actor=None``
+means the system (management commands).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,7 +36,7 @@ from walletmanager.exceptions import (
     ValidationFailed,
 )
 from walletmanager.keyed_hash import check_keyed_hash, is_keyed_hash, make_keyed_hash
-from walletmanager.money import MAX_AMOUNT, InvalidAmount, format_number, fractional_digits, to_decimal
+from walletmanager.money import MAX_AMOUNT, InvalidAmount, fractional_digits, to_decimal
 from wallets import signals
 from wallets.exceptions import (
     InvalidPin,
@@ -104,28 +106,45 @@ def _state(wallet: Wallet, *fields: str) -> dict[str, Any]:
     return {field: str(getattr(wallet, field)) for field in fields}
 
 
-# --- the balance every wallet opens with ------------------------------------------------------------
-# A wallet is never without its balance, but the balances app sits above wallets (it imports wallets,
-# never the reverse). So balances hands wallets its one "open the balance" step from
-# BalancesConfig.ready(), and wallet_create calls it directly inside its atomic block: one required
-# step with a return value and its errors, not a signal that any number of receivers (or none) may
-# hear. The entry points stay where they are (the wallets API, the admin, the commands, and every
-# caller of wallet_create), and the arrow still points down.
-
-_balance_opener: Callable[..., Any] | None = None
-
-
-def register_balance_opener(opener: Callable[..., Any]) -> None:
-    """Called once by the balances app: ``opener(wallet=, kind=, currency=)`` opens the balance of a
-    new wallet or raises a domain error."""
-    global _balance_opener
-    _balance_opener = opener
+# --- the balances app's steps ---------------------------------------------------------------------
+# A wallet is never without its balance, its assets mirror its credit limit (PostgreSQL checks the
+# floor on the asset) and it closes only when they hold nothing. Those rows belong to the balances
+# app, which sits above wallets (it imports wallets, never the reverse). So balances hands wallets
+# its steps from BalancesConfig.ready(), and the wallet services call them directly inside their
+# atomic block, at a known place in the lock order: required steps with return values and errors,
+# not signals that any number of receivers (or none) may hear. The entry points stay where they are
+# (the wallets API, the admin, the approvals desk, the commands), and the arrow still points down.
 
 
-def _open_balance(*, wallet: Wallet, kind: str, currency: str | None) -> Any:
-    if _balance_opener is None:
-        raise RuntimeError("No balance opener registered: the balances app must be installed.")
-    return _balance_opener(wallet=wallet, kind=kind, currency=currency)
+@dataclass(frozen=True)
+class BalanceSteps:
+    """What the wallet services ask of the balances app, each called inside their transaction with
+    the wallet row already locked (SPEC §14: the wallet, then its assets ordered by pk)."""
+
+    # open(wallet=, kind=, currency=): open a new wallet's balance (and its asset) and return it, or
+    # raise a domain error for a refused kind or currency.
+    open: Callable[..., Any]
+    # apply_credit_limit(wallet=, credit_limit=): lock the wallet's assets, refuse (InvalidState) a
+    # limit below the credit already used, and set their credit_limit mirror to it.
+    apply_credit_limit: Callable[..., None]
+    # lock_and_check_empty(wallet=): lock the wallet's assets and tell whether every one has
+    # posted = 0 and held = 0 (True for a wallet without a balance).
+    lock_and_check_empty: Callable[..., bool]
+
+
+_registered_balance_steps: BalanceSteps | None = None
+
+
+def register_balance_steps(steps: BalanceSteps) -> None:
+    """Called once by the balances app, from ``BalancesConfig.ready()``."""
+    global _registered_balance_steps
+    _registered_balance_steps = steps
+
+
+def _balance_steps() -> BalanceSteps:
+    if _registered_balance_steps is None:
+        raise RuntimeError("No balance steps registered: the balances app must be installed.")
+    return _registered_balance_steps
 
 
 # --- creation and edits --------------------------------------------------------------------------
@@ -189,9 +208,9 @@ def wallet_create(
         wallet = Wallet.objects.create(
             owner=owner, name=name, kind=kind, credit_limit=Decimal(0), pin=wallet_pin_hash(pin)
         )
-        # The balances app's step (registered below), called here inside this transaction: a
+        # The balances app's step (registered above), called here inside this transaction: a
         # refused currency rolls the wallet back too.
-        _open_balance(wallet=wallet, kind=balance_kind, currency=currency)
+        _balance_steps().open(wallet=wallet, kind=balance_kind, currency=currency)
         signals.wallet_created.send(
             sender=Wallet,
             instance=wallet,
@@ -264,19 +283,12 @@ def wallet_set_credit_limit(*, actor: Any, wallet: Wallet, credit_limit: Decimal
         wallet, limit = _check_credit_limit(wallet, credit_limit)
         if limit == wallet.credit_limit:
             return wallet
-        balance = wallet.balance
-        assets = list(balance.assets.select_for_update(of=("self",)).order_by("pk"))
-        used = max((asset.held - asset.posted for asset in assets), default=Decimal(0))
-        if limit < used:
-            raise InvalidState(
-                f"The wallet already uses {format_number(used)} of credit; the limit cannot go below it."
-            )
+        # The balances app locks the assets (after the wallet, SPEC §14), refuses a limit below the
+        # credit used and moves their mirror, before the wallet's own row changes.
+        _balance_steps().apply_credit_limit(wallet=wallet, credit_limit=limit)
         before = wallet.credit_limit
         wallet.credit_limit = limit
         wallet.save(update_fields=["credit_limit", "updated_at"])
-        balance.assets.filter(pk__in=[asset.pk for asset in assets]).update(
-            credit_limit=limit, updated_at=timezone.now()
-        )
         signals.wallet_updated.send(
             sender=Wallet,
             instance=wallet,
@@ -392,13 +404,10 @@ def wallet_close(*, actor: Any, wallet: Wallet, pin: str | None = None, reason: 
             return wallet
         if not staff and wallet.status == Wallet.Status.BLOCKED:
             raise WalletBlocked("The wallet is blocked; ask support to close it.")
-        # Read (and lock, so no deposit lands between the check and the close) the assets through
-        # the reverse relation: wallets must not import the balances app.
-        balance = getattr(wallet, "balance", None)  # RelatedObjectDoesNotExist is an AttributeError
-        if balance is not None:
-            assets = balance.assets.select_for_update(of=("self",)).order_by("pk")
-            if any(asset.posted != 0 or asset.held != 0 for asset in assets):
-                raise WalletNotEmpty()
+        # The balances app locks the assets (so no deposit lands between the check and the close)
+        # and tells whether they hold anything.
+        if not _balance_steps().lock_and_check_empty(wallet=wallet):
+            raise WalletNotEmpty()
         before = _state(wallet, "status")
         wallet.status = Wallet.Status.CLOSED
         wallet.closed_at = timezone.now()

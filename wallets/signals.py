@@ -2,7 +2,7 @@
 with ``instance`` (the wallet), ``actor``, ``reason`` and ``data``.
 
 The balance of a new wallet is not opened in response to ``wallet_created``: it is a required step
-that ``wallet_create`` calls itself (``register_balance_opener``)."""
+that ``wallet_create`` calls itself (``register_balance_steps``)."""
 
 from django.dispatch import Signal
 

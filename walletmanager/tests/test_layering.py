@@ -60,3 +60,34 @@ def test_the_kernel_names_no_domain_but_in_its_composition_roots():
         if str(path.relative_to(settings.BASE_DIR)) not in COMPOSITION_ROOTS
     }
     assert {path: apps for path, apps in offending.items() if apps} == {}
+
+
+# The wallets admin reads the assets to display a wallet's balance per currency; everything else in
+# wallets (its services above all) asks the balances app's registered steps instead.
+ASSET_READERS = {"wallets/admin.py"}
+
+
+def asset_references(path: Path) -> list[str]:
+    """Where a module names the balances app's asset rows: the reverse relation ``.assets`` or the
+    ``BalanceAsset`` model (as a name, an attribute, or a string such as ``"balances.BalanceAsset"``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("assets", "BalanceAsset"):
+            found.append(f"{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "BalanceAsset":
+            found.append(f"{node.lineno}: BalanceAsset")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "balanceasset" in node.value.lower():
+            found.append(f"{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_wallets_leaves_the_asset_rows_to_the_balances_app():
+    """Locking the assets, mirroring a credit limit on them and checking them before a close are the
+    balances app's steps (``wallets.services.register_balance_steps``): a source-level check, since
+    the reverse relation ``wallet.balance.assets`` needs no import for the test above to catch."""
+    offending = {
+        str(path.relative_to(settings.BASE_DIR)): asset_references(path)
+        for path in modules("wallets")
+        if str(path.relative_to(settings.BASE_DIR)) not in ASSET_READERS
+    }
+    assert {path: found for path, found in offending.items() if found} == {}

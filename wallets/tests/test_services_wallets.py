@@ -310,6 +310,10 @@ def test_credit_limit_moves_the_asset_mirror_and_never_below_what_is_used(credit
     with pytest.raises(DomainError) as error:
         services.wallet_set_credit_limit(actor=finance_user, wallet=credit_wallet, credit_limit=Decimal("69.99"))
     assert error.value.code == "invalid_state"
+    assert error.value.detail == "The wallet already uses 70 of credit; the limit cannot go below it."
+    credit_wallet.refresh_from_db()
+    asset.refresh_from_db()
+    assert credit_wallet.credit_limit == asset.credit_limit == Decimal(100)  # the refusal changed nothing
     with pytest.raises(PermissionDeniedError):
         services.wallet_set_credit_limit(actor=client_user, wallet=credit_wallet, credit_limit=Decimal(500))
 

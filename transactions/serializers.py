@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -14,7 +15,7 @@ from rest_framework import serializers
 from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
 from walletmanager.actors import is_staff_user
-from walletmanager.api.serializers import AmountField, IdField, StrictSerializer
+from walletmanager.api.serializers import AmountField, IdField, StrictSerializer, datetime_representation, text_or_none
 from walletmanager.money import format_amount, format_number
 
 MAX_TEXT = 1000
@@ -146,6 +147,15 @@ class EntrySerializer(serializers.Serializer):
     def get_amount(self, entry) -> str:
         return _amount(entry.amount, entry.currency)
 
+    def to_representation(self, entry) -> dict:
+        # Plain, as TransactionSerializer's (see there); the fields above still make the schema.
+        return {
+            "wallet": str(entry.wallet_id),
+            "system_role": text_or_none(entry.wallet.system_role),
+            "currency": str(entry.currency_id),
+            "amount": self.get_amount(entry),
+        }
+
 
 class TransactionSerializer(serializers.ModelSerializer):
     """A transaction as a client sees it; amounts are strings with the currency's decimals. Never
@@ -194,6 +204,36 @@ class TransactionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, obj) -> dict:
+        # Plain, field by field as DRF renders them: DRF's machinery (a bound field per column, its
+        # get_attribute and to_representation) was a third of the list page's CPU. The declared fields
+        # above still make the OpenAPI schema; transactions/tests/test_plain_representation.py asserts this dict
+        # equals DRF's own rendering for every kind and status. In-process profile (test client, CPU
+        # per request, median of 4 runs): a page of 50, client 9.0 -> 7.4 ms, staff 8.4 -> 6.7 ms; the
+        # 50 rows alone 1.4 -> 0.7 ms.
+        zone = timezone.get_current_timezone()
+        return {
+            "id": str(obj.id),
+            "kind": str(obj.kind),
+            "status": str(obj.status),
+            "wallet": str(obj.wallet_id),
+            "currency": str(obj.currency_id),
+            "amount": self.get_amount(obj),
+            "fee": self.get_fee(obj),
+            "to_wallet": text_or_none(obj.to_wallet_id),
+            "to_currency": text_or_none(obj.to_currency_id),
+            "to_amount": self.get_to_amount(obj),
+            "rate": self.get_rate(obj),
+            "description": str(obj.description),
+            "reverses": text_or_none(obj.reverses_id),
+            "reference": text_or_none(obj.reference),
+            "received_amount": self.get_received_amount(obj),
+            "created_at": datetime_representation(obj.created_at, zone),
+            "posted_at": datetime_representation(obj.posted_at, zone),
+            "resolved_at": datetime_representation(obj.resolved_at, zone),
+            "balance_after": self.get_balance_after(obj),
+        }
+
     @extend_schema_field({"type": "string", "nullable": True})
     def get_received_amount(self, obj) -> str | None:
         return _amount(obj.received_amount, obj.currency)
@@ -234,6 +274,12 @@ class StaffTransactionSerializer(TransactionSerializer):
         fields = [*TransactionSerializer.Meta.fields, "reason", "provider_id"]
         read_only_fields = fields
 
+    def to_representation(self, obj) -> dict:
+        data = super().to_representation(obj)
+        data["reason"] = str(obj.reason)
+        data["provider_id"] = text_or_none(obj.provider_id)
+        return data
+
 
 class TransactionDetailSerializer(StaffTransactionSerializer):
     """Staff also see the ledger entries."""
@@ -243,6 +289,12 @@ class TransactionDetailSerializer(StaffTransactionSerializer):
     class Meta(StaffTransactionSerializer.Meta):
         fields = [*StaffTransactionSerializer.Meta.fields, "entries"]
         read_only_fields = fields
+
+    def to_representation(self, obj) -> dict:
+        data = super().to_representation(obj)
+        entry_serializer = EntrySerializer()
+        data["entries"] = [entry_serializer.to_representation(entry) for entry in obj.entries.all()]
+        return data
 
 
 def transaction_serializer_for(user) -> type[TransactionSerializer]:

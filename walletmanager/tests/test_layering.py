@@ -62,9 +62,11 @@ def test_the_kernel_names_no_domain_but_in_its_composition_roots():
     assert {path: apps for path, apps in offending.items() if apps} == {}
 
 
-# The wallets admin reads the assets to display a wallet's balance per currency; everything else in
-# wallets (its services above all) asks the balances app's registered steps instead.
-ASSET_READERS = {"wallets/admin.py"}
+# The wallets admin and the API's balance serializer (its plain representation reads
+# ``balance.assets`` as its ``source="assets.all"`` does) read the assets to display a wallet's
+# balance per currency; everything else in wallets (its services above all) asks the balances app's
+# registered steps instead.
+ASSET_READERS = {"wallets/admin.py", "wallets/serializers.py"}
 
 
 def asset_references(path: Path) -> list[str]:

@@ -33,6 +33,8 @@ class ServiceFormAdminMixin:
     """
 
     def service_save(self, actor, form, obj):
+        """The hook every admin using this mixin overrides: call its one service with the parsed
+        ``form.cleaned_data`` and return the object the service wrote."""
         raise NotImplementedError
 
     def saves_through_service(self, obj) -> bool:

@@ -6,115 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("balances", "0001_initial"),
-        ("wallets", "0001_initial"),
+        ('balances', '0001_initial'),
+        ('wallets', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="balance",
-            name="wallet",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT, related_name="balance", to="wallets.wallet"
-            ),
+            model_name='balance',
+            name='wallet',
+            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='balance', to='wallets.wallet'),
         ),
         migrations.AddField(
-            model_name="balanceasset",
-            name="balance",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="assets", to="balances.balance"
-            ),
+            model_name='balanceasset',
+            name='balance',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assets', to='balances.balance'),
         ),
         migrations.AddConstraint(
-            model_name="currency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("code__regex", "^[A-Z0-9]{3,10}$")), name="currency_code_format"
-            ),
+            model_name='currency',
+            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[A-Z0-9]{3,10}$')), name='currency_code_format'),
         ),
         migrations.AddConstraint(
-            model_name="currency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("decimals__lte", 18)), name="currency_decimals_range"
-            ),
+            model_name='currency',
+            constraint=models.CheckConstraint(condition=models.Q(('decimals__lte', 18)), name='currency_decimals_range'),
         ),
         migrations.AddConstraint(
-            model_name="currency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("withdrawal_approval_threshold__isnull", True),
-                    ("withdrawal_approval_threshold__gt", 0),
-                    _connector="OR",
-                ),
-                name="currency_threshold_positive",
-            ),
+            model_name='currency',
+            constraint=models.CheckConstraint(condition=models.Q(('withdrawal_approval_threshold__isnull', True), ('withdrawal_approval_threshold__gt', 0), _connector='OR'), name='currency_threshold_positive'),
         ),
         migrations.AddField(
-            model_name="balanceasset",
-            name="currency",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="balances.currency"
-            ),
+            model_name='balanceasset',
+            name='currency',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="balance",
-            name="currency",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The only currency of a regular balance.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="balances.currency",
-            ),
+            model_name='balance',
+            name='currency',
+            field=models.ForeignKey(blank=True, help_text='The only currency of a regular balance.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddConstraint(
-            model_name="balanceasset",
-            constraint=models.UniqueConstraint(
-                fields=("balance", "currency"), name="asset_unique_per_balance_currency"
-            ),
+            model_name='balanceasset',
+            constraint=models.UniqueConstraint(fields=('balance', 'currency'), name='asset_unique_per_balance_currency'),
         ),
         migrations.AddConstraint(
-            model_name="balanceasset",
-            constraint=models.CheckConstraint(condition=models.Q(("held__gte", 0)), name="asset_held_not_negative"),
+            model_name='balanceasset',
+            constraint=models.CheckConstraint(condition=models.Q(('held__gte', 0)), name='asset_held_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name="balanceasset",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("credit_limit__gte", 0)), name="asset_credit_limit_not_negative"
-            ),
+            model_name='balanceasset',
+            constraint=models.CheckConstraint(condition=models.Q(('credit_limit__gte', 0)), name='asset_credit_limit_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name="balanceasset",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    (
-                        "posted__gte",
-                        django.db.models.expressions.CombinedExpression(
-                            models.F("held"), "-", models.F("credit_limit")
-                        ),
-                    )
-                ),
-                name="asset_above_floor",
-            ),
+            model_name='balanceasset',
+            constraint=models.CheckConstraint(condition=models.Q(('posted__gte', django.db.models.expressions.CombinedExpression(models.F('held'), '-', models.F('credit_limit')))), name='asset_above_floor'),
         ),
         migrations.AddConstraint(
-            model_name="balance",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("kind", "regular"), ("currency__isnull", False)),
-                    models.Q(("kind", "multi"), ("currency__isnull", True)),
-                    _connector="OR",
-                ),
-                name="balance_regular_has_currency",
-            ),
+            model_name='balance',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'regular'), ('currency__isnull', False)), models.Q(('kind', 'multi'), ('currency__isnull', True)), _connector='OR'), name='balance_regular_has_currency'),
         ),
         migrations.AddConstraint(
-            model_name="balance",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("status__in", ["active", "frozen"])), name="balance_status_valid"
-            ),
+            model_name='balance',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'frozen'])), name='balance_status_valid'),
         ),
     ]

@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("balances", "0004_system_wallets"),
+        ('balances', '0004_system_wallets'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="balanceasset",
-            name="sequence",
+            model_name='balanceasset',
+            name='sequence',
             field=models.BigIntegerField(default=0, help_text="Sequence number of the asset's last entry."),
         ),
     ]

@@ -24,47 +24,30 @@ def seed_limits(apps, schema_editor):
         Currency.objects.filter(code=code, withdrawal_approval_threshold__isnull=True).update(
             withdrawal_approval_threshold=Decimal(threshold)
         )
-        Currency.objects.filter(code=code, daily_outgoing_limit__isnull=True).update(
-            daily_outgoing_limit=Decimal(daily)
-        )
+        Currency.objects.filter(code=code, daily_outgoing_limit__isnull=True).update(daily_outgoing_limit=Decimal(daily))
+
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("balances", "0005_balanceasset_sequence"),
+        ('balances', '0005_balanceasset_sequence'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="currency",
-            name="daily_outgoing_limit",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=18,
-                help_text="At most this much may leave one wallet in this currency per rolling 24 hours (withdrawals, transfers out and exchanges out). Empty: no limit.",
-                max_digits=38,
-                null=True,
-            ),
+            model_name='currency',
+            name='daily_outgoing_limit',
+            field=models.DecimalField(blank=True, decimal_places=18, help_text='At most this much may leave one wallet in this currency per rolling 24 hours (withdrawals, transfers out and exchanges out). Empty: no limit.', max_digits=38, null=True),
         ),
         migrations.AlterField(
-            model_name="currency",
-            name="withdrawal_approval_threshold",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=18,
-                help_text="A withdrawal waits for staff approval when it, or the wallet's withdrawals in this currency over the last 24 hours including it, reach this amount.",
-                max_digits=38,
-                null=True,
-            ),
+            model_name='currency',
+            name='withdrawal_approval_threshold',
+            field=models.DecimalField(blank=True, decimal_places=18, help_text="A withdrawal waits for staff approval when it, or the wallet's withdrawals in this currency over the last 24 hours including it, reach this amount.", max_digits=38, null=True),
         ),
         migrations.AddConstraint(
-            model_name="currency",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("daily_outgoing_limit__isnull", True), ("daily_outgoing_limit__gt", 0), _connector="OR"
-                ),
-                name="currency_daily_limit_positive",
-            ),
+            model_name='currency',
+            constraint=models.CheckConstraint(condition=models.Q(('daily_outgoing_limit__isnull', True), ('daily_outgoing_limit__gt', 0), _connector='OR'), name='currency_daily_limit_positive'),
         ),
         migrations.RunPython(seed_limits, migrations.RunPython.noop),
     ]

@@ -6,261 +6,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("balances", "0002_initial"),
-        ("transactions", "0001_initial"),
-        ("wallets", "0001_initial"),
+        ('balances', '0002_initial'),
+        ('transactions', '0001_initial'),
+        ('wallets', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="entry",
-            name="wallet",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="wallets.wallet"
-            ),
+            model_name='entry',
+            name='wallet',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='wallets.wallet'),
         ),
         migrations.AddField(
-            model_name="exchangerate",
-            name="base",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="balances.currency"
-            ),
+            model_name='exchangerate',
+            name='base',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="exchangerate",
-            name="quote",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="balances.currency"
-            ),
+            model_name='exchangerate',
+            name='quote',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="feerule",
-            name="currency",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="Empty: applies to every currency without a rule of its own.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="balances.currency",
-            ),
+            model_name='feerule',
+            name='currency',
+            field=models.ForeignKey(blank=True, help_text='Empty: applies to every currency without a rule of its own.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="idempotencykey",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
-            ),
+            model_name='idempotencykey',
+            name='user',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='transaction',
+            name='created_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="currency",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="balances.currency"
-            ),
+            model_name='transaction',
+            name='currency',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="reverses",
-            field=models.OneToOneField(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="reversed_by",
-                to="transactions.transaction",
-            ),
+            model_name='transaction',
+            name='reverses',
+            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='transactions.transaction'),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="to_currency",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="balances.currency",
-            ),
+            model_name='transaction',
+            name='to_currency',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='balances.currency'),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="to_wallet",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="incoming_transactions",
-                to="wallets.wallet",
-            ),
+            model_name='transaction',
+            name='to_wallet',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='incoming_transactions', to='wallets.wallet'),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="wallet",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="transactions", to="wallets.wallet"
-            ),
+            model_name='transaction',
+            name='wallet',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='wallets.wallet'),
         ),
         migrations.AddField(
-            model_name="entry",
-            name="transaction",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="transactions.transaction"
-            ),
+            model_name='entry',
+            name='transaction',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='transactions.transaction'),
         ),
         migrations.AddIndex(
-            model_name="exchangerate",
-            index=models.Index(fields=["base", "quote", "-created_at"], name="rate_pair_newest_idx"),
+            model_name='exchangerate',
+            index=models.Index(fields=['base', 'quote', '-created_at'], name='rate_pair_newest_idx'),
         ),
         migrations.AddConstraint(
-            model_name="exchangerate",
-            constraint=models.CheckConstraint(condition=models.Q(("rate__gt", 0)), name="rate_positive"),
+            model_name='exchangerate',
+            constraint=models.CheckConstraint(condition=models.Q(('rate__gt', 0)), name='rate_positive'),
         ),
         migrations.AddConstraint(
-            model_name="exchangerate",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("base", models.F("quote")), _negated=True), name="rate_distinct_currencies"
-            ),
+            model_name='exchangerate',
+            constraint=models.CheckConstraint(condition=models.Q(('base', models.F('quote')), _negated=True), name='rate_distinct_currencies'),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("is_active", True)),
-                fields=("kind", "currency"),
-                name="feerule_one_active_per_currency",
-                nulls_distinct=False,
-            ),
+            model_name='feerule',
+            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('kind', 'currency'), name='feerule_one_active_per_currency', nulls_distinct=False),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("percent_bps__lte", 10000)), name="feerule_bps_range"
-            ),
+            model_name='feerule',
+            constraint=models.CheckConstraint(condition=models.Q(('percent_bps__lte', 10000)), name='feerule_bps_range'),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.CheckConstraint(condition=models.Q(("flat__gte", 0)), name="feerule_flat_not_negative"),
+            model_name='feerule',
+            constraint=models.CheckConstraint(condition=models.Q(('flat__gte', 0)), name='feerule_flat_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.CheckConstraint(condition=models.Q(("min_fee__gte", 0)), name="feerule_min_not_negative"),
+            model_name='feerule',
+            constraint=models.CheckConstraint(condition=models.Q(('min_fee__gte', 0)), name='feerule_min_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("max_fee__isnull", True), ("max_fee__gte", models.F("min_fee")), _connector="OR"),
-                name="feerule_max_not_below_min",
-            ),
+            model_name='feerule',
+            constraint=models.CheckConstraint(condition=models.Q(('max_fee__isnull', True), ('max_fee__gte', models.F('min_fee')), _connector='OR'), name='feerule_max_not_below_min'),
         ),
         migrations.AddConstraint(
-            model_name="feerule",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("kind__in", ["deposit", "withdrawal", "transfer", "exchange"])),
-                name="feerule_kind_chargeable",
-            ),
+            model_name='feerule',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['deposit', 'withdrawal', 'transfer', 'exchange'])), name='feerule_kind_chargeable'),
         ),
         migrations.AddIndex(
-            model_name="idempotencykey",
-            index=models.Index(fields=["created_at"], name="idempotency_created_idx"),
+            model_name='idempotencykey',
+            index=models.Index(fields=['created_at'], name='idempotency_created_idx'),
         ),
         migrations.AddConstraint(
-            model_name="idempotencykey",
-            constraint=models.UniqueConstraint(fields=("user", "key"), name="idempotency_key_unique_per_user"),
+            model_name='idempotencykey',
+            constraint=models.UniqueConstraint(fields=('user', 'key'), name='idempotency_key_unique_per_user'),
         ),
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(fields=["wallet", "-created_at"], name="tx_wallet_created_idx"),
+            model_name='transaction',
+            index=models.Index(fields=['wallet', '-created_at'], name='tx_wallet_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(fields=["to_wallet", "-created_at"], name="tx_to_wallet_created_idx"),
+            model_name='transaction',
+            index=models.Index(fields=['to_wallet', '-created_at'], name='tx_to_wallet_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(fields=["-created_at", "-id"], name="tx_created_idx"),
+            model_name='transaction',
+            index=models.Index(fields=['-created_at', '-id'], name='tx_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(condition=models.Q(("status", "pending")), fields=["created_at"], name="tx_pending_idx"),
+            model_name='transaction',
+            index=models.Index(condition=models.Q(('status', 'pending')), fields=['created_at'], name='tx_pending_idx'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="transaction_amount_positive"
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='transaction_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(condition=models.Q(("fee__gte", 0)), name="transaction_fee_not_negative"),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('fee__gte', 0)), name='transaction_fee_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("to_amount__isnull", True), ("to_amount__gt", 0), _connector="OR"),
-                name="transaction_to_amount_positive",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('to_amount__isnull', True), ('to_amount__gt', 0), _connector='OR'), name='transaction_to_amount_positive'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("kind__in", ["deposit", "withdrawal", "transfer", "exchange", "reversal", "adjustment"])
-                ),
-                name="transaction_kind_valid",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['deposit', 'withdrawal', 'transfer', 'exchange', 'reversal', 'adjustment'])), name='transaction_kind_valid'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("status__in", ["pending", "posted", "rejected", "cancelled", "expired", "reversed"])
-                ),
-                name="transaction_status_valid",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'posted', 'rejected', 'cancelled', 'expired', 'reversed'])), name='transaction_status_valid'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status__in", ["posted", "reversed"]), _negated=True),
-                    ("posted_at__isnull", False),
-                    _connector="OR",
-                ),
-                name="transaction_posted_has_posted_at",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['posted', 'reversed']), _negated=True), ('posted_at__isnull', False), _connector='OR'), name='transaction_posted_has_posted_at'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("kind", "reversal"), ("reverses__isnull", False)),
-                    models.Q(models.Q(("kind", "reversal"), _negated=True), ("reverses__isnull", True)),
-                    _connector="OR",
-                ),
-                name="transaction_reversal_has_original",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'reversal'), ('reverses__isnull', False)), models.Q(models.Q(('kind', 'reversal'), _negated=True), ('reverses__isnull', True)), _connector='OR'), name='transaction_reversal_has_original'),
         ),
         migrations.AddIndex(
-            model_name="entry",
-            index=models.Index(fields=["wallet", "currency"], name="entry_wallet_currency_idx"),
+            model_name='entry',
+            index=models.Index(fields=['wallet', 'currency'], name='entry_wallet_currency_idx'),
         ),
         migrations.AddConstraint(
-            model_name="entry",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount", 0), _negated=True), name="entry_amount_not_zero"
-            ),
+            model_name='entry',
+            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='entry_amount_not_zero'),
         ),
     ]

@@ -4,23 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("transactions", "0004_operator_groups"),
+        ('transactions', '0004_operator_groups'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReconciliationRun",
+            name='ReconciliationRun',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("started_at", models.DateTimeField()),
-                ("finished_at", models.DateTimeField()),
-                ("is_clean", models.BooleanField()),
-                ("report", models.JSONField(default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('started_at', models.DateTimeField()),
+                ('finished_at', models.DateTimeField()),
+                ('is_clean', models.BooleanField()),
+                ('report', models.JSONField(default=dict)),
             ],
             options={
-                "ordering": ["-started_at", "-id"],
-                "indexes": [models.Index(fields=["-started_at"], name="reconciliation_started_idx")],
+                'ordering': ['-started_at', '-id'],
+                'indexes': [models.Index(fields=['-started_at'], name='reconciliation_started_idx')],
             },
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("balances", "0004_system_wallets"),
-        ("transactions", "0005_reconciliationrun"),
-        ("wallets", "0002_drop_pin_counters"),
+        ('balances', '0004_system_wallets'),
+        ('transactions', '0005_reconciliationrun'),
+        ('wallets', '0002_drop_pin_counters'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(fields=["amount", "id"], name="tx_amount_idx"),
+            model_name='transaction',
+            index=models.Index(fields=['amount', 'id'], name='tx_amount_idx'),
         ),
     ]

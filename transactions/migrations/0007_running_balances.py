@@ -5,57 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("balances", "0005_balanceasset_sequence"),
-        ("transactions", "0006_transaction_amount_index"),
-        ("wallets", "0002_drop_pin_counters"),
+        ('balances', '0005_balanceasset_sequence'),
+        ('transactions', '0006_transaction_amount_index'),
+        ('wallets', '0002_drop_pin_counters'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name="entry",
-            name="entry_wallet_currency_idx",
+            model_name='entry',
+            name='entry_wallet_currency_idx',
         ),
         migrations.AddField(
-            model_name="entry",
-            name="balance_after",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=18,
-                help_text="The asset's posted position after this entry.",
-                max_digits=38,
-                null=True,
-            ),
+            model_name='entry',
+            name='balance_after',
+            field=models.DecimalField(blank=True, decimal_places=18, help_text="The asset's posted position after this entry.", max_digits=38, null=True),
         ),
         migrations.AddField(
-            model_name="entry",
-            name="sequence",
-            field=models.BigIntegerField(
-                blank=True, help_text="Number of this entry in its asset's history.", null=True
-            ),
+            model_name='entry',
+            name='sequence',
+            field=models.BigIntegerField(blank=True, help_text="Number of this entry in its asset's history.", null=True),
         ),
         migrations.AddIndex(
-            model_name="entry",
-            index=models.Index(fields=["wallet", "currency", "created_at", "sequence"], name="entry_asset_time_idx"),
+            model_name='entry',
+            index=models.Index(fields=['wallet', 'currency', 'created_at', 'sequence'], name='entry_asset_time_idx'),
         ),
         migrations.AddIndex(
-            model_name="transaction",
-            index=models.Index(
-                condition=models.Q(
-                    ("kind", "withdrawal"),
-                    models.Q(("status", "pending"), ("resolved_at__isnull", False), _connector="OR"),
-                ),
-                fields=["wallet", "currency", "created_at"],
-                name="tx_hold_history_idx",
-            ),
+            model_name='transaction',
+            index=models.Index(condition=models.Q(('kind', 'withdrawal'), models.Q(('status', 'pending'), ('resolved_at__isnull', False), _connector='OR')), fields=['wallet', 'currency', 'created_at'], name='tx_hold_history_idx'),
         ),
         migrations.AddConstraint(
-            model_name="entry",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("sequence__isnull", False)),
-                fields=("wallet", "currency", "sequence"),
-                name="entry_sequence_unique_per_asset",
-            ),
+            model_name='entry',
+            constraint=models.UniqueConstraint(condition=models.Q(('sequence__isnull', False)), fields=('wallet', 'currency', 'sequence'), name='entry_sequence_unique_per_asset'),
         ),
     ]

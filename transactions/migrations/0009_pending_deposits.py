@@ -66,63 +66,45 @@ $$ LANGUAGE plpgsql;
 """
 
 
+
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("balances", "0006_velocity_limits"),
-        ("transactions", "0008_ledger_positions"),
-        ("auth", "0012_alter_user_first_name_max_length"),
-        ("contenttypes", "0002_remove_content_type_name"),
-        ("wallets", "0003_set_credit_limit_permission"),
+        ('balances', '0006_velocity_limits'),
+        ('transactions', '0008_ledger_positions'),
+        ('auth', '0012_alter_user_first_name_max_length'),
+        ('contenttypes', '0002_remove_content_type_name'),
+        ('wallets', '0003_set_credit_limit_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="transaction",
-            options={
-                "ordering": ["-created_at", "-id"],
-                "permissions": [
-                    ("approve_withdrawal", "Can approve and reject pending withdrawals"),
-                    ("reverse_transaction", "Can reverse posted transactions"),
-                    ("adjust_balance", "Can request and approve adjustments"),
-                    ("confirm_deposit", "Can confirm and reject pending deposits"),
-                ],
-            },
+            name='transaction',
+            options={'ordering': ['-created_at', '-id'], 'permissions': [('approve_withdrawal', 'Can approve and reject pending withdrawals'), ('reverse_transaction', 'Can reverse posted transactions'), ('adjust_balance', 'Can request and approve adjustments'), ('confirm_deposit', 'Can confirm and reject pending deposits')]},
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="provider_id",
+            model_name='transaction',
+            name='provider_id',
             field=models.CharField(blank=True, max_length=100, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="received_amount",
+            model_name='transaction',
+            name='received_amount',
             field=models.DecimalField(blank=True, decimal_places=18, max_digits=38, null=True),
         ),
         migrations.AddField(
-            model_name="transaction",
-            name="reference",
+            model_name='transaction',
+            name='reference',
             field=models.CharField(blank=True, max_length=20, null=True, unique=True),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("kind", "deposit"),
-                    models.Q(
-                        ("reference__isnull", True), ("provider_id__isnull", True), ("received_amount__isnull", True)
-                    ),
-                    _connector="OR",
-                ),
-                name="transaction_reference_only_on_deposits",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('kind', 'deposit'), models.Q(('reference__isnull', True), ('provider_id__isnull', True), ('received_amount__isnull', True)), _connector='OR'), name='transaction_reference_only_on_deposits'),
         ),
         migrations.AddConstraint(
-            model_name="transaction",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("received_amount__isnull", True), ("received_amount__gt", 0), _connector="OR"),
-                name="transaction_received_amount_positive",
-            ),
+            model_name='transaction',
+            constraint=models.CheckConstraint(condition=models.Q(('received_amount__isnull', True), ('received_amount__gt', 0), _connector='OR'), name='transaction_received_amount_positive'),
         ),
         migrations.RunPython(grant_finance, migrations.RunPython.noop),
         migrations.RunSQL(GUARD_SQL, migrations.RunSQL.noop),

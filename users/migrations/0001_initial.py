@@ -3,133 +3,47 @@
 import django.core.validators
 import django.db.models.functions.text
 import django.utils.timezone
-from django.db import migrations, models
-
 import users.models
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("auth", "0012_alter_user_first_name_max_length"),
+        ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="User",
+            name='User',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("password", models.CharField(max_length=128, verbose_name="password")),
-                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
-                (
-                    "is_superuser",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Designates that this user has all permissions without explicitly assigning them.",
-                        verbose_name="superuser status",
-                    ),
-                ),
-                ("email", models.EmailField(max_length=254, unique=True)),
-                (
-                    "first_name",
-                    models.CharField(
-                        max_length=150,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^(?:[^\\W\\d_]|[ '\\-])+$",
-                                "Use letters, spaces, hyphens and apostrophes only.",
-                                code="invalid_name",
-                            )
-                        ],
-                    ),
-                ),
-                (
-                    "last_name",
-                    models.CharField(
-                        max_length=150,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^(?:[^\\W\\d_]|[ '\\-])+$",
-                                "Use letters, spaces, hyphens and apostrophes only.",
-                                code="invalid_name",
-                            )
-                        ],
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[("client", "Client"), ("admin", "Admin")], default="client", max_length=16
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("active", "Active"), ("blocked", "Blocked"), ("closed", "Closed")],
-                        default="active",
-                        max_length=16,
-                    ),
-                ),
-                ("block_reason", models.TextField(blank=True)),
-                ("blocked_at", models.DateTimeField(blank=True, null=True)),
-                ("closed_at", models.DateTimeField(blank=True, null=True)),
-                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "is_system",
-                    models.BooleanField(default=False, help_text="The owner of the system wallets; can never log in."),
-                ),
-                (
-                    "groups",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.group",
-                        verbose_name="groups",
-                    ),
-                ),
-                (
-                    "user_permissions",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Specific permissions for this user.",
-                        related_name="user_set",
-                        related_query_name="user",
-                        to="auth.permission",
-                        verbose_name="user permissions",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('password', models.CharField(max_length=128, verbose_name='password')),
+                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
+                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
+                ('email', models.EmailField(max_length=254, unique=True)),
+                ('first_name', models.CharField(max_length=150, validators=[django.core.validators.RegexValidator("^(?:[^\\W\\d_]|[ '\\-])+$", 'Use letters, spaces, hyphens and apostrophes only.', code='invalid_name')])),
+                ('last_name', models.CharField(max_length=150, validators=[django.core.validators.RegexValidator("^(?:[^\\W\\d_]|[ '\\-])+$", 'Use letters, spaces, hyphens and apostrophes only.', code='invalid_name')])),
+                ('role', models.CharField(choices=[('client', 'Client'), ('admin', 'Admin')], default='client', max_length=16)),
+                ('status', models.CharField(choices=[('active', 'Active'), ('blocked', 'Blocked'), ('closed', 'Closed')], default='active', max_length=16)),
+                ('block_reason', models.TextField(blank=True)),
+                ('blocked_at', models.DateTimeField(blank=True, null=True)),
+                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
+                ('is_system', models.BooleanField(default=False, help_text='The owner of the system wallets; can never log in.')),
+                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
+                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
-                "ordering": ["email"],
-                "permissions": [("block_user", "Can block, unblock and close users")],
-                "indexes": [models.Index(fields=["status", "role"], name="user_status_role_idx")],
-                "constraints": [
-                    models.UniqueConstraint(
-                        django.db.models.functions.text.Lower("email"), name="user_email_ci_unique"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("email", django.db.models.functions.text.Lower("email"))),
-                        name="user_email_lowercase",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("status__in", ["active", "blocked", "closed"])), name="user_status_valid"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("role__in", ["client", "admin"])), name="user_role_valid"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("status", "closed"), _negated=True), ("closed_at__isnull", False), _connector="OR"
-                        ),
-                        name="user_closed_has_closed_at",
-                    ),
-                ],
+                'ordering': ['email'],
+                'permissions': [('block_user', 'Can block, unblock and close users')],
+                'indexes': [models.Index(fields=['status', 'role'], name='user_status_role_idx')],
+                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_ci_unique'), models.CheckConstraint(condition=models.Q(('email', django.db.models.functions.text.Lower('email'))), name='user_email_lowercase'), models.CheckConstraint(condition=models.Q(('status__in', ['active', 'blocked', 'closed'])), name='user_status_valid'), models.CheckConstraint(condition=models.Q(('role__in', ['client', 'admin'])), name='user_role_valid'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'closed'), _negated=True), ('closed_at__isnull', False), _connector='OR'), name='user_closed_has_closed_at')],
             },
             managers=[
-                ("objects", users.models.UserManager()),
+                ('objects', users.models.UserManager()),
             ],
         ),
     ]

@@ -4,25 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("users", "0001_initial"),
+        ('users', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="user",
-            name="locked_until",
-            field=models.DateTimeField(
-                blank=True, help_text="A locked staff account cannot log in before this instant.", null=True
-            ),
+            model_name='user',
+            name='locked_until',
+            field=models.DateTimeField(blank=True, help_text='A locked staff account cannot log in before this instant.', null=True),
         ),
         migrations.AddField(
-            model_name="user",
-            name="login_failures_since",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="Failed logins before this instant no longer count towards the lockout (a login, a lock or an unlock).",
-                null=True,
-            ),
+            model_name='user',
+            name='login_failures_since',
+            field=models.DateTimeField(blank=True, help_text='Failed logins before this instant no longer count towards the lockout (a login, a lock or an unlock).', null=True),
         ),
     ]

@@ -7,6 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -15,36 +16,21 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="AuditEvent",
+            name='AuditEvent',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("action", models.CharField(max_length=64)),
-                ("target_type", models.CharField(max_length=64)),
-                ("target_id", models.CharField(max_length=64)),
-                ("reason", models.TextField(blank=True)),
-                (
-                    "data",
-                    models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder),
-                ),
-                ("ip", models.GenericIPAddressField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="audit_events",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(max_length=64)),
+                ('target_type', models.CharField(max_length=64)),
+                ('target_id', models.CharField(max_length=64)),
+                ('reason', models.TextField(blank=True)),
+                ('data', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ('ip', models.GenericIPAddressField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit_events', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
-                "indexes": [
-                    models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"),
-                    models.Index(fields=["action", "-created_at"], name="audit_action_idx"),
-                ],
+                'ordering': ['-created_at', '-id'],
+                'indexes': [models.Index(fields=['target_type', 'target_id', '-created_at'], name='audit_target_idx'), models.Index(fields=['action', '-created_at'], name='audit_action_idx')],
             },
         ),
     ]

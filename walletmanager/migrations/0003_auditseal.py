@@ -58,41 +58,24 @@ class Migration(migrations.Migration):
     """The seal of the audit trail (SPEC §15): append-only blocks, and event ids drawn after xids."""
 
     dependencies = [
-        ("walletmanager", "0002_auditevent_append_only"),
+        ('walletmanager', '0002_auditevent_append_only'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="AuditSeal",
+            name='AuditSeal',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("first_event_id", models.BigIntegerField()),
-                ("last_event_id", models.BigIntegerField()),
-                ("event_count", models.PositiveIntegerField()),
-                ("previous_hash", models.CharField(max_length=64)),
-                ("hash", models.CharField(max_length=64)),
-                ("sealed_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('first_event_id', models.BigIntegerField()),
+                ('last_event_id', models.BigIntegerField()),
+                ('event_count', models.PositiveIntegerField()),
+                ('previous_hash', models.CharField(max_length=64)),
+                ('hash', models.CharField(max_length=64)),
+                ('sealed_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "ordering": ["last_event_id"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("previous_hash",), name="auditseal_one_successor"),
-                    models.UniqueConstraint(fields=("last_event_id",), name="auditseal_one_block_per_end"),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("event_count__gte", 1),
-                            ("first_event_id__gte", 1),
-                            ("first_event_id__lte", models.F("last_event_id")),
-                        ),
-                        name="auditseal_range_not_empty",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("hash__regex", "^[0-9a-f]{64}$"), ("previous_hash__regex", "^[0-9a-f]{64}$")
-                        ),
-                        name="auditseal_hashes_are_sha256_hex",
-                    ),
-                ],
+                'ordering': ['last_event_id'],
+                'constraints': [models.UniqueConstraint(fields=('previous_hash',), name='auditseal_one_successor'), models.UniqueConstraint(fields=('last_event_id',), name='auditseal_one_block_per_end'), models.CheckConstraint(condition=models.Q(('event_count__gte', 1), ('first_event_id__gte', 1), ('first_event_id__lte', models.F('last_event_id'))), name='auditseal_range_not_empty'), models.CheckConstraint(condition=models.Q(('hash__regex', '^[0-9a-f]{64}$'), ('previous_hash__regex', '^[0-9a-f]{64}$')), name='auditseal_hashes_are_sha256_hex')],
             },
         ),
         migrations.RunSQL(

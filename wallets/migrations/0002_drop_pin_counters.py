@@ -4,17 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("wallets", "0001_initial"),
+        ('wallets', '0001_initial'),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name="wallet",
-            name="pin_failed_attempts",
+            model_name='wallet',
+            name='pin_failed_attempts',
         ),
         migrations.RemoveField(
-            model_name="wallet",
-            name="pin_locked_until",
+            model_name='wallet',
+            name='pin_locked_until',
         ),
     ]

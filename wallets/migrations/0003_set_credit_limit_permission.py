@@ -4,19 +4,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("wallets", "0002_drop_pin_counters"),
+        ('wallets', '0002_drop_pin_counters'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="wallet",
-            options={
-                "ordering": ["-created_at"],
-                "permissions": [
-                    ("block_wallet", "Can block, unblock and close wallets"),
-                    ("set_credit_limit", "Can open credit wallets and request and approve credit limits"),
-                ],
-            },
+            name='wallet',
+            options={'ordering': ['-created_at'], 'permissions': [('block_wallet', 'Can block, unblock and close wallets'), ('set_credit_limit', 'Can open credit wallets and request and approve credit limits')]},
         ),
     ]

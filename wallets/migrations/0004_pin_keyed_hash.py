@@ -4,18 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("wallets", "0003_set_credit_limit_permission"),
+        ('wallets', '0003_set_credit_limit_permission'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="wallet",
-            name="pin",
-            field=models.CharField(
-                blank=True,
-                help_text="HMAC-SHA256 under PIN_KEY (wallets.services.wallet_pin_hash); older Django password hashes are re-keyed on the next right PIN.",
-                max_length=128,
-            ),
+            model_name='wallet',
+            name='pin',
+            field=models.CharField(blank=True, help_text='HMAC-SHA256 under PIN_KEY (wallets.services.wallet_pin_hash); older Django password hashes are re-keyed on the next right PIN.', max_length=128),
         ),
     ]

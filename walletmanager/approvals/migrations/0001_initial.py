@@ -7,6 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -15,83 +16,28 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="ApprovalRequest",
+            name='ApprovalRequest',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("action", models.CharField(max_length=64)),
-                (
-                    "payload",
-                    models.JSONField(
-                        encoder=django.core.serializers.json.DjangoJSONEncoder,
-                        help_text="The action's arguments, as the maker gave them.",
-                    ),
-                ),
-                ("summary", models.CharField(help_text="What the request would do, in words.", max_length=255)),
-                (
-                    "target_type",
-                    models.CharField(help_text="What it acts on, like an audit event's target.", max_length=64),
-                ),
-                ("target_id", models.CharField(max_length=64)),
-                ("reason", models.TextField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("approved", "Approved"),
-                            ("rejected", "Rejected"),
-                            ("expired", "Expired"),
-                            ("failed", "Failed"),
-                        ],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("decision_reason", models.TextField(blank=True)),
-                ("failure_code", models.CharField(blank=True, max_length=64)),
-                (
-                    "result",
-                    models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("decided_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "decided_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(max_length=64)),
+                ('payload', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder, help_text="The action's arguments, as the maker gave them.")),
+                ('summary', models.CharField(help_text='What the request would do, in words.', max_length=255)),
+                ('target_type', models.CharField(help_text="What it acts on, like an audit event's target.", max_length=64)),
+                ('target_id', models.CharField(max_length=64)),
+                ('reason', models.TextField()),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('expired', 'Expired'), ('failed', 'Failed')], default='pending', max_length=16)),
+                ('decision_reason', models.TextField(blank=True)),
+                ('failure_code', models.CharField(blank=True, max_length=64)),
+                ('result', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at", "-id"],
-                "indexes": [
-                    models.Index(fields=["status", "action", "-created_at"], name="approval_queue_idx"),
-                    models.Index(fields=["target_type", "target_id"], name="approval_target_idx"),
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("status__in", ["pending", "approved", "rejected", "expired", "failed"])),
-                        name="approval_status_valid",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("decided_at__isnull", True), ("status", "pending")),
-                            models.Q(models.Q(("status", "pending"), _negated=True), ("decided_at__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="approval_decided_when_resolved",
-                    ),
-                ],
+                'ordering': ['-created_at', '-id'],
+                'indexes': [models.Index(fields=['status', 'action', '-created_at'], name='approval_queue_idx'), models.Index(fields=['target_type', 'target_id'], name='approval_target_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'approved', 'rejected', 'expired', 'failed'])), name='approval_status_valid'), models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('status', 'pending')), models.Q(models.Q(('status', 'pending'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='approval_decided_when_resolved')],
             },
         ),
     ]

@@ -21,8 +21,7 @@ class TransactionQuerySet(models.QuerySet):
     collects every matching row (a bitmap over both) and sorts them all, or walks the whole table's
     newest-first index and filters it, which costs more the deeper the page and the rarer the wallet
     (page 20 of a 56 000-transaction wallet: 85 ms at a million transactions). ``involving_wallets``
-    keeps that condition
-    (every count, ``exists`` and unordered read means exactly what it says) and, when an ordered
+    keeps that condition (every count, ``exists`` and unordered read means exactly what it says) and, when an ordered
     queryset is sliced (a page), narrows it first to the page's candidates: per wallet, the first
     ``stop`` rows it sent and the first ``stop`` rows it received from outside the set, each one
     ordered index scan with a LIMIT, merged with UNION ALL. The parts are disjoint and together are

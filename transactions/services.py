@@ -232,11 +232,12 @@ def _finish(
 
 
 def _new_transaction(**fields: Any) -> Transaction:
-    """The new transaction, not yet saved: ``_finish`` inserts it together with its entries."""
-    now = timezone.now()
-    if fields.get("status") == Transaction.Status.POSTED:
-        fields.setdefault("posted_at", now)
-    return ledger.new_transaction(**fields)
+    """The new transaction, not yet saved: ``_finish`` inserts it together with its entries. One that
+    posts at once is posted the instant it is created (never a few microseconds before it)."""
+    transaction = ledger.new_transaction(**fields)
+    if transaction.status == Transaction.Status.POSTED and transaction.posted_at is None:
+        transaction.posted_at = transaction.created_at
+    return transaction
 
 
 def _actor_or_none(actor: Any) -> Any:

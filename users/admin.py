@@ -261,7 +261,7 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
         )
         return format_html(
             '<table class="related-panel"><thead><tr><th>Address</th><th>Name</th><th>Kind</th><th>Status</th>'
-            "<th>Balance</th></tr></thead><tbody>{}</tbody></table>",
+            "<th>Balance status</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

@@ -253,6 +253,24 @@ def test_transfer_moves_amount_and_charges_the_sender_the_fee(funded_wallet, oth
     assert_ledger_consistent()
 
 
+def test_a_movement_that_posts_at_once_is_posted_the_instant_it_is_created(funded_wallet, other_wallet, usd):
+    transfer = services.transaction_transfer(
+        actor=funded_wallet.owner,
+        wallet=funded_wallet,
+        to_address=other_wallet.address,
+        currency=usd,
+        amount="1",
+        pin=PIN,
+    )
+    withdrawal = services.transaction_withdraw(
+        actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="1", pin=PIN
+    )
+
+    for tx in (transfer, withdrawal):
+        stored = Transaction.objects.get(pk=tx.pk)
+        assert stored.status == "posted" and stored.posted_at == stored.created_at  # never posted before created
+
+
 def test_transfer_to_an_unknown_or_system_address_is_not_found(funded_wallet, usd):
     system = Wallet.objects.get(system_role="fees")
     for address in ["NOPE", system.address, "x" * 1000]:

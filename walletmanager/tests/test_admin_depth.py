@@ -60,6 +60,8 @@ def test_user_page_shows_wallets_recent_transactions_and_audit_events_linked(adm
     page = admin.get(url("users_user_change", owner.pk)).content.decode()
 
     assert url("wallets_wallet_change", wallet.pk) in page
+    # The wallets panel's last column is the balance's status (active or frozen), and says so.
+    assert "<th>Balance status</th>" in page and "<th>Balance</th>" not in page
     assert url("transactions_transaction_change", funding.pk) in page
     assert url("transactions_transaction_change", outgoing.pk) in page
     assert url("transactions_transaction_change", incoming.pk) not in page

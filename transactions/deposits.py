@@ -45,6 +45,8 @@ from wallets.models import Wallet
 CONFIRM_PERMISSION = "transactions.confirm_deposit"
 # Crockford's base32 without I, L, O, U: no letter a client could mistype for a digit.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# PostgreSQL's name for the uniqueness of ``reference`` (``unique=True``, migration 0009).
+REFERENCE_CONSTRAINT = "transactions_transaction_reference_key"
 
 
 def new_reference() -> str:
@@ -65,34 +67,37 @@ def transaction_deposit(
         require_permission(actor, CONFIRM_PERMISSION, detail="Only Finance may record a deposit for a client.")
     else:
         _require_owner(actor, wallet)
-    with ledger.money_context(), db_transaction.atomic():
-        wallets = _Wallets(wallet.pk)
-        wallet = wallets[wallet.pk]
-        _check_can_move(wallet, currency=currency, outgoing=False)
-        for _ in range(5):
-            transaction = _new_transaction(
-                kind=Transaction.Kind.DEPOSIT,
-                status=Transaction.Status.PENDING,
-                wallet=wallet,
-                currency=currency,
-                amount=amount,
-                fee=Decimal(0),
-                description=description,
-                created_by=_actor_or_none(actor),
-                reference=new_reference(),
-            )
-            try:
-                with db_transaction.atomic():
-                    return _finish(
-                        transaction,
-                        signal=signals.transaction_pending,
-                        actor=actor,
-                        plan=ledger.Plan(legs=()),
-                        source=None,
-                    )
-            except IntegrityError:  # a reference drawn twice in 2^50: draw again
-                continue
-        raise InvalidState("Could not draw a unique deposit reference; try again.")
+    for _ in range(5):
+        try:
+            with ledger.money_context(), db_transaction.atomic():
+                wallets = _Wallets(wallet.pk)
+                wallet = wallets[wallet.pk]
+                _check_can_move(wallet, currency=currency, outgoing=False)
+                transaction = _new_transaction(
+                    kind=Transaction.Kind.DEPOSIT,
+                    status=Transaction.Status.PENDING,
+                    wallet=wallet,
+                    currency=currency,
+                    amount=amount,
+                    fee=Decimal(0),
+                    description=description,
+                    created_by=_actor_or_none(actor),
+                    reference=new_reference(),
+                )
+                return _finish(
+                    transaction, signal=signals.transaction_pending, actor=actor, plan=ledger.Plan(legs=()), source=None
+                )
+        except IntegrityError as error:
+            # A reference drawn twice in 2^50: the whole request again, with a new one. (No savepoint
+            # around the insert: it would cost two round trips on every deposit for this.)
+            if _violated_constraint(error) != REFERENCE_CONSTRAINT:
+                raise
+    raise InvalidState("Could not draw a unique deposit reference; try again.")
+
+
+def _violated_constraint(error: IntegrityError) -> str | None:
+    diagnostics = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostics, "constraint_name", None)
 
 
 def _lock_pending_deposit(transaction: Transaction | Any) -> Transaction:
@@ -137,7 +142,6 @@ def _post(
     locked.resolved_at = now
     if reason:
         locked.reason = reason
-    locked.save(update_fields=["status", "fee", "received_amount", "provider_id", "posted_at", "resolved_at", "reason"])
     return _finish(
         locked,
         signal=signals.transaction_posted,
@@ -155,7 +159,6 @@ def _refuse(
     locked.resolved_at = timezone.now()
     locked.provider_id = provider_id
     locked.reason = reason
-    locked.save(update_fields=["status", "resolved_at", "provider_id", "reason"])
     return _finish(locked, signal=signal, actor=actor, plan=ledger.Plan(legs=()), source=None, reason=reason)
 
 

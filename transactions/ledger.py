@@ -5,36 +5,40 @@ Design (SPEC §5, §10):
 * Only client ``BalanceAsset`` rows are locked and updated. System wallets (external, fx, fees) have
   no asset rows: their positions are the sums of their entries, so no row is shared by every
   transaction and concurrent movements on distinct wallets never wait for each other.
-* Every asset a movement touches is locked in ONE ``SELECT … FOR UPDATE`` ordered by primary key,
-  so two movements over the same assets always lock them in the same order and cannot deadlock.
-* Multi-currency balances get their asset row lazily: ``INSERT … ON CONFLICT DO NOTHING`` (rows
-  sorted, before any lock is taken) and then the lock. Assets are never deleted, so once a process
-  has seen one it skips that insert; a missing row is still created by the repair path.
+* Every asset a movement touches is opened if missing (a multi-currency balance's first use of a
+  currency) and locked in ONE call, ``ledger_lock_assets`` (migration 0012): missing rows inserted
+  sorted before any lock, then ``SELECT … FOR UPDATE`` ordered by primary key, so two movements
+  over the same assets always lock them in the same order and cannot deadlock.
 * Checks run on the locked rows (for the error messages: insufficient funds, frozen balance); the
-  new transaction and its entries are then written in ONE statement (plain SQL: this path runs for
-  every movement and the ORM's query building cost more CPU than PostgreSQL spent on the
-  statements). Python never writes a position: PostgreSQL moves ``posted`` as each entry is
-  inserted and ``held`` as a pending withdrawal starts or ends (migration 0008), re-checks the floor
-  (CHECK) on that very write and the zero sum of the entries (deferred trigger) at COMMIT.
+  transaction, its entries and its audit event are then written in ONE call, ``ledger_post``
+  (migration 0012). Python keeps the policy (who may, fees, rates, states); it never writes a
+  position: PostgreSQL moves ``posted`` as each entry is inserted and ``held`` as a pending
+  withdrawal starts or ends (migration 0008), re-checks the floor (CHECK) on that very write and
+  the zero sum of the entries (deferred trigger) at COMMIT.
 * Before any asset is locked, the movement has taken share locks on the wallet, owner and balance
   rows it depends on (``transactions.services._Wallets``), so their statuses cannot change under it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.utils import timezone
+from django.db.models import JSONField
 
 from balances.exceptions import BalanceFrozen, InsufficientFunds
 from balances.models import Balance, BalanceAsset
-from transactions.models import Entry, Transaction
+from transactions.models import Transaction
 from walletmanager.error_codes import ErrorCode
-from walletmanager.exceptions import Conflict
+from walletmanager.exceptions import Conflict, InvalidState
+from walletmanager.models import AuditEvent
 from walletmanager.money import format_number
 from wallets.models import Wallet
 
@@ -70,10 +74,19 @@ class Leg:
 
 @dataclass
 class AssetChange:
+    """A locked client asset and what the movement does to it: its positions before and after."""
+
     asset: BalanceAsset
     wallet: Wallet
     posted_delta: Decimal = Decimal(0)
     held_delta: Decimal = Decimal(0)
+
+    posted_after: Decimal = field(init=False)
+    held_after: Decimal = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.posted_after = self.asset.posted + self.posted_delta
+        self.held_after = self.asset.held + self.held_delta
 
     @property
     def available_delta(self) -> Decimal:
@@ -87,41 +100,32 @@ class Plan:
     legs: Sequence[Leg]
     changes: dict[AssetKey, AssetChange] = field(default_factory=dict)
 
-    def asset(self, wallet: Wallet, currency: str) -> BalanceAsset:
-        return self.changes[(wallet.balance.pk, currency)].asset
+    def change(self, wallet: Wallet, currency: str) -> AssetChange:
+        return self.changes[(wallet.balance.pk, currency)]
 
-    def write(self, transaction: Transaction, *, new: bool) -> None:
-        """Write the plan's entries for ``transaction`` and, when ``new``, the transaction row itself
-        (built by ``new_transaction``), in one statement. PostgreSQL moves the positions itself: each
-        entry moves its asset's ``posted`` and a pending withdrawal starting or ending moves ``held``
-        (migration 0008). The assets in this plan are locked, so the positions it computed from them
-        are the ones the database reaches; they are kept on the assets for the response."""
-        now = timezone.now()
-        for change in self.changes.values():
-            change.asset.posted += change.posted_delta
-            change.asset.held += change.held_delta
+    def write(self, transaction: Transaction, *, new: bool, event: AuditEvent | None = None) -> None:
+        """Write ``transaction`` (inserted when ``new``, built by ``new_transaction``; otherwise the
+        resolution of a pending one: its status, fee, amounts received, times and reason), the
+        plan's entries and the audit ``event`` in one round trip (``ledger_post``, migration 0012).
+        PostgreSQL moves the positions itself: each entry moves its asset's ``posted`` and a pending
+        withdrawal starting or ending moves ``held`` (migration 0008). The assets in this plan are
+        locked, so the positions it computed from them are the ones the database reaches; they are
+        kept on the assets for the response."""
         entries = merge_legs(self.legs)
-        parts, params = [], []
-        if new:
-            sql, values = _insert_statement(transaction)
-            parts.append(sql)
-            params.extend(values)
-        if entries:
-            parts.append(
-                f"INSERT INTO {ENTRY_TABLE} (transaction_id, wallet_id, currency_id, amount, created_at) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s::numeric, %s)'] * len(entries))}"
-            )
-            for leg in entries:
-                params.extend((transaction.pk, leg.wallet.pk, leg.currency, leg.amount, now))
-        if not parts:
-            return
-        # One statement: a data-modifying WITH runs to completion even though nothing reads it, and
-        # the entries' foreign key to the new transaction is checked at COMMIT (deferred).
-        sql = parts[-1]
-        if len(parts) > 1:
-            sql = "WITH " + ", ".join(f"step{index} AS ({part})" for index, part in enumerate(parts[:-1])) + " " + sql
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(
+                "SELECT ledger_post(%s::jsonb, %s, %s::uuid[], %s::text[], %s::numeric[], %s::jsonb)",
+                [
+                    _row_json(transaction),
+                    new,
+                    [leg.wallet.pk for leg in entries],
+                    [leg.currency for leg in entries],
+                    [leg.amount for leg in entries],
+                    _row_json(event) if event is not None else None,
+                ],
+            )
+        for change in self.changes.values():
+            change.asset.posted, change.asset.held = change.posted_after, change.held_after
         if new:
             # What save() records after an INSERT, so that a later save() of this object updates it.
             transaction._state.adding = False
@@ -131,22 +135,41 @@ class Plan:
 def new_transaction(**fields) -> Transaction:
     """A ``Transaction`` ready to be inserted by ``Plan.write(..., new=True)``: defaults and
     ``created_at`` are set as ``save()`` would set them."""
-    transaction = Transaction(**fields)
-    for model_field in _TRANSACTION_FIELDS:
-        model_field.pre_save(transaction, True)  # auto_now_add: created_at
-    return transaction
+    return _unsaved(Transaction(**fields))
 
 
-def _insert_statement(transaction: Transaction) -> tuple[str, list]:
-    columns = [model_field.column for model_field in _TRANSACTION_FIELDS]
-    values = [
-        model_field.get_db_prep_save(getattr(transaction, model_field.attname), connection)
-        for model_field in _TRANSACTION_FIELDS
-    ]
-    return (
-        f"INSERT INTO {Transaction._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
-        values,
-    )
+def new_audit_event(**fields) -> AuditEvent:
+    """A movement's audit event (the fields of ``walletmanager.audit.audit_event_fields``), ready for
+    ``Plan.write``: its id comes from the audit sequence as it is inserted."""
+    return _unsaved(AuditEvent(**fields))
+
+
+def _unsaved(row):
+    for model_field in row._meta.concrete_fields:
+        model_field.pre_save(row, True)  # auto_now_add: created_at
+    return row
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()  # every microsecond (DjangoJSONEncoder keeps milliseconds)
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    return _JSON_ENCODER.default(value)  # Decimal as its exact digits, UUID as text
+
+
+def _row_json(row) -> str:
+    """A new or changed row's columns as ``jsonb_populate_record`` reads them (``save()``'s values)."""
+    values = {}
+    for model_field in row._meta.concrete_fields:
+        value = getattr(row, model_field.attname)
+        # A JSON column goes in as the JSON it is; any other as save() would send it.
+        json_column = isinstance(model_field, JSONField)
+        values[model_field.column] = value if json_column else model_field.get_db_prep_save(value, connection)
+    return json.dumps(values, default=_json_value)
+
+
+_JSON_ENCODER = DjangoJSONEncoder()
 
 
 def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
@@ -160,44 +183,13 @@ def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
     return [Leg(wallets[wallet_id], currency, amount) for (wallet_id, currency), amount in totals.items() if amount]
 
 
-def _create_missing(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> None:
-    # Sorted, in one statement, before any lock: two movements creating the same new rows insert
-    # them in the same order, so they cannot deadlock on each other's uncommitted inserts.
-    BalanceAsset.objects.bulk_create(
-        [
-            BalanceAsset(
-                balance_id=balance_id, currency_id=currency, credit_limit=wallets[(balance_id, currency)].credit_limit
-            )
-            for balance_id, currency in sorted(keys)
-        ],
-        ignore_conflicts=True,
+def _lock(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> dict[AssetKey, BalanceAsset]:
+    """The client assets of ``keys``, opened if missing (a multi-currency balance's first use of a
+    currency) and locked in primary-key order: ``ledger_lock_assets`` (migration 0012), one round trip."""
+    assets = BalanceAsset.objects.raw(
+        "SELECT * FROM ledger_lock_assets(%s::uuid[], %s::text[])",
+        [[wallets[key].pk for key in keys], [currency for _, currency in keys]],
     )
-
-
-_TRANSACTION_FIELDS = Transaction._meta.concrete_fields
-ASSET_TABLE = BalanceAsset._meta.db_table
-ENTRY_TABLE = Entry._meta.db_table
-_ASSET_COLUMNS = [field.column for field in BalanceAsset._meta.concrete_fields]
-_ASSET_ATTNAMES = [field.attname for field in BalanceAsset._meta.concrete_fields]
-
-# (balance_id, currency) of multi-currency assets seen to exist. Assets are never deleted, so the
-# pre-lock insert can be skipped for them; if one is gone after all (a rolled-back creation, a
-# flushed test database) the lock does not find it and the repair path below creates it.
-_known_assets: set[AssetKey] = set()
-_KNOWN_ASSETS_LIMIT = 200_000
-
-
-def _lock(keys: Sequence[AssetKey]) -> dict[AssetKey, BalanceAsset]:
-    """``SELECT … ORDER BY id FOR UPDATE`` of the assets: rows are locked in primary-key order."""
-    sql = (
-        f"SELECT {', '.join(_ASSET_COLUMNS)} FROM {ASSET_TABLE} "
-        f"WHERE (balance_id, currency_id) IN ({', '.join(['(%s, %s)'] * len(keys))}) "
-        "ORDER BY id FOR UPDATE"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for key in keys for value in key])
-        rows = cursor.fetchall()
-    assets = (BalanceAsset.from_db(connection.alias, _ASSET_ATTNAMES, row) for row in rows)
     return {(asset.balance_id, asset.currency_id): asset for asset in assets}
 
 
@@ -237,22 +229,10 @@ def plan(
     if not deltas:
         return Plan(legs=legs)
 
-    wallets = {key: delta.wallet for key, delta in deltas.items()}
     keys = sorted(deltas)
-    multi = [key for key in keys if wallets[key].balance.kind == Balance.Kind.MULTI and key not in _known_assets]
-    if multi:
-        _create_missing(multi, wallets)
-    assets = _lock(keys)
-    missing = [key for key in keys if key not in assets]
-    if missing:
-        # A regular balance always gets its asset when the wallet is created; this only repairs a
-        # wallet made some other way. Re-locking rows already held is harmless.
-        _create_missing(missing, wallets)
-        assets = _lock(keys)
-    if multi:
-        if len(_known_assets) >= _KNOWN_ASSETS_LIMIT:
-            _known_assets.clear()
-        _known_assets.update(multi)
+    assets = _lock(keys, {key: delta.wallet for key, delta in deltas.items()})
+    if len(assets) != len(keys):
+        raise InvalidState("A wallet of this movement has no balance.")
 
     result = Plan(legs=legs)
     for key in keys:
@@ -260,8 +240,7 @@ def plan(
         wallet = delta.wallet
         change = AssetChange(asset=assets[key], wallet=wallet, posted_delta=delta.posted, held_delta=delta.held)
         asset = change.asset
-        new_posted = asset.posted + delta.posted
-        new_held = asset.held + delta.held
+        new_posted, new_held = change.posted_after, change.held_after
         if abs(new_posted) >= POSITION_LIMIT or new_held >= POSITION_LIMIT:
             raise PositionOutOfRange()
         if change.available_delta < 0:
@@ -282,4 +261,5 @@ def lock_asset(wallet: Wallet, currency: str) -> None:
     """Lock one client asset ahead of ``plan`` (which re-locks it at no cost), so a rule that reads
     the wallet's history — velocity limits — runs serialised with the other movements of the asset."""
     if not wallet.is_system:
-        _lock([(wallet.balance.pk, currency)])
+        key = (wallet.balance.pk, currency)
+        _lock([key], {key: wallet})

@@ -2,40 +2,10 @@ from transactions import signals
 from walletmanager.audit import connect_audit_receivers
 from walletmanager.webhooks.publishing import connect_publishers
 
-
-class TransactionAuditAction:
-    """A transaction's audit action, named for what happened to which kind: ``transfer.posted``,
-    ``withdrawal.requested``, ``withdrawal.approved`` (a pending one posted by an operator),
-    ``deposit.confirmed`` (by Finance) or ``deposit.settled`` (by the provider's callback),
-    ``withdrawal.rejected``, ``deposit.expired``, ``transfer.reversed``…"""
-
-    def __init__(self, outcome: str) -> None:
-        self.outcome = outcome
-
-    def __str__(self) -> str:
-        return f"transaction.{self.outcome}"
-
-    def __call__(self, transaction, actor) -> str:
-        from transactions.models import Transaction
-
-        kind = transaction.kind
-        if self.outcome == "pending":
-            return f"{kind}.requested"
-        if self.outcome == "posted" and transaction.resolved_at is not None:  # it waited, someone decided
-            if kind == Transaction.Kind.WITHDRAWAL:
-                return "withdrawal.approved"
-            if kind == Transaction.Kind.DEPOSIT:
-                return "deposit.confirmed" if actor is not None else "deposit.settled"
-        return f"{kind}.{self.outcome}"
-
-
+# A movement's own event (posted, pending, rejected, cancelled, expired: ``signals.MOVEMENT_ACTIONS``)
+# is written by the ledger's posting function with the movement itself; these are the others.
 AUDITED = {
-    signals.transaction_posted: TransactionAuditAction("posted"),
-    signals.transaction_pending: TransactionAuditAction("pending"),
-    signals.transaction_rejected: TransactionAuditAction("rejected"),
-    signals.transaction_cancelled: TransactionAuditAction("cancelled"),
-    signals.transaction_expired: TransactionAuditAction("expired"),
-    signals.transaction_reversed: TransactionAuditAction("reversed"),
+    signals.transaction_reversed: signals.TransactionAuditAction("reversed"),
     signals.exchange_rate_created: "exchange_rate.created",
     signals.fee_rule_created: "fee_rule.created",
     signals.fee_rule_changed: "fee_rule.changed",

@@ -27,6 +27,7 @@ from transactions.ledger import Leg
 from transactions.models import Transaction
 from transactions.pricing import fee_for, rate_for
 from walletmanager.actors import clean_reason, refuse_own, require_permission
+from walletmanager.audit import audit_event_fields
 from walletmanager.exceptions import (
     DomainError,
     InvalidState,
@@ -178,7 +179,8 @@ def _check_can_move(wallet: Wallet, *, currency: Currency, outgoing: bool) -> No
         raise BalanceFrozen()
 
 
-def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
+def _audit_data(transaction: Transaction, change: ledger.AssetChange | None = None) -> dict[str, Any]:
+    """What the trail records of a movement, with the source asset's positions after it (``change``)."""
     decimals = transaction.currency.decimals
     data: dict[str, Any] = {
         "kind": transaction.kind,
@@ -202,10 +204,10 @@ def _audit_data(transaction: Transaction, asset=None) -> dict[str, Any]:
         data["received_amount"] = format_amount(transaction.received_amount, decimals=decimals)
     if transaction.provider_id:
         data["provider_id"] = transaction.provider_id
-    if asset is not None:
+    if change is not None:
         data["after"] = {
-            "posted": format_amount(asset.posted, decimals=decimals),
-            "held": format_amount(asset.held, decimals=decimals),
+            "posted": format_amount(change.posted_after, decimals=decimals),
+            "held": format_amount(change.held_after, decimals=decimals),
         }
     return data
 
@@ -219,15 +221,24 @@ def _finish(
     source: tuple[Wallet, str] | None,
     reason: str = "",
 ) -> Transaction:
-    """Write the plan (and ``transaction`` itself when it is new: same round trip), remember the
-    source asset as ``balance_after`` and send the domain signal. No ``pre_save``/``post_save`` is
-    sent for the new row: nothing listens to them, and the domain signal is the event."""
-    plan.write(transaction, new=transaction._state.adding)
-    asset = plan.asset(*source) if source is not None and not source[0].is_system else None
-    transaction.balance_after = asset
-    signal.send(
-        sender=Transaction, instance=transaction, actor=actor, reason=reason, data=_audit_data(transaction, asset)
+    """Write ``transaction`` (new, or a pending one's resolution), the plan's entries and the audit
+    event of ``signal`` in one round trip (``ledger.Plan.write``), remember the source asset as
+    ``balance_after`` and send the domain signal for its other receivers (webhooks). No
+    ``pre_save``/``post_save`` is sent: nothing listens to them, and the domain signal is the event."""
+    change = plan.change(*source) if source is not None and not source[0].is_system else None
+    data = _audit_data(transaction, change)
+    event = ledger.new_audit_event(
+        **audit_event_fields(
+            actor=actor,
+            action=signals.MOVEMENT_ACTIONS[signal](transaction, actor),
+            target=transaction,
+            reason=reason,
+            data=data,
+        )
     )
+    plan.write(transaction, new=transaction._state.adding, event=event)
+    transaction.balance_after = change.asset if change is not None else None
+    signal.send(sender=Transaction, instance=transaction, actor=actor, reason=reason, data=data)
     return transaction
 
 
@@ -525,7 +536,6 @@ def _release(
     locked.resolved_at = now or timezone.now()
     if reason:
         locked.reason = reason
-    locked.save(update_fields=["status", "resolved_at", "reason"])
     return _finish(
         locked, signal=signal, actor=actor, plan=hold, source=(locked.wallet, locked.currency_id), reason=reason
     )
@@ -553,7 +563,6 @@ def transaction_approve(*, actor: Any, transaction: Transaction, reason: str = "
         locked.resolved_at = now
         if reason:
             locked.reason = reason
-        locked.save(update_fields=["status", "posted_at", "resolved_at", "reason"])
         return _finish(
             locked,
             signal=signals.transaction_posted,

@@ -83,7 +83,7 @@ def save_audited(instance: models.Model, *, actor: Any, created, changed, exclud
         )
 
 
-def audit_record(
+def audit_event_fields(
     *,
     actor: Any,
     action: str,
@@ -91,14 +91,16 @@ def audit_record(
     reason: str = "",
     data: dict[str, Any] | None = None,
     target_type: str = "",
-) -> AuditEvent:
-    """Append one audit event. ``actor`` is None (or an anonymous user) for the system.
+) -> dict[str, Any]:
+    """The fields of one audit event, as ``audit_record`` saves it. ``actor`` is None (or an anonymous
+    user) for the system. (A movement's event is written by the ledger's posting function, in the
+    same statement as the movement: ``transactions.ledger.Plan.write``.)
 
     ``target`` None with a ``target_type`` records an event about something that does not exist,
     such as a failed login for an unknown email (``target_id`` stays empty)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEvent.objects.create(
+    return dict(
         actor=actor,
         action=action,
         target_type=target._meta.label_lower if target is not None else target_type,
@@ -107,6 +109,11 @@ def audit_record(
         data=data or {},
         ip=current_ip(),
     )
+
+
+def audit_record(**fields: Any) -> AuditEvent:
+    """Append one audit event (the fields of ``audit_event_fields``)."""
+    return AuditEvent.objects.create(**audit_event_fields(**fields))
 
 
 def connect_audit_receivers(actions: dict, *, app_label: str) -> None:

@@ -305,3 +305,18 @@ def test_simulate_payment_reaches_a_running_server_over_http(live_server):
 
     assert "the deposit is now posted" in out.getvalue()
     assert position(wallet)[0] == Decimal("12.34")
+
+
+def test_a_reference_drawn_twice_is_drawn_again(wallet, client_user, usd, monkeypatch):
+    first = deposits.transaction_deposit(actor=client_user, wallet=wallet, currency=usd, amount="10")
+    drawn = iter([first.reference, "WM-0000-0000-01"])
+    monkeypatch.setattr(deposits, "new_reference", lambda: next(drawn))
+
+    second = deposits.transaction_deposit(actor=client_user, wallet=wallet, currency=usd, amount="20")
+
+    assert second.reference == "WM-0000-0000-01" and second.amount == Decimal("20")
+    assert sorted(Transaction.objects.values_list("reference", "amount")) == sorted(
+        [(first.reference, Decimal("10")), ("WM-0000-0000-01", Decimal("20"))]
+    )
+    requested = AuditEvent.objects.filter(action="deposit.requested").values_list("target_id", flat=True)
+    assert sorted(requested) == sorted([str(first.pk), str(second.pk)])

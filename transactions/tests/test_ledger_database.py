@@ -145,6 +145,51 @@ def test_not_even_the_owner_writes_a_position_or_truncates_by_accident():
     assert asset_of(wallet).posted == Decimal("100")
 
 
+# --- the posting functions give the runtime role no new power ----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_posting_function_cannot_rewrite_a_posted_transaction():
+    require_two_roles()
+    seed_reference_data()
+    wallet = make_wallet()
+    posted = deposit(wallet, "100")
+    rewrite = (
+        "SELECT ledger_post(to_jsonb(t) || %s::jsonb, false, '{}', '{}', '{}', NULL) "
+        "FROM transactions_transaction t WHERE t.id = %s"
+    )
+    with runtime_connection() as runtime:
+        for change in ('{"status": "rejected"}', '{"fee": "99"}', '{"reason": "nothing happened"}'):
+            with pytest.raises(psycopg.errors.RestrictViolation):
+                runtime.execute(rewrite, [change, posted.pk])
+            runtime.rollback()
+    stored = Transaction.objects.get(pk=posted.pk)
+    assert (stored.status, stored.fee, stored.reason) == ("posted", 0, posted.reason)
+    assert asset_of(wallet).posted == Decimal("100")
+    assert_ledger_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_posting_function_cannot_post_entries_that_do_not_sum_to_zero():
+    require_two_roles()
+    seed_reference_data()
+    wallet = make_wallet()
+    template = deposit(wallet, "100")
+    minted = (
+        "SELECT ledger_post(to_jsonb(t) || jsonb_build_object('id', gen_random_uuid(), 'reference', NULL, "
+        "'provider_id', NULL, 'kind', 'adjustment', 'received_amount', NULL), true, "
+        "ARRAY[t.wallet_id], ARRAY['USD'], ARRAY[1000000::numeric], NULL) "
+        "FROM transactions_transaction t WHERE t.id = %s"
+    )
+    with runtime_connection() as runtime:
+        runtime.execute(minted, [template.pk])  # the entry moves the position at once…
+        with pytest.raises(psycopg.errors.CheckViolation, match="do not sum to zero"):
+            runtime.commit()  # …and the zero sum refuses the whole transaction at COMMIT
+    assert asset_of(wallet).posted == Decimal("100")
+    assert Transaction.objects.count() == 1
+    assert_ledger_consistent()
+
+
 # --- exact amounts and honest rates -------------------------------------------------------------
 
 

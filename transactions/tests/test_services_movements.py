@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from balances.exceptions import BalanceFrozen, CurrencyNotAllowed, InsufficientFunds
@@ -11,6 +13,7 @@ from transactions import deposits, services
 from transactions.exceptions import AmountTooSmall, RateUnavailable, RecipientUnavailable
 from transactions.models import Entry, ExchangeRate, FeeRule, Transaction
 from users.models import User
+from walletmanager.audit import audit_context
 from walletmanager.exceptions import NotFoundError, PermissionDeniedError, UserBlocked, ValidationFailed
 from walletmanager.models import AuditEvent
 from walletmanager.testing.ledger import PIN, assert_ledger_consistent, deposit, make_wallet, position, system_position
@@ -250,6 +253,62 @@ def test_transfer_moves_amount_and_charges_the_sender_the_fee(funded_wallet, oth
     assert position(funded_wallet)[0] == Decimal("59.5")
     assert position(other_wallet)[0] == Decimal("40")
     assert system_position("fees") == Decimal("0.5")
+    assert_ledger_consistent()
+
+
+def test_a_movement_and_its_audit_event_are_written_in_one_statement(funded_wallet, other_wallet, usd):
+    FeeRule.objects.create(kind="transfer", currency=usd, flat=Decimal("0.5"))
+
+    with CaptureQueriesContext(connection) as queries, audit_context(ip="203.0.113.7"):
+        tx = services.transaction_transfer(
+            actor=funded_wallet.owner,
+            wallet=funded_wallet,
+            to_address=other_wallet.address,
+            currency=usd,
+            amount="40",
+            pin=PIN,
+        )
+
+    writes = [query["sql"] for query in queries if not query["sql"].lstrip().upper().startswith("SELECT")]
+    assert [sql for sql in writes if "SAVEPOINT" not in sql] == []  # everything through the two functions
+    assert sum("ledger_post(" in query["sql"] for query in queries) == 1
+    event = AuditEvent.objects.get(target_type="transactions.transaction", target_id=str(tx.pk))
+    assert (event.action, event.actor, event.ip, event.reason) == (
+        "transfer.posted",
+        funded_wallet.owner,
+        "203.0.113.7",
+        "",
+    )
+    assert event.data == {
+        "kind": "transfer",
+        "status": "posted",
+        "wallet": str(funded_wallet.pk),
+        "currency": "USD",
+        "amount": "40.00",
+        "fee": "0.50",
+        "to_wallet": str(other_wallet.pk),
+        "after": {"posted": "59.50", "held": "0.00"},
+    }
+    assert position(funded_wallet)[0] == Decimal("59.5") and tx.balance_after.posted == Decimal("59.5")
+    assert event.created_at >= tx.created_at
+    assert_ledger_consistent()
+
+
+def test_a_multi_currency_wallet_opens_an_asset_the_first_time_it_receives_a_currency(multi_wallet, funded_wallet, usd):
+    assert not multi_wallet.balance.assets.exists()
+
+    for amount in ("5", "7"):
+        services.transaction_transfer(
+            actor=funded_wallet.owner,
+            wallet=funded_wallet,
+            to_address=multi_wallet.address,
+            currency=usd,
+            amount=amount,
+            pin=PIN,
+        )
+
+    assets = list(multi_wallet.balance.assets.values_list("currency_id", "posted", "held", "sequence"))
+    assert assets == [("USD", Decimal("12"), Decimal("0"), 2)]
     assert_ledger_consistent()
 
 

@@ -100,29 +100,36 @@ def _violated_constraint(error: IntegrityError) -> str | None:
     return getattr(diagnostics, "constraint_name", None)
 
 
-def _lock_pending_deposit(transaction: Transaction | Any) -> Transaction:
+def _lock_pending_deposit(transaction: Transaction | Any) -> tuple[Transaction, _Wallets]:
+    """The pending deposit, locked (its row first, then its wallet, owner and balance share-locked,
+    as every movement takes them), with its wallet loaded on it."""
     pk = getattr(transaction, "pk", transaction)
-    locked = (
-        Transaction.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("currency", "wallet", "wallet__owner")
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
-        raise NotFoundError("No such transaction.")
+    try:
+        # get(), not first(): first() orders by the primary key, and compiling that ORDER BY was a
+        # third of this query's CPU.
+        locked = Transaction.objects.select_for_update(of=("self",), no_key=True).select_related("currency").get(pk=pk)
+    except Transaction.DoesNotExist:
+        raise NotFoundError("No such transaction.") from None
     if locked.kind != Transaction.Kind.DEPOSIT or locked.status != Transaction.Status.PENDING:
         raise InvalidState(
             f"Only a pending deposit can be confirmed or rejected; this is a {locked.status} {locked.kind}."
         )
-    return locked
+    wallets = _Wallets(locked.wallet_id)
+    locked.wallet = wallets[locked.wallet_id]
+    return locked, wallets
 
 
 def _post(
-    locked: Transaction, *, actor: Any, received: Decimal, reason: str, provider_id: str | None = None
+    locked: Transaction,
+    wallets: _Wallets,
+    *,
+    actor: Any,
+    received: Decimal,
+    reason: str,
+    provider_id: str | None = None,
 ) -> Transaction:
     """Post a pending deposit with the amount received: the wallet gets ``received − fee``."""
-    wallets = _Wallets(locked.wallet_id)
-    wallet = wallets[locked.wallet_id]
+    wallet = locked.wallet
     _check_can_move(wallet, currency=locked.currency, outgoing=False)
     fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=locked.currency, amount=received)
     if fee >= received:
@@ -174,21 +181,21 @@ def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, receiv
     defaults to the amount asked for."""
     reason = clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
-        locked = _lock_pending_deposit(transaction)
+        locked, wallets = _lock_pending_deposit(transaction)
         _check_operator(actor, locked)
         received = (
             locked.amount
             if received_amount in (None, "")
             else _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         )
-        return _post(locked, actor=actor, received=received, reason=reason)
+        return _post(locked, wallets, actor=actor, received=received, reason=reason)
 
 
 def deposit_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
     """Finance records that the money did not arrive (reason required)."""
     reason = clean_reason(reason, required=True)
     with db_transaction.atomic():
-        locked = _lock_pending_deposit(transaction)
+        locked, _ = _lock_pending_deposit(transaction)
         _check_operator(actor, locked)
         return _refuse(
             locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, reason=reason
@@ -278,7 +285,7 @@ def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
         earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
         if earlier is not None:
             return earlier, True
-        locked = _lock_pending_deposit(locked)
+        locked, wallets = _lock_pending_deposit(locked)
         if event.currency.strip().upper() != locked.currency_id:
             raise ValidationFailed(f"This deposit is in {locked.currency_id}.", field="currency")
         if event.status == "failed":
@@ -292,5 +299,5 @@ def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
             )
             return transaction, False
         received = _clean_amount(event.amount, currency=locked.currency)
-        transaction = _post(locked, actor=None, received=received, reason="", provider_id=event.provider_id)
+        transaction = _post(locked, wallets, actor=None, received=received, reason="", provider_id=event.provider_id)
         return transaction, False

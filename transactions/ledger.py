@@ -31,7 +31,6 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import JSONField
 
 from balances.exceptions import BalanceFrozen, InsufficientFunds
 from balances.models import Balance, BalanceAsset
@@ -159,14 +158,12 @@ def _json_value(value):
 
 
 def _row_json(row) -> str:
-    """A new or changed row's columns as ``jsonb_populate_record`` reads them (``save()``'s values)."""
-    values = {}
-    for model_field in row._meta.concrete_fields:
-        value = getattr(row, model_field.attname)
-        # A JSON column goes in as the JSON it is; any other as save() would send it.
-        json_column = isinstance(model_field, JSONField)
-        values[model_field.column] = value if json_column else model_field.get_db_prep_save(value, connection)
-    return json.dumps(values, default=_json_value)
+    """A new or changed row's columns as ``jsonb_populate_record`` reads them: every column by name,
+    its value as JSON (PostgreSQL casts each to its column's type, and refuses what does not fit)."""
+    return json.dumps(
+        {model_field.column: getattr(row, model_field.attname) for model_field in row._meta.concrete_fields},
+        default=_json_value,
+    )
 
 
 _JSON_ENCODER = DjangoJSONEncoder()

@@ -129,9 +129,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # turns them off, e.g. behind a transaction-pooling PgBouncer without prepared-statement support).
 DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
 DATABASES["default"]["OPTIONS"].setdefault(
-    "prepare_threshold", int(os.environ["DATABASE_PREPARE_THRESHOLD"] or 0) or None
-    if "DATABASE_PREPARE_THRESHOLD" in os.environ
-    else 5
+    "prepare_threshold",
+    int(os.environ["DATABASE_PREPARE_THRESHOLD"] or 0) or None if "DATABASE_PREPARE_THRESHOLD" in os.environ else 5,
 )
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])

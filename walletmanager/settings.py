@@ -125,12 +125,14 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["ENGINE"] = "walletmanager.database"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parameters bound by the server, and a statement prepared (parsed and planned once per connection)
-# after it has run DATABASE_PREPARE_THRESHOLD times (psycopg's automatic prepared statements; empty
-# turns them off, e.g. behind a transaction-pooling PgBouncer without prepared-statement support).
+# after it has run DATABASE_PREPARE_THRESHOLD times: psycopg's automatic prepared statements. "off"
+# turns them off, e.g. behind a transaction-pooling PgBouncer without prepared-statement support.
 DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
 DATABASES["default"]["OPTIONS"].setdefault(
     "prepare_threshold",
-    int(os.environ["DATABASE_PREPARE_THRESHOLD"] or 0) or None if "DATABASE_PREPARE_THRESHOLD" in os.environ else 5,
+    None
+    if os.environ.get("DATABASE_PREPARE_THRESHOLD", "").strip() == "off"
+    else env_int("DATABASE_PREPARE_THRESHOLD", 5),
 )
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])

@@ -127,3 +127,30 @@ def test_check_deploy_warns_when_webhooks_may_reach_private_addresses():
     result = _deploy_check(WEBHOOK_ALLOW_PRIVATE_URLS="1")
     assert result.returncode != 0
     assert "walletmanager.W003" in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_a_statement_run_often_is_planned_once_per_connection():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for number in range(6):  # DATABASE_PREPARE_THRESHOLD defaults to 5
+            cursor.execute("SELECT count(*) FROM wallets_wallet WHERE id <> %s::uuid", [f"{number:032x}"])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert "SELECT count(*) FROM wallets_wallet WHERE id <> $1::uuid" in prepared
+
+
+def test_prepared_statements_can_be_turned_off():
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARE_THRESHOLD": "off"}
+    code = "from django.db import connection; print(connection.settings_dict['OPTIONS']['prepare_threshold'])"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "None"

@@ -83,10 +83,10 @@ def prepare_ledger(wallet_count: int, *, progress) -> list[str]:
     from wallets.services import wallet_create
 
     call_command("migrate", verbosity=0)
-    # Withdrawals post at once (no approval threshold); small fees so every movement has a fees leg.
-    Currency.objects.filter(code__in=FUNDING).update(
-        withdrawal_approval_threshold=None, daily_outgoing_limit=None, is_active=True
-    )
+    # The migrated velocity limits stay (10 000 a day withdrawn before approval, 50 000 a day out):
+    # every withdrawal, transfer and exchange runs their checks as in production, and movements of
+    # AMOUNT never reach them, so withdrawals post at once. Small fees so every movement has a fees leg.
+    Currency.objects.filter(code__in=FUNDING).update(is_active=True)
     for kind in ("withdrawal", "transfer", "exchange"):
         FeeRule.objects.create(kind=kind, currency=None, percent_bps=10, flat=Decimal(0), min_fee=Decimal("0"))
     ExchangeRate.objects.create(base_id="USD", quote_id="EUR", rate=Decimal("0.92"), source="bench")

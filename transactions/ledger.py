@@ -211,9 +211,11 @@ def plan(
     legs: Sequence[Leg] = (),
     holds: Sequence[Leg] = (),
     check_frozen: bool = True,
+    locked: Iterable[BalanceAsset] = (),
 ) -> Plan:
     """Lock the client assets touched by ``legs`` (entries) and ``holds`` (changes of ``held``) and
-    check every asset whose available amount drops: unfrozen balance, not below its floor.
+    check every asset whose available amount drops: unfrozen balance, not below its floor. Assets
+    this movement already ``locked`` (``lock_asset``) are not locked again.
 
     Raises ``BalanceFrozen`` / ``InsufficientFunds`` before anything is written."""
     deltas: dict[AssetKey, _Delta] = {}
@@ -227,7 +229,10 @@ def plan(
         return Plan(legs=legs)
 
     keys = sorted(deltas)
-    assets = _lock(keys, {key: delta.wallet for key, delta in deltas.items()})
+    assets = {(asset.balance_id, asset.currency_id): asset for asset in locked}
+    to_lock = [key for key in keys if key not in assets]
+    if to_lock:
+        assets.update(_lock(to_lock, {key: deltas[key].wallet for key in to_lock}))
     if len(assets) != len(keys):
         raise InvalidState("A wallet of this movement has no balance.")
 
@@ -254,9 +259,11 @@ def plan(
     return result
 
 
-def lock_asset(wallet: Wallet, currency: str) -> None:
-    """Lock one client asset ahead of ``plan`` (which re-locks it at no cost), so a rule that reads
-    the wallet's history — velocity limits — runs serialised with the other movements of the asset."""
-    if not wallet.is_system:
-        key = (wallet.balance.pk, currency)
-        _lock([key], {key: wallet})
+def lock_asset(wallet: Wallet, currency: str) -> BalanceAsset:
+    """Lock one client asset ahead of ``plan`` (pass it as ``locked``), so a rule that reads the
+    wallet's history — velocity limits — runs serialised with the other movements of the asset."""
+    key = (wallet.balance.pk, currency)
+    assets = _lock([key], {key: wallet})
+    if key not in assets:
+        raise InvalidState("The wallet has no balance.")
+    return assets[key]

@@ -180,11 +180,16 @@ def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
     return [Leg(wallets[wallet_id], currency, amount) for (wallet_id, currency), amount in totals.items() if amount]
 
 
+_ASSET_COLUMNS = ", ".join(model_field.column for model_field in BalanceAsset._meta.concrete_fields)
+
+
 def _lock(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> dict[AssetKey, BalanceAsset]:
     """The client assets of ``keys``, opened if missing (a multi-currency balance's first use of a
     currency) and locked in primary-key order: ``ledger_lock_assets`` (migration 0012), one round trip."""
     assets = BalanceAsset.objects.raw(
-        "SELECT * FROM ledger_lock_assets(%s::uuid[], %s::text[])",
+        # The model's columns by name, not *: a column added by a later migration must not change the
+        # result type of this statement, which is prepared on long-lived connections.
+        f"SELECT {_ASSET_COLUMNS} FROM ledger_lock_assets(%s::uuid[], %s::text[])",
         [[wallets[key].pk for key in keys], [currency for _, currency in keys]],
     )
     return {(asset.balance_id, asset.currency_id): asset for asset in assets}

@@ -10,6 +10,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,6 +53,21 @@ class _DownloadFormatNegotiation(DefaultContentNegotiation):
 
     class settings:  # noqa: N801 - stands in for DRF's api_settings, of which only this is read
         URL_FORMAT_OVERRIDE = None
+
+
+class StatementPagination(UncountedPageNumberPagination):
+    """Pages of a statement by sequence number (``Statement.page``) rather than LIMIT/OFFSET: the same
+    ``page``/``page_size`` parameters and links, and an existing page always has at least one entry.
+    The statement knows how many entries it has, so no extra row is read to know whether a next page
+    exists."""
+
+    def paginate_statement(self, statement: statements.Statement, request) -> list:
+        self.read_page(request)
+        before = (self.page_number - 1) * self.page_size
+        if before >= statement.entry_count and self.page_number != 1:
+            raise NotFound("Invalid page.")
+        self.has_next = before + self.page_size < statement.entry_count
+        return list(statement.page(number=self.page_number, size=self.page_size))
 
 
 def _instant_help(*, bound: str) -> str:
@@ -184,8 +200,8 @@ class WalletStatementView(APIView):
                 content_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
             )
-        paginator = UncountedPageNumberPagination()
-        entries = paginator.paginate_queryset(statement.entries, request, view=self)
+        paginator = StatementPagination()
+        entries = paginator.paginate_statement(statement, request)
         page = {
             "statement": statement,
             "next": paginator.get_next_link(),

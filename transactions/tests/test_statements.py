@@ -431,6 +431,14 @@ def test_another_client_gets_404_and_anonymous_401(funded_wallet):
     assert stranger.get("/api/wallets/not-a-uuid/statement/", query).status_code == 404
 
 
+def test_a_system_wallet_has_no_statement_or_balance_even_for_staff(system_wallet, staff, client_user):
+    query = {"currency": "USD", "from": "2000-01-01"}
+    for who in (client_of(staff), client_of(client_user)):
+        for url, params in ((balance_url(system_wallet), {}), (statement_url(system_wallet), query)):
+            response = who.get(url, params)
+            assert (response.status_code, response.json()) == (404, {"code": "not_found", "detail": "No such wallet."})
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 

@@ -588,3 +588,27 @@ def test_the_compiled_as_of_query_takes_each_calls_wallet_and_instant(funded_wal
     assert [(asset.currency, asset.decimals, asset.posted) for asset in mine_then] == [("USD", 2, Decimal(0))]
     assert [(asset.currency, asset.posted) for asset in theirs_now] == [("USD", Decimal(7))]
     assert [(asset.currency, asset.posted) for asset in mine_now] == [("USD", Decimal(100))]
+
+
+def test_the_compiled_statement_query_takes_each_calls_wallet_currency_and_range(ten_dollars_and_euros, funded_wallet):
+    usd = entries_of(ten_dollars_and_euros)
+    euros = entries_of(ten_dollars_and_euros, "EUR")
+
+    middle = statement(
+        wallet=ten_dollars_and_euros, currency="USD", date_from=usd[2].created_at, date_to=usd[8].created_at
+    )
+    other = statement(wallet=funded_wallet, currency="USD", date_from=usd[0].created_at, date_to=timezone.now())
+    euro_tail = statement(
+        wallet=ten_dollars_and_euros, currency="EUR", date_from=euros[7].created_at, date_to=timezone.now()
+    )
+
+    assert (middle.currency.code, middle.currency.decimals) == ("USD", 2)
+    assert (middle.opening_balance, middle.closing_balance, middle.opening_sequence, middle.closing_sequence) == (
+        Decimal(3),
+        Decimal(45),
+        2,
+        9,
+    )
+    assert (other.opening_balance, other.closing_balance, other.entry_count) == (Decimal(0), Decimal(100), 1)
+    assert (euro_tail.currency.code, euro_tail.opening_balance, euro_tail.closing_balance) == ("EUR", 49, 70)
+    assert [entry.sequence for entry in euro_tail.entries] == [8, 9, 10]

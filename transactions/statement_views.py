@@ -10,6 +10,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,6 +55,21 @@ class _DownloadFormatNegotiation(DefaultContentNegotiation):
         URL_FORMAT_OVERRIDE = None
 
 
+class StatementPagination(UncountedPageNumberPagination):
+    """Pages of a statement by sequence number (``Statement.page``) rather than LIMIT/OFFSET: the same
+    ``page``/``page_size`` parameters and links, and an existing page always has at least one entry.
+    The statement knows how many entries it has, so no extra row is read to know whether a next page
+    exists."""
+
+    def paginate_statement(self, statement: statements.Statement, request) -> list:
+        self.read_page(request)
+        before = (self.page_number - 1) * self.page_size
+        if before >= statement.entry_count and self.page_number != 1:
+            raise NotFound("Invalid page.")
+        self.has_next = before + self.page_size < statement.entry_count
+        return list(statement.page(number=self.page_number, size=self.page_size))
+
+
 def _instant_help(*, bound: str) -> str:
     return INSTANT_HELP.format(zone=timezone.get_default_timezone_name(), bound=bound)
 
@@ -83,7 +99,7 @@ class WalletBalanceAsOfView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
-        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"], with_balance=False)
         query = BalanceAsOfQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
@@ -158,7 +174,7 @@ class WalletStatementView(APIView):
     content_negotiation_class = _DownloadFormatNegotiation
 
     def get(self, request, *args, **kwargs):
-        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"])
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"], with_balance=False)
         query = StatementQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
@@ -184,8 +200,8 @@ class WalletStatementView(APIView):
                 content_type="application/pdf",
                 headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
             )
-        paginator = UncountedPageNumberPagination()
-        entries = paginator.paginate_queryset(statement.entries, request, view=self)
+        paginator = StatementPagination()
+        entries = paginator.paginate_statement(statement, request)
         page = {
             "statement": statement,
             "next": paginator.get_next_link(),

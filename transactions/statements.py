@@ -7,7 +7,8 @@ Every figure is an index probe or a range scan of one asset, never a sum over it
 - ``held`` at an instant is the sum of the withdrawals that were holding money then, a range scan of
   ``tx_hold_history_idx`` (only withdrawals that ever waited for approval are in it);
 - a statement is two such probes (opening and closing) and the entries between their sequence
-  numbers, read in sequence order from the asset's unique (wallet, currency, sequence) index.
+  numbers, read in sequence order from the asset's unique (wallet, currency, sequence) index; a page
+  of it is a narrower range of the same index (numbers have no gaps), never an OFFSET.
 
 The database stamps an entry's ``created_at`` and ``sequence`` under the asset's row lock, so per
 asset they grow together and "the last entry at or before t" is well defined.
@@ -51,12 +52,20 @@ class AssetAsOf:
 
 
 @dataclass(frozen=True)
+class StatementCurrency:
+    """What a statement shows of its currency."""
+
+    code: str
+    decimals: int
+
+
+@dataclass(frozen=True)
 class Statement:
     """The running balance of one asset over [date_from, date_to]: ``entries`` is a lazy QuerySet in
-    sequence order, so a page is one LIMIT/OFFSET query and a download one server-side cursor."""
+    sequence order (a download reads it with one server-side cursor), ``page()`` one page of it."""
 
     wallet: Wallet
-    currency: Currency
+    currency: StatementCurrency
     date_from: datetime
     date_to: datetime
     opening_balance: Decimal
@@ -70,6 +79,24 @@ class Statement:
         """Per asset the database numbers entries 1, 2, 3 … without gaps (the number lives on the
         asset row, so a rolled-back entry gives its number back): the count is a subtraction."""
         return self.closing_sequence - self.opening_sequence
+
+    def page(self, *, number: int, size: int) -> QuerySet[Entry]:
+        """The entries of page ``number`` (from 1) of ``size`` entries, in sequence order.
+
+        Numbers having no gaps, page N is the sequence range (opening + (N-1)·size, opening + N·size]
+        cut at the closing number: one range scan of the (wallet, currency, sequence) index that reads
+        only the page's rows. LIMIT/OFFSET over ``entries`` read, and joined to their transactions,
+        every row before the page too. Page 20 of 50 of the busiest wallet at a million transactions
+        (56 766 of them its own): the page query read 1 001 rows in 19.4 ms (EXPLAIN ANALYZE, 5 885
+        buffers), by range 50 rows in 0.5 ms (249 buffers); the request's p50 / p95, in process, went
+        from 49.5 / 58.2 to 26.0 / 36.0 ms (40 requests each, load average 2-4 on 2 shared cores)."""
+        first = self.opening_sequence + (number - 1) * size
+        return _entries_between(
+            wallet_id=self.wallet.pk,
+            currency_id=self.currency.code,
+            after=min(first, self.closing_sequence),
+            through=min(first + size, self.closing_sequence),
+        )
 
 
 def _last_entry_before(*, wallet_id, at: datetime, inclusive: bool) -> QuerySet[Entry]:
@@ -151,41 +178,98 @@ def asset_balance_as_of(*, wallet: Wallet, at: datetime) -> list[AssetAsOf]:
     ]
 
 
-def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: datetime) -> Statement:
-    """The opening balance (as of just before ``date_from``), the entries of [date_from, date_to] with
-    their running balances, and the closing balance (as of ``date_to``) of one asset of ``wallet``.
-
-    A currency the wallet has no asset in (it never held it) is a 400 naming ``currency``."""
-    if date_from > date_to:
-        raise ValidationFailed("Must not be later than `to`.", field="from")
+def _statement_queryset(*, wallet_id, currency: str, date_from: datetime, date_to: datetime) -> QuerySet[BalanceAsset]:
+    """The asset's currency and decimals, and its last entry's balance and number before ``date_from``
+    (opening) and at or before ``date_to`` (closing): four backward probes of one index."""
 
     def probe(*, at: datetime, inclusive: bool, column: str) -> Coalesce:
-        last = _last_entry_before(wallet_id=wallet.pk, at=at, inclusive=inclusive).values(column)[:1]
+        last = _last_entry_before(wallet_id=wallet_id, at=at, inclusive=inclusive).values(column)[:1]
         output = IntegerField() if column == "sequence" else _AMOUNT
         return Coalesce(Subquery(last), Value(0 if column == "sequence" else ZERO), output_field=output)
 
-    asset = (
-        BalanceAsset.objects.filter(balance__wallet_id=wallet.pk, currency_id=currency)
-        .select_related("currency")
+    return (
+        BalanceAsset.objects.filter(balance__wallet_id=wallet_id, currency_id=currency)
         .annotate(
             opening_balance=probe(at=date_from, inclusive=False, column="balance_after"),
             opening_sequence=probe(at=date_from, inclusive=False, column="sequence"),
             closing_balance=probe(at=date_to, inclusive=True, column="balance_after"),
             closing_sequence=probe(at=date_to, inclusive=True, column="sequence"),
         )
-        .first()
+        .order_by()
+        .values_list(
+            "currency_id",
+            "currency__decimals",
+            "opening_balance",
+            "opening_sequence",
+            "closing_balance",
+            "closing_sequence",
+        )
     )
-    if asset is None:
+
+
+# Stand-ins for the statement query's values besides the wallet (``_WALLET_STAND_IN``): no currency
+# code holds a NUL, and these two instants are the query's only datetimes.
+_CURRENCY_STAND_IN = "\x00currency"
+_FROM_STAND_IN = datetime(1970, 1, 1, tzinfo=UTC)
+_TO_STAND_IN = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+@functools.cache
+def _statement_sql() -> tuple[str, tuple]:
+    return _statement_queryset(
+        wallet_id=_WALLET_STAND_IN, currency=_CURRENCY_STAND_IN, date_from=_FROM_STAND_IN, date_to=_TO_STAND_IN
+    ).query.sql_with_params()
+
+
+def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: datetime) -> Statement:
+    """The opening balance (as of just before ``date_from``), the entries of [date_from, date_to] with
+    their running balances, and the closing balance (as of ``date_to``) of one asset of ``wallet``.
+
+    A currency the wallet has no asset in (it never held it) is a 400 naming ``currency``.
+
+    The probes are the ORM's query (``_statement_queryset``), compiled once per process and run with
+    this call's values, as ``asset_balance_as_of`` does: building and compiling its four correlated
+    subqueries (and the asset with its currency as a model) took ~3 ms of the selector's 3.7 (the SQL
+    runs in 0.2 ms); cached, the selector takes 0.7 ms (medians of 200 calls on the scale benchmark's
+    database, the busiest wallet's month, load average ~4 on 2 shared cores)."""
+    if date_from > date_to:
+        raise ValidationFailed("Must not be later than `to`.", field="from")
+    sql, stand_in_params = _statement_sql()
+    values = {
+        _WALLET_STAND_IN: wallet.pk,
+        _CURRENCY_STAND_IN: currency,
+        _FROM_STAND_IN: date_from,
+        _TO_STAND_IN: date_to,
+    }
+    params = [values.get(value, value) for value in stand_in_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         if Currency.objects.filter(code=currency).exists():
             raise ValidationFailed(f"This wallet has never held {currency}.", field="currency")
         raise ValidationFailed(f"Unknown currency {currency[:10]!r}.", field="currency")
-    entries = (
-        Entry.objects.filter(
-            wallet_id=wallet.pk,
-            currency_id=asset.currency_id,
-            sequence__gt=asset.opening_sequence,
-            sequence__lte=asset.closing_sequence,
-        )
+    code, decimals, opening_balance, opening_sequence, closing_balance, closing_sequence = row
+    return Statement(
+        wallet=wallet,
+        currency=StatementCurrency(code=code, decimals=decimals),
+        date_from=date_from,
+        date_to=date_to,
+        opening_balance=opening_balance,
+        closing_balance=closing_balance,
+        opening_sequence=opening_sequence,
+        closing_sequence=closing_sequence,
+        entries=_entries_between(
+            wallet_id=wallet.pk, currency_id=code, after=opening_sequence, through=closing_sequence
+        ),
+    )
+
+
+def _entries_between(*, wallet_id, currency_id: str, after: int, through: int) -> QuerySet[Entry]:
+    """The asset's entries numbered ``after`` + 1 to ``through``, in sequence order, with what a
+    statement line shows of their transactions."""
+    return (
+        Entry.objects.filter(wallet_id=wallet_id, currency_id=currency_id, sequence__gt=after, sequence__lte=through)
         .select_related("transaction", "transaction__wallet", "transaction__to_wallet")
         .only(
             "id",
@@ -205,17 +289,6 @@ def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: da
             "transaction__to_wallet__address",
         )
         .order_by("sequence")
-    )
-    return Statement(
-        wallet=wallet,
-        currency=asset.currency,
-        date_from=date_from,
-        date_to=date_to,
-        opening_balance=asset.opening_balance,
-        closing_balance=asset.closing_balance,
-        opening_sequence=asset.opening_sequence,
-        closing_sequence=asset.closing_sequence,
-        entries=entries,
     )
 
 

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -156,6 +157,99 @@ def test_statement_pages_chain_their_running_balances(funded_wallet, client_user
     assert [line["balance_after"] for line in second["results"]] == ["110.00", "115.00"]
     assert (second["next"], second["opening_balance"], second["closing_balance"]) == (None, "0.00", "115.00")
     assert second["previous"] is not None
+
+
+@pytest.fixture
+def ten_dollars_and_euros(multi_wallet):
+    """USD deposits of 1, 2 … 10 (USD sequences 1 … 10, running balances 1, 3, 6 … 55) with a EUR
+    deposit after each, so the wallet's entries interleave two assets' numbers."""
+    for amount in range(1, 11):
+        deposit(multi_wallet, amount)
+        deposit(multi_wallet, "7", "EUR")
+    return multi_wallet
+
+
+def page_of(api, wallet, query: dict, page: int | None = None):
+    params = {"currency": "USD", "page_size": 3, **query}
+    if page is not None:
+        params["page"] = page
+    return api.get(statement_url(wallet), params)
+
+
+def lines(body) -> list[tuple[int, str, str]]:
+    return [(line["sequence"], line["amount"], line["balance_after"]) for line in body["results"]]
+
+
+def page_param(link: str | None) -> list[str] | None:
+    return None if link is None else parse_qs(urlsplit(link).query).get("page")
+
+
+def test_statement_pages_are_exact_slices_of_a_range_that_starts_mid_history(ten_dollars_and_euros, client_user):
+    usd = entries_of(ten_dollars_and_euros)
+    # USD entries 3 … 9: seven entries, pages of 3, 3 and 1.
+    query = {"from": iso(usd[2].created_at), "to": iso(usd[8].created_at)}
+    api = client_of(client_user)
+
+    first, middle, last = (page_of(api, ten_dollars_and_euros, query, page).json() for page in (1, 2, 3))
+
+    assert lines(first) == [(3, "3.00", "6.00"), (4, "4.00", "10.00"), (5, "5.00", "15.00")]
+    assert lines(middle) == [(6, "6.00", "21.00"), (7, "7.00", "28.00"), (8, "8.00", "36.00")]
+    assert lines(last) == [(9, "9.00", "45.00")]
+    for body in (first, middle, last):
+        assert (body["opening_balance"], body["closing_balance"]) == ("3.00", "45.00")
+    assert (page_param(first["previous"]), page_param(first["next"])) == (None, ["2"])
+    assert first["previous"] is None
+    assert (page_param(middle["previous"]), page_param(middle["next"])) == (None, ["3"])
+    assert middle["previous"] is not None  # page 1's link names no page
+    assert (page_param(last["previous"]), last["next"]) == (["2"], None)
+    assert api.get(middle["next"]).json() == last
+    assert page_of(api, ten_dollars_and_euros, query, 4).status_code == 404
+
+
+def test_a_range_that_fills_its_last_page_has_no_next_page(ten_dollars_and_euros, client_user):
+    usd = entries_of(ten_dollars_and_euros)
+    query = {"from": iso(usd[2].created_at), "to": iso(usd[7].created_at)}  # entries 3 … 8
+    api = client_of(client_user)
+
+    second = page_of(api, ten_dollars_and_euros, query, 2).json()
+
+    assert lines(second) == [(6, "6.00", "21.00"), (7, "7.00", "28.00"), (8, "8.00", "36.00")]
+    assert (second["next"], second["closing_balance"]) == (None, "36.00")
+    assert page_of(api, ten_dollars_and_euros, query, 3).status_code == 404
+
+
+def test_the_whole_history_pages_from_sequence_one_to_the_last(ten_dollars_and_euros, client_user):
+    api = client_of(client_user)
+    body = page_of(api, ten_dollars_and_euros, {"from": "2000-01-01"}).json()
+    seen = lines(body)
+    while body["next"]:
+        body = api.get(body["next"]).json()
+        seen += lines(body)
+
+    assert [sequence for sequence, _, _ in seen] == list(range(1, 11))
+    assert seen[-1] == (10, "10.00", "55.00")
+    euros = page_of(api, ten_dollars_and_euros, {"currency": "EUR", "from": "2000-01-01", "page": 4}).json()
+    assert (lines(euros), euros["next"]) == ([(10, "7.00", "70.00")], None)
+
+
+def test_an_empty_range_has_one_empty_page(ten_dollars_and_euros, client_user):
+    usd = entries_of(ten_dollars_and_euros)
+    after = usd[-1].created_at + timedelta(microseconds=1)
+    query = {"from": iso(after), "to": iso(after + timedelta(days=1))}
+    api = client_of(client_user)
+
+    body = page_of(api, ten_dollars_and_euros, query).json()
+
+    assert (body["results"], body["next"], body["previous"]) == ([], None, None)
+    assert (body["opening_balance"], body["closing_balance"]) == ("55.00", "55.00")
+    assert page_of(api, ten_dollars_and_euros, query, 2).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "two", "1000001"])
+def test_a_page_that_is_not_a_page_number_is_404(ten_dollars_and_euros, client_user, page):
+    response = page_of(client_of(client_user), ten_dollars_and_euros, {"from": "2000-01-01"}, page)
+
+    assert response.status_code == 404
 
 
 def test_a_date_covers_the_whole_day(funded_wallet, client_user):
@@ -337,6 +431,14 @@ def test_another_client_gets_404_and_anonymous_401(funded_wallet):
     assert stranger.get("/api/wallets/not-a-uuid/statement/", query).status_code == 404
 
 
+def test_a_system_wallet_has_no_statement_or_balance_even_for_staff(system_wallet, staff, client_user):
+    query = {"currency": "USD", "from": "2000-01-01"}
+    for who in (client_of(staff), client_of(client_user)):
+        for url, params in ((balance_url(system_wallet), {}), (statement_url(system_wallet), query)):
+            response = who.get(url, params)
+            assert (response.status_code, response.json()) == (404, {"code": "not_found", "detail": "No such wallet."})
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 
@@ -486,3 +588,27 @@ def test_the_compiled_as_of_query_takes_each_calls_wallet_and_instant(funded_wal
     assert [(asset.currency, asset.decimals, asset.posted) for asset in mine_then] == [("USD", 2, Decimal(0))]
     assert [(asset.currency, asset.posted) for asset in theirs_now] == [("USD", Decimal(7))]
     assert [(asset.currency, asset.posted) for asset in mine_now] == [("USD", Decimal(100))]
+
+
+def test_the_compiled_statement_query_takes_each_calls_wallet_currency_and_range(ten_dollars_and_euros, funded_wallet):
+    usd = entries_of(ten_dollars_and_euros)
+    euros = entries_of(ten_dollars_and_euros, "EUR")
+
+    middle = statement(
+        wallet=ten_dollars_and_euros, currency="USD", date_from=usd[2].created_at, date_to=usd[8].created_at
+    )
+    other = statement(wallet=funded_wallet, currency="USD", date_from=usd[0].created_at, date_to=timezone.now())
+    euro_tail = statement(
+        wallet=ten_dollars_and_euros, currency="EUR", date_from=euros[7].created_at, date_to=timezone.now()
+    )
+
+    assert (middle.currency.code, middle.currency.decimals) == ("USD", 2)
+    assert (middle.opening_balance, middle.closing_balance, middle.opening_sequence, middle.closing_sequence) == (
+        Decimal(3),
+        Decimal(45),
+        2,
+        9,
+    )
+    assert (other.opening_balance, other.closing_balance, other.entry_count) == (Decimal(0), Decimal(100), 1)
+    assert (euro_tail.currency.code, euro_tail.opening_balance, euro_tail.closing_balance) == ("EUR", 49, 70)
+    assert [entry.sequence for entry in euro_tail.entries] == [8, 9, 10]

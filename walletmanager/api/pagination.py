@@ -43,7 +43,8 @@ class UncountedPageNumberPagination(PageNumberPagination):
 
     display_page_controls = False
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def read_page(self, request) -> None:
+        """Take ``page_size`` (a 400 when bad) and ``page`` (a 404 when not a page number) from the query."""
         self.request = request
         self.page_size = self.get_page_size(request)
         raw_page = request.query_params.get(self.page_query_param, "1")
@@ -53,6 +54,9 @@ class UncountedPageNumberPagination(PageNumberPagination):
             raise NotFound("Invalid page.") from None
         if self.page_number < 1 or self.page_number > 1_000_000:
             raise NotFound("Invalid page.")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.read_page(request)
         offset = (self.page_number - 1) * self.page_size
         rows = list(queryset[offset : offset + self.page_size + 1])
         if not rows and self.page_number != 1:

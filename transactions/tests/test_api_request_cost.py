@@ -125,3 +125,26 @@ def test_a_transfer_costs_the_same_queries_the_first_and_the_tenth_time(client_u
     }
     elsewhere = me.post("/api/transactions/", {**body, "wallet": str(other_wallet.pk)}, format="json")
     assert elsewhere.status_code == 404
+
+
+def test_each_list_request_validates_its_own_filters(client_user, funded_wallet, other_wallet):
+    """The filters' form class is made once per process; each request still gets its own form."""
+    me = token_client(client_user)
+    transfer = {
+        "kind": "transfer",
+        "wallet": str(funded_wallet.pk),
+        "to_address": other_wallet.address,
+        "currency": "USD",
+        "amount": "1",
+        "pin": PIN,
+    }
+    assert me.post("/api/transactions/", transfer, format="json").status_code == 201
+
+    first = me.get("/api/transactions/?created_after=yesterday")
+    assert first.status_code == 400 and set(first.json()["fields"]) == {"created_after"}
+    kinds = [row["kind"] for row in me.get("/api/transactions/?kind=transfer").json()["results"]]
+    assert kinds == ["transfer"]
+    second = me.get("/api/transactions/?amount_min=lots&kind=nothing")
+    assert second.status_code == 400 and set(second.json()["fields"]) == {"amount_min", "kind"}
+    ordered = me.get("/api/transactions/?ordering=amount").json()["results"]
+    assert [row["amount"] for row in ordered] == ["1.00", "100.00"]

@@ -56,7 +56,10 @@ def parse_args(argv=None):
     http.add_argument("--http-concurrency", default="1,4,8", help="Comma-separated load processes (default 1,4,8).")
     http.add_argument("--http-workers", type=int, default=2, help="gunicorn sync workers (default 2).")
     http.add_argument(
-        "--http-clients", type=int, default=0, help="Clients (one wallet each; default: the largest concurrency)."
+        "--http-clients",
+        type=int,
+        default=0,
+        help="Clients (one wallet each; default: the largest concurrency, at least 2 when transfers are measured).",
     )
     http.add_argument("--http-history", type=int, default=60, help="Deposits per wallet before the run (default 60).")
     http.add_argument(

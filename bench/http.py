@@ -3,7 +3,8 @@
 One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/):
 
 1. create a throwaway database, migrate it and open, through the services, one client per load
-   process (``--http-clients``, default: the largest concurrency), each with a multi-currency wallet,
+   process (``--http-clients``, default: the largest concurrency, at least 2 when transfers are
+   measured, since each pays the next client), each with a multi-currency wallet,
    ``--http-history`` deposits and a token;
 2. start gunicorn (sync workers, ``--http-workers``, default 2) on a free port of 127.0.0.1 with
    DEBUG off and the database's URL;
@@ -312,7 +313,8 @@ def main(options) -> int:
     url = server_url()
     version = server_version(url)
     concurrencies = options.http_concurrency
-    client_count = options.http_clients or max(concurrencies)
+    # A transfer goes to the next client's wallet: with one client it would go to its own (a 400).
+    client_count = options.http_clients or max(*concurrencies, 2 if "transfer" in options.http_endpoints else 1)
     database = f"walletmanager_http_{os.getpid()}"
     log(f"PostgreSQL {version}; database {database}; nproc {os.cpu_count()}; load average {load_at_start}")
 

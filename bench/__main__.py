@@ -61,6 +61,15 @@ def parse_args(argv=None):
         default=0,
         help="Clients (one wallet each; default: the largest concurrency, at least 2 when transfers are measured).",
     )
+    http.add_argument(
+        "--http-profile",
+        action="store_true",
+        help="Instead of gunicorn: each endpoint in this process through the WSGI handler, CPU ms and queries "
+        "a request, and cProfile's costliest calls.",
+    )
+    http.add_argument(
+        "--http-profile-requests", type=int, default=300, help="Timed requests per endpoint (default 300)."
+    )
     http.add_argument("--http-history", type=int, default=60, help="Deposits per wallet before the run (default 60).")
     http.add_argument(
         "--http-endpoints",

@@ -84,8 +84,10 @@ class TransactionFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         """The form's class, made once: django-filter makes a new one (a field per filter, then the
-        class) on every request, a tenth of the list page's CPU; none of these fields depends on the
-        request, and each form still gets its own copies of them."""
+        class) on every request; none of these fields depends on the request, and each form still
+        gets its own copies of them. CPU of ``GET /api/transactions/?wallet=`` in-process (as
+        ``python -m bench --suite http --http-profile`` measures it), two runs before and after back
+        to back: 7.8 -> 7.0 and 6.4 -> 5.4 ms."""
         form_class = _FORM_CLASSES.get(type(self))
         if form_class is None:
             form_class = _FORM_CLASSES[type(self)] = super().get_form_class()

@@ -8,10 +8,12 @@ exactly those the queryset would give.
 
 It is for the few reads every API request makes (the token and its user, the wallet a request
 names, a currency by its code), where building and compiling the query cost as much as running it
-or more. With the token, the wallet and the currency compiled once, CPU per request (in-process
-through the WSGI handler with the production settings, median of 7 rounds of 60 requests, the same
-loaded 2-core machine back to back): ``GET /api/wallets/{id}/`` 2.57 -> 1.63 ms, ``POST
-/api/transactions/`` transfer 5.25 -> 3.99 ms, ``GET /api/transactions/?wallet=`` about 8.1 -> 7.5 ms.
+or more. What it bought, with ``python -m bench --suite http --http-profile`` (CPU ms a request
+in-process, median of 5 rounds), five runs before and after back to back on a shared 2-core machine
+(load average 1.5-2.3), the middle run of each side: ``GET /api/wallets/{id}/`` 3.06 -> 1.79 ms
+(with its assets' currencies joined, 4 -> 3 queries), ``POST /api/transactions/`` transfer
+6.11 -> 4.91 ms; ``GET /api/transactions/?wallet=`` was 0.9 to 3.1 ms faster in four runs of five
+(its filter form made once too) and 0.7 ms slower in one.
 Use it only for a queryset whose SQL does not depend on the values (no ``__in`` of a list whose
 length varies, no branch on a value: build one ``CompiledQuery`` per shape instead).
 """

@@ -56,7 +56,19 @@ def parse_args(argv=None):
     http.add_argument("--http-concurrency", default="1,4,8", help="Comma-separated load processes (default 1,4,8).")
     http.add_argument("--http-workers", type=int, default=2, help="gunicorn sync workers (default 2).")
     http.add_argument(
-        "--http-clients", type=int, default=0, help="Clients (one wallet each; default: the largest concurrency)."
+        "--http-clients",
+        type=int,
+        default=0,
+        help="Clients (one wallet each; default: the largest concurrency, at least 2 when transfers are measured).",
+    )
+    http.add_argument(
+        "--http-profile",
+        action="store_true",
+        help="Instead of gunicorn: each endpoint in this process through the WSGI handler, CPU ms and queries "
+        "a request, and cProfile's costliest calls.",
+    )
+    http.add_argument(
+        "--http-profile-requests", type=int, default=300, help="Timed requests per endpoint (default 300)."
     )
     http.add_argument("--http-history", type=int, default=60, help="Deposits per wallet before the run (default 60).")
     http.add_argument(

@@ -3,7 +3,8 @@
 One run, one PostgreSQL server (DATABASE_URL's, else the embedded one under var/):
 
 1. create a throwaway database, migrate it and open, through the services, one client per load
-   process (``--http-clients``, default: the largest concurrency), each with a multi-currency wallet,
+   process (``--http-clients``, default: the largest concurrency, at least 2 when transfers are
+   measured, since each pays the next client), each with a multi-currency wallet,
    ``--http-history`` deposits and a token;
 2. start gunicorn (sync workers, ``--http-workers``, default 2) on a free port of 127.0.0.1 with
    DEBUG off and the database's URL;
@@ -169,21 +170,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The settings the server runs with, besides its database (production's: DEBUG off, real hashers).
+SERVER_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_ALLOWED_HOSTS": HOST,
+    "DJANGO_SETTINGS_MODULE": "walletmanager.settings",
+    # A client sending transfers back to back would meet the PIN throttle (SPEC §13: 30 a minute
+    # per user by default) after half a second, and the benchmark would measure 429s. The
+    # throttles still run on every request (their cache reads and writes are in the numbers);
+    # only their rate is raised.
+    "PIN_THROTTLE": "1000000/min",
+    "PIN_THROTTLE_WALLET": "1000000/min",
+}
+
+
 def start_gunicorn(database_url: str, *, workers: int, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        **database_env(database_url),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SETTINGS_MODULE": "walletmanager.settings",
-        # A client sending transfers back to back would meet the PIN throttle (SPEC §13: 30 a minute
-        # per user by default) after half a second, and the benchmark would measure 429s. The
-        # throttles still run on every request (their cache reads and writes are in the numbers);
-        # only their rate is raised.
-        "PIN_THROTTLE": "1000000/min",
-        "PIN_THROTTLE_WALLET": "1000000/min",
-    }
+    env = {**os.environ, **database_env(database_url), **SERVER_ENV}
     command = [
         sys.executable,
         "-m",
@@ -301,6 +304,88 @@ def run_cell(port: int, endpoint: str, concurrency: int, clients: list[Client], 
     return cell
 
 
+# --- in-process profile (--http-profile) ---------------------------------------------------------
+
+
+def profile_in_process(endpoints: list[str], client: Client, requests: int) -> str:
+    """Each endpoint's request through Django's WSGI handler in this process, with the server's
+    settings: CPU ms a request (process time, median of 5 rounds), queries a request, and the
+    costliest calls under cProfile. No sockets, no gunicorn: the application's own cost."""
+    import cProfile
+    import io
+    import pstats
+    import statistics
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    application = get_wsgi_application()
+
+    def call(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> str:
+        route, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": route,
+            "QUERY_STRING": query,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": HOST,
+            "HTTP_HOST": HOST,
+            "CONTENT_LENGTH": str(len(body or b"")),
+            "wsgi.input": io.BytesIO(body or b""),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers.items():
+            key = name.upper().replace("-", "_")
+            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        statuses = []
+        response = application(environ, lambda status, response_headers, exc_info=None: statuses.append(status))
+        b"".join(response)
+        response.close()  # request_finished, as a server sends it
+        return statuses[0]
+
+    rows, details = [], []
+    for endpoint in endpoints:
+        request = request_for(endpoint, client)
+        for _ in range(20):  # warm up: imports, compiled queries, caches
+            status = call(*request)
+        if not status.startswith(str(EXPECTED_STATUS[endpoint])):
+            raise SystemExit(f"{LABELS[endpoint]} answered {status} in-process")
+        with CaptureQueriesContext(connection) as captured:
+            call(*request)
+        queries = len(captured.captured_queries)  # now: the next request_started clears the log
+        per_round = max(requests // 5, 1)
+        rounds = []
+        for _ in range(5):
+            began = time.process_time()
+            for _ in range(per_round):
+                call(*request)
+            rounds.append((time.process_time() - began) / per_round * 1000)
+        rows.append((LABELS[endpoint], statistics.median(rounds), queries))
+        profiler = cProfile.Profile(time.process_time)  # CPU time: waiting for PostgreSQL is not counted
+        profiler.enable()
+        for _ in range(per_round):
+            call(*request)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        details.append(f"\n{LABELS[endpoint]}, {per_round} requests under cProfile:\n{out.getvalue()}")
+    lines = [
+        f"In-process (WSGI handler, the server's settings), CPU ms a request: median of 5 rounds of {per_round}",
+        f"{'endpoint':<38} {'CPU ms':>8} {'queries':>8}",
+    ]
+    lines += [f"{label:<38} {cpu:>8.3f} {queries:>8}" for label, cpu, queries in rows]
+    return "\n".join(lines) + "\n" + "".join(details)
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
@@ -311,15 +396,23 @@ def main(options) -> int:
     url = server_url()
     version = server_version(url)
     concurrencies = options.http_concurrency
-    client_count = options.http_clients or max(concurrencies)
+    # A transfer goes to the next client's wallet: with one client it would go to its own (a 400).
+    client_count = options.http_clients or max(*concurrencies, 2 if "transfer" in options.http_endpoints else 1)
     database = f"walletmanager_http_{os.getpid()}"
     log(f"PostgreSQL {version}; database {database}; nproc {os.cpu_count()}; load average {load_at_start}")
 
     cells: list[Cell] = []
     with throwaway_database(url, database, keep=options.keep) as database_url:
-        setup_django(database_url, real_hasher=False)
+        setup_django(database_url, real_hasher=False, extra_env=SERVER_ENV if options.http_profile else None)
         log(f"Preparing {client_count} clients…")
         clients = prepare_clients(client_count, options.http_history, progress=log)
+        if options.http_profile:
+            # The clients' passwords were hashed cheaply above; these requests hash none (tokens and
+            # PINs are keyed digests), so the profile is the server's.
+            log("Profiling in-process…")
+            print(profile_in_process(options.http_endpoints, clients[0], options.http_profile_requests))
+            close_django_connections()
+            return 0
         close_django_connections()  # never share a socket with the forked load processes
 
         port = free_port()

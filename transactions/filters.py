@@ -1,10 +1,13 @@
 """Filters of ``GET /api/transactions/`` (SPEC §7)."""
 
+import uuid
+
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 
 from transactions.models import Transaction
+from walletmanager.compiled_query import CompiledQuery
 from walletmanager.instants import InstantOutOfRange, to_utc
 from wallets.models import ADDRESS_ALPHABET, ADDRESS_LENGTH, Wallet
 from wallets.selectors import wallet_lookup
@@ -46,6 +49,19 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+# The wallet ``?wallet=`` names, by id or by address, compiled once (walletmanager.compiled_query).
+# Stand-ins: no wallet has the nil UUID, no address has lower-case letters.
+_WALLET_IDS = {
+    "pk": CompiledQuery(lambda pk: Wallet.objects.filter(pk=pk).values_list("pk", flat=True), pk=uuid.UUID(int=0)),
+    "address": CompiledQuery(
+        lambda address: Wallet.objects.filter(address=address).values_list("pk", flat=True), address="stand-in"
+    ),
+}
+
+
+_FORM_CLASSES: dict[type, type] = {}
+
+
 class TransactionFilter(django_filters.FilterSet):
     wallet = WalletReferenceFilter(
         method="filter_wallet", help_text="Transactions from or to this wallet: its id or its address."
@@ -66,9 +82,21 @@ class TransactionFilter(django_filters.FilterSet):
         model = Transaction
         fields = ["wallet", "kind", "status", "currency"]
 
+    def get_form_class(self):
+        """The form's class, made once: django-filter makes a new one (a field per filter, then the
+        class) on every request; none of these fields depends on the request, and each form still
+        gets its own copies of them. CPU of ``GET /api/transactions/?wallet=`` in-process (as
+        ``python -m bench --suite http --http-profile`` measures it), two runs before and after back
+        to back: 7.8 -> 7.0 and 6.4 -> 5.4 ms."""
+        form_class = _FORM_CLASSES.get(type(self))
+        if form_class is None:
+            form_class = _FORM_CLASSES[type(self)] = super().get_form_class()
+        return form_class
+
     def filter_wallet(self, queryset, name, value):
         # The id as a literal, not a subquery: a page is then one ordered index scan per direction.
-        wallet_ids = list(Wallet.objects.filter(**wallet_lookup(value)).values_list("pk", flat=True))
+        ((field, reference),) = wallet_lookup(value).items()
+        wallet_ids = _WALLET_IDS[field].run(**{field: reference})
         return queryset.involving_wallets(wallet_ids)
 
     def filter_queryset(self, queryset):

@@ -16,20 +16,29 @@ from balances.models import Currency
 from transactions.models import ExchangeRate, Transaction
 from walletmanager.actors import is_staff_user
 from walletmanager.api.serializers import AmountField, IdField, StrictSerializer, datetime_representation, text_or_none
+from walletmanager.compiled_query import CompiledQuery
 from walletmanager.money import format_amount, format_number
 
 MAX_TEXT = 1000
 
 
+# A currency by its code, compiled once (walletmanager.compiled_query): building and compiling
+# ``Currency.objects.get(code=…)`` was most of its 0.28 ms CPU a request. No code has lower-case letters.
+_CURRENCY_OF_CODE = CompiledQuery(lambda code: Currency.objects.filter(code=code), code="stand-in")
+
+
 class CurrencyCodeField(serializers.SlugRelatedField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Currency.objects.all())
-        super().__init__(slug_field="code", **kwargs)
+        super().__init__(slug_field="code", queryset=Currency.objects.all(), **kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not 3 <= len(data) <= 10:
             self.fail("invalid")
-        return super().to_internal_value(data.upper())
+        code = data.upper()
+        found = _CURRENCY_OF_CODE.run(code=code)
+        if not found:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=code)
+        return found[0]
 
 
 class PinField(serializers.CharField):

@@ -29,7 +29,7 @@ from transactions.models import Transaction
 from transactions.pricing import fee_for, rate_for
 from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.audit import audit_event_fields
-from walletmanager.compiled_queries import CompiledQuery
+from walletmanager.compiled_query import CompiledQuery
 from walletmanager.exceptions import (
     DomainError,
     InvalidState,

@@ -16,7 +16,17 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication as DRFSessionAuthentication
 from rest_framework.authentication import get_authorization_header
 
+from walletmanager.compiled_query import CompiledQuery
+
 ACCEPTED_PREFIXES = (b"token", b"bearer")
+
+# The rows of a token's key with their user, compiled once: building and compiling this query took
+# more than half of the authentication's CPU (0.52 ms a request, 0.24 of it compiling; in-process,
+# production settings; the effect on whole requests: walletmanager.compiled_query).
+TOKENS_OF_KEY = CompiledQuery(
+    lambda token_key: get_token_model().objects.select_related("user").filter(token_key=token_key),
+    token_key="<stand-in key>",
+)
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
@@ -39,10 +49,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
         time (a third of ``GET /api/wallets/{id}/``'s queries); the hourly ``purge_expired_tokens``
         job does that instead, and an expired token never authenticates either way."""
         token = token.decode("utf-8")
-        candidates = (
-            get_token_model().objects.select_related("user").filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH])
-        )
-        for auth_token in candidates:
+        for auth_token in TOKENS_OF_KEY.run(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if auth_token.expiry is not None and auth_token.expiry < timezone.now():
                 auth_token.delete()
                 token_expired.send(sender=type(self), username=auth_token.user.get_username(), source="auth_token")

@@ -16,18 +16,17 @@ asset they grow together and "the last entry at or before t" is well defined.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import DecimalField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from balances.models import BalanceAsset, Currency
 from transactions.models import Entry, Transaction
+from walletmanager.compiled_query import CompiledQuery
 from walletmanager.exceptions import ValidationFailed
 from wallets.models import Wallet
 
@@ -145,15 +144,10 @@ def _as_of_queryset(*, wallet_id, at: datetime) -> QuerySet[BalanceAsset]:
     )
 
 
-# Stand-ins for the two values of the as-of query, which is compiled once per process. No wallet has
-# the nil UUID (ids are uuid4) and nothing else in the query is a datetime.
+# Compiled once (walletmanager.compiled_query). No wallet has the nil UUID (ids are uuid4) and nothing
+# else in the query is a datetime.
 _WALLET_STAND_IN = uuid.UUID(int=0)
-_AT_STAND_IN = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@functools.cache
-def _as_of_sql() -> tuple[str, tuple]:
-    return _as_of_queryset(wallet_id=_WALLET_STAND_IN, at=_AT_STAND_IN).query.sql_with_params()
+_AS_OF = CompiledQuery(_as_of_queryset, wallet_id=_WALLET_STAND_IN, at=datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def asset_balance_as_of(*, wallet: Wallet, at: datetime) -> list[AssetAsOf]:
@@ -165,13 +159,7 @@ def asset_balance_as_of(*, wallet: Wallet, at: datetime) -> list[AssetAsOf]:
     (the SQL runs in 0.1 ms, one probe per asset). Cached, the selector takes 0.7 ms and the request's
     p50 fell from 9.5 to 6.4 ms (bench database of 30 000 transactions, 2 shared cores), within the
     10 ms that SPEC §10 allows balance-as-of."""
-    sql, stand_in_params = _as_of_sql()
-    params = [
-        wallet.pk if value == _WALLET_STAND_IN else at if value == _AT_STAND_IN else value for value in stand_in_params
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _AS_OF.rows(wallet_id=wallet.pk, at=at)
     return [
         AssetAsOf(currency=code, decimals=decimals, posted=posted, held=held, credit_limit=credit_limit)
         for code, decimals, posted, held, credit_limit in rows
@@ -207,18 +195,15 @@ def _statement_queryset(*, wallet_id, currency: str, date_from: datetime, date_t
     )
 
 
-# Stand-ins for the statement query's values besides the wallet (``_WALLET_STAND_IN``): no currency
-# code holds a NUL, and these two instants are the query's only datetimes.
-_CURRENCY_STAND_IN = "\x00currency"
-_FROM_STAND_IN = datetime(1970, 1, 1, tzinfo=UTC)
-_TO_STAND_IN = datetime(1970, 1, 2, tzinfo=UTC)
-
-
-@functools.cache
-def _statement_sql() -> tuple[str, tuple]:
-    return _statement_queryset(
-        wallet_id=_WALLET_STAND_IN, currency=_CURRENCY_STAND_IN, date_from=_FROM_STAND_IN, date_to=_TO_STAND_IN
-    ).query.sql_with_params()
+# Compiled once, besides the wallet's stand-in: no currency code holds a NUL, and these two instants
+# are the query's only datetimes.
+_STATEMENT = CompiledQuery(
+    _statement_queryset,
+    wallet_id=_WALLET_STAND_IN,
+    currency="\x00currency",
+    date_from=datetime(1970, 1, 1, tzinfo=UTC),
+    date_to=datetime(1970, 1, 2, tzinfo=UTC),
+)
 
 
 def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: datetime) -> Statement:
@@ -234,17 +219,8 @@ def statement(*, wallet: Wallet, currency: str, date_from: datetime, date_to: da
     database, the busiest wallet's month, load average ~4 on 2 shared cores)."""
     if date_from > date_to:
         raise ValidationFailed("Must not be later than `to`.", field="from")
-    sql, stand_in_params = _statement_sql()
-    values = {
-        _WALLET_STAND_IN: wallet.pk,
-        _CURRENCY_STAND_IN: currency,
-        _FROM_STAND_IN: date_from,
-        _TO_STAND_IN: date_to,
-    }
-    params = [values.get(value, value) for value in stand_in_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    rows = _STATEMENT.rows(wallet_id=wallet.pk, currency=currency, date_from=date_from, date_to=date_to)
+    row = rows[0] if rows else None
     if row is None:
         if Currency.objects.filter(code=currency).exists():
             raise ValidationFailed(f"This wallet has never held {currency}.", field="currency")

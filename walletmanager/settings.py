@@ -127,8 +127,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parameters bound by the server, and a statement prepared (parsed and planned once per connection)
 # after it has run DATABASE_PREPARE_THRESHOLD times: psycopg's automatic prepared statements. "off"
 # turns them off, e.g. behind a transaction-pooling PgBouncer without prepared-statement support.
-DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
-DATABASES["default"]["OPTIONS"].setdefault(
+_DATABASE_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})  # none in a URL without a query string
+_DATABASE_OPTIONS.setdefault("server_side_binding", True)
+_DATABASE_OPTIONS.setdefault(
     "prepare_threshold",
     None
     if os.environ.get("DATABASE_PREPARE_THRESHOLD", "").strip() == "off"

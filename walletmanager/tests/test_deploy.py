@@ -141,16 +141,25 @@ def test_a_statement_run_often_is_planned_once_per_connection():
     assert "SELECT count(*) FROM wallets_wallet WHERE id <> $1::uuid" in prepared
 
 
-def test_prepared_statements_can_be_turned_off():
-    env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARE_THRESHOLD": "off"}
-    code = "from django.db import connection; print(connection.settings_dict['OPTIONS']['prepare_threshold'])"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "None"
+@pytest.mark.parametrize(
+    ("threshold", "expected"), [("off", "None True"), ("", "5 True"), ("2", "2 True")], ids=["off", "default", "2"]
+)
+def test_prepared_statements_follow_the_setting_whatever_the_database_url(threshold, expected):
+    # A URL without a query string (an external server) as well as the default one.
+    code = "from django.conf import settings; options = settings.DATABASES['default']['OPTIONS']; "
+    code += "print(options['prepare_threshold'], options['server_side_binding'])"
+    for url in ("postgres://app@db.example:5432/walletmanager", None):
+        env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARE_THRESHOLD": threshold}
+        if url:
+            env["DATABASE_URL"] = url
+            env.pop("DATABASE_MIGRATION_URL", None)
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == expected

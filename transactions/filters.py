@@ -52,9 +52,13 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 # The wallet ``?wallet=`` names, by id or by address, compiled once (walletmanager.compiled_query).
 # Stand-ins: no wallet has the nil UUID, no address has lower-case letters.
 _WALLET_IDS = {
-    "pk": CompiledQuery(lambda pk: Wallet.objects.filter(pk=pk).values_list("pk", flat=True), pk=uuid.UUID(int=0)),
+    "pk": CompiledQuery(
+        lambda pk: Wallet.objects.filter(pk=pk).values_list("pk", flat=True), prepare=True, pk=uuid.UUID(int=0)
+    ),
     "address": CompiledQuery(
-        lambda address: Wallet.objects.filter(address=address).values_list("pk", flat=True), address="stand-in"
+        lambda address: Wallet.objects.filter(address=address).values_list("pk", flat=True),
+        prepare=True,
+        address="stand-in",
     ),
 }
 

@@ -35,6 +35,7 @@ from django.db import connection
 from balances.exceptions import BalanceFrozen, InsufficientFunds
 from balances.models import Balance, BalanceAsset
 from transactions.models import Transaction
+from walletmanager.database.base import prepared
 from walletmanager.error_codes import ErrorCode
 from walletmanager.exceptions import Conflict, InvalidState
 from walletmanager.models import AuditEvent
@@ -113,7 +114,7 @@ class Plan:
         entries = merge_legs(self.legs)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT ledger_post(%s::jsonb, %s, %s::uuid[], %s::text[], %s::numeric[], %s::jsonb)",
+                _POST_SQL,
                 [
                     _row_json(transaction),
                     new,
@@ -181,6 +182,8 @@ def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
 
 
 _ASSET_COLUMNS = ", ".join(model_field.column for model_field in BalanceAsset._meta.concrete_fields)
+_LOCK_SQL = prepared(f"SELECT {_ASSET_COLUMNS} FROM ledger_lock_assets(%s::uuid[], %s::text[])")
+_POST_SQL = prepared("SELECT ledger_post(%s::jsonb, %s, %s::uuid[], %s::text[], %s::numeric[], %s::jsonb)")
 
 
 def _lock(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> dict[AssetKey, BalanceAsset]:
@@ -189,7 +192,7 @@ def _lock(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> dict[Ass
     assets = BalanceAsset.objects.raw(
         # The model's columns by name, not *: a column added by a later migration must not change the
         # result type of this statement, which is prepared on long-lived connections.
-        f"SELECT {_ASSET_COLUMNS} FROM ledger_lock_assets(%s::uuid[], %s::text[])",
+        _LOCK_SQL,
         [[wallets[key].pk for key in keys], [currency for _, currency in keys]],
     )
     return {(asset.balance_id, asset.currency_id): asset for asset in assets}

@@ -16,7 +16,7 @@ from wallets.models import Wallet
 # The ids of a client's wallets, compiled once (walletmanager.compiled_query). Stand-in: no user has
 # a negative id.
 _OWN_WALLET_IDS = CompiledQuery(
-    lambda owner_id: Wallet.objects.filter(owner_id=owner_id).values_list("pk", flat=True), owner_id=-1
+    lambda owner_id: Wallet.objects.filter(owner_id=owner_id).values_list("pk", flat=True), prepare=True, owner_id=-1
 )
 
 
@@ -60,10 +60,11 @@ def _movement_wallets() -> QuerySet[Wallet]:
 # (in-process, production settings). Stand-ins: no wallet has the nil UUID, no user a negative id.
 _WALLET_STAND_IN = uuid.UUID(int=0)
 _ANY_CLIENT_WALLET = CompiledQuery(
-    lambda wallet_id: _movement_wallets().filter(pk=wallet_id)[:1], wallet_id=_WALLET_STAND_IN
+    lambda wallet_id: _movement_wallets().filter(pk=wallet_id)[:1], prepare=True, wallet_id=_WALLET_STAND_IN
 )
 _OWN_WALLET = CompiledQuery(
     lambda wallet_id, owner_id: _movement_wallets().filter(owner_id=owner_id, pk=wallet_id)[:1],
+    prepare=True,
     wallet_id=_WALLET_STAND_IN,
     owner_id=-1,
 )

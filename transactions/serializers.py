@@ -24,7 +24,7 @@ MAX_TEXT = 1000
 
 # A currency by its code, compiled once (walletmanager.compiled_query): building and compiling
 # ``Currency.objects.get(code=…)`` was most of its 0.28 ms CPU a request. No code has lower-case letters.
-_CURRENCY_OF_CODE = CompiledQuery(lambda code: Currency.objects.filter(code=code), code="stand-in")
+_CURRENCY_OF_CODE = CompiledQuery(lambda code: Currency.objects.filter(code=code), prepare=True, code="stand-in")
 
 
 class CurrencyCodeField(serializers.SlugRelatedField):

@@ -30,6 +30,7 @@ from transactions.pricing import fee_for, rate_for
 from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.audit import audit_event_fields
 from walletmanager.compiled_query import CompiledQuery
+from walletmanager.database.base import prepared
 from walletmanager.exceptions import (
     DomainError,
     InvalidState,
@@ -86,7 +87,7 @@ _OWNER_FIELD = Wallet._meta.get_field("owner")
 _OWNER_FIELDS = _OWNER_FIELD.related_model._meta.concrete_fields
 _BALANCE_RELATION = Wallet._meta.get_field("balance")
 _BALANCE_FIELDS = Balance._meta.concrete_fields
-_WALLETS_SQL = (
+_WALLETS_SQL = prepared(
     "SELECT "
     + ", ".join(
         [f"w.{field.column}" for field in _WALLET_FIELDS]
@@ -97,7 +98,7 @@ _WALLETS_SQL = (
     + f" JOIN {_OWNER_FIELD.related_model._meta.db_table} o"
     + f" ON o.{_OWNER_FIELD.target_field.column} = w.{_OWNER_FIELD.column}"
     + f" JOIN {Balance._meta.db_table} b ON b.{Balance._meta.get_field('wallet').column} = w.{Wallet._meta.pk.column}"
-    + f" WHERE w.{Wallet._meta.pk.column} IN ({{placeholders}})"
+    + f" WHERE w.{Wallet._meta.pk.column} = ANY(%s::uuid[])"
     # Share locks, in wallet order, before any asset lock (SPEC §14): a close, block, freeze or
     # credit-limit change (which lock these rows for update) waits for the movement to commit, or
     # the movement waits for it and reads the new status. Share locks never wait for each other.
@@ -115,7 +116,7 @@ def _load_wallets(ids: list[Any]) -> list[Wallet]:
     if not ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_WALLETS_SQL.format(placeholders=", ".join(["%s"] * len(ids))), ids)
+        cursor.execute(_WALLETS_SQL, [ids])
         rows = cursor.fetchall()
     wallet_end = len(_WALLET_FIELDS)
     owner_end = wallet_end + len(_OWNER_FIELDS)
@@ -288,6 +289,7 @@ def _last_day_queryset(*, wallet_id: Any, currency_id: str, since: datetime):
 # of Python (cProfile, in-process, 300 transfers), and a withdrawal ran two of them.
 _LAST_DAY = CompiledQuery(
     _last_day_queryset,
+    prepare=True,  # keyed by wallet: one index range whatever the values
     wallet_id=uuid.UUID(int=0),  # ids are uuid4: never the nil UUID
     currency_id="\x00",  # currency codes are [A-Z0-9]{3,10}
     since=datetime(1970, 1, 1, tzinfo=UTC),
@@ -381,6 +383,9 @@ def _withdrawal_legs(wallets: _Wallets, wallet: Wallet, currency: str, amount: D
     ]
 
 
+_RECIPIENT_SQL = prepared(f"SELECT id FROM {Wallet._meta.db_table} WHERE address = %s AND system_role IS NULL")
+
+
 def transaction_transfer(
     *, actor: Any, wallet: Wallet, to_address: str, currency: Currency, amount: Any, pin: str, description: str = ""
 ) -> Transaction:
@@ -393,9 +398,7 @@ def transaction_transfer(
     recipient_id = None
     if 0 < len(address) <= 64:
         with connection.cursor() as cursor:  # hot path: plain SQL, the ORM's compilation costs more than the query
-            cursor.execute(
-                f"SELECT id FROM {Wallet._meta.db_table} WHERE address = %s AND system_role IS NULL", [address]
-            )
+            cursor.execute(_RECIPIENT_SQL, [address])
             row = cursor.fetchone()
         recipient_id = row[0] if row else None
     if recipient_id is None:

@@ -30,6 +30,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import FlatValuesListIterable, ModelIterable
 
+from walletmanager.database.base import prepared
+
 # The iterables that ask their queryset's query for nothing but its compiler.
 _ITERABLES = (ModelIterable, FlatValuesListIterable)
 
@@ -54,8 +56,9 @@ class CompiledQuery:
     raises ``ImproperlyConfigured``. A call's values go in by position, whatever they are (a None
     stays ``= NULL``, which matches nothing, where the ORM would have written ``IS NULL``)."""
 
-    def __init__(self, build: Callable[..., QuerySet], **stand_ins: Any) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *, prepare: bool = False, **stand_ins: Any) -> None:
         self._build = build
+        self._prepare = prepare  # prepare the SQL on each connection (walletmanager.database.base.prepared)
         self._stand_ins = stand_ins
         # Per connection: a compiler belongs to its connection, and each thread has its own.
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -78,6 +81,8 @@ class CompiledQuery:
         missing = set(self._stand_ins) - set(slots)
         if missing:
             raise ImproperlyConfigured(f"{', '.join(sorted(missing))}: not a parameter of the compiled query.")
+        if self._prepare:
+            prepared(sql)
         compiled = (queryset, compiler, sql, tuple(params), slots)
         self._compiled[connection] = compiled
         return compiled

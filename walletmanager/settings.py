@@ -124,17 +124,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # Django's PostgreSQL backend, able to reconnect as the owner for migrations (walletmanager.database).
 DATABASES["default"]["ENGINE"] = "walletmanager.database"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Parameters bound by the server, and a statement prepared (parsed and planned once per connection)
-# after it has run DATABASE_PREPARE_THRESHOLD times: psycopg's automatic prepared statements. "off"
-# turns them off, e.g. behind a transaction-pooling PgBouncer without prepared-statement support.
+# Parameters bound by the server, and the few hot statements marked ``prepared`` (walletmanager.database)
+# parsed and planned once per connection. DATABASE_PREPARED_STATEMENTS=off turns preparing off, e.g.
+# behind a transaction-pooling PgBouncer without prepared-statement support.
 _DATABASE_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})  # none in a URL without a query string
 _DATABASE_OPTIONS.setdefault("server_side_binding", True)
-_DATABASE_OPTIONS.setdefault(
-    "prepare_threshold",
-    None
-    if os.environ.get("DATABASE_PREPARE_THRESHOLD", "").strip() == "off"
-    else env_int("DATABASE_PREPARE_THRESHOLD", 5),
-)
+_DATABASE_OPTIONS.setdefault("prepare_threshold", 0 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None)
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])
     if (_owner["NAME"], _owner["HOST"], str(_owner["PORT"])) != (

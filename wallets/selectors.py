@@ -51,6 +51,7 @@ _ANY_CLIENT_WALLET = {
         lambda wallet_id, with_balance=with_balance: _client_wallets(with_balance=with_balance).filter(pk=wallet_id)[
             :1
         ],
+        prepare=True,
         wallet_id=_WALLET_STAND_IN,
     )
     for with_balance in (True, False)
@@ -60,6 +61,7 @@ _OWN_WALLET = {
         lambda wallet_id, owner_id, with_balance=with_balance: _client_wallets(with_balance=with_balance).filter(
             owner_id=owner_id, pk=wallet_id
         )[:1],
+        prepare=True,
         wallet_id=_WALLET_STAND_IN,
         owner_id=-1,
     )

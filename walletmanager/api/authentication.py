@@ -25,6 +25,7 @@ ACCEPTED_PREFIXES = (b"token", b"bearer")
 # production settings; the effect on whole requests: walletmanager.compiled_query).
 TOKENS_OF_KEY = CompiledQuery(
     lambda token_key: get_token_model().objects.select_related("user").filter(token_key=token_key),
+    prepare=True,
     token_key="<stand-in key>",
 )
 

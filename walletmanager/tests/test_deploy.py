@@ -130,26 +130,32 @@ def test_check_deploy_warns_when_webhooks_may_reach_private_addresses():
 
 
 @pytest.mark.django_db
-def test_a_statement_run_often_is_planned_once_per_connection():
+def test_the_hot_statements_are_prepared_and_no_others():
     from django.db import connection
 
+    from transactions.ledger import _LOCK_SQL, _POST_SQL
+    from walletmanager.database.base import prepared
+
+    hot = prepared("SELECT count(*) FROM wallets_wallet WHERE id <> %s::uuid")
     with connection.cursor() as cursor:
-        for number in range(6):  # DATABASE_PREPARE_THRESHOLD defaults to 5
-            cursor.execute("SELECT count(*) FROM wallets_wallet WHERE id <> %s::uuid", [f"{number:032x}"])
+        for number in range(6):
+            cursor.execute(hot, [f"{number:032x}"])
+            cursor.execute("SELECT count(*) FROM wallets_wallet WHERE id = %s::uuid", [f"{number:032x}"])
         cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    assert "SELECT count(*) FROM wallets_wallet WHERE id <> $1::uuid" in prepared
+        statements = [row[0] for row in cursor.fetchall()]
+    assert "SELECT count(*) FROM wallets_wallet WHERE id <> $1::uuid" in statements
+    assert "SELECT count(*) FROM wallets_wallet WHERE id = $1::uuid" not in statements  # planned at every run
+    assert "ledger_lock_assets" in _LOCK_SQL and "ledger_post" in _POST_SQL
 
 
-@pytest.mark.parametrize(
-    ("threshold", "expected"), [("off", "None True"), ("", "5 True"), ("2", "2 True")], ids=["off", "default", "2"]
-)
-def test_prepared_statements_follow_the_setting_whatever_the_database_url(threshold, expected):
+@pytest.mark.parametrize(("setting", "expected"), [("off", "None True"), ("", "0 True")], ids=["off", "default"])
+def test_prepared_statements_follow_the_setting_whatever_the_database_url(setting, expected):
     # A URL without a query string (an external server) as well as the default one.
     code = "from django.conf import settings; options = settings.DATABASES['default']['OPTIONS']; "
     code += "print(options['prepare_threshold'], options['server_side_binding'])"
     for url in ("postgres://app@db.example:5432/walletmanager", None):
-        env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARE_THRESHOLD": threshold}
+        env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARED_STATEMENTS": setting}
+        env.pop("DATABASE_PREPARE_THRESHOLD", None)
         if url:
             env["DATABASE_URL"] = url
             env.pop("DATABASE_MIGRATION_URL", None)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from walletmanager.actors import require_permission
 from walletmanager.audit import audit_record
+from walletmanager.database.base import prepared
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
 from walletmanager.jobs import defer_in_transaction
 from walletmanager.webhooks import registry, signing, transport
@@ -195,7 +196,7 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
 # movement, and building the queryset (with an owners subquery) each time was a third of a
 # withdrawal's Python: 3.7 -> 2.5 ms of CPU per withdrawal, the two versions run alternately twice
 # (``count_queries_per_movement`` of bench/ledger.py, the per-kind line of python -m bench --profile).
-_ANYONE_SUBSCRIBES_SQL = (
+_ANYONE_SUBSCRIBES_SQL = prepared(
     f"SELECT EXISTS (SELECT 1 FROM {WebhookEndpoint._meta.db_table}"
     " WHERE is_active AND deleted_at IS NULL"
     f" AND (scope = '{WebhookEndpoint.Scope.ALL}' OR (scope = '{WebhookEndpoint.Scope.OWN}' AND owner_id = ANY(%s)))"

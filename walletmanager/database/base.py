@@ -49,7 +49,8 @@ class PreparingCursor(base.ServerBindingCursor):
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         if prepare is None:
-            prepare = query in _PREPARED
+            # A composed query (psycopg.sql, as Django's callproc sends) is never one of ours, and unhashable.
+            prepare = isinstance(query, str) and query in _PREPARED
         return super().execute(query, params, prepare=prepare, binary=binary)
 
 

@@ -148,6 +148,16 @@ def test_the_hot_statements_are_prepared_and_no_others():
     assert "ledger_lock_assets" in _LOCK_SQL and "ledger_post" in _POST_SQL
 
 
+@pytest.mark.django_db
+def test_a_composed_query_still_runs_unprepared():
+    from django.db import connection
+    from psycopg import sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT {}").format(sql.Literal(41)) + sql.SQL(" + 1"))
+        assert cursor.fetchone() == (42,)
+
+
 @pytest.mark.parametrize(("setting", "expected"), [("off", "None True"), ("", "0 True")], ids=["off", "default"])
 def test_prepared_statements_follow_the_setting_whatever_the_database_url(setting, expected):
     # A URL without a query string (an external server) as well as the default one.
@@ -155,7 +165,6 @@ def test_prepared_statements_follow_the_setting_whatever_the_database_url(settin
     code += "print(options['prepare_threshold'], options['server_side_binding'])"
     for url in ("postgres://app@db.example:5432/walletmanager", None):
         env = {**os.environ, "DJANGO_DEBUG": "1", "DATABASE_PREPARED_STATEMENTS": setting}
-        env.pop("DATABASE_PREPARE_THRESHOLD", None)
         if url:
             env["DATABASE_URL"] = url
             env.pop("DATABASE_MIGRATION_URL", None)

@@ -22,6 +22,8 @@ class BalancesConfig(AppConfig):
                 lock_and_check_empty=services.balance_lock_and_check_empty,
             )
         )
-        # Positions move only through the ledger's database functions (SPEC §14); the runtime role
-        # opens assets (they start at zero) and mirrors a wallet's credit limit on them.
-        roles.restrict("balances_balanceasset", "SELECT", "INSERT", "UPDATE (credit_limit, updated_at)")
+        # Positions move only through the ledger's database functions (SPEC §16), which also open
+        # balances and assets; the runtime role mirrors a wallet's credit limit on its assets and
+        # changes a balance's status as an operator freezes or unfreezes it, nothing else.
+        roles.restrict("balances_balanceasset", "SELECT", "UPDATE (credit_limit, updated_at)")
+        roles.restrict("balances_balance", "SELECT", "UPDATE (status, freeze_reason, frozen_at)")

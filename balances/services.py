@@ -14,6 +14,7 @@ from balances import selectors, signals
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.actors import clean_reason, refuse_own, require_permission
 from walletmanager.audit import save_audited, set_fields
+from walletmanager.database.ledger_calls import ledger_call
 from walletmanager.exceptions import InvalidState, ValidationFailed
 from walletmanager.money import format_number, fractional_digits
 from wallets.exceptions import WalletClosed
@@ -33,7 +34,7 @@ def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
     if kind == Balance.Kind.MULTI:
         if currency:
             raise ValidationFailed("A multi-currency balance takes no currency.", field="currency")
-        return Balance.objects.create(wallet=wallet, kind=kind, currency=None)
+        return _open(wallet=wallet, kind=kind, currency=None)
     if kind != Balance.Kind.REGULAR:
         raise ValidationFailed("Choose one of: regular, multi.", field="balance_kind")
     code = currency.strip().upper() if isinstance(currency, str) else ""
@@ -47,9 +48,16 @@ def balance_open(*, wallet: Wallet, kind: str, currency: str | None) -> Balance:
             f"The credit limit may have at most {active.decimals} decimal places for {active.code}.",
             field="credit_limit",
         )
-    balance = Balance.objects.create(wallet=wallet, kind=kind, currency=active)
-    BalanceAsset.objects.create(balance=balance, currency=active, credit_limit=wallet.credit_limit or Decimal(0))
-    return balance
+    return _open(wallet=wallet, kind=kind, currency=active)
+
+
+def _open(*, wallet: Wallet, kind: str, currency: Currency | None) -> Balance:
+    """``ledger.balance_open``: the balance, and a single-currency balance's asset at the wallet's
+    credit limit, written by the database (SPEC §16: the runtime role inserts neither itself)."""
+    ((balance_id,),) = ledger_call(
+        "SELECT ledger.balance_open(%s::uuid, %s, %s)", [wallet.pk, kind, currency.code if currency else None]
+    )
+    return Balance.objects.get(pk=balance_id)
 
 
 # The two steps below are wallets' (registered in BalancesConfig.ready(), see wallets.services): the

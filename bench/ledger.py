@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -261,14 +262,23 @@ def count_queries_per_movement(wallet_ids: list[str]) -> dict[str, dict]:
     for kind in MIX:
         mix = {name: (1 if name == kind else 0) for name in MIX}
         timer = _StatementTimer()
-        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer), _only(mix):
+        with (
+            CaptureQueriesContext(connection) as captured,
+            connection.execute_wrapper(timer),
+            _only(mix),
+            _counting_transactions(connection) as transactions,
+        ):
             cpu_started, wall_started = time.process_time(), time.perf_counter()
             queue = _Holder()
             _worker("uniform", 11, wallet_ids, time.time(), 2.0, queue)
             cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
         done = max(queue.item["completed"], 1)
         slowest = sorted(timer.by_statement.items(), key=lambda item: -item[1][1])[:4]
+        # A database transaction of Django's costs two round trips no statement log shows: psycopg's
+        # BEGIN before its first statement, and its COMMIT (or ROLLBACK).
+        round_trips = len(captured.captured_queries) + 2 * transactions["ended"]
         results[kind] = {
+            "round_trips": round(round_trips / done, 1),
             "queries": round(len(captured.captured_queries) / done, 1),
             "python_cpu_ms": round(cpu / done * 1000, 2),
             "wall_ms": round(wall / done * 1000, 2),
@@ -283,16 +293,45 @@ def count_queries_per_movement(wallet_ids: list[str]) -> dict[str, dict]:
     return results
 
 
+@contextmanager
+def _counting_transactions(connection):
+    """Count the database transactions Django ends (``commit``/``rollback`` of an atomic block)."""
+    counts = {"ended": 0}
+    commit, rollback = connection._commit, connection._rollback
+
+    def counted(method):
+        def call(*args, **kwargs):
+            counts["ended"] += 1
+            return method(*args, **kwargs)
+
+        return call
+
+    connection._commit, connection._rollback = counted(commit), counted(rollback)
+    try:
+        yield counts
+    finally:
+        connection._commit, connection._rollback = commit, rollback
+
+
+def per_movement(per_kind: dict[str, dict]) -> dict[str, dict]:
+    """What SPEC §10 targets, per kind: round trips, Python CPU and wall time of one movement."""
+    return {
+        kind: {"round_trips": row["round_trips"], "python_cpu_ms": row["python_cpu_ms"], "wall_ms": row["wall_ms"]}
+        for kind, row in per_kind.items()
+    }
+
+
 def render_per_kind(per_kind: dict[str, dict]) -> str:
     """The per-movement profile as a table, then each kind's costliest statements."""
     lines = [
         "per movement (one worker, in-process):",
-        f"{'kind':<11} {'round trips':>11} {'Python CPU ms':>13} {'in statements ms':>16} {'wall ms':>8}",
+        f"{'kind':<11} {'round trips':>11} {'statements':>10} {'Python CPU ms':>13} {'in statements ms':>16} "
+        f"{'wall ms':>8}",
     ]
     for kind, row in per_kind.items():
         lines.append(
-            f"{kind:<11} {row['queries']:>11} {row['python_cpu_ms']:>13} {row['in_statements_ms']:>16} "
-            f"{row['wall_ms']:>8}"
+            f"{kind:<11} {row['round_trips']:>11} {row['queries']:>10} {row['python_cpu_ms']:>13} "
+            f"{row['in_statements_ms']:>16} {row['wall_ms']:>8}"
         )
     for kind, row in per_kind.items():
         lines.append(
@@ -424,10 +463,11 @@ def main(options) -> int:
                 log(f"ledger {scenario} × {workers} workers, {options.duration:g} s…")
                 cells.append(run_cell(scenario, workers, wallet_ids, options.duration))
 
-        profile = ""
+        profile, per_kind = "", {}
         if options.profile:
             profile = profile_one_worker(wallet_ids, options.duration)
-            profile += "\n" + render_per_kind(count_queries_per_movement(wallet_ids))
+            per_kind = count_queries_per_movement(wallet_ids)
+            profile += "\n" + render_per_kind(per_kind)
 
         from io import StringIO
 
@@ -471,6 +511,9 @@ def main(options) -> int:
         cells, pgbench_tps, started=started, version=version, options=options, reconcile_clean=reconcile_clean
     )
     report["load_average"] = {"start": load_at_start, "end": load_average()}
+    if per_kind:
+        report["per_movement"] = per_movement(per_kind)
+        report["per_movement_detail"] = per_kind
     print(render_table(report))
     if profile:
         print("\ncProfile (CPU time) of one uniform worker:\n" + profile)

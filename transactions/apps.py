@@ -13,11 +13,14 @@ class TransactionsConfig(AppConfig):
         receivers.connect()
         reference_data.connect()
         approval_actions.register_actions()
-        # What the runtime role may do to the ledger (SPEC §14): append entries; insert transactions
-        # and resolve pending ones (the transaction_guard trigger refuses any other change); never
-        # delete either. Reconciliation runs are a record too.
-        roles.restrict("transactions_entry", "SELECT", "INSERT")
-        roles.restrict("transactions_transaction", "SELECT", "INSERT", "UPDATE")
+        # The runtime role reads the ledger and writes it only through the ``ledger`` schema's
+        # functions (SPEC §16): no INSERT, UPDATE or DELETE of its own on transactions or entries.
+        # Reconciliation runs are a record the application appends.
+        roles.restrict("transactions_entry", "SELECT")
+        roles.restrict("transactions_transaction", "SELECT")
         roles.restrict("transactions_reconciliationrun", "SELECT", "INSERT")
         # The dashboard's rollups move only with the transactions, through their triggers.
         roles.restrict("transactions_dailyvolume", "SELECT")
+        # The ledger's requests and the velocity buckets: written by ledger.move and a trigger alone.
+        roles.restrict("transactions_ledgerrequest", "SELECT")
+        roles.restrict("transactions_outgoingvolume", "SELECT")

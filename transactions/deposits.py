@@ -11,35 +11,33 @@ import hashlib
 import hmac
 import secrets
 import time
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from balances.models import Currency
 from transactions import ledger, signals
 from transactions.exceptions import AmountTooSmall
-from transactions.ledger import Leg
 from transactions.models import Transaction
 from transactions.pricing import fee_for
 from transactions.services import (
-    _actor_or_none,
-    _check_can_move,
+    _actor_id,
+    _announce,
     _clean_amount,
     _clean_description,
-    _finish,
-    _new_transaction,
     _require_owner,
-    _Wallets,
     expire_pending,
 )
-from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
-from walletmanager.exceptions import InvalidState, NotFoundError, SameOperator, ValidationFailed
+from walletmanager.actors import acts_as_staff, clean_reason, require_permission
+from walletmanager.exceptions import InvalidState, NotFoundError, ValidationFailed
 from wallets.models import Wallet
 
 CONFIRM_PERMISSION = "transactions.confirm_deposit"
@@ -56,7 +54,13 @@ def new_reference() -> str:
 
 
 def transaction_deposit(
-    *, actor: Any, wallet: Wallet, currency: Currency, amount: Any, description: str = ""
+    *,
+    actor: Any,
+    wallet: Wallet,
+    currency: Currency,
+    amount: Any,
+    description: str = "",
+    request_id: uuid.UUID | None = None,
 ) -> Transaction:
     """Ask to pay ``amount`` into a wallet: a ``pending`` deposit with a unique ``reference`` to quote
     on the payment. Nothing is posted until the money arrives. The owner asks for their own wallet;
@@ -69,27 +73,22 @@ def transaction_deposit(
         _require_owner(actor, wallet)
     for _ in range(5):
         try:
-            with ledger.money_context(), db_transaction.atomic():
-                wallets = _Wallets(wallet.pk)
-                wallet = wallets[wallet.pk]
-                _check_can_move(wallet, currency=currency, outgoing=False)
-                transaction = _new_transaction(
+            # A savepoint only inside an outer transaction (an idempotent request): there a refused
+            # reference must not end the caller's transaction; on its own the statement is atomic.
+            with db_transaction.atomic() if connection.in_atomic_block else nullcontext():
+                moved = ledger.move(
+                    request_id=request_id,
                     kind=Transaction.Kind.DEPOSIT,
-                    status=Transaction.Status.PENDING,
+                    actor_id=_actor_id(actor),
                     wallet=wallet,
                     currency=currency,
                     amount=amount,
-                    fee=Decimal(0),
                     description=description,
-                    created_by=_actor_or_none(actor),
                     reference=new_reference(),
                 )
-                return _finish(
-                    transaction, signal=signals.transaction_pending, actor=actor, plan=ledger.Plan(legs=()), source=None
-                )
+            return _announce(moved, actor=actor)
         except IntegrityError as error:
-            # A reference drawn twice in 2^50: the whole request again, with a new one. (No savepoint
-            # around the insert: it would cost two round trips on every deposit for this.)
+            # A reference drawn twice in 2^50: the whole request again, with a new one.
             if _violated_constraint(error) != REFERENCE_CONSTRAINT:
                 raise
     raise InvalidState("Could not draw a unique deposit reference; try again.")
@@ -100,87 +99,103 @@ def _violated_constraint(error: IntegrityError) -> str | None:
     return getattr(diagnostics, "constraint_name", None)
 
 
-def _lock_pending_deposit(transaction: Transaction | Any) -> tuple[Transaction, _Wallets]:
-    """The pending deposit, locked (its row first, then its wallet, owner and balance share-locked,
-    as every movement takes them), with its wallet loaded on it."""
+def _lock_pending_deposit(transaction: Transaction | Any) -> tuple[Transaction, None]:
+    """The pending deposit with its currency, read to price its settlement (its fee on what arrived).
+    The row itself is locked by ``ledger.resolve``, which re-checks that it is still pending: exactly
+    one of concurrent confirmations, rejections, settlements and expiries resolves it."""
     pk = getattr(transaction, "pk", transaction)
     try:
-        # get(), not first(): first() orders by the primary key, and compiling that ORDER BY was a
-        # third of this query's CPU.
-        locked = Transaction.objects.select_for_update(of=("self",), no_key=True).select_related("currency").get(pk=pk)
+        locked = Transaction.objects.select_related("currency").get(pk=pk)
     except Transaction.DoesNotExist:
         raise NotFoundError("No such transaction.") from None
     if locked.kind != Transaction.Kind.DEPOSIT or locked.status != Transaction.Status.PENDING:
         raise InvalidState(
             f"Only a pending deposit can be confirmed or rejected; this is a {locked.status} {locked.kind}."
         )
-    wallets = _Wallets(locked.wallet_id)
-    locked.wallet = wallets[locked.wallet_id]
-    return locked, wallets
+    return locked, None
+
+
+_SIGNALS = {
+    Transaction.Status.POSTED: signals.transaction_posted,
+    Transaction.Status.REJECTED: signals.transaction_rejected,
+    Transaction.Status.EXPIRED: signals.transaction_expired,
+}
+
+
+def _resolved(moved, *, actor: Any, reason: str) -> Transaction:
+    resolved = moved.transaction
+    if not moved.replayed:
+        _SIGNALS[resolved.status].send(sender=Transaction, instance=resolved, actor=actor, reason=reason, data=None)
+    return resolved
 
 
 def _post(
     locked: Transaction,
-    wallets: _Wallets,
+    wallets: Any = None,
     *,
     actor: Any,
     received: Decimal,
     reason: str,
     provider_id: str | None = None,
+    operator_checks: bool = True,
 ) -> Transaction:
-    """Post a pending deposit with the amount received: the wallet gets ``received − fee``."""
-    wallet = locked.wallet
-    _check_can_move(wallet, currency=locked.currency, outgoing=False)
+    """Post a pending deposit with the amount received: the wallet gets ``received − fee`` (one call of
+    ``ledger.resolve``; ``wallets`` is no longer needed and kept for callers that pass it)."""
     fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=locked.currency, amount=received)
     if fee >= received:
         raise AmountTooSmall(f"The amount received must exceed the fee of {fee} {locked.currency_id}.", field="amount")
-    legs = [
-        Leg(wallets.external, locked.currency_id, -received),
-        Leg(wallet, locked.currency_id, received - fee),
-        Leg(wallets.fees, locked.currency_id, fee),
-    ]
-    plan = ledger.plan(legs=legs)
-    now = timezone.now()
-    locked.status = Transaction.Status.POSTED
-    locked.fee = fee
-    locked.received_amount = received
-    locked.provider_id = provider_id
-    locked.posted_at = now
-    locked.resolved_at = now
-    if reason:
-        locked.reason = reason
-    return _finish(
-        locked,
-        signal=signals.transaction_posted,
-        actor=actor,
-        plan=plan,
-        source=(wallet, locked.currency_id),
+    moved = ledger.resolve(
+        transaction_id=locked.pk,
+        kind=Transaction.Kind.DEPOSIT,
+        outcome="post",
+        actor_id=_actor_id(actor),
         reason=reason,
+        fee=fee,
+        received_amount=received,
+        provider_id=provider_id,
+        operator_checks=operator_checks,
+        currency=locked.currency,
     )
+    return _resolved(moved, actor=actor, reason=reason)
 
 
 def _refuse(
-    locked: Transaction, *, actor: Any, status: str, signal, reason: str, provider_id: str | None = None
+    locked: Transaction,
+    *,
+    actor: Any,
+    status: str,
+    signal=None,
+    reason: str,
+    provider_id: str | None = None,
+    operator_checks: bool = True,
+    resolved_at: datetime | None = None,
 ) -> Transaction:
-    locked.status = status
-    locked.resolved_at = timezone.now()
-    locked.provider_id = provider_id
-    locked.reason = reason
-    return _finish(locked, signal=signal, actor=actor, plan=ledger.Plan(legs=()), source=None, reason=reason)
+    """Reject or expire a pending deposit (``status``), with its reason: nothing moves."""
+    outcome = {Transaction.Status.REJECTED: "reject", Transaction.Status.EXPIRED: "expire"}[status]
+    moved = ledger.resolve(
+        transaction_id=locked.pk,
+        kind=Transaction.Kind.DEPOSIT,
+        outcome=outcome,
+        actor_id=_actor_id(actor),
+        reason=reason,
+        provider_id=provider_id,
+        operator_checks=operator_checks,
+        resolved_at=resolved_at,
+        currency=locked.currency if locked._meta.get_field("currency").is_cached(locked) else None,
+    )
+    return _resolved(moved, actor=actor, reason=reason)
 
 
 def _check_operator(actor: Any, locked: Transaction) -> None:
+    """Finance only; never their own wallet nor a deposit they recorded (both re-checked by the ledger)."""
     require_permission(actor, CONFIRM_PERMISSION)
-    refuse_own(actor, {locked.wallet.owner_id})
-    if actor is not None and locked.created_by_id == actor.pk:
-        raise SameOperator("You recorded this deposit: another operator must confirm or reject it.")
 
 
 def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None) -> Transaction:
     """Finance confirms that the money arrived (reason required: where they saw it); ``received_amount``
     defaults to the amount asked for."""
     reason = clean_reason(reason, required=True)
-    with ledger.money_context(), db_transaction.atomic():
+    with ledger.money_context():
         locked, wallets = _lock_pending_deposit(transaction)
         _check_operator(actor, locked)
         received = (
@@ -194,12 +209,11 @@ def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, receiv
 def deposit_reject(*, actor: Any, transaction: Transaction, reason: str) -> Transaction:
     """Finance records that the money did not arrive (reason required)."""
     reason = clean_reason(reason, required=True)
-    with db_transaction.atomic():
-        locked, _ = _lock_pending_deposit(transaction)
-        _check_operator(actor, locked)
-        return _refuse(
-            locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, reason=reason
-        )
+    locked, _ = _lock_pending_deposit(transaction)
+    _check_operator(actor, locked)
+    return _refuse(
+        locked, actor=actor, status=Transaction.Status.REJECTED, signal=signals.transaction_rejected, reason=reason
+    )
 
 
 def deposit_expire_stale(*, now: datetime | None = None) -> int:
@@ -208,12 +222,14 @@ def deposit_expire_stale(*, now: datetime | None = None) -> int:
     return expire_pending(
         kind=Transaction.Kind.DEPOSIT,
         older_than=now - settings.DEPOSIT_TTL,
-        resolve=lambda locked: _refuse(
-            locked,
+        resolve=lambda pending: _refuse(
+            pending,
             actor=None,
             status=Transaction.Status.EXPIRED,
             signal=signals.transaction_expired,
             reason=f"No payment arrived within {settings.DEPOSIT_TTL}.",
+            operator_checks=False,
+            resolved_at=now,
         ),
     )
 
@@ -267,37 +283,27 @@ class PaymentEvent:
 
 def deposit_settle(*, event: PaymentEvent) -> tuple[Transaction, bool]:
     """Apply a verified provider callback: ``succeeded`` posts the amount received, ``failed`` rejects
-    the deposit. The same ``provider_id`` again returns the first result and changes nothing.
-    Returns ``(transaction, replayed)``."""
-    with ledger.money_context(), db_transaction.atomic():
-        deposit = Transaction.objects.filter(
-            reference=event.reference.strip().upper(), kind=Transaction.Kind.DEPOSIT
-        ).first()
-        if deposit is None:
-            earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
-            if earlier is not None:
-                return earlier, True
-            raise NotFoundError("No deposit has this reference.")
-        # The row lock orders concurrent deliveries of the same event: the second one sees the first's result.
-        locked = Transaction.objects.select_for_update(of=("self",), no_key=True).get(pk=deposit.pk)
-        if locked.provider_id == event.provider_id:
-            return locked, True
-        earlier = Transaction.objects.filter(provider_id=event.provider_id).first()
-        if earlier is not None:
-            return earlier, True
-        locked, wallets = _lock_pending_deposit(locked)
-        if event.currency.strip().upper() != locked.currency_id:
-            raise ValidationFailed(f"This deposit is in {locked.currency_id}.", field="currency")
-        if event.status == "failed":
-            transaction = _refuse(
-                locked,
-                actor=None,
-                status=Transaction.Status.REJECTED,
-                signal=signals.transaction_rejected,
-                reason="The payment provider reported the payment as failed.",
-                provider_id=event.provider_id,
-            )
-            return transaction, False
-        received = _clean_amount(event.amount, currency=locked.currency)
-        transaction = _post(locked, wallets, actor=None, received=received, reason="", provider_id=event.provider_id)
-        return transaction, False
+    the deposit. The same ``provider_id`` again returns the first result and changes nothing. One call
+    of ``ledger.resolve``, the deposit named by its reference. Returns ``(transaction, replayed)``."""
+    code = event.currency.strip().upper() if isinstance(event.currency, str) else ""
+    currency = Currency.objects.filter(code=code).first() if 3 <= len(code) <= 10 else None
+    if currency is None:
+        raise ValidationFailed("No such currency.", field="currency")
+    common = dict(
+        reference=event.reference.strip().upper(),
+        kind=Transaction.Kind.DEPOSIT,
+        actor_id=None,
+        provider_id=event.provider_id,
+        currency=currency,
+    )
+    if event.status == "failed":
+        reason = "The payment provider reported the payment as failed."
+        moved = ledger.resolve(outcome="reject", reason=reason, **common)
+        return _resolved(moved, actor=None, reason=reason), moved.replayed
+    with ledger.money_context():
+        received = _clean_amount(event.amount, currency=currency)
+        fee = fee_for(kind=Transaction.Kind.DEPOSIT, currency=currency, amount=received)
+        if fee >= received:
+            raise AmountTooSmall(f"The amount received must exceed the fee of {fee} {currency.code}.", field="amount")
+        moved = ledger.resolve(outcome="post", fee=fee, received_amount=received, **common)
+    return _resolved(moved, actor=None, reason=""), moved.replayed

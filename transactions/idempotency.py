@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -88,8 +89,22 @@ def _json(data: Any) -> Any:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def idempotent_call(*, user: Any, key: str, request_fingerprint: str, perform: Callable[[], Response]) -> Response:
-    """Run ``perform`` at most once for (user, key); see the module docstring for the protocol.
+# Ledger request ids (SPEC §16) derived from a user's Idempotency-Key: the namespace of their UUIDv5.
+LEDGER_REQUESTS = uuid.UUID("0b5e7c1e-5a1d-4f53-9d43-7d2d5c3f8e21")
+
+
+def ledger_request_id(*, user_id: Any, key: str, claimed_at: datetime) -> uuid.UUID:
+    """The ledger's request id for this use of the key: the same for every retry while the key lives,
+    a new one when an expired key starts afresh."""
+    return uuid.uuid5(LEDGER_REQUESTS, f"{user_id}\n{key}\n{claimed_at.isoformat()}")
+
+
+def idempotent_call(
+    *, user: Any, key: str, request_fingerprint: str, perform: Callable[[uuid.UUID], Response]
+) -> Response:
+    """Run ``perform(request_id)`` at most once for (user, key); see the module docstring for the
+    protocol. ``request_id`` is the ledger's id of the request (``ledger_request_id``), so the ledger
+    itself makes one movement of it even if the stored response were lost (SPEC §16).
 
     ``perform`` returns a Response for every domain outcome (errors rendered by the view)."""
     claimed_id = _claim(user_id=user.pk, key=key, request_fingerprint=request_fingerprint)
@@ -115,7 +130,7 @@ def idempotent_call(*, user: Any, key: str, request_fingerprint: str, perform: C
         # Otherwise the row is ours, or its claimer is no longer running (the lock was free): go on.
 
         with db_transaction.atomic():  # a savepoint: a refused movement rolls back to here
-            response = perform()
+            response = perform(ledger_request_id(user_id=user.pk, key=key, claimed_at=row.created_at))
             if not _storable(response.status_code):
                 # Roll the savepoint back (nothing should have been written, but be sure).
                 db_transaction.set_rollback(True)

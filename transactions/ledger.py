@@ -1,60 +1,46 @@
-"""The posting engine: locks the client assets a movement touches, checks them, writes entries.
+"""The ledger's door on the Python side (SPEC §16): PostgreSQL functions of the ``ledger`` schema write
+every transaction, entry, position, audit event and outbox row; the runtime role has no INSERT, UPDATE
+or DELETE of its own on those tables. Each service makes ONE call here:
 
-Design (SPEC §5, §10):
+* ``move()`` → ``ledger.move``: a new deposit request, withdrawal, transfer, exchange or adjustment;
+* ``resolve()`` → ``ledger.resolve``: a pending withdrawal or deposit posted, rejected, cancelled or
+  expired (a provider's settlement included);
+* ``reverse()`` → ``ledger.reverse``: a posted transaction reversed.
 
-* Only client ``BalanceAsset`` rows are locked and updated. System wallets (external, fx, fees) have
-  no asset rows: their positions are the sums of their entries, so no row is shared by every
-  transaction and concurrent movements on distinct wallets never wait for each other.
-* Every asset a movement touches is opened if missing (a multi-currency balance's first use of a
-  currency) and locked in ONE call, ``ledger_lock_assets`` (migration 0012): missing rows inserted
-  sorted before any lock, then ``SELECT … FOR UPDATE`` ordered by primary key, so two movements
-  over the same assets always lock them in the same order and cannot deadlock.
-* Checks run on the locked rows (for the error messages: insufficient funds, frozen balance); the
-  transaction, its entries and its audit event are then written in ONE call, ``ledger_post``
-  (migration 0012). Python keeps the policy (who may, fees, rates, states); it never writes a
-  position: PostgreSQL moves ``posted`` as each entry is inserted and ``held`` as a pending
-  withdrawal starts or ends (migration 0008), re-checks the floor (CHECK) on that very write and
-  the zero sum of the entries (deferred trigger) at COMMIT.
-* Before any asset is locked, the movement has taken share locks on the wallet, owner and balance
-  rows it depends on (``transactions.services._Wallets``), so their statuses cannot change under it.
+Each function share-locks the wallets, owners and balances it depends on in wallet order, locks the
+client assets in id order, checks statuses, floors and velocity, derives the entries from the kind and
+amounts, and returns the transaction as written (``sql/0014_ledger_move.sql``). Python decides who may
+and what it costs. PostgreSQL moves ``posted`` as each entry is inserted and ``held`` as a pending
+withdrawal starts or ends (triggers), re-checks the floor (CHECK) on that very write and the zero sum
+of the entries (deferred trigger) at COMMIT. System wallets (external, fx, fees) have no asset rows:
+their positions are the sums of their entries, so no row is shared by every transaction.
+
+On its own a call is its own database transaction (one round trip); inside a caller's transaction (an
+idempotent request, an approval) it runs in a savepoint, so a refusal leaves the caller's work intact.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db import transaction as db_transaction
 
-from balances.exceptions import BalanceFrozen, InsufficientFunds
-from balances.models import Balance, BalanceAsset
 from transactions.models import Transaction
+from walletmanager.audit import current_ip
 from walletmanager.database.base import prepared
-from walletmanager.error_codes import ErrorCode
-from walletmanager.exceptions import Conflict, InvalidState
-from walletmanager.models import AuditEvent
-from walletmanager.money import format_number
+from walletmanager.database.ledger_calls import ledger_errors
 from wallets.models import Wallet
 
 # Wide enough for any product of two NUMERIC(38, 18) values: the default context (28 digits) would
 # silently round amounts such as 123456789012345.123456789012345678.
 MONEY_CONTEXT = Context(prec=120, traps=[InvalidOperation, DivisionByZero, Overflow])
-
-# NUMERIC(38, 18) holds 20 integer digits; a position at or beyond this cannot be stored.
-POSITION_LIMIT = Decimal(10) ** 20
-
-AssetKey = tuple[int, str]  # (balance_id, currency code)
-
-
-class PositionOutOfRange(Conflict):
-    code = ErrorCode.AMOUNT_OUT_OF_RANGE
-    default_detail = "The resulting balance would exceed the largest amount the ledger can hold."
 
 
 @contextmanager
@@ -64,214 +50,182 @@ def money_context() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Leg:
-    """One signed entry of a transaction: ``amount`` of ``currency`` into (+) or out of (−) ``wallet``."""
+class Position:
+    """A client asset's positions right after a movement, as ``ledger.move`` returns them."""
 
-    wallet: Wallet
-    currency: str
-    amount: Decimal
-
-
-@dataclass
-class AssetChange:
-    """A locked client asset and what the movement does to it: its positions before and after."""
-
-    asset: BalanceAsset
-    wallet: Wallet
-    posted_delta: Decimal = Decimal(0)
-    held_delta: Decimal = Decimal(0)
-
-    posted_after: Decimal = field(init=False)
-    held_after: Decimal = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.posted_after = self.asset.posted + self.posted_delta
-        self.held_after = self.asset.held + self.held_delta
+    posted: Decimal
+    held: Decimal
+    credit_limit: Decimal
 
     @property
-    def available_delta(self) -> Decimal:
-        return self.posted_delta - self.held_delta
+    def available(self) -> Decimal:
+        return self.posted - self.held + self.credit_limit
 
 
-@dataclass
-class Plan:
-    """The locked, checked effect of a movement on client assets, ready to be written."""
+@dataclass(frozen=True)
+class Moved:
+    """What ``ledger.move`` returns: the transaction as written, the source asset after it (None for
+    a deposit request, which moves nothing yet) and whether the request id had been seen before."""
 
-    legs: Sequence[Leg]
-    changes: dict[AssetKey, AssetChange] = field(default_factory=dict)
-
-    def change(self, wallet: Wallet, currency: str) -> AssetChange:
-        return self.changes[(wallet.balance.pk, currency)]
-
-    def write(self, transaction: Transaction, *, new: bool, event: AuditEvent | None = None) -> None:
-        """Write ``transaction`` (inserted when ``new``, built by ``new_transaction``; otherwise the
-        resolution of a pending one: its status, fee, amounts received, times and reason), the
-        plan's entries and the audit ``event`` in one round trip (``ledger_post``, migration 0012).
-        PostgreSQL moves the positions itself: each entry moves its asset's ``posted`` and a pending
-        withdrawal starting or ending moves ``held`` (migration 0008). The assets in this plan are
-        locked, so the positions it computed from them are the ones the database reaches; they are
-        kept on the assets for the response."""
-        entries = merge_legs(self.legs)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _POST_SQL,
-                [
-                    _row_json(transaction),
-                    new,
-                    [leg.wallet.pk for leg in entries],
-                    [leg.currency for leg in entries],
-                    [leg.amount for leg in entries],
-                    _row_json(event) if event is not None else None,
-                ],
-            )
-        for change in self.changes.values():
-            change.asset.posted, change.asset.held = change.posted_after, change.held_after
-        if new:
-            # What save() records after an INSERT, so that a later save() of this object updates it.
-            transaction._state.adding = False
-            transaction._state.db = connection.alias
+    transaction: Transaction
+    replayed: bool
 
 
-def new_transaction(**fields) -> Transaction:
-    """A ``Transaction`` ready to be inserted by ``Plan.write(..., new=True)``: defaults and
-    ``created_at`` are set as ``save()`` would set them."""
-    return _unsaved(Transaction(**fields))
+_MOVE_SQL = prepared(
+    "SELECT txn::text, posted, held, credit_limit, replayed FROM ledger.move("
+    "%s::uuid, %s, %s::bigint, %s::inet, %s::uuid, %s, %s::numeric, %s::numeric, %s, %s::uuid, %s, %s::numeric,"
+    " %s::numeric, %s, %s, %s, %s)"
+)
+_JSON_DECODER = json.JSONDecoder(parse_float=Decimal)
+_UUID_COLUMNS = ("id", "wallet_id", "to_wallet_id", "reverses_id")
+_TIME_COLUMNS = ("created_at", "posted_at", "resolved_at")
+_AMOUNT_COLUMNS = ("amount", "fee", "to_amount", "rate", "received_amount")
 
 
-def new_audit_event(**fields) -> AuditEvent:
-    """A movement's audit event (the fields of ``walletmanager.audit.audit_event_fields``), ready for
-    ``Plan.write``: its id comes from the audit sequence as it is inserted."""
-    return _unsaved(AuditEvent(**fields))
-
-
-def _unsaved(row):
-    for model_field in row._meta.concrete_fields:
-        model_field.pre_save(row, True)  # auto_now_add: created_at
-    return row
-
-
-def _json_value(value):
-    if isinstance(value, datetime):
-        return value.isoformat()  # every microsecond (DjangoJSONEncoder keeps milliseconds)
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return str(value)
-    return _JSON_ENCODER.default(value)  # Decimal as its exact digits, UUID as text
-
-
-def _row_json(row) -> str:
-    """A new or changed row's columns as ``jsonb_populate_record`` reads them: every column by name,
-    its value as JSON (PostgreSQL casts each to its column's type, and refuses what does not fit)."""
-    return json.dumps(
-        {model_field.column: getattr(row, model_field.attname) for model_field in row._meta.concrete_fields},
-        default=_json_value,
-    )
-
-
-_JSON_ENCODER = DjangoJSONEncoder()
-
-
-def merge_legs(legs: Iterable[Leg]) -> list[Leg]:
-    """One entry per wallet and currency (a leg of 0 is dropped: entries are never zero)."""
-    totals: dict[tuple[object, str], Decimal] = {}
-    wallets: dict[object, Wallet] = {}
-    for leg in legs:
-        key = (leg.wallet.pk, leg.currency)
-        totals[key] = totals.get(key, Decimal(0)) + leg.amount
-        wallets[leg.wallet.pk] = leg.wallet
-    return [Leg(wallets[wallet_id], currency, amount) for (wallet_id, currency), amount in totals.items() if amount]
-
-
-_ASSET_COLUMNS = ", ".join(model_field.column for model_field in BalanceAsset._meta.concrete_fields)
-_LOCK_SQL = prepared(f"SELECT {_ASSET_COLUMNS} FROM ledger_lock_assets(%s::uuid[], %s::text[])")
-_POST_SQL = prepared("SELECT ledger_post(%s::jsonb, %s, %s::uuid[], %s::text[], %s::numeric[], %s::jsonb)")
-
-
-def _lock(keys: Sequence[AssetKey], wallets: dict[AssetKey, Wallet]) -> dict[AssetKey, BalanceAsset]:
-    """The client assets of ``keys``, opened if missing (a multi-currency balance's first use of a
-    currency) and locked in primary-key order: ``ledger_lock_assets`` (migration 0012), one round trip."""
-    assets = BalanceAsset.objects.raw(
-        # The model's columns by name, not *: a column added by a later migration must not change the
-        # result type of this statement, which is prepared on long-lived connections.
-        _LOCK_SQL,
-        [[wallets[key].pk for key in keys], [currency for _, currency in keys]],
-    )
-    return {(asset.balance_id, asset.currency_id): asset for asset in assets}
-
-
-@dataclass
-class _Delta:
-    """What a movement does to one client asset before it is locked: ``posted`` and ``held`` changes."""
-
-    wallet: Wallet
-    posted: Decimal = Decimal(0)
-    held: Decimal = Decimal(0)
-
-
-def _delta_of(deltas: dict[AssetKey, _Delta], leg: Leg) -> _Delta:
-    key = (leg.wallet.balance.pk, leg.currency)
-    if key not in deltas:
-        deltas[key] = _Delta(wallet=leg.wallet)
-    return deltas[key]
-
-
-def plan(
+def move(
     *,
-    legs: Sequence[Leg] = (),
-    holds: Sequence[Leg] = (),
-    check_frozen: bool = True,
-    locked: Iterable[BalanceAsset] = (),
-) -> Plan:
-    """Lock the client assets touched by ``legs`` (entries) and ``holds`` (changes of ``held``) and
-    check every asset whose available amount drops: unfrozen balance, not below its floor. Assets
-    this movement already ``locked`` (``lock_asset``) are not locked again.
+    request_id: uuid.UUID | None,
+    kind: str,
+    actor_id: int | None,
+    wallet: Wallet,
+    currency,
+    amount: Decimal,
+    fee: Decimal = Decimal(0),
+    to_address: str | None = None,
+    to_wallet_id=None,
+    to_currency=None,
+    to_amount: Decimal | None = None,
+    rate: Decimal | None = None,
+    description: str = "",
+    reason: str = "",
+    reference: str | None = None,
+    direction: str | None = None,
+) -> Moved:
+    """One movement in one statement (``ledger.move``): the database locks, checks, writes the
+    transaction, its entries, audit event and outbox row, and returns what it wrote. Python has already
+    decided who may (ownership, PIN, permissions) and priced it (fee, rate, to_amount)."""
+    # On its own the statement is its own transaction (one round trip). Inside a caller's transaction
+    # (an idempotent request, an approval, a test) a savepoint keeps a refusal from ending it.
+    savepoint = db_transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with ledger_errors(), savepoint, connection.cursor() as cursor:
+        cursor.execute(
+            _MOVE_SQL,
+            [
+                request_id or uuid.uuid4(),
+                kind,
+                actor_id,
+                current_ip(),
+                wallet.pk,
+                currency.code,
+                amount,
+                fee,
+                to_address,
+                to_wallet_id,
+                to_currency.code if to_currency is not None else None,
+                to_amount,
+                rate,
+                description,
+                reason,
+                reference,
+                direction,
+            ],
+        )
+        text, posted, held, credit_limit, replayed = cursor.fetchone()
+    return _moved(text, posted, held, credit_limit, replayed, wallet=wallet, currency=currency, to_currency=to_currency)
 
-    Raises ``BalanceFrozen`` / ``InsufficientFunds`` before anything is written."""
-    deltas: dict[AssetKey, _Delta] = {}
-    for leg in legs:
-        if not leg.wallet.is_system:
-            _delta_of(deltas, leg).posted += leg.amount
-    for leg in holds:
-        if not leg.wallet.is_system:
-            _delta_of(deltas, leg).held += leg.amount
-    if not deltas:
-        return Plan(legs=legs)
 
-    keys = sorted(deltas)
-    assets = {(asset.balance_id, asset.currency_id): asset for asset in locked}
-    to_lock = [key for key in keys if key not in assets]
-    if to_lock:
-        assets.update(_lock(to_lock, {key: deltas[key].wallet for key in to_lock}))
-    if len(assets) != len(keys):
-        raise InvalidState("A wallet of this movement has no balance.")
-
-    result = Plan(legs=legs)
-    for key in keys:
-        delta = deltas[key]
-        wallet = delta.wallet
-        change = AssetChange(asset=assets[key], wallet=wallet, posted_delta=delta.posted, held_delta=delta.held)
-        asset = change.asset
-        new_posted, new_held = change.posted_after, change.held_after
-        if abs(new_posted) >= POSITION_LIMIT or new_held >= POSITION_LIMIT:
-            raise PositionOutOfRange()
-        if change.available_delta < 0:
-            if check_frozen and wallet.balance.status == Balance.Status.FROZEN:
-                raise BalanceFrozen()
-            if new_posted - new_held + asset.credit_limit < 0:
-                raise InsufficientFunds(
-                    f"Not enough available {key[1]}: {format_number(asset.available)} available, "
-                    f"{format_number(-change.available_delta)} needed."
-                )
-        if new_held < 0:
-            raise Conflict("The hold to release is larger than the amount held.", code="invalid_state")
-        result.changes[key] = change
-    return result
+_RESOLVE_SQL = prepared(
+    "SELECT txn::text, posted, held, credit_limit, replayed FROM ledger.resolve("
+    "%s::uuid, %s, %s, %s::bigint, %s::inet, %s, %s::numeric, %s::numeric, %s, %s::timestamptz, %s, %s::bigint, %s, %s)"
+)
 
 
-def lock_asset(wallet: Wallet, currency: str) -> BalanceAsset:
-    """Lock one client asset ahead of ``plan`` (pass it as ``locked``), so a rule that reads the
-    wallet's history — velocity limits — runs serialised with the other movements of the asset."""
-    key = (wallet.balance.pk, currency)
-    assets = _lock([key], {key: wallet})
-    if key not in assets:
-        raise InvalidState("The wallet has no balance.")
-    return assets[key]
+def resolve(
+    *,
+    transaction_id=None,
+    reference: str | None = None,
+    kind: str,
+    outcome: str,
+    actor_id: int | None,
+    reason: str = "",
+    fee: Decimal | None = None,
+    received_amount: Decimal | None = None,
+    provider_id: str | None = None,
+    resolved_at: datetime | None = None,
+    operator_checks: bool = False,
+    owner_id: int | None = None,
+    currency=None,
+) -> Moved:
+    """Resolve a pending ``kind`` in one statement (``ledger.resolve``): ``outcome`` is post, reject,
+    cancel or expire. The database locks the row first (one resolution wins), refuses an operator's own
+    wallet (``operator_checks``) or another owner's transaction (``owner_id``), and writes what
+    ``move`` writes. A settlement names its deposit by ``reference`` and the provider's ``provider_id``
+    (the same id again replays the first result)."""
+    savepoint = db_transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with ledger_errors(), savepoint, connection.cursor() as cursor:
+        cursor.execute(
+            _RESOLVE_SQL,
+            [
+                transaction_id,
+                kind,
+                outcome,
+                actor_id,
+                current_ip(),
+                reason,
+                fee,
+                received_amount,
+                provider_id,
+                resolved_at,
+                operator_checks,
+                owner_id,
+                reference,
+                currency.code if currency is not None else None,
+            ],
+        )
+        text, posted, held, credit_limit, replayed = cursor.fetchone()
+    return _moved(text, posted, held, credit_limit, replayed, currency=currency)
+
+
+_REVERSE_SQL = prepared(
+    "SELECT txn::text, posted, held, credit_limit, replayed FROM ledger.reverse(%s::uuid, %s::bigint, %s::inet, %s)"
+)
+
+
+def reverse(*, transaction_id, actor_id: int | None, reason: str) -> Moved:
+    """Reverse a posted transaction in one statement (``ledger.reverse``): the reversal carries the
+    original's entries negated and the original becomes ``reversed`` with it."""
+    savepoint = db_transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with ledger_errors(), savepoint, connection.cursor() as cursor:
+        cursor.execute(_REVERSE_SQL, [transaction_id, actor_id, current_ip(), reason])
+        text, posted, held, credit_limit, replayed = cursor.fetchone()
+    return _moved(text, posted, held, credit_limit, replayed)
+
+
+def _moved(text, posted, held, credit_limit, replayed, *, wallet=None, currency=None, to_currency=None) -> Moved:
+    """The transaction a ledger function returned (``to_jsonb`` of its row), rendered as a model instance
+    with what the caller already holds attached, so rendering it asks the database nothing more."""
+    row = _JSON_DECODER.decode(text)
+    fields = {column: row[column] for column in _TRANSACTION_COLUMNS}
+    for column in _UUID_COLUMNS:
+        fields[column] = uuid.UUID(fields[column]) if fields[column] else None
+    for column in _TIME_COLUMNS:
+        fields[column] = datetime.fromisoformat(fields[column]) if fields[column] else None
+    for column in _AMOUNT_COLUMNS:
+        fields[column] = Decimal(fields[column]) if fields[column] is not None else None
+    transaction = Transaction(**fields)
+    if currency is not None and fields["currency_id"] == currency.code:
+        transaction.currency = currency
+    if to_currency is not None and fields["to_currency_id"] == to_currency.code:
+        transaction.to_currency = to_currency
+    if wallet is not None and fields["wallet_id"] == wallet.pk:
+        transaction.wallet = wallet
+    # The source asset right after the change, where it has one: never for a deposit that did not post
+    # (a request, a rejection, an expiry moves nothing), never for a replay.
+    moved_money = transaction.kind != Transaction.Kind.DEPOSIT or transaction.status == Transaction.Status.POSTED
+    transaction.balance_after = (
+        Position(posted=posted, held=held, credit_limit=credit_limit) if posted is not None and moved_money else None
+    )
+    return Moved(transaction=transaction, replayed=replayed)
+
+
+_TRANSACTION_COLUMNS = [field.attname for field in Transaction._meta.concrete_fields]

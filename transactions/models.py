@@ -444,3 +444,49 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"Reconciliation {self.started_at:%Y-%m-%d %H:%M:%S} ({'clean' if self.is_clean else 'DRIFT'})"
+
+
+class LedgerRequest(models.Model):
+    """One request that reached the ledger's door (SPEC §16): its id (derived from the user and their
+    ``Idempotency-Key``, or fresh), a fingerprint of what it asked, and the transaction it made. The
+    same id with the same content returns that transaction; with other content it is refused.
+
+    Written only by the ``ledger.move`` function (``sql/0014_ledger_move.sql``)."""
+
+    request_id = models.UUIDField(primary_key=True)
+    fingerprint = models.CharField(max_length=64)
+    # No foreign key constraint: the owner may remove a test's or a restore's rows; reconcile checks the link.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return str(self.request_id)
+
+
+class OutgoingVolume(models.Model):
+    """What left a wallet in a currency per quarter hour (SPEC §12 velocity, §16): withdrawals,
+    transfers out and exchanges out that are live (pending or posted), and the withdrawals among
+    them. A rolling 24 hours is the sum of at most 97 rows, never a day of transactions.
+
+    Kept by the ``transaction_outgoing_volume`` trigger (``sql/0014_ledger_move.sql``) in the statement
+    that inserts or resolves a transaction; ``reconcile`` checks it against the transactions."""
+
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    currency = models.ForeignKey(
+        Currency, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    bucket = models.DateTimeField(help_text="Start of the quarter hour (UTC).")
+    outgoing = amount_field(default=Decimal(0))
+    withdrawn = amount_field(default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "currency", "bucket"], name="outgoing_volume_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.currency_id} {self.bucket:%Y-%m-%d %H:%M}"

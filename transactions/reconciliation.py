@@ -368,6 +368,123 @@ CHECKS: tuple[Check, ...] = (
         """,
     ),
     Check(
+        name="entries_match_the_movement",
+        description="a posted transaction's entries are what its kind, amount, fee and to_amount say: the source "
+        "wallet's, the recipient's and the fees wallet's legs; a reversal's are its original's, negated",
+        columns=("transaction", "kind", "leg", "wallet", "currency", "expected", "entries"),
+        sql="""
+            WITH fees AS (SELECT id FROM wallets_wallet WHERE system_role = 'fees'),
+            expected AS (
+                SELECT t.id, t.kind, leg.name, leg.wallet_id, leg.currency_id, leg.amount
+                  FROM transactions_transaction t
+                 CROSS JOIN LATERAL (VALUES
+                     ('source', t.wallet_id, t.currency_id,
+                      CASE t.kind WHEN 'deposit' THEN COALESCE(t.received_amount, t.amount) - t.fee
+                                  WHEN 'exchange' THEN -t.amount
+                                  ELSE -(t.amount + t.fee) END),
+                     ('recipient', t.to_wallet_id,
+                      CASE WHEN t.kind = 'exchange' THEN t.to_currency_id ELSE t.currency_id END,
+                      CASE WHEN t.kind = 'exchange' THEN t.to_amount ELSE t.amount END),
+                     ('fees', (SELECT id FROM fees), t.currency_id, t.fee)
+                 ) AS leg(name, wallet_id, currency_id, amount)
+                 WHERE t.status IN ('posted', 'reversed')
+                   AND t.kind IN ('deposit', 'withdrawal', 'transfer', 'exchange')
+                   AND (leg.name <> 'recipient' OR t.kind IN ('transfer', 'exchange'))
+                   -- an exchange into the same wallet: its two legs are in different currencies
+            ), actual AS (
+                SELECT e.transaction_id, e.wallet_id, e.currency_id, SUM(e.amount) AS amount
+                  FROM transactions_entry e
+                 GROUP BY 1, 2, 3
+            )
+            SELECT x.id, x.kind, x.name, x.wallet_id, x.currency_id, x.amount, COALESCE(a.amount, 0)
+              FROM expected x
+              LEFT JOIN actual a
+                ON a.transaction_id = x.id AND a.wallet_id = x.wallet_id AND a.currency_id = x.currency_id
+             WHERE COALESCE(a.amount, 0) <> x.amount
+            UNION ALL
+            SELECT t.id, t.kind, 'source', t.wallet_id, t.currency_id, t.amount, ABS(COALESCE(a.amount, 0))
+              FROM transactions_transaction t
+              LEFT JOIN actual a
+                ON a.transaction_id = t.id AND a.wallet_id = t.wallet_id AND a.currency_id = t.currency_id
+             WHERE t.kind = 'adjustment' AND t.status IN ('posted', 'reversed')
+               AND ABS(COALESCE(a.amount, 0)) <> t.amount
+            UNION ALL
+            SELECT r.id, r.kind, 'reversed', d.wallet_id, d.currency_id, -d.theirs, d.mine
+              FROM transactions_transaction r
+             CROSS JOIN LATERAL (
+                 SELECT COALESCE(m.wallet_id, o.wallet_id) AS wallet_id,
+                        COALESCE(m.currency_id, o.currency_id) AS currency_id,
+                        COALESCE(m.amount, 0) AS mine, COALESCE(o.amount, 0) AS theirs
+                   FROM (SELECT wallet_id, currency_id, SUM(amount) AS amount FROM transactions_entry
+                          WHERE transaction_id = r.id GROUP BY 1, 2) m
+                   FULL JOIN (SELECT wallet_id, currency_id, SUM(amount) AS amount FROM transactions_entry
+                               WHERE transaction_id = r.reverses_id GROUP BY 1, 2) o
+                     ON o.wallet_id = m.wallet_id AND o.currency_id = m.currency_id
+             ) d
+             WHERE r.kind = 'reversal' AND d.mine <> -d.theirs
+             ORDER BY 1, 3
+        """,
+    ),
+    Check(
+        name="movements_have_audit_events",
+        description="every transaction has its audit event",
+        columns=("transaction", "kind", "status", "created_at"),
+        sql="""
+            SELECT t.id, t.kind, t.status, t.created_at
+              FROM transactions_transaction t
+             WHERE NOT EXISTS (SELECT 1 FROM walletmanager_auditevent e
+                                WHERE e.target_type = 'transactions.transaction' AND e.target_id = t.id::text)
+             ORDER BY t.created_at, t.id
+        """,
+    ),
+    Check(
+        name="single_currency_balances_hold_one_currency",
+        description="a single-currency balance holds an asset in its own currency only",
+        columns=("asset", "wallet", "balance_currency", "asset_currency", "posted"),
+        sql="""
+            SELECT a.id, b.wallet_id, b.currency_id, a.currency_id, a.posted
+              FROM balances_balanceasset a
+              JOIN balances_balance b ON b.id = a.balance_id
+             WHERE b.kind = 'regular' AND a.currency_id IS DISTINCT FROM b.currency_id
+             ORDER BY b.wallet_id, a.currency_id
+        """,
+    ),
+    Check(
+        name="outgoing_volume_matches_transactions",
+        description="the velocity buckets (per wallet, currency and quarter hour) equal the live withdrawals, "
+        "transfers and exchanges they count",
+        columns=("wallet", "currency", "bucket", "bucket_outgoing", "outgoing", "bucket_withdrawn", "withdrawn"),
+        sql="""
+            WITH counted AS (
+                SELECT wallet_id, currency_id, date_bin('15 minutes', created_at, '2000-01-01 00:00:00+00') AS bucket,
+                       SUM(amount) AS outgoing, COALESCE(SUM(amount) FILTER (WHERE kind = 'withdrawal'), 0) AS withdrawn
+                  FROM transactions_transaction
+                 WHERE kind IN ('withdrawal', 'transfer', 'exchange') AND status IN ('pending', 'posted')
+                 GROUP BY 1, 2, 3
+            )
+            SELECT COALESCE(v.wallet_id, c.wallet_id), COALESCE(v.currency_id, c.currency_id),
+                   COALESCE(v.bucket, c.bucket), COALESCE(v.outgoing, 0), COALESCE(c.outgoing, 0),
+                   COALESCE(v.withdrawn, 0), COALESCE(c.withdrawn, 0)
+              FROM transactions_outgoingvolume v
+              FULL OUTER JOIN counted c
+                ON c.wallet_id = v.wallet_id AND c.currency_id = v.currency_id AND c.bucket = v.bucket
+             WHERE (COALESCE(v.outgoing, 0), COALESCE(v.withdrawn, 0))
+                   IS DISTINCT FROM (COALESCE(c.outgoing, 0), COALESCE(c.withdrawn, 0))
+             ORDER BY 1, 2, 3
+        """,
+    ),
+    Check(
+        name="ledger_requests_name_their_transaction",
+        description="every request the ledger answered names a transaction that exists",
+        columns=("request", "transaction", "created_at"),
+        sql="""
+            SELECT r.request_id, r.transaction_id, r.created_at
+              FROM transactions_ledgerrequest r
+             WHERE NOT EXISTS (SELECT 1 FROM transactions_transaction t WHERE t.id = r.transaction_id)
+             ORDER BY r.created_at
+        """,
+    ),
+    Check(
         name="system_wallets_have_no_assets",
         description="system wallets hold no asset rows (their positions are their entries)",
         columns=("asset", "wallet", "system_role", "currency", "posted"),

@@ -157,16 +157,16 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             user=request.user,
             key=key,
             request_fingerprint=idempotency.fingerprint(request.data),
-            perform=lambda: self._create_rendering_errors(request),
+            perform=lambda request_id: self._create_rendering_errors(request, request_id),
         )
 
-    def _create_rendering_errors(self, request) -> Response:
+    def _create_rendering_errors(self, request, request_id) -> Response:
         try:
-            return self._create(request)
+            return self._create(request, request_id=request_id)
         except Exception as error:  # noqa: BLE001 - rendered by DRF's handler; anything unknown is re-raised there
             return self.handle_exception(error)
 
-    def _create(self, request) -> Response:
+    def _create(self, request, *, request_id=None) -> Response:
         data = request.data
         if not hasattr(data, "get"):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -178,12 +178,12 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             approval_check_maker(actor=request.user, action="adjust")  # 403 before the wallet is looked up
         body = serializers.INPUT_SERIALIZERS[kind](data=data)
         body.is_valid(raise_exception=True)
-        result = self._perform(kind, request.user, body.validated_data)
+        result = self._perform(kind, request.user, body.validated_data, request_id=request_id)
         if isinstance(result, ApprovalRequest):
             return Response(ApprovalRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
         return self._render(result, status.HTTP_201_CREATED)
 
-    def _perform(self, kind: str, user, data: dict):
+    def _perform(self, kind: str, user, data: dict, *, request_id=None):
         wallet = selectors.wallet_for_movement(
             user=user, wallet_id=data["wallet"], own_only=kind in ("withdrawal", "transfer", "exchange")
         )
@@ -194,6 +194,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 currency=data["currency"],
                 amount=data["amount"],
                 description=data["description"],
+                request_id=request_id,
             )
         if kind == "withdrawal":
             return services.transaction_withdraw(
@@ -203,6 +204,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 amount=data["amount"],
                 pin=data["pin"],
                 description=data["description"],
+                request_id=request_id,
             )
         if kind == "transfer":
             return services.transaction_transfer(
@@ -213,6 +215,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 amount=data["amount"],
                 pin=data["pin"],
                 description=data["description"],
+                request_id=request_id,
             )
         if kind == "exchange":
             to_wallet = None
@@ -225,6 +228,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 to_currency=data["to_currency"],
                 amount=data["amount"],
                 to_wallet=to_wallet,
+                request_id=request_id,
             )
         return approval_request(
             actor=user,

@@ -19,10 +19,10 @@ class WalletManagerConfig(AppConfig):
         from walletmanager.database import roles
 
         post_migrate.connect(roles.grant_after_migrate, sender=self, dispatch_uid="walletmanager.runtime_privileges")
-        # Audit events are appended, never rewritten; the migration history is the owner's.
-        roles.restrict("walletmanager_auditevent", "SELECT", "INSERT")
-        # The seal's blocks likewise: a sealer appends, nobody rewrites the chain (SPEC §15).
-        roles.restrict("walletmanager_auditseal", "SELECT", "INSERT")
+        # Audit events and the seal's blocks are appended only through ledger.audit_append and
+        # ledger.audit_seal_append (SPEC §16); nobody rewrites them. The migration history is the owner's.
+        roles.restrict("walletmanager_auditevent", "SELECT")
+        roles.restrict("walletmanager_auditseal", "SELECT")
         roles.restrict("django_migrations", "SELECT")
 
 

@@ -3,13 +3,16 @@ database transaction of the change, so an event exists exactly when the change c
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from walletmanager.database.ledger_calls import ledger_call
 from walletmanager.exceptions import ValidationFailed
 from walletmanager.models import AuditEvent
 from walletmanager.money import format_number
@@ -94,7 +97,7 @@ def audit_event_fields(
 ) -> dict[str, Any]:
     """The fields of one audit event, as ``audit_record`` saves it. ``actor`` is None (or an anonymous
     user) for the system. (A movement's event is written by the ledger's posting function, in the
-    same statement as the movement: ``transactions.ledger.Plan.write``.)
+    same statement as the movement: ``ledger.move``, ``ledger.resolve``, ``ledger.reverse``.)
 
     ``target`` None with a ``target_type`` records an event about something that does not exist,
     such as a failed login for an unknown email (``target_id`` stays empty)."""
@@ -111,9 +114,19 @@ def audit_event_fields(
     )
 
 
+_APPEND_SQL = "SELECT id, created_at FROM ledger.audit_append(%s::bigint, %s, %s, %s, %s, %s::jsonb, %s::inet)"
+
+
 def audit_record(**fields: Any) -> AuditEvent:
-    """Append one audit event (the fields of ``audit_event_fields``)."""
-    return AuditEvent.objects.create(**audit_event_fields(**fields))
+    """Append one audit event (the fields of ``audit_event_fields``) through ``ledger.audit_append``,
+    the only way the runtime role writes the trail (SPEC §16). Returns the event as stored."""
+    event = AuditEvent(**audit_event_fields(**fields))
+    data = json.dumps(event.data, cls=DjangoJSONEncoder)
+    ((event.id, event.created_at),) = ledger_call(
+        _APPEND_SQL,
+        [event.actor_id, event.action, event.target_type, event.target_id, event.reason, data, event.ip],
+    )
+    return event
 
 
 def connect_audit_receivers(actions: dict, *, app_label: str) -> None:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db import transaction as db_transaction
 
+from walletmanager.database.ledger_calls import ledger_call
 from walletmanager.exceptions import AuditSealDeferred
 from walletmanager.models import AuditEvent, AuditSeal
 
@@ -151,13 +152,26 @@ def audit_seal(*, wait: float = 10.0, block_size: int = BLOCK_SIZE) -> list[Audi
     return sealed
 
 
+_SEAL_SQL = (
+    "SELECT id, first_event_id, last_event_id, event_count, previous_hash, hash, sealed_at"
+    " FROM ledger.audit_seal_append(%s::bigint, %s::bigint, %s::integer, %s, %s)"
+)
+
+
 def _seal_block(first_event_id: int, last_event_id: int, event_count: int, *, previous_hash: str, digest) -> AuditSeal:
-    return AuditSeal.objects.create(
-        first_event_id=first_event_id,
-        last_event_id=last_event_id,
-        event_count=event_count,
-        previous_hash=previous_hash,
-        hash=digest.hexdigest(),
+    """Append the block through ``ledger.audit_seal_append``, which refuses one that does not chain
+    onto the newest block or does not cover exactly the next events (SPEC §16)."""
+    ((seal_id, first, last, count, previous, block_hash, sealed_at),) = ledger_call(
+        _SEAL_SQL, [first_event_id, last_event_id, event_count, previous_hash, digest.hexdigest()]
+    )
+    return AuditSeal(
+        id=seal_id,
+        first_event_id=first,
+        last_event_id=last,
+        event_count=count,
+        previous_hash=previous,
+        hash=block_hash,
+        sealed_at=sealed_at,
     )
 
 

@@ -5,6 +5,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from django.utils import timezone
 from balances.models import BalanceAsset, Currency
 from balances.tests.factories import WalletWithBalanceFactory
 from transactions.csv_export import EXPORT_HEADER
-from transactions.models import ExchangeRate, Transaction
+from transactions.models import ExchangeRate
 from transactions.services import transaction_transfer, transaction_withdraw
 from walletmanager.testing.ledger import deposit
 from wallets.tests.factories import DEFAULT_PIN
@@ -229,16 +230,20 @@ def test_export_refuses_bad_arguments_in_one_line(args, message):
 
 
 @pytest.mark.django_db
-def test_expire_holds_expires_old_pending_withdrawals_and_releases_the_hold(funded_wallet, usd):
+def test_expire_holds_expires_old_pending_withdrawals_and_releases_the_hold(funded_wallet, usd, clock_ahead):
     usd.withdrawal_approval_threshold = Decimal("100")
     usd.save()
     old = transaction_withdraw(
         actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="150", pin=DEFAULT_PIN
     )
+    # The database stamps the rows; the cut-off falls between the two withdrawals' times.
+    time.sleep(0.05)
+    boundary = timezone.now()
+    time.sleep(0.05)
     fresh = transaction_withdraw(
         actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="120", pin=DEFAULT_PIN
     )
-    Transaction.objects.filter(pk=old.pk).update(created_at=timezone.now() - settings.HOLD_TTL - timedelta(minutes=1))
+    clock_ahead(settings.HOLD_TTL - (timezone.now() - boundary))
 
     out, _ = run_command("expire_holds")
 

@@ -111,6 +111,7 @@ def test_deleting_or_moving_what_never_posted_moves_the_rollups(usd):
     assert dashboard.daily_counts(moved_to, timezone.now()) == {moved_to: 1, timezone.localdate(): 1}
 
 
+@pytest.mark.django_db(transaction=True)  # the bulk history is written as the owner, outside any transaction
 def test_bulk_history_over_past_days_is_counted_per_day(settings):
     settings.DEBUG = True  # seed_demo's published logins
     call_command("seed_demo", "--users", "2", "--transactions", "400", "--days", "10", stdout=open("/dev/null", "w"))

@@ -11,7 +11,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from transactions import deposits
@@ -253,10 +252,8 @@ def test_nobody_confirms_a_deposit_into_their_own_wallet():
     assert position(own_wallet) == (0, 0, 0)
 
 
-def test_a_deposit_whose_money_never_arrives_expires(wallet, pending, settings):
-    Transaction.objects.filter(pk=pending["id"]).update(
-        created_at=timezone.now() - settings.DEPOSIT_TTL - timedelta(minutes=1)
-    )
+def test_a_deposit_whose_money_never_arrives_expires(wallet, pending, settings, clock_ahead):
+    clock_ahead(settings.DEPOSIT_TTL + timedelta(minutes=1))
     out = StringIO()
 
     call_command("expire_holds", stdout=out)

@@ -12,11 +12,10 @@ import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db import transaction as db_transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from balances.models import BalanceAsset, Currency
+from balances.models import Currency
 from balances.services import balance_freeze
 from transactions import deposits, services
 from transactions.models import Entry, ExchangeRate, Transaction
@@ -76,22 +75,31 @@ def test_held_follows_pending_withdrawals_starting_and_ending(wallet, usd, staff
     assert_ledger_consistent()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_pending_transaction_cannot_change_the_money_it_holds(wallet, usd):
+    require_two_roles()
     usd.withdrawal_approval_threshold = Decimal("50")
     usd.save()
     deposit(wallet, "200")
     pending = services.transaction_withdraw(actor=wallet.owner, wallet=wallet, currency=usd, amount="60", pin=PIN)
 
-    with pytest.raises(Exception, match="only its resolution may change it"), db_transaction.atomic():
-        Transaction.objects.filter(pk=pending.pk).update(amount=Decimal("1"))
+    # Not even the owner, whom the privileges let through: the guard trigger refuses.
+    with owner_connection() as owner:
+        with pytest.raises(psycopg.errors.RestrictViolation, match="only its resolution may change it"):
+            owner.execute("UPDATE transactions_transaction SET amount = 1 WHERE id = %s", [pending.pk])
     assert asset_of(wallet).held == Decimal("60")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_new_asset_starts_at_zero(multi_wallet):
-    with pytest.raises(Exception, match="starts at zero"), db_transaction.atomic():
-        BalanceAsset.objects.create(balance=multi_wallet.balance, currency_id="EUR", posted=Decimal("1000"))
+    require_two_roles()
+    with owner_connection() as owner:
+        with pytest.raises(psycopg.errors.RestrictViolation, match="starts at zero"):
+            owner.execute(
+                "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence,"
+                " updated_at) VALUES (%s, 'EUR', 1000, 0, 0, 0, now())",
+                [multi_wallet.balance.pk],
+            )
     assert asset_of(multi_wallet, "EUR") is None
 
 
@@ -155,14 +163,15 @@ def test_the_posting_function_cannot_rewrite_a_posted_transaction():
     wallet = make_wallet()
     posted = deposit(wallet, "100")
     rewrite = (
-        "SELECT ledger_post(to_jsonb(t) || %s::jsonb, false, '{}', '{}', '{}', NULL) "
+        "SELECT ledger.post(to_jsonb(t) || %s::jsonb, false, '{}', '{}', '{}', NULL) "
         "FROM transactions_transaction t WHERE t.id = %s"
     )
     with runtime_connection() as runtime:
         for change in ('{"status": "rejected"}', '{"fee": "99"}', '{"reason": "nothing happened"}'):
-            with pytest.raises(psycopg.errors.RestrictViolation):
+            with pytest.raises(psycopg.Error) as refused:
                 runtime.execute(rewrite, [change, posted.pk])
             runtime.rollback()
+            assert (refused.value.diag.sqlstate, refused.value.diag.message_detail) == ("WM409", "invalid_state")
     stored = Transaction.objects.get(pk=posted.pk)
     assert (stored.status, stored.fee, stored.reason) == ("posted", 0, posted.reason)
     assert asset_of(wallet).posted == Decimal("100")
@@ -176,7 +185,7 @@ def test_the_posting_function_cannot_post_entries_that_do_not_sum_to_zero():
     wallet = make_wallet()
     template = deposit(wallet, "100")
     minted = (
-        "SELECT ledger_post(to_jsonb(t) || jsonb_build_object('id', gen_random_uuid(), 'reference', NULL, "
+        "SELECT ledger.post(to_jsonb(t) || jsonb_build_object('id', gen_random_uuid(), 'reference', NULL, "
         "'provider_id', NULL, 'kind', 'adjustment', 'received_amount', NULL), true, "
         "ARRAY[t.wallet_id], ARRAY['USD'], ARRAY[1000000::numeric], NULL) "
         "FROM transactions_transaction t WHERE t.id = %s"
@@ -306,11 +315,7 @@ def test_a_close_cannot_race_a_deposit_in_a_new_currency():
     with runtime_connection() as other:
         # Another session is creating the wallet's EUR asset: the deposit's confirmation, which needs
         # that row, waits for it half-way through — the moment a close used to slip in.
-        other.execute(
-            "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence, "
-            "updated_at) VALUES (%s, 'EUR', 0, 0, 0, 0, now())",
-            [wallet.balance.pk],
-        )
+        other.execute("SELECT id FROM ledger.lock_assets(ARRAY[%s::uuid], ARRAY['EUR'])", [wallet.pk])
         depositing = Background(lambda: deposits.deposit_confirm(actor=None, transaction=pending, reason="arrived"))
         _wait_until(lambda: _waiting_for_locks() >= 1)
         closing = Background(lambda: wallet_close(actor=None, wallet=wallet, reason="Customer left"))

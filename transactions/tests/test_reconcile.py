@@ -8,14 +8,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction as db_transaction
-from django.utils import timezone
 
 from balances.models import BalanceAsset, Currency
 from balances.tests.factories import WalletWithBalanceFactory
 from transactions.models import Entry, ReconciliationRun, Transaction
 from transactions.reconciliation import ROW_CAP, reconcile, reconciliation_last_run
-from walletmanager.testing.database import behind_the_ledger, require_two_roles
+from transactions.services import transaction_withdraw
+from walletmanager.testing.database import behind_the_ledger, owner_connection, require_two_roles
 from walletmanager.testing.ledger import PIN, deposit, make_wallet, seed_reference_data
 from wallets.models import Wallet
 
@@ -27,24 +26,47 @@ def reference_data():
     seed_reference_data()
 
 
-def post_balanced(*, kind: str, legs: list[tuple[Wallet, str, Decimal]], status: str = "posted") -> Transaction:
+def post_balanced(
+    *,
+    kind: str,
+    legs: list[tuple[Wallet, str, Decimal]],
+    status: str = "posted",
+    amount: Decimal | None = None,
+    fee: Decimal | None = None,
+) -> Transaction:
     """Write a posted transaction and its legs (PostgreSQL moves the client assets' ``posted``), for
-    tests that must not depend on the services."""
-    first_wallet, currency, amount = next((leg for leg in legs if leg[0].system_role is None), legs[0])
-    with db_transaction.atomic():
-        transaction = Transaction.objects.create(
-            kind=kind,
-            status=status,
-            wallet=first_wallet,
-            currency_id=currency,
-            amount=abs(amount),
-            posted_at=timezone.now(),
-        )
+    tests that must not depend on the services. Its amount, fee and recipient are what the legs say
+    (the fees wallet's leg is the fee), unless ``amount`` or ``fee`` say otherwise."""
+    client_legs = [leg for leg in legs if leg[0].system_role is None]
+    first_wallet, currency, moved = client_legs[0] if client_legs else legs[0]
+    if fee is None:
+        fee = sum((leg[2] for leg in legs if leg[0].system_role == "fees"), Decimal(0))
+    if amount is None:
+        amount = moved + fee if kind == "deposit" else (-moved - fee if moved < 0 else moved)
+    recipient = client_legs[1][0].pk if kind == "transfer" and len(client_legs) > 1 else None
+    require_two_roles()
+    # As the owner: the runtime role writes the ledger only through its functions (SPEC §16), and
+    # these rows are the test's own, not a movement a function would make.
+    with owner_connection() as owner:
+        (transaction_id,) = owner.execute(
+            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, to_wallet_id,"
+            " description, reason, created_at, posted_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s, '',"
+            " '', now(), CASE WHEN %s IN ('posted', 'reversed') THEN now() END) RETURNING id",
+            [kind, status, first_wallet.pk, currency, abs(amount), fee, recipient, status],
+        ).fetchone()
         for wallet, code, leg_amount in legs:
             if wallet.system_role is None:
-                BalanceAsset.objects.get_or_create(balance=wallet.balance, currency_id=code)
-            Entry.objects.create(transaction=transaction, wallet=wallet, currency_id=code, amount=leg_amount)
-    return transaction
+                owner.execute("SELECT id FROM ledger.lock_assets(ARRAY[%s::uuid], ARRAY[%s])", [wallet.pk, code])
+            owner.execute(
+                "INSERT INTO transactions_entry (transaction_id, wallet_id, currency_id, amount, created_at)"
+                " VALUES (%s, %s, %s, %s, now())",
+                [transaction_id, wallet.pk, code, leg_amount],
+            )
+        owner.execute(
+            "SELECT ledger.audit_append(NULL, %s, 'transactions.transaction', %s, '', '{}', NULL)",
+            [f"{kind}.{status}", str(transaction_id)],
+        )
+    return Transaction.objects.get(pk=transaction_id)
 
 
 @pytest.fixture
@@ -157,14 +179,13 @@ def test_unbalanced_entries_and_posted_without_entries_are_drift(funded_wallet, 
 
 def test_held_must_equal_pending_withdrawals(funded_wallet):
     require_two_roles()
-    Transaction.objects.create(
-        kind="withdrawal",
-        status="pending",
-        wallet=funded_wallet,
-        currency_id="USD",
-        amount=Decimal("10"),
-        fee=Decimal("0.50"),
-    )
+    with owner_connection() as owner:
+        owner.execute(
+            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, "
+            "description, reason, created_at) VALUES (gen_random_uuid(), 'withdrawal', 'pending', %s, 'USD', 10, "
+            "0.50, '', '', now())",
+            [funded_wallet.pk],
+        )
     assert BalanceAsset.objects.get(balance__wallet=funded_wallet).held == Decimal("10.50")  # PostgreSQL holds it
     assert check(reconcile(), "held_matches_pending").ok
 
@@ -249,3 +270,94 @@ def test_the_report_lists_at_most_row_cap_rows_but_counts_all(external):
     assert result.count == ROW_CAP + 3
     assert len(result.rows) == ROW_CAP
     assert "… and 3 more" in report.as_text()
+
+
+# --- the ledger's door (SPEC §16): what reconcile checks beyond the sums ------------------------------
+
+
+def test_entries_that_do_not_match_their_movement_are_drift(funded_wallet, external, fees):
+    # Balanced, but not what a withdrawal of 100 with no fee moves: 10 went to the fees wallet.
+    odd = post_balanced(
+        kind="withdrawal",
+        legs=[(funded_wallet, "USD", Decimal("-50")), (external, "USD", Decimal("40")), (fees, "USD", Decimal("10"))],
+        amount=Decimal("50"),
+        fee=Decimal(0),
+    )
+
+    result = check(reconcile(), "entries_match_the_movement")
+
+    assert {(row[0], row[2]) for row in result.rows} == {(odd.pk, "fees")}
+    assert result.rows[0][5:] == (Decimal(0), Decimal("10"))
+
+
+def test_a_reversal_that_does_not_mirror_its_original_is_drift(funded_wallet, external, fees, usd):
+    require_two_roles()
+    original = deposit(make_wallet(), "20")
+    with owner_connection() as owner:
+        (reversal,) = owner.execute(
+            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, description,"
+            " reason, created_at, posted_at, reverses_id) VALUES (gen_random_uuid(), 'reversal', 'posted', %s, 'USD',"
+            " 20, 0, '', 'test', now(), now(), %s) RETURNING id",
+            [original.wallet_id, original.pk],
+        ).fetchone()
+        owner.execute(
+            "INSERT INTO transactions_entry (transaction_id, wallet_id, currency_id, amount, created_at)"
+            " VALUES (%s, %s, 'USD', -5, now()), (%s, %s, 'USD', 5, now())",
+            [reversal, original.wallet_id, reversal, external.pk],
+        )
+
+    result = check(reconcile(), "entries_match_the_movement")
+
+    assert {row[0] for row in result.rows} == {reversal}
+    assert (original.wallet_id, Decimal("-20"), Decimal("-5")) in {(row[3], row[5], row[6]) for row in result.rows}
+
+
+def test_a_transaction_without_its_audit_event_is_drift(funded_wallet):
+    require_two_roles()
+    with behind_the_ledger() as owner:
+        (silent,) = owner.execute(
+            "INSERT INTO transactions_transaction (id, kind, status, wallet_id, currency_id, amount, fee, description,"
+            " reason, created_at) VALUES (gen_random_uuid(), 'deposit', 'pending', %s, 'USD', 5, 0, '', '', now())"
+            " RETURNING id",
+            [funded_wallet.pk],
+        ).fetchone()
+
+    result = check(reconcile(), "movements_have_audit_events")
+
+    assert [row[0] for row in result.rows] == [silent]
+    assert check(reconcile(), "entries_match_the_movement").ok
+
+
+def test_a_single_currency_balance_holding_another_currency_is_drift(funded_wallet):
+    require_two_roles()
+    with owner_connection() as owner:
+        owner.execute(
+            "INSERT INTO balances_balanceasset (balance_id, currency_id, posted, held, credit_limit, sequence,"
+            " updated_at) VALUES (%s, 'EUR', 0, 0, 0, 0, now())",
+            [funded_wallet.balance.pk],
+        )
+
+    result = check(reconcile(), "single_currency_balances_hold_one_currency")
+
+    assert [(row[1], row[2], row[3]) for row in result.rows] == [(funded_wallet.pk, "USD", "EUR")]
+
+
+def test_velocity_buckets_and_ledger_requests_are_checked(funded_wallet, usd):
+    require_two_roles()
+    transaction_withdraw(actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="10", pin=PIN)
+    report = reconcile()
+    assert check(report, "outgoing_volume_matches_transactions").ok
+    assert check(report, "ledger_requests_name_their_transaction").ok
+
+    with owner_connection() as owner:
+        owner.execute("UPDATE transactions_outgoingvolume SET outgoing = outgoing + 1000")
+        owner.execute(
+            "INSERT INTO transactions_ledgerrequest (request_id, fingerprint, transaction_id, created_at)"
+            " VALUES (gen_random_uuid(), repeat('0', 64), gen_random_uuid(), now())"
+        )
+
+    report = reconcile()
+    drifted = check(report, "outgoing_volume_matches_transactions")
+    assert [(row[0], row[3], row[4]) for row in drifted.rows] == [(funded_wallet.pk, Decimal("1010"), Decimal("10"))]
+    assert check(report, "ledger_requests_name_their_transaction").count == 1
+    assert not report.is_clean

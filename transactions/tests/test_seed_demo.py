@@ -63,7 +63,7 @@ def test_the_demo_is_funded_through_the_provider_and_leaves_a_deposit_to_simulat
     assert reconcile().is_clean
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the bulk history is written as the owner, outside any transaction
 def test_the_history_spans_30_days_and_every_queue_is_topped_up_on_each_run():
     from datetime import timedelta
 

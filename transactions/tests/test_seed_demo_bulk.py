@@ -22,7 +22,7 @@ def bulk_demo_transactions():
     return Transaction.objects.filter(description="demo", created_by__isnull=False, entries__isnull=False).distinct()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the bulk history is written as the owner, outside any transaction
 def test_bulk_seed_tops_up_to_the_target_and_leaves_the_ledger_clean():
     out = StringIO()
     call_command("seed_demo", "--users", "3", "--transactions", "600", stdout=out)

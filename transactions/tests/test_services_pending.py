@@ -12,6 +12,7 @@ from transactions import services
 from transactions.models import Transaction
 from walletmanager.exceptions import InvalidState, NotFoundError, PermissionDeniedError, ValidationFailed
 from walletmanager.models import AuditEvent
+from walletmanager.testing.database import owner_connection, require_two_roles
 from walletmanager.testing.ledger import PIN, assert_ledger_consistent, position, system_position
 
 pytestmark = pytest.mark.django_db
@@ -144,9 +145,15 @@ def test_approve_refused_while_the_balance_is_frozen(pending, funded_wallet, sta
     assert position(funded_wallet) == (Decimal(100), 0, Decimal(100))
 
 
+@pytest.mark.django_db(transaction=True)
 def test_expire_holds_releases_old_pending_only(pending, funded_wallet, usd, settings):
-    old = timezone.now() - settings.HOLD_TTL - timedelta(minutes=1)
-    Transaction.objects.filter(pk=pending.pk).update(created_at=old)
+    require_two_roles()
+    # What only the owner may do: date the withdrawal back (the velocity buckets move with it, by trigger).
+    with owner_connection() as owner:
+        owner.execute(
+            "UPDATE transactions_transaction SET created_at = now() - %s WHERE id = %s",
+            [settings.HOLD_TTL + timedelta(minutes=1), pending.pk],
+        )
     # Below the threshold, and the old withdrawal is out of the 24-hour window: posted at once.
     fresh = services.transaction_withdraw(
         actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="30", pin=PIN

@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from balances.models import Balance, Currency
@@ -47,11 +46,11 @@ def test_ten_withdrawals_just_under_the_threshold_do_not_pass_it_unseen(wallet):
     assert position(wallet) == (Decimal("30001"), Decimal("29997"), Decimal("4"))
 
 
-def test_withdrawals_older_than_a_day_do_not_count(wallet):
+def test_withdrawals_older_than_a_day_do_not_count(wallet, clock_ahead):
     deposit(wallet, "30000")
     first = withdraw(wallet, "10000")
     assert first.status == "pending"
-    Transaction.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    clock_ahead(timedelta(hours=25))
 
     assert withdraw(wallet, "9999").status == "posted"
 

@@ -24,6 +24,12 @@ class DatabaseCreation(creation.DatabaseCreation):
         with self.connection.as_owner():
             return super().destroy_test_db(*args, **kwargs)
 
+    def deserialize_db_from_string(self, data):
+        # A transactional test's restore of the migrations' rows (system wallets' balances among them)
+        # follows the owner's flush: the runtime role writes no balance itself (SPEC §16).
+        with self.connection.as_owner():
+            return super().deserialize_db_from_string(data)
+
 
 # The statements each connection prepares (``prepared``), by their text.
 _PREPARED: set[str] = set()

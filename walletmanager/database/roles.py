@@ -3,9 +3,10 @@
 * The **owner** (``DATABASE_MIGRATION_URL``) owns the schema: it runs the migrations, and the
   functions that move positions run with its rights (``SECURITY DEFINER``).
 * The **runtime** role (``DATABASE_URL``) is what the web processes, workers and commands connect
-  as. It reads and writes ordinary rows, but what the ledger keeps it may only append to: it cannot
-  write ``posted``/``held``/``sequence``, update or delete entries or audit events, delete
-  transactions, truncate anything, or alter or disable a trigger (only a table's owner may).
+  as. It reads and writes ordinary rows, but the ledger (transactions, entries, balances and
+  assets, audit events and seals, rollups) it only reads: it writes them through the ``ledger``
+  schema's SECURITY DEFINER functions (SPEC §16), may create no temporary object, truncate nothing,
+  and alter or disable no trigger (only a table's owner may).
 
 Each app declares the tables it restricts with ``restrict()`` in its ``AppConfig.ready()``; every
 other table of the schema gets SELECT, INSERT, UPDATE and DELETE. ``grant_runtime_privileges`` runs
@@ -44,6 +45,16 @@ def grant_runtime_privileges(connection) -> None:
         cursor.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {runtime}")
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime}")
+        # The ledger's door (SPEC §16): its functions, and nothing else of its schema.
+        cursor.execute("CREATE SCHEMA IF NOT EXISTS ledger")
+        cursor.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ledger FROM PUBLIC")
+        cursor.execute(f"GRANT USAGE ON SCHEMA ledger TO {runtime}")
+        cursor.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ledger TO {runtime}")
+        # No temporary objects: a temporary table, sequence or function is how a caller would stand in
+        # for a name a trigger or definer function uses (the migrations revoke it from PUBLIC).
+        database = connection.ops.quote_name(connection.settings_dict["NAME"])
+        cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC")
+        cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM {runtime}")
         for table, privileges in sorted(_restricted.items()):
             quoted = connection.ops.quote_name(table)
             cursor.execute(f"REVOKE ALL ON {quoted} FROM {runtime}")

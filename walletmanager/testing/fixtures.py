@@ -174,3 +174,24 @@ def wsgi_keeps_the_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def clock_ahead(monkeypatch):
+    """Move the application's clock (``django.utils.timezone.now``) forward: ``clock_ahead(delta)``.
+
+    The ledger's rows are stamped by PostgreSQL and the runtime role cannot backdate them (SPEC §16),
+    so a test of what happens *later* (expiry, a 24-hour window) moves the application's "now"
+    instead of the rows' times."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    real_now = timezone.now
+    shift = [timedelta(0)]
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + shift[0])
+
+    def move(delta: timedelta) -> None:
+        shift[0] += delta
+
+    return move

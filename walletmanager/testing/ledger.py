@@ -5,14 +5,16 @@ are never written directly; wallets get their balance from ``balance_open`` as i
 from __future__ import annotations
 
 import importlib
+from contextlib import nullcontext
 from decimal import Decimal
 
 from django.apps import apps as django_apps
+from django.db import connection
 from django.db.models import Sum
 
 from balances.models import BalanceAsset, Currency
 from balances.services import balance_open
-from transactions import deposits
+from transactions import deposits, ledger
 from transactions.models import Entry, Transaction
 from transactions.services import transaction_adjust
 from users.tests.factories import UserFactory
@@ -23,9 +25,13 @@ PIN = DEFAULT_PIN
 
 
 def seed_reference_data() -> None:
-    """Currencies and system wallets come from data migrations; a transactional test flushes them."""
-    importlib.import_module("balances.migrations.0003_seed_currencies").seed_currencies(django_apps, None)
-    importlib.import_module("balances.migrations.0004_system_wallets").create_system_wallets(django_apps, None)
+    """Currencies and system wallets come from data migrations; a transactional test flushes them.
+    Re-created as the owner, as the migrations did: the runtime role opens no balance itself (SPEC §16).
+    (Inside a test's transaction they are still there, and nothing is written.)"""
+    as_owner = connection.as_owner() if not connection.in_atomic_block else nullcontext()
+    with as_owner:
+        importlib.import_module("balances.migrations.0003_seed_currencies").seed_currencies(django_apps, None)
+        importlib.import_module("balances.migrations.0004_system_wallets").create_system_wallets(django_apps, None)
 
 
 def make_wallet(
@@ -67,15 +73,27 @@ def post_adjustment(wallet, amount, currency: str = "USD"):
 
 
 def place_hold(wallet, amount, currency: str = "USD"):
-    """A pending withdrawal of ``amount`` (no fee): PostgreSQL adds it to the asset's ``held``."""
-    return Transaction.objects.create(
-        kind="withdrawal",
-        status="pending",
-        wallet=wallet,
-        currency_id=currency,
-        amount=Decimal(str(amount)),
-        fee=Decimal(0),
-    )
+    """A pending withdrawal of ``amount`` (no fee) by the wallet's owner, through the ledger's door as
+    any withdrawal from the currency's approval threshold up: PostgreSQL adds it to ``held``. The
+    threshold is lowered to the amount for this one call and put back."""
+    amount = Decimal(str(amount))
+    code = Currency.objects.get(code=currency)
+    threshold = code.withdrawal_approval_threshold
+    Currency.objects.filter(code=currency).update(withdrawal_approval_threshold=amount)
+    try:
+        code.withdrawal_approval_threshold = amount
+        moved = ledger.move(
+            request_id=None,
+            kind="withdrawal",
+            actor_id=wallet.owner_id,
+            wallet=wallet,
+            currency=code,
+            amount=amount,
+        )
+    finally:
+        Currency.objects.filter(code=currency).update(withdrawal_approval_threshold=threshold)
+    assert moved.transaction.status == "pending"
+    return moved.transaction
 
 
 def asset_of(wallet: Wallet, currency: str = "USD") -> BalanceAsset | None:

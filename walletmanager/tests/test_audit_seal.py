@@ -220,8 +220,16 @@ def test_an_event_inserted_with_a_chosen_id_takes_the_next_one_instead():
     (sealed,) = record_events(1)
     audit_seal()
 
+    # The runtime role cannot insert an event at all (SPEC §16); the owner, who can, names an id in vain.
     with runtime_connection() as runtime:
-        runtime.execute(
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            runtime.execute(
+                "INSERT INTO walletmanager_auditevent (id, action, target_type, target_id, reason, data, created_at)"
+                " VALUES (%s, 'user.unblocked', 'users.user', '1', '', '{}', now())",
+                [sealed.pk],
+            )
+    with owner_connection() as owner:
+        owner.execute(
             "INSERT INTO walletmanager_auditevent (id, action, target_type, target_id, reason, data, created_at)"
             " VALUES (%s, 'user.unblocked', 'users.user', '1', '', '{}', now())",
             [sealed.pk],
@@ -235,8 +243,7 @@ def test_the_sealer_never_seals_past_an_event_whose_transaction_is_still_open():
     require_two_roles()
     with runtime_connection() as open_transaction:
         open_transaction.execute(
-            "INSERT INTO walletmanager_auditevent (action, target_type, target_id, reason, data, created_at)"
-            " VALUES ('user.blocked', 'users.user', '1', 'still open', '{}', now())"
+            "SELECT ledger.audit_append(NULL, 'user.blocked', 'users.user', '1', 'still open', '{}', NULL)"
         )
         (committed_after_it,) = record_events(1)
 

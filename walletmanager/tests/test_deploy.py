@@ -133,8 +133,8 @@ def test_check_deploy_warns_when_webhooks_may_reach_private_addresses():
 def test_the_hot_statements_are_prepared_and_no_others():
     from django.db import connection
 
-    from transactions.ledger import _LOCK_SQL, _POST_SQL
-    from walletmanager.database.base import prepared
+    from transactions.ledger import _MOVE_SQL, _RESOLVE_SQL, _REVERSE_SQL
+    from walletmanager.database.base import _PREPARED, prepared
 
     hot = prepared("SELECT count(*) FROM wallets_wallet WHERE id <> %s::uuid")
     with connection.cursor() as cursor:
@@ -145,7 +145,7 @@ def test_the_hot_statements_are_prepared_and_no_others():
         statements = [row[0] for row in cursor.fetchall()]
     assert "SELECT count(*) FROM wallets_wallet WHERE id <> $1::uuid" in statements
     assert "SELECT count(*) FROM wallets_wallet WHERE id = $1::uuid" not in statements  # planned at every run
-    assert "ledger_lock_assets" in _LOCK_SQL and "ledger_post" in _POST_SQL
+    assert all(sql in _PREPARED for sql in (_MOVE_SQL, _RESOLVE_SQL, _REVERSE_SQL))  # one call each, prepared
 
 
 @pytest.mark.django_db

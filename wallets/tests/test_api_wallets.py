@@ -6,7 +6,6 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from balances.models import BalanceAsset
 from balances.tests.factories import WalletWithBalanceFactory
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.approvals.models import ApprovalRequest
@@ -329,8 +328,7 @@ def test_refused_transitions_are_409_with_their_code(staff_api, wallet):
 
 def make_wallets(owner, count):
     for _ in range(count):
-        wallet = WalletWithBalanceFactory(owner=owner)
-        BalanceAsset.objects.create(balance=wallet.balance, currency=wallet.balance.currency)
+        WalletWithBalanceFactory(owner=owner)  # its balance opened with its asset, as wallet_create does
 
 
 def test_wallet_list_runs_the_same_queries_for_2_and_20_wallets(django_assert_max_num_queries, staff_api):

@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
-from balances.models import Balance, BalanceAsset
+from balances.models import Balance
+from balances.tests.factories import BalanceAssetFactory
 from users.models import User
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.approvals.models import ApprovalRequest
@@ -266,7 +267,7 @@ def test_multi_wallet_with_a_non_empty_second_asset_is_not_empty(client_user, st
     from balances.models import Currency
 
     wallet = open_wallet(client_user, balance_kind="multi")
-    BalanceAsset.objects.create(balance=wallet.balance, currency=Currency.objects.get(code="EUR"))
+    BalanceAssetFactory(balance=wallet.balance, currency=Currency.objects.get(code="EUR"))  # opened, empty
     post_adjustment(wallet, 1, "BTC")
 
     with pytest.raises(DomainError) as error:

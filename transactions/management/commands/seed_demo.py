@@ -20,7 +20,6 @@ so ``reconcile`` stays clean.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from decimal import Decimal
 
@@ -344,10 +343,14 @@ class Command(OperatorCommand):
         }
         started = time.monotonic()
         written = 0
-        # As the schema owner where we can (not inside a caller's transaction): its ANALYZE and VACUUM
+        # As the schema owner: the runtime role writes the ledger only through its functions (SPEC §16),
+        # and a history dated over past days is not a movement a function makes. Its ANALYZE and VACUUM
         # keep the plans of the zero-sum trigger linear; the ledger's triggers apply to it all the same.
-        as_owner = connection.as_owner() if not connection.in_atomic_block else contextlib.nullcontext()
-        with as_owner, tqdm(total=missing, desc="demo transactions (bulk)", unit="tx") as progress:
+        if connection.in_atomic_block:
+            raise CommandError(
+                "The bulk demo history is written as the schema owner, which cannot happen inside a transaction."
+            )
+        with connection.as_owner(), tqdm(total=missing, desc="demo transactions (bulk)", unit="tx") as progress:
             batch_number = 0
             while written < missing:
                 size = min(BULK_BATCH, missing - written)

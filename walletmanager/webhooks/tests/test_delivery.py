@@ -18,10 +18,9 @@ from rest_framework.test import APIClient
 
 from balances.models import Currency
 from transactions import services
-from transactions.models import Transaction
 from users.tests.factories import StaffFactory, UserFactory
 from walletmanager.models import AuditEvent
-from walletmanager.testing.database import database_env
+from walletmanager.testing.database import database_env, owner_connection
 from walletmanager.testing.jobs import run_jobs
 from walletmanager.testing.ledger import PIN, deposit
 from walletmanager.webhooks import services as webhooks
@@ -168,9 +167,12 @@ def test_the_periodic_expiry_runs_in_the_worker_and_tells_the_client(funded_wall
     pending = services.transaction_withdraw(
         actor=funded_wallet.owner, wallet=funded_wallet, currency=usd, amount="60", pin=PIN
     )
-    Transaction.objects.filter(pk=pending.pk).update(
-        created_at=pending.created_at - settings.HOLD_TTL - timedelta(minutes=1)
-    )
+    # Only the owner may move a pending withdrawal's date (the runtime role writes no transaction).
+    with owner_connection() as owner:
+        owner.execute(
+            "UPDATE transactions_transaction SET created_at = %s WHERE id = %s",
+            [pending.created_at - settings.HOLD_TTL - timedelta(minutes=1), pending.pk],
+        )
 
     schedule = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
     assert schedule["expire_stale"] == "* * * * *" and schedule["seal_audit"] == "* * * * *"

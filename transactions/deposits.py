@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -234,23 +235,35 @@ def payment_signature(body: bytes, *, timestamp: int, secret: str | None = None)
     return f"t={timestamp},v1={digest}"
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def verify_payment_signature(body: bytes, header: str | None, *, now: float | None = None) -> None:
-    """Raise ``InvalidSignature`` unless ``header`` signs ``body`` with our secret within the tolerance."""
-    if not header:
+    """Raise ``InvalidSignature`` unless ``header`` signs ``body`` with our secret within the tolerance.
+
+    The header is whatever bytes a caller sent (WSGI hands them over as latin-1 text): anything that is
+    not ``t=<ASCII digits>`` and ``v1=<64 lowercase hex digits>`` is refused the same way as a wrong
+    signature, before it reaches ``int()`` (which accepts ``1_000`` and non-ASCII digits) or
+    ``hmac.compare_digest`` (which raises on non-ASCII text)."""
+    if not isinstance(header, str) or not header:
         raise InvalidSignature("Missing signature.")
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise InvalidSignature("The signature has no valid timestamp.") from None
+    stamps = parts.get("t", [])
+    if len(stamps) != 1 or not _TIMESTAMP.fullmatch(stamps[0]):
+        raise InvalidSignature("The signature has no valid timestamp.")
+    timestamp = int(stamps[0])
     now = time.time() if now is None else now
     if abs(now - timestamp) > settings.PAYMENT_CALLBACK_TOLERANCE.total_seconds():
         raise InvalidSignature("The signature's timestamp is too far from now.")
-    expected = payment_signature(body, timestamp=timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    expected = payment_signature(body, timestamp=timestamp).split("v1=", 1)[1].encode("ascii")
+    candidates = [value.encode("ascii") for value in parts.get("v1", []) if _HEX_DIGEST.fullmatch(value)]
+    # Every well-formed candidate is compared (no early exit), each in constant time, bytes to bytes.
+    matches = [hmac.compare_digest(expected, candidate) for candidate in candidates]
+    if not any(matches):
         raise InvalidSignature("The signature does not match.")
 
 

@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
 from transactions import deposits, pricing, services
-from transactions.csv_export import csv_lines, transaction_csv_rows
+from transactions.csv_export import transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from walletmanager.admin import (
     PANEL_ROWS,
@@ -48,6 +48,7 @@ from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
+from walletmanager.csv_download import csv_lines
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import format_money, format_number
 from wallets.models import Wallet

@@ -5,7 +5,7 @@ login passed the second factor sees the admin, with our login form (the one logi
 from __future__ import annotations
 
 import django_otp
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -13,6 +13,7 @@ from django_otp.admin import OTPAdminSite
 
 from users import two_factor
 from users.forms import StaffAdminLoginForm, TotpReenrolForm
+from walletmanager.admin_secrets import refusing_secret_lookups
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -30,6 +31,11 @@ class StaffAdminSite(OTPAdminSite):
     def __init__(self, name: str = "admin") -> None:
         # OTPAdminSite names itself "otpadmin"; the URLs stay ``admin:…``.
         super().__init__(name)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every admin registered here, django-otp's and knox's included, refuses filters and searches
+        # on secret fields (SPEC §13): guarded by construction, not by remembering a mixin.
+        super().register(model_or_iterable, refusing_secret_lookups(admin_class or admin.ModelAdmin), **options)
 
     def login(self, request: HttpRequest, extra_context=None):
         response = super().login(request, extra_context)

@@ -9,8 +9,10 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from users import receivers
+        from walletmanager.admin_secrets import register_secret_fields
 
         receivers.connect()
+        register_secret_fields("users.User", "password")
 
 
 class StaffAdminConfig(AdminConfig):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -190,6 +191,10 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
             permissions=data.get("user_permissions", user.user_permissions.all()),
         )
         form.instance.refresh_from_db(fields=["role", "is_superuser"])
+        if user.pk == request.user.pk and not Session.objects.filter(session_key=request.session.session_key).exists():
+            # A superuser changed their own privileges: the service ended their sessions, this one
+            # included. Start an empty one, or saving the deleted session at the end of this request fails.
+            request.session.flush()
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 

@@ -8,6 +8,7 @@ event. Changelists stay fast on millions of rows: no per-row queries and no full
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from decimal import Decimal
@@ -30,6 +31,7 @@ from walletmanager.admin import (
     PANEL_ROWS,
     SHORT_ID_LENGTH,
     Decision,
+    DecisionInput,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
     ListColumnsMedia,
@@ -138,6 +140,15 @@ _approve_withdrawal = service_call(services.transaction_approve, target="transac
 _reject_withdrawal = service_call(services.transaction_reject, target="transaction")
 _confirm_deposit = service_call(deposits.deposit_confirm, target="transaction")
 _reject_deposit = service_call(deposits.deposit_reject, target="transaction")
+
+
+def _confirmed_in_words(result: Transaction | ApprovalRequest, *, what: str) -> str:
+    if isinstance(result, ApprovalRequest):
+        return (
+            f"Nothing posted yet: {result.summary}. Approval request {result.pk} waits for a second Finance "
+            "operator on the approvals desk."
+        )
+    return f"Confirmed the {what}: it is posted."
 
 
 def transaction_in_words(transaction: Transaction) -> str:
@@ -268,7 +279,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
             return [
                 Decision(
-                    "confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."
+                    "confirm",
+                    "Confirm (the money arrived)",
+                    _confirm_deposit,
+                    functools.partial(_confirmed_in_words, what=what),
+                    inputs=(
+                        DecisionInput(
+                            "received_amount",
+                            f"Amount received, if not {self._money_text(transaction.amount, transaction)} "
+                            "(another amount goes to a second Finance operator):",
+                        ),
+                    ),
                 ),
                 Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
             ]

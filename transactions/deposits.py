@@ -40,10 +40,14 @@ from transactions.services import (
     expire_pending,
 )
 from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_request
 from walletmanager.exceptions import InvalidState, NotFoundError, SameOperator, ValidationFailed
 from wallets.models import Wallet
 
 CONFIRM_PERMISSION = "transactions.confirm_deposit"
+# The approval request a confirmation with another amount than the one asked for becomes (approval_actions).
+CONFIRM_RECEIVED_ACTION = "confirm_deposit_received"
 # Crockford's base32 without I, L, O, U: no letter a client could mistype for a digit.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # PostgreSQL's name for the uniqueness of ``reference`` (``unique=True``, migration 0009).
@@ -177,9 +181,14 @@ def _check_operator(actor: Any, locked: Transaction) -> None:
         raise SameOperator("You recorded this deposit: another operator must confirm or reject it.")
 
 
-def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None) -> Transaction:
-    """Finance confirms that the money arrived (reason required: where they saw it); ``received_amount``
-    defaults to the amount asked for."""
+def deposit_confirm(
+    *, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None
+) -> Transaction | ApprovalRequest:
+    """Finance confirms that the money arrived (reason required: where they saw it), and the amount
+    asked for posts. A ``received_amount`` other than the amount asked for posts nothing: it becomes
+    an approval request (``confirm_deposit_received``) that a second Finance operator decides, as an
+    adjustment (SPEC §12) — one operator alone cannot say that more, or less, money arrived. The system
+    (``actor`` None) posts the amount received at once, as the signed provider callback does."""
     reason = clean_reason(reason, required=True)
     with ledger.money_context(), db_transaction.atomic():
         locked, wallets = _lock_pending_deposit(transaction)
@@ -189,6 +198,30 @@ def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, receiv
             if received_amount in (None, "")
             else _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         )
+        # ``actor`` None is the system (code an ops engineer runs), trusted like the provider's callback.
+        if received != locked.amount and actor is not None:
+            return approval_request(
+                actor=actor,
+                action=CONFIRM_RECEIVED_ACTION,
+                reason=reason,
+                transaction=locked,
+                received_amount=received,
+            )
+        return _post(locked, wallets, actor=actor, received=received, reason=reason)
+
+
+def deposit_confirm_received(
+    *, actor: Any, transaction: Transaction | Any, received_amount: Any, reason: str
+) -> Transaction:
+    """Post a pending deposit with an amount received other than the one asked for: what a second
+    Finance operator's approval of a ``confirm_deposit_received`` request runs. The checker needs
+    ``confirm_deposit``, did not record the deposit and does not own the wallet (the approvals
+    mechanism also refuses the maker); the deposit must still be pending."""
+    reason = clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        locked, wallets = _lock_pending_deposit(transaction)
+        _check_operator(actor, locked)
+        received = _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         return _post(locked, wallets, actor=actor, received=received, reason=reason)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -24,7 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
-from transactions import deposits, pricing, services
+from transactions import deposits, pricing, reversals, services
 from transactions.csv_export import transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from walletmanager.admin import (
@@ -153,7 +154,9 @@ def _confirmed_in_words(result: Transaction | ApprovalRequest, *, what: str) -> 
 
 def transaction_in_words(transaction: Transaction) -> str:
     """How messages name a transaction: "withdrawal 1a2b3c4d of 1,050.00 USD"."""
-    amount = format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+    amount = format_money(
+        reversals.amount_moved(transaction), currency=transaction.currency_id, decimals=transaction.currency.decimals
+    )
     return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
 
 
@@ -192,7 +195,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         "to_owner_link",
         "money_to_amount",
         "rate_readable",
-        "description",
+        "description_shown",
         "reference",
         "money_received",
         "provider_id",
@@ -208,6 +211,25 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
     Media = ListColumnsMedia
+
+    def get_queryset(self, request):
+        # What each reversal's original received, joined: its amount column shows what moved.
+        return reversals.with_amounts_moved(super().get_queryset(request))
+
+    def action_checkbox(self, obj):
+        # Django labels each row's checkbox with str(obj), whose amount is the stored one; a reversal
+        # of a deposit is named by the amount that moved, as in its columns.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            f"Select this object for an action - {transaction_in_words(obj)}",
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        subtitle = {"subtitle": transaction_in_words(obj)} if obj is not None else {}
+        return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **subtitle})
 
     def get_object(self, request, object_id, from_field=None):
         # The change page reads all of these; the changelist joins only list_select_related.
@@ -311,7 +333,20 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return shortened_id(transaction.pk)
 
     created = moment_column("created_at", description="Created (UTC)")
-    money_amount = money_column("amount", description="Amount", ordering="amount")
+
+    @admin.display(description="Amount", ordering="amount")
+    def money_amount(self, transaction: Transaction) -> str:
+        # A reversal of a deposit moved what its original received, not the amount asked for.
+        return money(
+            reversals.amount_moved(transaction),
+            currency=transaction.currency_id,
+            decimals=transaction.currency.decimals,
+        )
+
+    @admin.display(description="Description")
+    def description_shown(self, transaction: Transaction) -> str:
+        return reversals.description_shown(transaction)
+
     money_fee = money_column("fee", description="Fee")
     money_received = money_column("received_amount", description="Received")
     money_to_amount = money_column("to_amount", description="To amount", currency="to_currency")

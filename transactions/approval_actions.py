@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from balances.models import Currency
-from transactions import deposits, services
+from transactions import deposits, reversals, services
 from transactions.models import Transaction
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError, ValidationFailed
@@ -79,7 +79,7 @@ def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
     services.check_reversible(transaction)
     return Prepared(
         payload={"transaction": str(transaction.pk)},
-        summary=f"Reversal of {transaction} ({str(transaction.pk)[:8]})",
+        summary=f"Reversal of {reversals.in_words(transaction)}",
         target_type="transactions.transaction",
         target_id=str(transaction.pk),
         owner_ids=_entry_owners(transaction.pk),

@@ -13,6 +13,8 @@ class UsersConfig(AppConfig):
 
         receivers.connect()
         register_secret_fields("users.User", "password")
+        register_secret_fields("users.AuthenticatorDevice", "key")
+        register_secret_fields("users.RecoveryCode", "code")
 
 
 class StaffAdminConfig(AdminConfig):

@@ -189,5 +189,5 @@ def _record_success(*, user: User, channel: str, device: Device | None) -> None:
         user.save(update_fields=["last_login", "login_failures_since"])
         data = {"channel": channel}
         if device is not None:
-            data["second_factor"] = "recovery code" if device._meta.model_name == "staticdevice" else "totp"
+            data["second_factor"] = "recovery code" if device._meta.model_name == "recoverycodedevice" else "totp"
         signals.user_login_succeeded.send(sender=User, instance=user, actor=user, data=data)

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from users.models import AuthenticatorDevice as TOTPDevice
 from users.tests.factories import StaffFactory
 from walletmanager.models import AuditEvent
 from walletmanager.testing.two_factor import verified_staff_login

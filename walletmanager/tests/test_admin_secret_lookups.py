@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from django_otp.plugins.otp_static.models import StaticToken
 from knox.models import AuthToken
 
-from users.models import User
+from users.models import RecoveryCode, User
 from users.tests.factories import StaffFactory, SuperuserFactory
 from walletmanager.admin_secrets import lookup_touches_secret
 from walletmanager.testing.two_factor import recovery_code, totp_device, verified_staff_login
@@ -33,9 +32,9 @@ SECRET_LOOKUPS = [
     ("webhooks_webhookendpoint", "secret__startswith"),
     ("webhooks_webhookendpoint", "owner__password__startswith"),
     ("webhooks_webhookdelivery", "endpoint__secret__startswith"),
-    ("otp_totp_totpdevice", "key__startswith"),
-    ("otp_totp_totpdevice", "user__password__startswith"),
-    ("otp_static_staticdevice", "token_set__token__startswith"),
+    ("users_authenticatordevice", "key__startswith"),
+    ("users_authenticatordevice", "user__password__startswith"),
+    ("users_recoverycodedevice", "codes__code__startswith"),
     ("knox_authtoken", "digest__startswith"),
     ("knox_authtoken", "token_key__startswith"),
     ("knox_authtoken", "pk__startswith"),
@@ -66,7 +65,7 @@ def secrets_everywhere(django_user_model) -> dict[str, str]:
         "pin": Wallet.objects.get(pk=wallet.pk).pin,
         "secret": endpoint.secret,
         "key": device.key,
-        "token": StaticToken.objects.filter(device__user=owner).first().token,
+        "code": RecoveryCode.objects.filter(device__user=owner).first().code,
         "digest": AuthToken.objects.get(user=owner).digest,
         "token_key": token[:8],
     }
@@ -134,7 +133,7 @@ def test_ordinary_filters_and_searches_still_work(client, operator, secrets_ever
     assert by_status.status_code == 200
 
 
-@pytest.mark.parametrize("changelist", ["users_user", "otp_totp_totpdevice", "webhooks_webhookendpoint"])
+@pytest.mark.parametrize("changelist", ["users_user", "users_authenticatordevice", "webhooks_webhookendpoint"])
 def test_a_search_never_matches_a_secret(client, secrets_everywhere, changelist):
     verified_staff_login(client, SuperuserFactory())
 

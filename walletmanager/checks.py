@@ -53,3 +53,34 @@ def check_webhook_private_urls(app_configs, **kwargs) -> list[checks.CheckMessag
             id="walletmanager.W003",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_field_encryption_keys(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §13: secrets at rest are encrypted under FIELD_ENCRYPTION_KEYS; a malformed key is an
+    error at start-up, not at the first login."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from walletmanager.encrypted_fields import check_keys
+
+    try:
+        check_keys(settings.FIELD_ENCRYPTION_KEYS)
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="walletmanager.E010")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_field_encryption_development_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    if settings.DEVELOPMENT_FIELD_ENCRYPTION_KEY not in settings.FIELD_ENCRYPTION_KEYS:
+        return []
+    return [
+        checks.Warning(
+            "FIELD_ENCRYPTION_KEYS holds the published development key: secrets at rest are readable by anyone.",
+            hint="Set FIELD_ENCRYPTION_KEYS to a key of your own and run `manage.py rotate_field_encryption`.",
+            id="walletmanager.W010",
+        )
+    ]

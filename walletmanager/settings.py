@@ -46,6 +46,20 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-walletmanager-local-development-key"
 
+# TOTP keys, recovery codes and webhook secrets are encrypted at rest under these Fernet keys
+# (walletmanager.encrypted_fields, SPEC §13): the first encrypts, all decrypt (rotation,
+# docs/configuration.md). Like DJANGO_SECRET_KEY: a published development key with DJANGO_DEBUG on;
+# without DJANGO_DEBUG the app refuses to start without keys of its own.
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "d2FsbGV0bWFuYWdlci1kZXZlbG9wbWVudC1rZXktMDA="
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. Set it to a Fernet key (DJANGO_DEBUG is off: production): "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    FIELD_ENCRYPTION_KEYS = [DEVELOPMENT_FIELD_ENCRYPTION_KEY]
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [

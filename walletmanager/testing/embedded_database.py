@@ -23,6 +23,12 @@ def pytest_load_initial_conftests(early_config, parser, args):
         import secrets
 
         os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    # Likewise the key of the secrets encrypted at rest (a Fernet key: 32 random bytes, base64).
+    if not os.environ.get("FIELD_ENCRYPTION_KEYS"):
+        import base64
+        import secrets
+
+        os.environ["FIELD_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     if os.environ.get("DATABASE_URL"):
         return
     from walletmanager import embedded_postgres

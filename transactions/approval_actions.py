@@ -10,7 +10,7 @@ from transactions import deposits, reversals, services
 from transactions.models import Transaction
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError, ValidationFailed
-from walletmanager.money import format_money
+from walletmanager.money import format_amount, format_money
 from wallets.models import Wallet
 
 
@@ -127,7 +127,8 @@ def run_deposit_received(*, actor: Any, payload: dict[str, Any], reason: str) ->
     deposit = deposits.deposit_confirm_received(
         actor=actor, transaction=payload["transaction"], received_amount=payload["received_amount"], reason=reason
     )
-    return {"transaction": str(deposit.pk), "received_amount": str(deposit.received_amount)}
+    received = format_amount(deposit.received_amount, decimals=deposit.currency.decimals)
+    return {"transaction": str(deposit.pk), "received_amount": received}
 
 
 def _deposit_owners(payload: dict[str, Any]) -> frozenset[Any]:

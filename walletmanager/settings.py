@@ -338,6 +338,25 @@ WEBHOOK_RETRY_WINDOW = timedelta(hours=env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # A worker whose heartbeat is older than this shows as down on the dashboard.
 WORKER_STALE_AFTER = timedelta(seconds=env_int("WORKER_STALE_AFTER_SECONDS", 120))
+# Stalled jobs (SPEC §18): each worker records a heartbeat every WORKER_HEARTBEAT_SECONDS; a job still
+# running under a worker silent for JOB_STALLED_AFTER_SECONDS (killed, its machine gone) is stalled,
+# and a periodic job looks for stalled jobs every STALLED_JOBS_CHECK_SECONDS and runs them again.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+JOB_STALLED_AFTER = timedelta(seconds=env_int("JOB_STALLED_AFTER_SECONDS", 30))
+STALLED_JOBS_CHECK_SECONDS = env_int("STALLED_JOBS_CHECK_SECONDS", 60)
+if not 1 <= WORKER_HEARTBEAT_SECONDS < JOB_STALLED_AFTER.total_seconds():
+    raise ImproperlyConfigured("JOB_STALLED_AFTER_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS (≥ 1).")
+if not (1 <= STALLED_JOBS_CHECK_SECONDS < 60 and 60 % STALLED_JOBS_CHECK_SECONDS == 0) and not (
+    60 <= STALLED_JOBS_CHECK_SECONDS < 3600
+    and 3600 % STALLED_JOBS_CHECK_SECONDS == 0
+    and STALLED_JOBS_CHECK_SECONDS % 60 == 0
+):
+    raise ImproperlyConfigured("STALLED_JOBS_CHECK_SECONDS must divide a minute (1–30) or an hour (60, 120, … 1800).")
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    # A starting worker forgets workers silent this long (their jobs count as stalled from then on).
+    "stalled_worker_timeout": JOB_STALLED_AFTER.total_seconds(),
+}
 # Webhook URLs must be https to public addresses, an SSRF guard (SPEC §15). On, http and private
 # addresses (this machine, the local network) are allowed too: for local receivers in development.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)

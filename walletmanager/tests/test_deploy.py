@@ -153,7 +153,12 @@ def test_check_deploy_fails_with_an_error_when_throttles_would_be_counted_per_pr
     env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "example.com"}
     env.pop("REDIS_URL", None)
     plain = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert plain.returncode != 0 and "walletmanager.E001" in plain.stderr
 

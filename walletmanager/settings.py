@@ -150,6 +150,10 @@ _DATABASE_OPTIONS["pool"] = {
     "min_size": DATABASE_POOL_MIN_SIZE,
     "max_size": DATABASE_POOL_MAX_SIZE,
     "timeout": DATABASE_POOL_TIMEOUT,
+    # A connection lost in an outage is tried again with doubling delays for this long, then given up;
+    # a request that needs one afterwards connects at once. With psycopg_pool's default (5 minutes of
+    # 1, 2, 4, 8 … s delays) a worker's pool stayed empty for seconds after PostgreSQL was back.
+    "reconnect_timeout": 5,
 }
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])
@@ -352,6 +356,9 @@ if not (1 <= STALLED_JOBS_CHECK_SECONDS < 60 and 60 % STALLED_JOBS_CHECK_SECONDS
     and STALLED_JOBS_CHECK_SECONDS % 60 == 0
 ):
     raise ImproperlyConfigured("STALLED_JOBS_CHECK_SECONDS must divide a minute (1–30) or an hour (60, 120, … 1800).")
+# ``manage.py worker`` waits for the database with backoff when it goes away, and exits 1 (for its
+# supervisor to see) when it stayed unreachable this long.
+WORKER_GIVE_UP_SECONDS = env_int("WORKER_GIVE_UP_SECONDS", 300)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
     # A starting worker forgets workers silent this long (their jobs count as stalled from then on).

@@ -40,12 +40,13 @@ run: demo
 	@echo ""
 	@# One shell: the worker starts first and is stopped with the server, however the server ends. The
 	@# worker rides out database restarts itself (manage.py worker); the loop around it starts a new one
-	@# two seconds after it died anyway (killed, out of memory, gave up), as systemd's Restart=always does.
+	@# two seconds after it died anyway (killed, out of memory, gave up: any status but 0, which means
+	@# it was asked to stop), as systemd's Restart=always does.
 	@export WEBHOOK_ALLOW_PRIVATE_URLS=$${WEBHOOK_ALLOW_PRIVATE_URLS:-1}; \
-	( trap 'kill -TERM $$child 2>/dev/null; wait $$child; exit 0' TERM INT; \
+	( trap 'kill -TERM $$child 2>/dev/null; wait $$child; exit 0' TERM; \
 	  while :; do \
-	    $(DEV) $(BIN)/python manage.py worker & child=$$!; wait $$child; \
-	    echo "  the background worker exited (status $$?); starting a new one in 2 s" >&2; sleep 2; \
+	    $(DEV) $(BIN)/python manage.py worker & child=$$!; wait $$child && break; \
+	    echo "  the background worker died (exit status $$?); starting a new one in 2 s" >&2; sleep 2; \
 	  done ) & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)

@@ -122,6 +122,8 @@ class WorkerSupervisor:
                 # would leave the next worker deaf to them.
                 options = {**self.app.worker_defaults, **self.worker_options, "install_signal_handlers": False}
                 self._worker = Worker(app=self.app, **options)
+                if self._stopping is not None and self._stopping.is_set():
+                    return None  # asked to stop while the app opened (run() would forget an earlier stop)
                 await self._worker.run()
         except Exception as error:  # noqa: BLE001 - whatever ended the worker, the supervisor restarts it (and logs it)
             logger.warning("The worker failed", exc_info=error)

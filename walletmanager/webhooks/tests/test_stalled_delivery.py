@@ -7,9 +7,12 @@ never reached its receiver. Here the dead worker is what a ``kill -9`` leaves in
 from __future__ import annotations
 
 import time
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -136,3 +139,20 @@ def _webhook_manager():
     manager = StaffFactory(groups=["Support"])
     manager.user_permissions.add(Permission.objects.get(codename="manage_webhooks"))
     return type(manager).objects.get(pk=manager.pk)
+
+
+def test_check_workers_is_the_health_check_no_live_worker_or_a_stalled_job_fails_it(wallet, webhook_receiver):
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_workers")
+    with pytest.raises(CommandError, match=r"0 worker\(s\) alive.*fewer than 1 worker\(s\) sent a heartbeat"):
+        call_command("check_workers")
+
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now())")
+    healthy = StringIO()
+    call_command("check_workers", stdout=healthy)
+    assert healthy.getvalue().startswith("1 worker(s) alive") and "0 stalled" in healthy.getvalue()
+
+    caught_in_flight(wallet, webhook_receiver)
+    with pytest.raises(CommandError, match=r"1 job\(s\) stalled"):
+        call_command("check_workers")

@@ -202,32 +202,28 @@ def job_queue_status() -> JobQueueStatus:
             [stale_before],
         )
         last_heartbeat, live_workers = cursor.fetchone()
+        # The stalled ones (Procrastinate's own test, as _STALLED_JOBS_WHERE) in the same scan.
         cursor.execute(
             """
-            SELECT count(*) FILTER (WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())),
-                   count(*) FILTER (WHERE status = 'todo' AND scheduled_at > now()),
-                   count(*) FILTER (WHERE status = 'doing'),
-                   count(*) FILTER (WHERE status = 'failed'),
-                   (SELECT min(coalesce(job.scheduled_at, deferred.at))
-                      FROM procrastinate_jobs job
-                      JOIN procrastinate_events deferred ON deferred.job_id = job.id AND deferred.type = 'deferred'
-                     WHERE job.status = 'todo' AND (job.scheduled_at IS NULL OR job.scheduled_at <= now()))
-              FROM procrastinate_jobs
-            """
+            SELECT count(*) FILTER (WHERE job.status = 'todo'
+                                      AND (job.scheduled_at IS NULL OR job.scheduled_at <= now())),
+                   count(*) FILTER (WHERE job.status = 'todo' AND job.scheduled_at > now()),
+                   count(*) FILTER (WHERE job.status = 'doing'),
+                   count(*) FILTER (WHERE job.status = 'failed'),
+                   (SELECT min(coalesce(due.scheduled_at, deferred.at))
+                      FROM procrastinate_jobs due
+                      JOIN procrastinate_events deferred ON deferred.job_id = due.id AND deferred.type = 'deferred'
+                     WHERE due.status = 'todo' AND (due.scheduled_at IS NULL OR due.scheduled_at <= now())),
+                   count(*) FILTER (WHERE job.status = 'doing' AND (job.worker_id IS NULL OR silent.id IS NOT NULL)),
+                   (array_agg(job.id ORDER BY job.id)
+                      FILTER (WHERE job.status = 'doing' AND (job.worker_id IS NULL OR silent.id IS NOT NULL)))[1:%s]
+              FROM procrastinate_jobs job
+              LEFT JOIN procrastinate_workers silent
+                ON silent.id = job.worker_id AND silent.last_heartbeat < now() - %s::interval
+            """,
+            [STALLED_IDS_SHOWN, settings.JOB_STALLED_AFTER],
         )
-        due, scheduled, running, failed, oldest_due_at = cursor.fetchone()
-        cursor.execute(
-            f"SELECT job.id FROM procrastinate_jobs job WHERE {_STALLED_JOBS_WHERE} ORDER BY job.id LIMIT %s",
-            [settings.JOB_STALLED_AFTER, STALLED_IDS_SHOWN + 1],
-        )
-        stalled_ids = tuple(row[0] for row in cursor.fetchall())
-        if len(stalled_ids) > STALLED_IDS_SHOWN:
-            cursor.execute(
-                f"SELECT count(*) FROM procrastinate_jobs job WHERE {_STALLED_JOBS_WHERE}", [settings.JOB_STALLED_AFTER]
-            )
-            stalled = cursor.fetchone()[0]
-        else:
-            stalled = len(stalled_ids)
+        due, scheduled, running, failed, oldest_due_at, stalled, stalled_ids = cursor.fetchone()
     return JobQueueStatus(
         last_heartbeat,
         live_workers,
@@ -237,5 +233,5 @@ def job_queue_status() -> JobQueueStatus:
         failed,
         oldest_due_at,
         stalled=stalled,
-        stalled_ids=stalled_ids[:STALLED_IDS_SHOWN],
+        stalled_ids=tuple(stalled_ids or ()),
     )

@@ -84,3 +84,29 @@ def check_field_encryption_development_key(app_configs, **kwargs) -> list[checks
             id="walletmanager.W010",
         )
     ]
+
+
+# Caches whose counts live in one process: each web process would count throttles on its own.
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@checks.register(checks.Tags.caches, checks.Tags.security, deploy=True)
+def check_shared_cache(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §13: login throttles, staff lockouts and PIN attempts are counted in the cache. In a cache
+    of each process's own, N processes allow N times the attempts (two gunicorn workers: eight wrong
+    PINs compared before the lock, nine logins a minute for one email where five are allowed)."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"] not in PER_PROCESS_CACHES:
+        return []
+    return [
+        checks.Error(
+            "The cache is each process's own: throttles, staff lockouts and PIN attempts are counted per "
+            "process, so every extra web process or worker multiplies the attempts allowed.",
+            hint="Set REDIS_URL to a Redis server that every process shares (docs/configuration.md).",
+            id="walletmanager.E001",
+        )
+    ]

@@ -204,14 +204,18 @@ def test_a_database_that_refuses_connections_answers_503(monkeypatch):
     client.force_authenticate(wallet.owner)
     body = {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": PIN}
     connection.close()
-    # Nothing listens on port 1: connecting fails the way it does while PostgreSQL is down.
+    connection.close_pool()
+    # Nothing listens on port 1: connecting fails the way it does while PostgreSQL is down. The pool
+    # (made afresh with these parameters) tries for its timeout, then gives up.
     real_params = connection.get_connection_params
     monkeypatch.setattr(connection, "get_connection_params", lambda: {**real_params(), "host": "127.0.0.1", "port": 1})
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "pool", {"min_size": 0, "max_size": 2, "timeout": 1})
     try:
         response = client.post("/api/transactions/", body, format="json")
     finally:
         monkeypatch.undo()
         connection.close()
+        connection.close_pool()
 
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "service_unavailable"

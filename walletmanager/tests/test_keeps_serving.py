@@ -14,9 +14,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -260,7 +261,7 @@ def wait_for(condition, timeout: float, *, log=None) -> None:
         try:
             if condition():
                 return
-        except Exception:  # noqa: BLE001 - the database may still be restarting: ask again
+        except (DatabaseError, psycopg.Error, OSError):  # the database may still be restarting: ask again
             pass
         assert time.monotonic() < deadline, f"not within {timeout:.0f} s" + (f":\n{log.read_text()}" if log else "")
         time.sleep(0.2)

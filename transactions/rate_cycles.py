@@ -138,10 +138,11 @@ def _find_cycle(edges: Mapping[tuple[str, str], tuple[Decimal, int | None]]) -> 
     previous: dict[str, str] = {}
     ordered = sorted(edges.items())
     changed_at: str | None = None
-    # Without a gaining cycle every value is a product along a simple path (a walk through a loop that
-    # does not gain never improves a value), at most n − 1 rates of at most 40 digits: the context
-    # holds it exactly. A product that does not fit is itself proof of a gaining cycle.
-    with localcontext(_exact_context(len(currencies))):
+    # Every value is a product along a walk the rounds built: at most (n + 1) × |edges| rates of at most
+    # 40 digits, which the context holds exactly, so the predecessors of a value still improving in the
+    # last round lead onto a loop that gains (with a narrower context, cut products left a loop that
+    # merely broke even in the predecessors). A product that does not fit would itself prove a gain.
+    with localcontext(_exact_context((len(currencies) + 1) * max(len(ordered), 1))):
         try:
             for _ in range(len(currencies) + 1):
                 changed_at = None

@@ -175,3 +175,13 @@ def test_break_even_loops_are_not_gains():
     pairs = [PairRate("A", "B", Decimal("2")), PairRate("B", "C", Decimal("0.5")), PairRate("C", "A", Decimal("1"))]
 
     assert gaining_cycle(pairs) is None
+
+
+def test_the_loop_named_is_one_that_gains_when_a_nearby_loop_only_breaks_even():
+    # Found by the search above: B→C→B breaks even but for the inverse's rounding (× 0.99999999999999999922);
+    # A→B→C→D→A gains. The refusal must name the loop that gains.
+    rows = [("A", "E", "0.5"), ("B", "A", "0.34"), ("C", "B", "0.83"), ("C", "D", "0.333333"), ("D", "A", "2")]
+    found = gaining_cycle(PairRate(base=base, quote=quote, rate=Decimal(rate)) for base, quote, rate in rows)
+
+    assert found is not None and found.factor > 1
+    assert found.currencies[0] == found.currencies[-1] and set(found.currencies) >= {"A", "B", "C", "D"}

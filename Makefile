@@ -26,20 +26,30 @@ migrate: install
 demo: migrate
 	$(DEV) $(BIN)/python manage.py seed_demo
 
+# `make run PORT=8001` serves on another port (e.g. beside another checkout's `make run`).
+PORT ?= 8000
+
 run: demo
 	$(DEV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
-	@echo "  WalletManager is starting on http://127.0.0.1:8000"
-	@echo "    admin:    http://127.0.0.1:8000/admin/"
-	@echo "    API:      http://127.0.0.1:8000/api/"
-	@echo "    API docs: http://127.0.0.1:8000/api/docs/"
-	@echo "    a background worker runs beside it (jobs, webhooks); Ctrl-C stops both"
+	@echo "  WalletManager is starting on http://127.0.0.1:$(PORT)"
+	@echo "    admin:    http://127.0.0.1:$(PORT)/admin/"
+	@echo "    API:      http://127.0.0.1:$(PORT)/api/"
+	@echo "    API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "    a background worker runs beside it (jobs, webhooks) and is restarted if it dies; Ctrl-C stops both"
 	@echo ""
-	@# One shell: the worker starts first and is stopped with the server, however the server ends.
+	@# One shell: the worker starts first and is stopped with the server, however the server ends. The
+	@# worker rides out database restarts itself (manage.py worker); the loop around it starts a new one
+	@# two seconds after it died anyway (killed, out of memory, gave up: any status but 0, which means
+	@# it was asked to stop), as systemd's Restart=always does.
 	@export WEBHOOK_ALLOW_PRIVATE_URLS=$${WEBHOOK_ALLOW_PRIVATE_URLS:-1}; \
-	$(DEV) $(BIN)/python manage.py procrastinate worker & worker=$$!; \
+	( trap 'kill -TERM $$child 2>/dev/null; wait $$child; exit 0' TERM; \
+	  while :; do \
+	    $(DEV) $(BIN)/python manage.py worker & child=$$!; wait $$child && break; \
+	    echo "  the background worker died (exit status $$?); starting a new one in 2 s" >&2; sleep 2; \
+	  done ) & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ and drops it afterwards (unless told to keep it).
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import sys
@@ -15,9 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-# The benchmark runs the production settings, which refuse to start without a secret key (SPEC §13):
-# one of its own for the run (inherited by its gunicorn and manage.py children) unless one is set.
+# The benchmark runs the production settings, which refuse to start without a secret key or a payment
+# callback secret (SPEC §13): ones of its own for the run (inherited by its gunicorn and manage.py
+# children) unless they are set.
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+# The secrets at rest likewise, with a fixed key of its own (not a fresh one): a database kept with
+# --keep and reused by a later run must still decrypt.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", base64.urlsafe_b64encode(b"walletmanager-benchmark-only-key").decode())
+os.environ.setdefault("PAYMENT_CALLBACK_SECRET", secrets.token_urlsafe(32))
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -8,6 +8,7 @@ event. Changelists stay fast on millions of rows: no per-row queries and no full
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from decimal import Decimal
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -23,13 +25,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from balances.models import Currency
-from transactions import deposits, pricing, services
-from transactions.csv_export import csv_lines, transaction_csv_rows
+from transactions import deposits, pricing, reversals, services
+from transactions.csv_export import transaction_csv_rows
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from walletmanager.admin import (
     PANEL_ROWS,
     SHORT_ID_LENGTH,
     Decision,
+    DecisionInput,
     EstimatedCountPaginator,
     IndexedDateHierarchyMixin,
     ListColumnsMedia,
@@ -48,6 +51,7 @@ from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
+from walletmanager.csv_download import csv_lines
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
@@ -139,9 +143,20 @@ _confirm_deposit = service_call(deposits.deposit_confirm, target="transaction")
 _reject_deposit = service_call(deposits.deposit_reject, target="transaction")
 
 
+def _confirmed_in_words(result: Transaction | ApprovalRequest, *, what: str) -> str:
+    if isinstance(result, ApprovalRequest):
+        return (
+            f"Nothing posted yet: {result.summary}. Approval request {result.pk} waits for a second Finance "
+            "operator on the approvals desk."
+        )
+    return f"Confirmed the {what}: it is posted."
+
+
 def transaction_in_words(transaction: Transaction) -> str:
     """How messages name a transaction: "withdrawal 1a2b3c4d of 1,050.00 USD"."""
-    amount = format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
+    amount = format_money(
+        reversals.amount_moved(transaction), currency=transaction.currency_id, decimals=transaction.currency.decimals
+    )
     return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
 
 
@@ -180,7 +195,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         "to_owner_link",
         "money_to_amount",
         "rate_readable",
-        "description",
+        "description_shown",
         "reference",
         "money_received",
         "provider_id",
@@ -196,6 +211,25 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     readonly_fields = fields
     change_list_template = "admin/transactions/transaction/change_list.html"
     Media = ListColumnsMedia
+
+    def get_queryset(self, request):
+        # What each reversal's original received, joined: its amount column shows what moved.
+        return reversals.with_amounts_moved(super().get_queryset(request))
+
+    def action_checkbox(self, obj):
+        # Django labels each row's checkbox with str(obj), whose amount is the stored one; a reversal
+        # of a deposit is named by the amount that moved, as in its columns.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            f"Select this object for an action - {transaction_in_words(obj)}",
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        subtitle = {"subtitle": transaction_in_words(obj)} if obj is not None else {}
+        return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **subtitle})
 
     def get_object(self, request, object_id, from_field=None):
         # The change page reads all of these; the changelist joins only list_select_related.
@@ -267,7 +301,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
             return [
                 Decision(
-                    "confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."
+                    "confirm",
+                    "Confirm (the money arrived)",
+                    _confirm_deposit,
+                    functools.partial(_confirmed_in_words, what=what),
+                    inputs=(
+                        DecisionInput(
+                            "received_amount",
+                            f"Amount received, if not {self._money_text(transaction.amount, transaction)} "
+                            "(another amount goes to a second Finance operator):",
+                        ),
+                    ),
                 ),
                 Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
             ]
@@ -289,7 +333,20 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return shortened_id(transaction.pk)
 
     created = moment_column("created_at", description="Created (UTC)")
-    money_amount = money_column("amount", description="Amount", ordering="amount")
+
+    @admin.display(description="Amount", ordering="amount")
+    def money_amount(self, transaction: Transaction) -> str:
+        # A reversal of a deposit moved what its original received, not the amount asked for.
+        return money(
+            reversals.amount_moved(transaction),
+            currency=transaction.currency_id,
+            decimals=transaction.currency.decimals,
+        )
+
+    @admin.display(description="Description")
+    def description_shown(self, transaction: Transaction) -> str:
+        return reversals.description_shown(transaction)
+
     money_fee = money_column("fee", description="Fee")
     money_received = money_column("received_amount", description="Received")
     money_to_amount = money_column("to_amount", description="To amount", currency="to_currency")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from balances.models import Currency
-from transactions import services
+from transactions import deposits, reversals, services
 from transactions.models import Transaction
 from walletmanager.approvals.registry import ApprovalAction, Prepared, register
 from walletmanager.exceptions import NotFoundError, ValidationFailed
-from walletmanager.money import format_money
+from walletmanager.money import format_amount, format_money
 from wallets.models import Wallet
 
 
@@ -79,7 +79,7 @@ def prepare_reversal(*, actor: Any, transaction: Transaction) -> Prepared:
     services.check_reversible(transaction)
     return Prepared(
         payload={"transaction": str(transaction.pk)},
-        summary=f"Reversal of {transaction} ({str(transaction.pk)[:8]})",
+        summary=f"Reversal of {reversals.in_words(transaction)}",
         target_type="transactions.transaction",
         target_id=str(transaction.pk),
         owner_ids=_entry_owners(transaction.pk),
@@ -94,6 +94,47 @@ def run_reversal(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[st
     return {"transaction": str(reversal.pk), "reverses": str(original.pk)}
 
 
+# --- confirm a deposit with another amount than the one asked for ---------------------------------
+
+
+def prepare_deposit_received(*, actor: Any, transaction: Transaction, received_amount: Any) -> Prepared:
+    deposit = (
+        Transaction.objects.filter(pk=getattr(transaction, "pk", transaction))
+        .select_related("wallet", "currency")
+        .first()
+    )
+    if deposit is None:
+        raise NotFoundError("No such transaction.")
+    currency = deposit.currency
+    received = services._clean_amount(received_amount, currency=currency, field="received_amount")
+
+    def money(amount: Any) -> str:
+        return format_money(amount, currency=currency.code, decimals=currency.decimals)
+
+    return Prepared(
+        payload={"transaction": str(deposit.pk), "currency": currency.code, "received_amount": str(received)},
+        summary=(
+            f"Deposit {deposit.reference} to {deposit.wallet.address}: {money(received)} received, "
+            f"{money(deposit.amount)} asked for"
+        ),
+        target_type="transactions.transaction",
+        target_id=str(deposit.pk),
+        owner_ids=frozenset({deposit.wallet.owner_id}),
+    )
+
+
+def run_deposit_received(*, actor: Any, payload: dict[str, Any], reason: str) -> dict[str, Any]:
+    deposit = deposits.deposit_confirm_received(
+        actor=actor, transaction=payload["transaction"], received_amount=payload["received_amount"], reason=reason
+    )
+    received = format_amount(deposit.received_amount, decimals=deposit.currency.decimals)
+    return {"transaction": str(deposit.pk), "received_amount": received}
+
+
+def _deposit_owners(payload: dict[str, Any]) -> frozenset[Any]:
+    return frozenset(Transaction.objects.filter(pk=payload["transaction"]).values_list("wallet__owner_id", flat=True))
+
+
 def register_actions() -> None:
     register(
         ApprovalAction(
@@ -104,6 +145,17 @@ def register_actions() -> None:
             run=run_adjustment,
             owners=adjustment_owners,
             denied=f"Only staff with the {services.ADJUST_PERMISSION} permission may adjust balances.",
+        )
+    )
+    register(
+        ApprovalAction(
+            name=deposits.CONFIRM_RECEIVED_ACTION,
+            permission=deposits.CONFIRM_PERMISSION,
+            label="Deposit received (other amount)",
+            prepare=prepare_deposit_received,
+            run=run_deposit_received,
+            owners=_deposit_owners,
+            denied="Only Finance (confirm_deposit) may confirm deposits.",
         )
     )
     register(

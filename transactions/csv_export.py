@@ -1,19 +1,21 @@
 """Transactions as CSV, for ``export_transactions`` and the admin's "export selected" action.
 
 Rows are read with a server-side cursor (``values_list(...).iterator(chunk_size=...)``) and written
-one at a time, so memory stays constant however many transactions are exported.
+one at a time, so memory stays constant however many transactions are exported. They are written by
+the kernel's spreadsheet-safe writer (``walletmanager.csv_download``): every field quoted, text fields
+neutralised, amounts and rates as plain numbers.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
 from balances.models import Currency
 from transactions.models import Transaction
+from walletmanager.csv_download import Number, number_cell
 from walletmanager.money import format_amount, format_number
 from wallets.models import Wallet
 
@@ -51,9 +53,6 @@ _FIELDS = (
 )
 CHUNK_SIZE = 2000
 
-# A cell starting with one of these is a formula to a spreadsheet; descriptions come from clients.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 def transactions_for_export(
     *, wallet: Wallet | None = None, since: datetime | None = None, until: datetime | None = None
@@ -69,7 +68,7 @@ def transactions_for_export(
     return queryset.order_by("created_at", "id")
 
 
-def transaction_csv_rows(queryset: QuerySet[Transaction]) -> Iterator[list[str]]:
+def transaction_csv_rows(queryset: QuerySet[Transaction]) -> Iterator[list[str | Number]]:
     """The header, then one row per transaction, streamed from a server-side cursor."""
     decimals = dict(Currency.objects.values_list("code", "decimals"))
     yield list(EXPORT_HEADER)
@@ -99,38 +98,12 @@ def transaction_csv_rows(queryset: QuerySet[Transaction]) -> Iterator[list[str]]
             str(wallet_id),
             str(to_wallet_id) if to_wallet_id else "",
             currency,
-            format_amount(amount, decimals=decimals.get(currency, 18)),
-            format_amount(fee, decimals=decimals.get(currency, 18)),
+            number_cell(format_amount(amount, decimals=decimals.get(currency, 18))),
+            number_cell(format_amount(fee, decimals=decimals.get(currency, 18))),
             to_currency or "",
-            format_amount(to_amount, decimals=decimals.get(to_currency, 18)) if to_amount is not None else "",
-            format_number(rate) if rate is not None else "",
-            _neutralise_formula(description),
+            number_cell(format_amount(to_amount, decimals=decimals.get(to_currency, 18)))
+            if to_amount is not None
+            else "",
+            number_cell(format_number(rate)) if rate is not None else "",
+            description,
         ]
-
-
-def write_csv(rows: Iterable[list[str]], stream) -> int:
-    """Write rows to a text stream; return how many data rows (header excluded) were written."""
-    writer = csv.writer(stream)
-    written = -1
-    for row in rows:
-        writer.writerow(row)
-        written += 1
-    return max(written, 0)
-
-
-class EchoBuffer:
-    """A file-like object whose ``write`` returns what it was given, so ``csv.writer`` can feed a
-    ``StreamingHttpResponse`` one line at a time."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
-    writer = csv.writer(EchoBuffer())
-    for row in rows:
-        yield writer.writerow(row)
-
-
-def _neutralise_formula(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text

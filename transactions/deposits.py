@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 import uuid
@@ -36,11 +37,15 @@ from transactions.services import (
     _require_owner,
     expire_pending,
 )
-from walletmanager.actors import acts_as_staff, clean_reason, require_permission
-from walletmanager.exceptions import InvalidState, NotFoundError, ValidationFailed
+from walletmanager.actors import acts_as_staff, clean_reason, refuse_own, require_permission
+from walletmanager.approvals.models import ApprovalRequest
+from walletmanager.approvals.services import approval_request
+from walletmanager.exceptions import InvalidState, NotFoundError, SameOperator, ValidationFailed
 from wallets.models import Wallet
 
 CONFIRM_PERMISSION = "transactions.confirm_deposit"
+# The approval request a confirmation with another amount than the one asked for becomes (approval_actions).
+CONFIRM_RECEIVED_ACTION = "confirm_deposit_received"
 # Crockford's base32 without I, L, O, U: no letter a client could mistype for a digit.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # PostgreSQL's name for the uniqueness of ``reference`` (``unique=True``, migration 0009).
@@ -105,7 +110,7 @@ def _lock_pending_deposit(transaction: Transaction | Any) -> tuple[Transaction, 
     one of concurrent confirmations, rejections, settlements and expiries resolves it."""
     pk = getattr(transaction, "pk", transaction)
     try:
-        locked = Transaction.objects.select_related("currency").get(pk=pk)
+        locked = Transaction.objects.select_related("currency", "wallet").get(pk=pk)
     except Transaction.DoesNotExist:
         raise NotFoundError("No such transaction.") from None
     if locked.kind != Transaction.Kind.DEPOSIT or locked.status != Transaction.Status.PENDING:
@@ -187,13 +192,22 @@ def _refuse(
 
 
 def _check_operator(actor: Any, locked: Transaction) -> None:
-    """Finance only; never their own wallet nor a deposit they recorded (both re-checked by the ledger)."""
+    """Finance only; never their own wallet nor a deposit they recorded (``ledger.resolve`` checks both
+    again under the row's lock; here they refuse before an approval request is made of it)."""
     require_permission(actor, CONFIRM_PERMISSION)
+    refuse_own(actor, {locked.wallet.owner_id})
+    if actor is not None and locked.created_by_id == actor.pk:
+        raise SameOperator("You recorded this deposit: another operator must confirm or reject it.")
 
 
-def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None) -> Transaction:
-    """Finance confirms that the money arrived (reason required: where they saw it); ``received_amount``
-    defaults to the amount asked for."""
+def deposit_confirm(
+    *, actor: Any, transaction: Transaction, reason: str, received_amount: Any = None
+) -> Transaction | ApprovalRequest:
+    """Finance confirms that the money arrived (reason required: where they saw it), and the amount
+    asked for posts. A ``received_amount`` other than the amount asked for posts nothing: it becomes
+    an approval request (``confirm_deposit_received``) that a second Finance operator decides, as an
+    adjustment (SPEC §12) — one operator alone cannot say that more, or less, money arrived. The system
+    (``actor`` None) posts the amount received at once, as the signed provider callback does."""
     reason = clean_reason(reason, required=True)
     with ledger.money_context():
         locked, wallets = _lock_pending_deposit(transaction)
@@ -203,6 +217,30 @@ def deposit_confirm(*, actor: Any, transaction: Transaction, reason: str, receiv
             if received_amount in (None, "")
             else _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         )
+        # ``actor`` None is the system (code an ops engineer runs), trusted like the provider's callback.
+        if received != locked.amount and actor is not None:
+            return approval_request(
+                actor=actor,
+                action=CONFIRM_RECEIVED_ACTION,
+                reason=reason,
+                transaction=locked,
+                received_amount=received,
+            )
+        return _post(locked, wallets, actor=actor, received=received, reason=reason)
+
+
+def deposit_confirm_received(
+    *, actor: Any, transaction: Transaction | Any, received_amount: Any, reason: str
+) -> Transaction:
+    """Post a pending deposit with an amount received other than the one asked for: what a second
+    Finance operator's approval of a ``confirm_deposit_received`` request runs. The checker needs
+    ``confirm_deposit``, did not record the deposit and does not own the wallet (the approvals
+    mechanism also refuses the maker); the deposit must still be pending."""
+    reason = clean_reason(reason, required=True)
+    with ledger.money_context(), db_transaction.atomic():
+        locked, wallets = _lock_pending_deposit(transaction)
+        _check_operator(actor, locked)
+        received = _clean_amount(received_amount, currency=locked.currency, field="received_amount")
         return _post(locked, wallets, actor=actor, received=received, reason=reason)
 
 
@@ -250,23 +288,35 @@ def payment_signature(body: bytes, *, timestamp: int, secret: str | None = None)
     return f"t={timestamp},v1={digest}"
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def verify_payment_signature(body: bytes, header: str | None, *, now: float | None = None) -> None:
-    """Raise ``InvalidSignature`` unless ``header`` signs ``body`` with our secret within the tolerance."""
-    if not header:
+    """Raise ``InvalidSignature`` unless ``header`` signs ``body`` with our secret within the tolerance.
+
+    The header is whatever bytes a caller sent (WSGI hands them over as latin-1 text): anything that is
+    not ``t=<ASCII digits>`` and ``v1=<64 lowercase hex digits>`` is refused the same way as a wrong
+    signature, before it reaches ``int()`` (which accepts ``1_000`` and non-ASCII digits) or
+    ``hmac.compare_digest`` (which raises on non-ASCII text)."""
+    if not isinstance(header, str) or not header:
         raise InvalidSignature("Missing signature.")
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts["t"][0])
-    except (KeyError, ValueError):
-        raise InvalidSignature("The signature has no valid timestamp.") from None
+    stamps = parts.get("t", [])
+    if len(stamps) != 1 or not _TIMESTAMP.fullmatch(stamps[0]):
+        raise InvalidSignature("The signature has no valid timestamp.")
+    timestamp = int(stamps[0])
     now = time.time() if now is None else now
     if abs(now - timestamp) > settings.PAYMENT_CALLBACK_TOLERANCE.total_seconds():
         raise InvalidSignature("The signature's timestamp is too far from now.")
-    expected = payment_signature(body, timestamp=timestamp).split("v1=", 1)[1]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts.get("v1", [])):
+    expected = payment_signature(body, timestamp=timestamp).split("v1=", 1)[1].encode("ascii")
+    candidates = [value.encode("ascii") for value in parts.get("v1", []) if _HEX_DIGEST.fullmatch(value)]
+    # Every well-formed candidate is compared (no early exit), each in constant time, bytes to bytes.
+    matches = [hmac.compare_digest(expected, candidate) for candidate in candidates]
+    if not any(matches):
         raise InvalidSignature("The signature does not match.")
 
 

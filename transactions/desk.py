@@ -141,7 +141,10 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
     for request in requests:
         wallet = wallets.get(str(wallet_of[request.pk]))
         original = originals.get(request.payload.get("transaction"))
-        if original is not None:
+        if original is not None and "received_amount" in request.payload:
+            # A deposit confirmed with another amount than asked for: what would post is what matters.
+            amount, currency_id = Decimal(request.payload["received_amount"]), original.currency_id
+        elif original is not None:
             amount, currency_id = original.amount, original.currency_id
         elif "amount" in request.payload:
             amount, currency_id = Decimal(request.payload["amount"]), request.payload.get("currency")

@@ -16,7 +16,7 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from balances.models import Currency
-from transactions import ledger, reference_data, signals
+from transactions import ledger, rate_cycles, reference_data, signals
 from transactions.exceptions import RateUnavailable
 from transactions.models import ExchangeRate, FeeRule
 from walletmanager.actors import require_permission
@@ -116,6 +116,8 @@ def exchange_rates_check(rates: Iterable[tuple[str, str, Decimal]]) -> None:
 # --- writes: rates and fee rules (SPEC §13: through services, audited) ------------------------------
 
 RATE_PERMISSION = "transactions.add_exchangerate"
+# pg_advisory_xact_lock key serialising rate changes (any constant of our own; "rates" in ASCII).
+RATE_CHANGE_LOCK = 0x7261746573
 FEE_RULE_ADD_PERMISSION = "transactions.add_feerule"
 FEE_RULE_CHANGE_PERMISSION = "transactions.change_feerule"
 # A rate is stored as NUMERIC(38, 18): at most 20 digits before the point.
@@ -174,10 +176,41 @@ def _fields(row) -> dict[str, str | None]:
     return audit_state(row, exclude=_NOT_AUDITED)
 
 
+def _refuse_gaining_cycles(new: Sequence[ExchangeRate]) -> None:
+    """Refuse the batch when, with it in force, a loop through two, three or more currencies gains
+    (``rate_cycles``); the line blamed is the newest rate of the batch on that loop."""
+    in_force = rate_cycles.rates_in_force()
+    batch = [
+        rate_cycles.PairRate(base=rate.base_id, quote=rate.quote_id, rate=rate.rate, line=index)
+        for index, rate in enumerate(new)
+    ]
+    cycle = rate_cycles.gaining_cycle(rate_cycles.with_new_rates(in_force, batch))
+    if cycle is None:
+        return
+    if cycle.lines:
+        blamed = new[cycle.lines[-1]]
+        detail = (
+            f"{blamed.base_id}/{blamed.quote_id} {format_number(blamed.rate)} would let money gain in a loop "
+            f"through the rates in force: {cycle.described()}. Set rates that agree with each other."
+        )
+        raise RatesRefused([(cycle.lines[-1], "rate", detail)])
+    raise RatesRefused(
+        [
+            (
+                len(new) - 1,
+                "rate",
+                f"The rates in force already gain in a loop: {cycle.described()}. "
+                "Set a rate on that loop that closes it.",
+            )
+        ]
+    )
+
+
 def exchange_rate_set(*, actor: Any, rates: Sequence[RateQuote]) -> list[ExchangeRate]:
     """Put rates in force (the admin one at a time, ``load_rates`` a whole file), all or nothing:
-    known and distinct currencies, a positive rate that fits NUMERIC(38, 18), and no round trip
-    through the newest opposite rate that would gain. One ``exchange_rate.created`` audit event
+    known and distinct currencies, a positive rate that fits NUMERIC(38, 18), no round trip through
+    the newest opposite rate that would gain, and no loop through the newest rates of two, three or
+    more currencies that would gain (``rate_cycles``). One ``exchange_rate.created`` audit event
     each. Rates are never edited: a newer row supersedes an older one."""
     require_permission(actor, RATE_PERMISSION, detail="Only staff may set exchange rates.")
     if not rates:
@@ -196,7 +229,11 @@ def exchange_rate_set(*, actor: Any, rates: Sequence[RateQuote]) -> list[Exchang
         for quote in rates
     ]
     with db_transaction.atomic():
+        # One rate change at a time: two operators' rates, each fine alone, must not close a loop together.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RATE_CHANGE_LOCK])
         exchange_rates_check((rate.base_id, rate.quote_id, rate.rate) for rate in new)
+        _refuse_gaining_cycles(new)
         created = ExchangeRate.objects.bulk_create(new)
         for rate in created:
             signals.exchange_rate_created.send(

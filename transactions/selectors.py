@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from transactions.models import Entry, ExchangeRate, Transaction
+from transactions.reversals import with_amounts_moved
 from walletmanager.actors import is_staff_user
 from walletmanager.compiled_query import CompiledQuery
 from walletmanager.exceptions import NotFoundError
@@ -23,7 +24,9 @@ _OWN_WALLET_IDS = CompiledQuery(
 def transaction_list_for(*, user: Any) -> QuerySet[Transaction]:
     """A client's transactions are those whose wallet or to_wallet is theirs; staff see all. Newest
     first; currencies joined so amounts render with their decimals at a constant query count."""
-    transactions = Transaction.objects.select_related("currency", "to_currency").order_by("-created_at", "-id")
+    transactions = with_amounts_moved(
+        Transaction.objects.select_related("currency", "to_currency").order_by("-created_at", "-id")
+    )
     if is_staff_user(user):
         return transactions
     # The ids as literals (one query): a page of a busy client's list is then an ordered index scan
@@ -37,7 +40,7 @@ def transaction_get_for(*, user: Any, transaction_id: Any, with_entries: bool = 
         transaction_id = uuid.UUID(str(transaction_id))
     except ValueError:
         raise NotFoundError("No such transaction.") from None
-    transactions = Transaction.objects.select_related("currency", "to_currency")
+    transactions = with_amounts_moved(Transaction.objects.select_related("currency", "to_currency"))
     if not is_staff_user(user):
         own = Wallet.objects.filter(owner=user).values("pk")
         transactions = transactions.filter(Q(wallet_id__in=own) | Q(to_wallet_id__in=own))

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from balances.models import Currency
+from transactions import reversals
 from transactions.models import ExchangeRate, Transaction
 from walletmanager.actors import is_staff_user
 from walletmanager.api.serializers import AmountField, IdField, StrictSerializer, datetime_representation, text_or_none
@@ -186,6 +187,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     to_amount = serializers.SerializerMethodField()
     rate = serializers.SerializerMethodField()
     received_amount = serializers.SerializerMethodField()
+    description = serializers.SerializerMethodField()
     balance_after = serializers.SerializerMethodField()
 
     class Meta:
@@ -233,7 +235,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "to_currency": text_or_none(obj.to_currency_id),
             "to_amount": self.get_to_amount(obj),
             "rate": self.get_rate(obj),
-            "description": str(obj.description),
+            "description": self.get_description(obj),
             "reverses": text_or_none(obj.reverses_id),
             "reference": text_or_none(obj.reference),
             "received_amount": self.get_received_amount(obj),
@@ -248,8 +250,13 @@ class TransactionSerializer(serializers.ModelSerializer):
         return _amount(obj.received_amount, obj.currency)
 
     @extend_schema_field(OpenApiTypes.STR)
+    def get_description(self, obj) -> str:
+        # A reversal's stored description names the full UUID; it reads "Reversal of 1a2b3c4d".
+        return reversals.description_shown(obj)
+
+    @extend_schema_field(OpenApiTypes.STR)
     def get_amount(self, obj) -> str:
-        return _amount(obj.amount, obj.currency)
+        return _amount(reversals.amount_moved(obj), obj.currency)
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_fee(self, obj) -> str:

@@ -10,6 +10,7 @@ from fpdf import FPDF
 
 from transactions.csv_export import CHUNK_SIZE
 from transactions.statements import Statement, entry_description
+from walletmanager.csv_download import number_cell
 from walletmanager.money import format_amount
 
 CSV_HEADER = ("sequence", "created_at", "transaction", "kind", "description", "amount", "balance_after", "currency")
@@ -21,19 +22,19 @@ PDF_MAX_ENTRIES = 5000
 def statement_csv_rows(statement: Statement) -> Iterator[list[str]]:
     """The header, then one row per entry in sequence order, read through a server-side cursor.
 
-    Every description starts with its kind ("Transfer to …", "Deposit: …"), so no cell a client wrote
-    can start a spreadsheet formula."""
+    Written by the kernel's spreadsheet-safe writer (every field quoted, text neutralised); the amounts
+    are plain numbers, so a debit stays a negative number a spreadsheet can sum."""
     decimals = statement.currency.decimals
     yield list(CSV_HEADER)
     for entry in statement.entries.iterator(chunk_size=CHUNK_SIZE):
         yield [
-            str(entry.sequence),
+            number_cell(entry.sequence),
             entry.created_at.isoformat(),
             str(entry.transaction_id),
             entry.transaction.kind,
             entry_description(entry, wallet=statement.wallet),
-            format_amount(entry.amount, decimals=decimals),
-            format_amount(entry.balance_after, decimals=decimals),
+            number_cell(format_amount(entry.amount, decimals=decimals)),
+            number_cell(format_amount(entry.balance_after, decimals=decimals)),
             statement.currency.code,
         ]
 

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from transactions import statements
-from transactions.csv_export import csv_lines
 from transactions.statement_exports import (
     CSV_HEADER,
     PDF_MAX_ENTRIES,
@@ -32,6 +31,7 @@ from transactions.statement_serializers import (
     StatementSerializer,
 )
 from walletmanager.api.pagination import UncountedPageNumberPagination
+from walletmanager.csv_download import csv_lines
 from walletmanager.exceptions import ValidationFailed
 from wallets.selectors import wallet_get_for
 

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 
 from balances.models import BalanceAsset, Currency
 from transactions.models import Entry, Transaction
+from transactions.reversals import reversal_description
 from walletmanager.compiled_query import CompiledQuery
 from walletmanager.exceptions import ValidationFailed
 from wallets.models import Wallet
@@ -282,6 +283,10 @@ def entry_description(entry: Entry, *, wallet: Wallet) -> str:
         return _with_description(text, transaction.description)
     if kind == Transaction.Kind.EXCHANGE:
         return f"Exchange {transaction.currency_id} → {transaction.to_currency_id}"
+    if kind == Transaction.Kind.REVERSAL:
+        # The entry's own amount is what moved; the line names what it undid by its short id, never
+        # the full UUID the stored description carries.
+        return reversal_description(transaction)
     if kind == Transaction.Kind.ADJUSTMENT:
         # Its description is "<direction>: <reason>", written by staff for staff.
         return "Adjustment (credit)" if entry.amount > 0 else "Adjustment (debit)"

@@ -295,21 +295,33 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Confirm that a pending deposit's money arrived (confirm_deposit); it posts",
+        description=(
+            "Without `received_amount`, or with the amount asked for, the deposit posts: 200 with the "
+            "transaction. With another `received_amount` nothing posts: 202 with an approval request "
+            "(`confirm_deposit_received`) that a second Finance operator decides on `/api/approvals/`."
+        ),
         tags=["transactions"],
         request=serializers.DepositConfirmInputSerializer,
-        responses={200: serializers.StaffTransactionSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            200: serializers.StaffTransactionSerializer,
+            202: ApprovalRequestSerializer,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+        },
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         transaction, data = self._command(request, pk, serializers.DepositConfirmInputSerializer)
-        return self._render(
-            deposits.deposit_confirm(
-                actor=request.user,
-                transaction=transaction,
-                reason=data["reason"],
-                received_amount=data.get("received_amount"),
-            )
+        result = deposits.deposit_confirm(
+            actor=request.user,
+            transaction=transaction,
+            reason=data["reason"],
+            received_amount=data.get("received_amount"),
         )
+        if isinstance(result, ApprovalRequest):
+            return Response(ApprovalRequestSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+        return self._render(result)
 
     @extend_schema(
         summary="Ask for a posted transaction to be reversed (reverse_transaction): a second operator decides",

@@ -6,13 +6,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
 from users import selectors, services
-from users.models import User
+from users.models import AuthenticatorDevice, RecoveryCodeDevice, User
 from walletmanager.admin import (
     StatusBanner,
     StatusBannerMixin,
@@ -190,6 +193,10 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
             permissions=data.get("user_permissions", user.user_permissions.all()),
         )
         form.instance.refresh_from_db(fields=["role", "is_superuser"])
+        if user.pk == request.user.pk and not Session.objects.filter(session_key=request.session.session_key).exists():
+            # A superuser changed their own privileges: the service ended their sessions, this one
+            # included. Start an empty one, or saving the deleted session at the end of this request fails.
+            request.session.flush()
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -340,3 +347,34 @@ class AuthTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The second factor's devices (users.models): operators see who has which device and when it was last
+# used, never a secret. django-otp's own admins (TOTP devices, static tokens) are replaced: their
+# tables are empty since the secrets moved to these encrypted models.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
+
+
+class SecondFactorDeviceAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # `staff_totp` and the Two-factor page enrol; nobody types a secret in here
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuthenticatorDevice)
+class AuthenticatorDeviceAdmin(SecondFactorDeviceAdmin):
+    pass
+
+
+@admin.register(RecoveryCodeDevice)
+class RecoveryCodeDeviceAdmin(SecondFactorDeviceAdmin):
+    pass

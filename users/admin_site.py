@@ -5,14 +5,16 @@ login passed the second factor sees the admin, with our login form (the one logi
 from __future__ import annotations
 
 import django_otp
-from django.contrib import messages
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django_otp.admin import OTPAdminSite
 
 from users import two_factor
 from users.forms import StaffAdminLoginForm, TotpReenrolForm
+from walletmanager.admin_secrets import refusing_secret_lookups
 
 
 class StaffAdminSite(OTPAdminSite):
@@ -31,6 +33,11 @@ class StaffAdminSite(OTPAdminSite):
         # OTPAdminSite names itself "otpadmin"; the URLs stay ``admin:…``.
         super().__init__(name)
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every admin registered here, django-otp's and knox's included, refuses filters and searches
+        # on secret fields (SPEC §13): guarded by construction, not by remembering a mixin.
+        super().register(model_or_iterable, refusing_secret_lookups(admin_class or admin.ModelAdmin), **options)
+
     def login(self, request: HttpRequest, extra_context=None):
         response = super().login(request, extra_context)
         form = (getattr(response, "context_data", None) or {}).get("form")
@@ -46,19 +53,28 @@ class StaffAdminSite(OTPAdminSite):
     def two_factor_view(self, request: HttpRequest):
         """Re-enrol the operator's own authenticator after a code from the current one."""
         enrolment = None
+        status = 200
         if request.method == "POST":
-            form = TotpReenrolForm(request.POST, user=request.user)
+            form = TotpReenrolForm(request.POST, user=request.user, request=request)
             if form.is_valid():
                 enrolment = two_factor.user_totp_enrol(actor=request.user, user=request.user)
                 # The old device is gone; this session stays verified by the new one.
                 django_otp.login(request, enrolment.device)
                 messages.success(request, "Your authenticator was replaced. Scan the new code now.")
+            else:
+                status = form.refusal_status() or 200
+                if status == 403:
+                    # Locked after too many wrong codes: whoever holds this session does not hold the
+                    # authenticator. The session ends with the lock; the login page says why.
+                    logout(request)
+                    messages.error(request, form.errors["otp_token"][0])
+                    return HttpResponseRedirect(reverse("admin:login"))
         else:
-            form = TotpReenrolForm(user=request.user)
+            form = TotpReenrolForm(user=request.user, request=request)
         context = {
             **self.each_context(request),
             "title": "Two-factor authentication",
             "form": form,
             "enrolment": enrolment,
         }
-        return TemplateResponse(request, "admin/two_factor.html", context)
+        return TemplateResponse(request, "admin/two_factor.html", context, status=status)

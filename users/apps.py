@@ -9,8 +9,12 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         from users import receivers
+        from walletmanager.admin_secrets import register_secret_fields
 
         receivers.connect()
+        register_secret_fields("users.User", "password")
+        register_secret_fields("users.AuthenticatorDevice", "key")
+        register_secret_fields("users.RecoveryCode", "code")
 
 
 class StaffAdminConfig(AdminConfig):

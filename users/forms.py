@@ -8,7 +8,6 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django_otp import match_token
 
 from users import login
 from users.serializers import PASSWORD_MAX_LENGTH
@@ -83,16 +82,30 @@ class SessionLoginForm(LoginPolicyFormMixin, AuthenticationForm):
 
 
 class TotpReenrolForm(forms.Form):
-    """Re-enrolling replaces the authenticator: the operator proves they hold the current one first."""
+    """Re-enrolling replaces the authenticator: the operator proves they hold the current one first.
+    The code goes through the login policy (``login.reenrol_code_verify``): throttled, counted towards
+    the staff lockout and audited like a code at login, so a stolen session cannot guess its way to
+    an authenticator of its own."""
 
     otp_token = otp_field(required=True)
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    def __init__(self, *args, user, request=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.request = request
 
     def clean_otp_token(self) -> str:
         code = self.cleaned_data["otp_token"].replace(" ", "")
-        if match_token(self.user, code) is None:
-            raise ValidationError("The authenticator code is wrong or was already used.", code="invalid_otp")
+        try:
+            login.reenrol_code_verify(
+                user=self.user, code=code, ip=client_ip(self.request) if self.request is not None else None
+            )
+        except DomainError as error:
+            raise ValidationError(error.detail, code=error.code) from None
         return code
+
+    def refusal_status(self) -> int | None:
+        for error in self.errors.as_data().get("otp_token", []):
+            if error.code in REFUSAL_STATUS:
+                return REFUSAL_STATUS[error.code]
+        return None

@@ -41,7 +41,8 @@ from users.exceptions import (
 from users.models import User
 from users.throttles import login_throttles
 
-CHANNELS = ("api", "admin", "session")
+# "reenrol": the admin's page where an operator replaces their authenticator after a code from it.
+CHANNELS = ("api", "admin", "session", "reenrol")
 WRONG_PASSWORD = "wrong password"
 WRONG_OTP = "wrong authenticator code"
 # The failures that count towards a staff lockout; the others (unknown email, blocked account, a
@@ -99,6 +100,23 @@ def login_verify(
     device = _second_factor(user=user, otp=otp, channel=channel) if user.is_staff else None
     _record_success(user=user, channel=channel, device=device)
     return user, device
+
+
+def reenrol_code_verify(*, user: User, code: str, ip: str | None) -> Device:
+    """Check the code an operator types to replace their authenticator, as a login checks one: the
+    same throttles (per address and per email, 429), the staff lockout (a wrong code counts as a
+    failed login; ten lock the account for 30 minutes, 403), and the same audit events
+    (``user.login_failed`` with channel ``reenrol``). Returns the device the code matched."""
+    login_throttle_check(email=user.email, ip=ip)
+    if user.is_staff and user_locked_until(user=user) is not None:
+        _audit_failure(user=user, channel="reenrol", reason="account locked")
+        raise AccountLocked()
+    code = (code or "").strip().replace(" ", "")
+    device = match_token(user, code) if code else None
+    if device is None:
+        _count_failure(user=user, channel="reenrol", reason=WRONG_OTP)
+        raise InvalidOtp("The authenticator code is wrong or was already used.")
+    return device
 
 
 def user_locked_until(*, user: User, now: datetime | None = None) -> datetime | None:
@@ -171,5 +189,5 @@ def _record_success(*, user: User, channel: str, device: Device | None) -> None:
         user.save(update_fields=["last_login", "login_failures_since"])
         data = {"channel": channel}
         if device is not None:
-            data["second_factor"] = "recovery code" if device._meta.model_name == "staticdevice" else "totp"
+            data["second_factor"] = "recovery code" if device._meta.model_name == "recoverycodedevice" else "totp"
         signals.user_login_succeeded.send(sender=User, instance=user, actor=user, data=data)

@@ -1,9 +1,17 @@
+import hmac
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_static import models as static_models
+from django_otp.plugins.otp_totp import models as totp_models
+
+from walletmanager.encrypted_fields import EncryptedTextField
 
 # Letters of any script, spaces, hyphens and apostrophes; one character class, so matching is linear.
 NAME_VALIDATOR = RegexValidator(
@@ -114,3 +122,75 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+
+# --- the second factor of staff (SPEC §13): django-otp devices whose secrets are encrypted at rest ---
+#
+# django-otp's own TOTPDevice and StaticToken keep the TOTP key and the recovery codes in plain text in
+# columns of django-otp's tables. django-otp finds devices by model (every ``Device`` subclass of an
+# installed app), so these two models take their place: the same fields and, for the authenticator,
+# django-otp's own TOTP verification (borrowed from TOTPDevice, not copied), with the secrets in
+# ``EncryptedTextField`` columns (walletmanager.encrypted_fields). Migration 0003 moved the old rows.
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app (RFC 6238); ``key`` is the hex secret, stored encrypted."""
+
+    key = EncryptedTextField(default=totp_models.default_key, validators=[totp_models.key_validator])
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    # django-otp's TOTP device logic, as it is (its code reads only the fields above).
+    bin_key = totp_models.TOTPDevice.bin_key
+    verify_token = totp_models.TOTPDevice.verify_token
+    get_throttle_factor = totp_models.TOTPDevice.get_throttle_factor
+    config_url = totp_models.TOTPDevice.config_url
+    _read_str_from_settings = totp_models.TOTPDevice._read_str_from_settings
+
+
+class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """Ten single-use recovery codes (``RecoveryCode`` rows); a code works once, in place of a TOTP code."""
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery codes"
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        """The code is compared in Python (an encrypted column cannot be searched), in constant time,
+        with the device's codes locked so that two requests cannot both use one."""
+        verify_allowed, _ = self.verify_is_allowed()
+        if not verify_allowed:
+            return False
+        token = str(token or "").strip()
+        with transaction.atomic():
+            codes = list(self.codes.select_for_update().order_by("pk"))
+            match = None
+            for code in codes:
+                if hmac.compare_digest(code.code.encode(), token.encode()) and match is None:
+                    match = code
+            if match is None:
+                self.throttle_increment()
+                return False
+            match.delete()
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+            return True
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, related_name="codes", on_delete=models.CASCADE)
+    code = EncryptedTextField()
+
+    @staticmethod
+    def random_code() -> str:
+        return static_models.StaticToken.random_token()

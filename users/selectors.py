@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from users.exceptions import CannotBlockStaff
-from users.models import User
+from users.models import AuthenticatorDevice, User
 from walletmanager.exceptions import NotFoundError
 from walletmanager.models import AuditEvent
 
@@ -56,4 +55,4 @@ def user_login_failures_since(*, user: User, since, reasons: tuple[str, ...]) ->
 
 
 def user_is_enrolled_in_totp(*, user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()

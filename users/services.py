@@ -323,7 +323,11 @@ def user_set_privileges(
 ) -> User:
     """Set what a user may do: role (``admin`` makes them staff), the superuser flag, groups and
     direct permissions. Only a superuser (or the system) grants power; a superuser is always staff.
-    One ``user.privileges_changed`` audit event with before/after; nothing changed, no event."""
+    One ``user.privileges_changed`` audit event with before/after; nothing changed, no event.
+
+    A change ends every session and revokes every API token of the user in the same database
+    transaction (SPEC §13): a client's token never becomes a staff token that skipped the second
+    factor, and a demoted operator keeps no staff session."""
     if actor is not None and not actor.is_superuser:
         raise PermissionDeniedError("Only a superuser may change roles, groups and permissions.")
     if role not in User.Role.values:
@@ -343,6 +347,8 @@ def user_set_privileges(
         user.user_permissions.set(permissions)
         after = _privileges(user)
         if after != before:
+            AuthToken.objects.filter(user=user).delete()
+            _end_sessions(user_id=str(user.pk))
             signals.user_privileges_changed.send(
                 sender=User, instance=user, actor=actor, data={"before": before, "after": after}
             )

@@ -1,5 +1,6 @@
 """Second factor for staff (SPEC §13): a TOTP authenticator (RFC 6238) and ten single-use recovery
-codes, both django-otp devices. ``staff_totp EMAIL`` enrols an operator; an enrolled operator can
+codes, both django-otp devices whose secrets are encrypted at rest (``users.models``).
+``staff_totp EMAIL`` enrols an operator; an enrolled operator can
 re-enrol from the admin (the "Two-factor" page). Enrolling replaces every earlier device, so a lost
 phone is revoked by enrolling the new one."""
 
@@ -10,11 +11,9 @@ from dataclasses import dataclass
 
 import segno
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from users import signals
-from users.models import User
+from users.models import AuthenticatorDevice, RecoveryCode, RecoveryCodeDevice, User
 from walletmanager.exceptions import InvalidState, PermissionDeniedError
 
 RECOVERY_CODES = 10
@@ -22,7 +21,7 @@ RECOVERY_CODES = 10
 
 @dataclass(frozen=True)
 class TotpEnrolment:
-    device: TOTPDevice
+    device: AuthenticatorDevice
     recovery_codes: list[str]
 
     @property
@@ -39,7 +38,7 @@ class TotpEnrolment:
         return segno.make(self.config_url, error="m").svg_inline(scale=4)
 
 
-def totp_secret(device: TOTPDevice) -> str:
+def totp_secret(device: AuthenticatorDevice) -> str:
     """The secret as authenticator apps take it when typed in: base32, without padding."""
     return b32encode(device.bin_key).decode().rstrip("=")
 
@@ -52,13 +51,15 @@ def user_totp_enrol(*, actor: User | None, user: User) -> TotpEnrolment:
     if actor is not None and actor.pk != user.pk:
         raise PermissionDeniedError("Operators re-enrol their own authenticator; ops use `manage.py staff_totp`.")
     with transaction.atomic():
-        replaced = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-        recovery = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
+        replaced = (
+            AuthenticatorDevice.objects.filter(user=user).count() + RecoveryCodeDevice.objects.filter(user=user).count()
+        )
+        AuthenticatorDevice.objects.filter(user=user).delete()
+        RecoveryCodeDevice.objects.filter(user=user).delete()
+        device = AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        recovery = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+        codes = [RecoveryCode.random_code() for _ in range(RECOVERY_CODES)]
+        RecoveryCode.objects.bulk_create(RecoveryCode(device=recovery, code=code) for code in codes)
         # Never the secret or the codes: the trail says that it happened, not what they are.
         signals.user_totp_enrolled.send(
             sender=User,

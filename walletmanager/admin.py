@@ -327,14 +327,25 @@ class StatusBanner:
 
 
 @dataclass(frozen=True)
-class Decision:
-    """A button on an object's own page (the approvals desk links there): ``run(actor, obj, reason)``
-    calls the service; ``done`` is what the operator is told when it did."""
+class DecisionInput:
+    """A field typed beside the reason and passed to one decision's ``run`` by ``name`` (e.g. the
+    amount a deposit's money actually came to); left empty, it is passed as ""."""
 
     name: str
     label: str
-    run: Callable[[object, Model, str], object]
-    done: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A button on an object's own page (the approvals desk links there): ``run(actor, obj, reason,
+    **inputs)`` calls the service; ``done`` is what the operator is told when it did (text, or made
+    from what the service returned)."""
+
+    name: str
+    label: str
+    run: Callable[..., object]
+    done: str | Callable[[object], str]
+    inputs: tuple[DecisionInput, ...] = ()
 
 
 class StatusBannerMixin:
@@ -393,15 +404,17 @@ class StatusBannerMixin:
         if chosen is None:
             raise PermissionDenied
         page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        inputs = {field.name: request.POST.get(field.name, "").strip() for field in chosen.inputs}
         try:
-            chosen.run(request.user, obj, request.POST.get("reason", ""))
+            result = chosen.run(request.user, obj, request.POST.get("reason", ""), **inputs)
         except DomainError as error:
             self.message_user(request, f"{chosen.label} refused: {error.detail} ({error.code})", messages.ERROR)
             return HttpResponseRedirect(page)
         reason = request.POST.get("reason", "").strip()
+        done = chosen.done(result) if callable(chosen.done) else chosen.done
         # The object's History and the index's "Recent actions" read Django's LogEntry, as for the actions.
-        self.log_change(request, obj, f"{chosen.done} Reason: {reason or '—'}")
-        self.message_user(request, chosen.done, messages.SUCCESS)
+        self.log_change(request, obj, f"{done} Reason: {reason or '—'}")
+        self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("operator_desk"))
 
 

@@ -37,9 +37,9 @@ def service_call(
     ``service(actor=actor, <target>=obj, reason=reason, **arguments)`` (no ``reason`` when
     ``passes_reason`` is False)."""
 
-    def call(actor: Any, obj: Model, reason: str) -> Any:
+    def call(actor: Any, obj: Model, reason: str, **inputs: Any) -> Any:
         extra = {"reason": reason} if passes_reason else {}
-        return service(actor=actor, **{target: obj}, **extra, **arguments)
+        return service(actor=actor, **{target: obj}, **extra, **arguments, **inputs)
 
     return call
 

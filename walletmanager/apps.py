@@ -34,13 +34,31 @@ class ApiTokensConfig(AppConfig):
     name = "knox"
     verbose_name = "API access"
 
+    def ready(self) -> None:
+        from walletmanager.admin_secrets import register_secret_fields
+
+        # knox keys a token by its digest; the first characters of the token itself are ``token_key``.
+        register_secret_fields("knox.AuthToken", "digest", "token_key")
+
 
 class AuthenticatorAppsConfig(OtpTotpConfig):
     verbose_name = "Two-factor: authenticator apps"
 
+    def ready(self) -> None:
+        super().ready()
+        from walletmanager.admin_secrets import register_secret_fields
+
+        register_secret_fields("otp_totp.TOTPDevice", "key")
+
 
 class RecoveryCodesConfig(OtpStaticConfig):
     verbose_name = "Two-factor: recovery codes"
+
+    def ready(self) -> None:
+        super().ready()
+        from walletmanager.admin_secrets import register_secret_fields
+
+        register_secret_fields("otp_static.StaticToken", "token")
 
 
 class BackgroundJobsConfig(ProcrastinateConfig):

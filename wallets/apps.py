@@ -7,7 +7,9 @@ class WalletsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from walletmanager.admin_secrets import register_secret_fields
         from wallets import approval_actions, receivers
 
         receivers.connect()
+        register_secret_fields("wallets.Wallet", "pin")
         approval_actions.register_actions()

@@ -143,7 +143,19 @@ def test_malformed_json_is_400(api_client, client_user, raw, code):
     assert response.json()["code"] == code
     if code == "parse_error":
         assert response.json()["detail"].startswith("JSON parse error - ")
+        # JSON's terms, never the interpreter's (its limit's message named sys.set_int_max_str_digits).
+        for python_words in ("sys.", "int_max_str_digits", "Exceeds the limit", "codec", "recursion"):
+            assert python_words not in response.json()["detail"]
     assert Transaction.objects.count() == 0
+
+
+def test_a_number_too_long_for_python_is_explained_in_json_terms(api_client, client_user):
+    api_client.force_authenticate(client_user)
+    raw = '{"kind": "deposit", "amount": ' + "9" * 5000 + "}"
+
+    response = api_client.generic("POST", URL, raw.encode(), content_type="application/json")
+
+    assert response.json() == {"code": "parse_error", "detail": "JSON parse error - a number has too many digits."}
 
 
 @pytest.mark.parametrize("body_format", ["multipart", "form"])

@@ -135,7 +135,7 @@ def test_export_writes_every_transaction_with_amounts_in_currency_decimals(funde
 
     out, _ = run_command("export_transactions")
 
-    assert out.splitlines()[0] == ",".join(EXPORT_HEADER)
+    assert out.splitlines()[0] == ",".join(f'"{name}"' for name in EXPORT_HEADER)
     rows = read_csv(out)
     assert [row["kind"] for row in rows] == ["deposit", "transfer"]  # oldest first
     row = rows[1]

@@ -199,7 +199,7 @@ def test_finance_confirms_or_rejects_with_a_reason_support_cannot(wallet, pendin
     refused = support.post(f"{URL}{pending['id']}/confirm/", {"reason": "seen"})
     no_reason = finance.post(f"{URL}{pending['id']}/confirm/", {})
     confirmed = finance.post(
-        f"{URL}{pending['id']}/confirm/", {"reason": "Wire seen on statement 42", "received_amount": "80"}
+        f"{URL}{pending['id']}/confirm/", {"reason": "Wire seen on statement 42", "received_amount": "100.00"}
     )
 
     assert refused.status_code == 403
@@ -207,10 +207,10 @@ def test_finance_confirms_or_rejects_with_a_reason_support_cannot(wallet, pendin
     assert confirmed.status_code == 200, confirmed.content
     assert (confirmed.json()["status"], confirmed.json()["received_amount"], confirmed.json()["reason"]) == (
         "posted",
-        "80.00",
+        "100.00",
         "Wire seen on statement 42",
     )
-    assert position(wallet)[0] == Decimal("80")
+    assert position(wallet)[0] == Decimal("100")
     assert AuditEvent.objects.get(action="deposit.confirmed", target_id=pending["id"]).actor == operator
 
     again = finance.post(f"{URL}{pending['id']}/reject/", {"reason": "late"})

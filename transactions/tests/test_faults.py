@@ -1,10 +1,10 @@
 """SPEC §11 faults: a connection killed mid-transaction leaves no partial write; ``reconcile`` stays clean.
 
-A money movement runs on a thread with its own connection. A receiver of ``transaction_posted``,
-connected only here, holds it inside its database transaction: the signal is sent after the
-transaction row, its entries, the asset updates and the audit event are written, so everything
-that could be left half-done is written (uncommitted) when the main thread kills the backend with
-``pg_terminate_backend``. The movement must then fail loudly and leave nothing behind.
+A money movement is one statement (``ledger.move``, SPEC §16), run here on a thread with its own
+connection. The schema's owner holds the day's rollup rows of its kind and currency locked, so the
+statement stops in the rollup trigger, right after its transaction row is written (uncommitted),
+while the main thread kills the backend with ``pg_terminate_backend``. The movement must then fail
+loudly and leave nothing behind.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from django.db import InterfaceError, OperationalError, connection
 from rest_framework.test import APIClient
 
 from balances.models import Currency
-from transactions import services, signals
+from transactions import services
 from transactions.models import Entry, IdempotencyKey, Transaction
 from transactions.reconciliation import reconcile
 from walletmanager.models import AuditEvent
-from walletmanager.testing.database import runtime_connection
+from walletmanager.testing.database import owner_connection, require_two_roles, runtime_connection
 from walletmanager.testing.ledger import PIN, deposit, make_wallet, position, seed_reference_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +33,7 @@ WAIT = 30  # seconds; every wait is bounded so a regression fails instead of han
 
 @pytest.fixture(autouse=True)
 def reference_data():
+    require_two_roles()  # the owner holds the rollup rows
     seed_reference_data()
 
 
@@ -51,21 +52,12 @@ def backend_is_gone(pid: int) -> bool:
         return cursor.fetchone()[0] == 0
 
 
-def kill_mid_transaction(movement):
-    """Run ``movement`` on its own thread and connection, terminate its backend while it is inside the
-    atomic block (held in a ``transaction_posted`` receiver), and return what the movement raised or returned."""
-    inside, release = threading.Event(), threading.Event()
-    backend = {}
+def kill_mid_transaction(movement, *, kind: str, currency: str = "USD"):
+    """Run ``movement`` on its own thread and connection, stop its statement half-way (after its
+    transaction row is written, waiting for the day's rollup rows of ``kind`` and ``currency``, which
+    the owner holds locked), terminate its backend there, and return what the movement raised or
+    returned."""
     outcome = {}
-
-    def hold_inside_the_transaction(sender, **kwargs):
-        if threading.current_thread().name != WORKER:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            backend["pid"] = cursor.fetchone()[0]
-        inside.set()
-        release.wait(timeout=WAIT)
 
     def worker():
         try:
@@ -78,25 +70,51 @@ def kill_mid_transaction(movement):
             except (InterfaceError, OperationalError):  # the backend was terminated: closing may fail too
                 pass
 
-    signals.transaction_posted.connect(hold_inside_the_transaction, weak=False)
     thread = threading.Thread(target=worker, name=WORKER)
-    try:
-        thread.start()
-        assert inside.wait(timeout=WAIT), f"the movement never reached transaction_posted: {outcome}"
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [backend["pid"]])
-            assert cursor.fetchone()[0] is True
-    finally:
-        release.set()
-        thread.join(timeout=WAIT)
-        signals.transaction_posted.disconnect(hold_inside_the_transaction)
+    with owner_connection() as owner:
+        # Every shard of today's row (a session writes the shard of its backend pid), locked until rollback.
+        owner.execute(
+            "INSERT INTO transactions_dailyvolume (day, kind, currency_id, shard, transactions, amount, posted)"
+            " SELECT (now() AT TIME ZONE 'UTC')::date, %s, %s, shard, 0, 0, 0 FROM generate_series(0, 15) AS shard"
+            " ON CONFLICT (day, kind, currency_id, shard)"
+            " DO UPDATE SET transactions = transactions_dailyvolume.transactions",
+            [kind, currency],
+        )
+        try:
+            thread.start()
+            pid = _wait_for(
+                lambda: peek(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                    ["%ledger.move(%"],
+                ),
+                "the movement never waited half-way through its statement",
+            )
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                assert cursor.fetchone()[0] is True
+        finally:
+            owner.rollback()
+            thread.join(timeout=WAIT)
     assert not thread.is_alive(), "the killed movement hung"
     # pg_terminate_backend only signals; wait (bounded) until the backend has rolled back and exited.
-    deadline = time.monotonic() + WAIT
-    while not backend_is_gone(backend["pid"]):
-        assert time.monotonic() < deadline, "the terminated backend did not exit"
-        time.sleep(0.05)
+    _wait_for(lambda: backend_is_gone(pid) or None, "the terminated backend did not exit")
     return outcome["result"]
+
+
+def peek(sql: str, params) -> object:
+    # As the runtime role: pg_stat_activity shows a session's state to its own role (and superusers).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _wait_for(probe, message: str):
+    deadline = time.monotonic() + WAIT
+    while (value := probe()) is None:
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
+    return value
 
 
 def test_a_transfer_whose_connection_dies_mid_transaction_writes_nothing():
@@ -109,7 +127,8 @@ def test_a_transfer_whose_connection_dies_mid_transaction_writes_nothing():
     result = kill_mid_transaction(
         lambda: services.transaction_transfer(
             actor=sender.owner, wallet=sender, to_address=receiver.address, currency=usd, amount="30", pin=PIN
-        )
+        ),
+        kind="transfer",
     )
 
     assert isinstance(result, (OperationalError, InterfaceError)), f"the movement did not fail: {result!r}"
@@ -139,7 +158,7 @@ def test_an_idempotent_request_whose_connection_dies_can_be_retried_and_posts_on
         client.force_authenticate(wallet.owner)
         return client.post("/api/transactions/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
-    result = kill_mid_transaction(post)
+    result = kill_mid_transaction(post, kind="withdrawal")
 
     # A lost connection is no bug: 503 service_unavailable with Retry-After, never a 500.
     assert result.status_code == 503, result.content
@@ -204,14 +223,18 @@ def test_a_database_that_refuses_connections_answers_503(monkeypatch):
     client.force_authenticate(wallet.owner)
     body = {"kind": "withdrawal", "wallet": str(wallet.pk), "currency": "USD", "amount": "1", "pin": PIN}
     connection.close()
-    # Nothing listens on port 1: connecting fails the way it does while PostgreSQL is down.
+    connection.close_pool()
+    # Nothing listens on port 1: connecting fails the way it does while PostgreSQL is down. The pool
+    # (made afresh with these parameters) tries for its timeout, then gives up.
     real_params = connection.get_connection_params
     monkeypatch.setattr(connection, "get_connection_params", lambda: {**real_params(), "host": "127.0.0.1", "port": 1})
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "pool", {"min_size": 0, "max_size": 2, "timeout": 1})
     try:
         response = client.post("/api/transactions/", body, format="json")
     finally:
         monkeypatch.undo()
         connection.close()
+        connection.close_pool()
 
     assert response.status_code == 503, response.content
     assert response.json()["code"] == "service_unavailable"

@@ -3,10 +3,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from transactions.models import Transaction
 from transactions.reconciliation import reconcile
+from users.models import AuthenticatorDevice as TOTPDevice
 from users.models import User
 from users.two_factor import totp_secret
 from wallets.models import Wallet

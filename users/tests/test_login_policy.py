@@ -11,11 +11,11 @@ from django.core.management.base import CommandError
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from users.models import AuthenticatorDevice as TOTPDevice
+from users.models import RecoveryCode, RecoveryCodeDevice
 from users.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from walletmanager.client_ip import client_ip
 from walletmanager.models import AuditEvent
@@ -130,7 +130,7 @@ def test_a_recovery_code_works_once():
     assert first.status_code == 200
     assert (second.status_code, second.data["code"]) == (401, "invalid_otp")
     assert events(operator, "user.login").get().data["second_factor"] == "recovery code"
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert code not in [row.code for row in RecoveryCode.objects.all()]
 
 
 @pytest.mark.django_db
@@ -368,7 +368,7 @@ def test_staff_totp_enrols_with_an_otpauth_uri_and_ten_recovery_codes_and_replac
     assert "issuer=WalletManager" in lines[1]
     codes = [line.strip() for line in lines[4:]]
     assert len(codes) == 10 and len(set(codes)) == 10
-    assert sorted(StaticToken.objects.filter(device__user=operator).values_list("token", flat=True)) == sorted(codes)
+    assert sorted(row.code for row in RecoveryCode.objects.filter(device__user=operator)) == sorted(codes)
     event = events(operator, "user.totp_enrolled").get()
     assert event.data == {"before": {"devices": 1}, "after": {"totp": 1, "recovery_codes": 10}}
     assert all(code not in str(event.data) for code in codes)
@@ -407,6 +407,6 @@ def test_an_operator_re_enrols_from_the_admin_after_a_code_of_the_current_authen
     assert device.pk != old.pk
     assert device.config_url.encode().replace(b"&", b"&amp;") in replaced.content
     assert replaced.content.count(b"<li><code>") == 10 and b"<svg" in replaced.content
-    assert StaticDevice.objects.filter(user=operator).count() == 1
+    assert RecoveryCodeDevice.objects.filter(user=operator).count() == 1
     assert index.status_code == 200  # the session stays verified with the new device
     assert events(operator, "user.totp_enrolled").get().actor == operator

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 from hmac import compare_digest
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -60,6 +61,11 @@ class TokenAuthentication(KnoxTokenAuthentication):
             except (TypeError, binascii.Error):
                 raise exceptions.AuthenticationFailed("Invalid token.") from None
             if compare_digest(digest, auth_token.digest):
+                if auth_token.user.is_staff and auth_token.created < timezone.now() - settings.STAFF_TOKEN_TTL:
+                    # A token issued before its user became staff (or with a longer lifetime by any
+                    # other path) lives no longer than a staff token (SPEC §13).
+                    auth_token.delete()
+                    raise exceptions.AuthenticationFailed("Invalid token.")
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed("Invalid token.")
 

@@ -26,7 +26,8 @@ DATABASE_RETRY_AFTER = 5
 
 def database_unavailable(error: BaseException) -> bool:
     """The database could not be reached or the connection died (not a constraint or a bad query):
-    psycopg's OperationalError (connection refused, server closed the connection, admin shutdown …)
+    psycopg's OperationalError (connection refused, server closed the connection, admin shutdown …,
+    and psycopg_pool's PoolTimeout when every pooled connection stayed busy for the pool's timeout)
     and Django's InterfaceError for a connection already closed."""
     return isinstance(error, (OperationalError, InterfaceError))
 

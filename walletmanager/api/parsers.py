@@ -1,4 +1,9 @@
-"""JSON parsing that reads numbers straight to Decimal (never through float) and refuses NaN/Infinity."""
+"""JSON parsing that reads numbers straight to Decimal (never through float) and refuses NaN/Infinity.
+
+A body that does not parse is a 400 whose detail says what is wrong in JSON's terms (where the
+syntax breaks, a number too long, a constant JSON does not have), never Python's own wording: the
+interpreter's exception texts name its internals (``sys.set_int_max_str_digits``) and change between
+versions."""
 
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser as DRFJSONParser
 
 
+class _RefusedConstant(ValueError):
+    pass
+
+
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a valid JSON value")
+    raise _RefusedConstant(f"{name} is not a valid JSON value")
 
 
 class JSONParser(DRFJSONParser):
@@ -22,5 +31,14 @@ class JSONParser(DRFJSONParser):
         try:
             text = codecs.getreader(encoding)(stream).read()
             return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError) as error:
-            raise ParseError(f"JSON parse error - {error}") from None
+        except json.JSONDecodeError as error:
+            raise ParseError(f"JSON parse error - {error.msg} (line {error.lineno}, column {error.colno}).") from None
+        except UnicodeDecodeError:
+            raise ParseError(f"JSON parse error - the body is not valid {encoding} text.") from None
+        except _RefusedConstant as error:
+            raise ParseError(f"JSON parse error - {error}.") from None
+        except ValueError:
+            # The one other ValueError json.loads raises: an integer longer than Python converts.
+            raise ParseError("JSON parse error - a number has too many digits.") from None
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None

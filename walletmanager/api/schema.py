@@ -29,7 +29,8 @@ ERROR_DESCRIPTIONS = {
     415: "`unsupported_media_type`: request bodies are `application/json` only.",
     422: "`idempotency_key_reused`: this `Idempotency-Key` was used with another body.",
     429: "`throttled`: too many attempts; retry after `Retry-After` seconds.",
-    503: "`service_unavailable`: the database is unreachable or the connection was lost; nothing was "
+    503: "`service_unavailable`: the database is unreachable, the connection was lost or every connection "
+    "stayed busy; nothing was "
     "changed that the response did not report. Retry after `Retry-After` seconds.",
 }
 RETRY_AFTER = {

@@ -75,6 +75,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._runtime_credentials: dict | None = None
 
     @property
+    def pool(self):
+        """Django's pool (settings ``OPTIONS["pool"]``) holds the runtime role's connections: as the
+        owner (``as_owner``) the wrapper connects directly, outside it."""
+        if getattr(self, "_owner_depth", 0):
+            return None
+        return super().pool
+
+    def close_pool(self):
+        # Also as the owner: dropping the test database first closes the runtime role's pool.
+        pool = self._connection_pools.pop(self.alias, None)
+        if pool is not None:
+            pool.close()
+
+    def _close(self):
+        # A connection made outside the pool (the owner's) is closed, not handed to the pool.
+        if self.connection is not None and getattr(self.connection, "_pool", None) is None:
+            with self.wrap_database_errors:
+                return self.connection.close()
+        return super()._close()
+
+    @property
     def has_owner_role(self) -> bool:
         """Whether migrations run as a role of their own (two-role deployment)."""
         owner = self.settings_dict.get("OWNER") or {}

@@ -23,6 +23,17 @@ def pytest_load_initial_conftests(early_config, parser, args):
         import secrets
 
         os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
+    # Likewise the key of the secrets encrypted at rest (a Fernet key: 32 random bytes, base64).
+    if not os.environ.get("FIELD_ENCRYPTION_KEYS"):
+        import base64
+        import secrets
+
+        os.environ["FIELD_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    # Likewise the payment provider's callback secret (the callback tests sign with whatever it is).
+    if not os.environ.get("PAYMENT_CALLBACK_SECRET"):
+        import secrets
+
+        os.environ["PAYMENT_CALLBACK_SECRET"] = secrets.token_urlsafe(32)
     if os.environ.get("DATABASE_URL"):
         return
     from walletmanager import embedded_postgres

@@ -50,3 +50,31 @@ def run_jobs(*, until: Callable[[], bool] | None = None, timeout: float = 20.0) 
                 time.sleep(0.05)
     finally:
         database["CONN_MAX_AGE"] = max_age
+
+
+def abandon_next_job(*, task: str, silent_for_seconds: float = 3600) -> int:
+    """What a worker killed mid-job leaves behind: it registered, took the oldest waiting job of
+    ``task`` (now ``doing`` under it, as Procrastinate's fetch leaves it) and stopped sending
+    heartbeats ``silent_for_seconds`` ago. Returns the job's id."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT worker_id FROM procrastinate_register_worker_v1()")
+        (worker_id,) = cursor.fetchone()
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = ("
+            " SELECT id FROM procrastinate_jobs WHERE task_name = %s AND status = 'todo' ORDER BY id LIMIT 1)"
+            " RETURNING id",
+            [worker_id, task],
+        )
+        row = cursor.fetchone()
+        assert row is not None, f"no {task} job waiting"
+        cursor.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - make_interval(secs => %s) WHERE id = %s",
+            [silent_for_seconds, worker_id],
+        )
+    return row[0]
+
+
+def job_status(job_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
+        return cursor.fetchone()[0]

@@ -7,14 +7,14 @@ import time
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from users.models import AuthenticatorDevice, RecoveryCode, RecoveryCodeDevice
 
 
-def totp_device(user) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def totp_device(user) -> AuthenticatorDevice:
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        device = AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return device
 
 
@@ -28,9 +28,9 @@ def totp_code(user, *, at: float | None = None) -> str:
 
 def recovery_code(user) -> str:
     """A fresh single-use recovery code of ``user`` (each login may use one; a TOTP code works once per 30 s)."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="Recovery codes", defaults={"confirmed": True})
-    token = StaticToken.random_token()
-    StaticToken.objects.create(device=device, token=token)
+    device, _ = RecoveryCodeDevice.objects.get_or_create(user=user, name="Recovery codes", defaults={"confirmed": True})
+    token = RecoveryCode.random_code()
+    RecoveryCode.objects.create(device=device, code=token)
     return token
 
 

@@ -91,6 +91,8 @@ def _deploy_check(**overrides: str | None) -> subprocess.CompletedProcess:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "example.com",
         "PAYMENT_CALLBACK_SECRET": secrets.token_urlsafe(32),
+        # Only its address: the checks never connect to it.
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/1",
     }
     env.pop("DJANGO_SECURE_SSL_REDIRECT", None)  # production default: redirect to HTTPS
     env.pop("WEBHOOK_ALLOW_PRIVATE_URLS", None)
@@ -117,10 +119,48 @@ def test_check_deploy_warns_when_the_app_would_run_as_the_schema_owner():
     assert "walletmanager.W001" in result.stdout + result.stderr
 
 
-def test_check_deploy_warns_about_the_development_payment_secret():
+def test_without_debug_the_app_refuses_to_start_without_the_payment_callback_secret():
+    """Tried: production settings without PAYMENT_CALLBACK_SECRET fell back to the development secret
+    printed in the source, and a callback signed with it posted 999 999.99 USD."""
     result = _deploy_check(PAYMENT_CALLBACK_SECRET=None)
     assert result.returncode != 0
+    assert "ImproperlyConfigured: PAYMENT_CALLBACK_SECRET is not set" in result.stderr
+    for command in (["runserver", "--noreload", "--skip-checks", "127.0.0.1:1"], ["procrastinate", "worker"]):
+        env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "example.com"}
+        env.pop("PAYMENT_CALLBACK_SECRET", None)
+        started = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert started.returncode != 0
+        assert "PAYMENT_CALLBACK_SECRET is not set" in started.stderr
+
+
+def test_with_debug_on_check_deploy_warns_about_the_development_payment_secret():
+    result = _deploy_check(PAYMENT_CALLBACK_SECRET=None, DJANGO_DEBUG="1")
+    assert result.returncode != 0
     assert "walletmanager.W002" in result.stdout + result.stderr
+
+
+def test_check_deploy_fails_with_an_error_when_throttles_would_be_counted_per_process():
+    """Tried: two gunicorn workers without REDIS_URL compared eight wrong PINs before the lock, and one
+    email got nine logins a minute where five are allowed; `check --deploy` said nothing."""
+    result = _deploy_check(REDIS_URL=None)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "ERRORS:" in output and "walletmanager.E001" in output
+    assert "Set REDIS_URL" in output
+    # An error, not a warning: the default fail level (ERROR) fails too, as a deploy script runs it.
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "example.com"}
+    env.pop("REDIS_URL", None)
+    plain = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert plain.returncode != 0 and "walletmanager.E001" in plain.stderr
 
 
 def test_check_deploy_warns_when_webhooks_may_reach_private_addresses():

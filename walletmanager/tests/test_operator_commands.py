@@ -90,7 +90,7 @@ def test_export_transactions_into_a_closed_pipe_stops_without_a_traceback():
     stderr = export.stderr.read().decode()
     export.wait(timeout=120)
 
-    assert head.stdout.splitlines()[0].startswith("id,")
+    assert head.stdout.splitlines()[0].startswith('"id","created_at",')  # every field quoted
     assert len(head.stdout.splitlines()) == 2
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
     assert stderr == ""

@@ -11,7 +11,10 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from walletmanager.admin_secrets import register_secret_fields
         from walletmanager.database import roles
+
+        register_secret_fields("webhooks.WebhookEndpoint", "secret")
 
         # What was published and every attempt to deliver it are the record: appended, never rewritten.
         roles.restrict("webhooks_webhookevent", "SELECT", "INSERT")

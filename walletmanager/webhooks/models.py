@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from walletmanager.encrypted_fields import EncryptedTextField
+
 ALL_EVENTS = "*"
 # Staff holding it subscribe to every wallet's events, see every endpoint, resend and re-enable.
 MANAGE_WEBHOOKS = "webhooks.manage_webhooks"
@@ -25,8 +27,9 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     events = ArrayField(models.CharField(max_length=64), help_text='Event types delivered, or ["*"] for all.')
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.OWN)
-    # The signing key as the client received it (whsec_…): HMAC needs the key itself, not a hash.
-    secret = models.CharField(max_length=100)
+    # The signing key as the client received it (whsec_…): HMAC needs the key itself, not a hash, so it
+    # is encrypted at rest (a Fernet token in the column, SPEC §13).
+    secret = EncryptedTextField()
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=300, blank=True)

@@ -22,7 +22,7 @@ from walletmanager.actors import require_permission
 from walletmanager.audit import audit_record
 from walletmanager.database.base import prepared
 from walletmanager.exceptions import InvalidState, PermissionDeniedError, ValidationFailed
-from walletmanager.jobs import defer_in_transaction
+from walletmanager.jobs import defer_in_transaction, job_retry_now, stalled_job_for
 from walletmanager.webhooks import registry, signing, transport
 from walletmanager.webhooks.models import (
     ALL_EVENTS,
@@ -160,7 +160,9 @@ def webhook_endpoint_enable(*, actor: Any, endpoint: WebhookEndpoint, reason: st
 
 def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> WebhookDelivery:
     """Try a delivery again now, with a fresh retry window (staff with ``manage_webhooks``). A delivery
-    that is still being retried is left to its schedule."""
+    that is still being retried is left to its schedule, unless its attempt stalled (the worker
+    sending it vanished): then that job runs again now, so the event still goes out once more, not
+    twice, with its ``webhook-id``."""
     from walletmanager.webhooks import tasks
 
     require_permission(actor, MANAGE_WEBHOOKS)
@@ -168,8 +170,11 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
         delivery = (
             WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
         )
+        stalled_job = None
         if delivery.status == WebhookDelivery.Status.PENDING:
-            raise InvalidState("This delivery is still being retried; its next attempt is already scheduled.")
+            stalled_job = stalled_job_for(task_name=tasks.webhook_deliver.name, args={"delivery_id": delivery.pk})
+            if stalled_job is None:
+                raise InvalidState("This delivery is still being retried; its next attempt is already scheduled.")
         if not delivery.endpoint.is_active:
             raise InvalidState("The endpoint is disabled or deleted; enable it first.")
         now = timezone.now()
@@ -179,12 +184,19 @@ def webhook_delivery_resend(*, actor: Any, delivery: WebhookDelivery) -> Webhook
             now,
         )
         delivery.save(update_fields=["status", "retry_window_started_at", "next_attempt_at", "updated_at"])
-        defer_in_transaction(tasks.webhook_deliver, delivery_id=delivery.pk)
+        if stalled_job is None:
+            defer_in_transaction(tasks.webhook_deliver, delivery_id=delivery.pk)
+        else:
+            job_retry_now(stalled_job)
         audit_record(
             actor=actor,
             action="webhook.delivery_resent",
             target=delivery,
-            data={"event": delivery.event.public_id, "url": delivery.endpoint.url},
+            data={
+                "event": delivery.event.public_id,
+                "url": delivery.endpoint.url,
+                **({"stalled_job": stalled_job} if stalled_job is not None else {}),
+            },
         )
     return delivery
 

@@ -33,6 +33,11 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# What a host that does not resolve, or resolves to any non-public address, is told: the same words
+# either way, without the name's addresses, so the form is no oracle for the internal network's DNS.
+HOST_NOT_ALLOWED = "the URL's host is not allowed (webhooks go only to hosts on public addresses)"
+
+
 class WebhookURLRefused(Exception):
     """A URL that webhooks may not be sent to; the message says why, for the endpoint's owner."""
 
@@ -117,15 +122,14 @@ def _resolve_checked(url: str, allow_private: bool | None) -> _Target:
     try:
         resolved = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise WebhookURLRefused(f"the host {host} does not resolve") from None
+        raise WebhookURLRefused(HOST_NOT_ALLOWED) from None
     addresses = tuple((family, sockaddr) for family, _type, _proto, _name, sockaddr in resolved)
     if not addresses:
-        raise WebhookURLRefused(f"the host {host} does not resolve")
+        raise WebhookURLRefused(HOST_NOT_ALLOWED)
     if not allow_private:
         for _family, sockaddr in addresses:
-            address = ipaddress.ip_address(sockaddr[0])
-            if not is_public_address(address):
-                raise WebhookURLRefused(f"the host {host} is not a public address ({address})")
+            if not is_public_address(ipaddress.ip_address(sockaddr[0])):
+                raise WebhookURLRefused(HOST_NOT_ALLOWED)
     request_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _Target(scheme=scheme, host=host, port=port, request_path=request_path, addresses=addresses)
 

@@ -9,8 +9,9 @@ from datetime import datetime, time, timedelta
 from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from transactions.csv_export import transaction_csv_rows, transactions_for_export, write_csv
+from transactions.csv_export import transaction_csv_rows, transactions_for_export
 from walletmanager.commands import OperatorCommand
+from walletmanager.csv_download import write_csv
 from walletmanager.exceptions import NotFoundError
 from walletmanager.instants import InstantOutOfRange, to_utc
 from wallets.models import Wallet

@@ -29,7 +29,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import F, Q
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from tqdm import tqdm
 
 from balances.models import Currency
@@ -37,7 +36,7 @@ from balances.services import currency_update
 from transactions import deposits, pricing, services
 from transactions.models import ExchangeRate, FeeRule, Transaction
 from transactions.pricing import RateQuote
-from users.models import User
+from users.models import AuthenticatorDevice, User
 from users.two_factor import totp_secret, user_totp_enrol
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
@@ -160,7 +159,7 @@ class Command(OperatorCommand):
         for email, user in logins.items():
             if not user.is_staff:
                 continue
-            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
             if device is None:
                 device = user_totp_enrol(actor=None, user=user).device
             self.stdout.write(f"  {email:<30} {totp_secret(device)}")

@@ -136,3 +136,26 @@ def test_anonymous_callers_are_refused(private_urls_allowed):
     response = APIClient().post(URL, {"url": RECEIVER, "events": ["*"]}, format="json")
 
     assert response.status_code == 401 and not WebhookEndpoint.objects.exists()
+
+
+def test_the_url_error_reveals_no_dns_answer_for_internal_names(api, monkeypatch):
+    """An internal name that resolves (to a private address) and a name that does not resolve at all
+    get the same words, and no address: the form is no oracle for the internal network's DNS."""
+    import socket
+
+    def internal_dns(host, port, *args, **kwargs):
+        if host == "db.corp.internal":
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("10.20.30.40", port))]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", internal_dns)
+
+    resolves = api.post(URL, {"url": "https://db.corp.internal/hook", "events": ["*"]}, format="json")
+    unknown = api.post(URL, {"url": "https://nothing.corp.internal/hook", "events": ["*"]}, format="json")
+
+    assert resolves.status_code == unknown.status_code == 400
+    assert resolves.json()["fields"]["url"] == unknown.json()["fields"]["url"]
+    (error,) = resolves.json()["fields"]["url"]
+    assert "not allowed" in error["detail"]
+    assert "10.20.30.40" not in resolves.content.decode() and "resolve" not in resolves.content.decode()
+    assert not WebhookEndpoint.objects.exists()

@@ -137,10 +137,16 @@ def setup_django(database_url: str, *, real_hasher: bool = True, extra_env: dict
 
 
 def close_django_connections() -> None:
+    """Close this process's database connections and its connection pools (SPEC §18: every process
+    pools its connections), before forking load processes: a forked child must open its own sockets,
+    never use the parent's, nor a pool whose worker threads did not survive the fork."""
     if "django.db" in sys.modules:
         from django.db import connections
 
         connections.close_all()
+        for connection in connections.all(initialized_only=True):
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
 
 
 def load_average() -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench.databases import (
     BASE_DIR,
+    close_django_connections,
     create_database,
     create_plain_database,
     drop_database,
@@ -124,7 +125,7 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
     from walletmanager.exceptions import DomainError
     from wallets.models import Wallet
 
-    connections.close_all()  # never share the parent's socket
+    close_django_connections()  # never share the parent's socket
     rng = random.Random(seed)
     wallets = list(Wallet.objects.select_related("owner", "balance").filter(pk__in=wallet_ids))
     currencies = {code: Currency.objects.get(code=code) for code in FUNDING}
@@ -191,9 +192,7 @@ def _worker(scenario: str, seed: int, wallet_ids: list[str], start_at: float, du
 
 
 def run_cell(scenario: str, workers: int, wallet_ids: list[str], duration: float) -> Cell:
-    from django.db import connections
-
-    connections.close_all()
+    close_django_connections()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     start_at = time.time() + 1.0  # every worker connected and loaded before the clock starts

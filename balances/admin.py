@@ -8,6 +8,7 @@ from django.contrib import admin
 from balances import selectors, services
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.admin import (
+    Decision,
     ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
@@ -19,7 +20,7 @@ from walletmanager.admin import (
     recent_audit_events_html,
     wallet_link,
 )
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 
 
@@ -87,6 +88,33 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
                 )
             )
         return banners
+
+    def decisions(self, request, balance: Balance) -> list[Decision]:
+        """Freeze / unfreeze on the balance's page; the wallet's and the user's pages post here too."""
+        if not self.has_freeze_balance_permission(request):
+            return []
+        if balance.status == Balance.Status.ACTIVE:
+            return [
+                Decision(
+                    "freeze",
+                    "Freeze balance",
+                    service_call(services.balance_freeze, target="balance"),
+                    f"Froze the balance of {balance.wallet.address}.",
+                    reason_required=True,
+                    tone="danger",
+                    note="money still comes in; nothing goes out until it is unfrozen.",
+                )
+            ]
+        if balance.status == Balance.Status.FROZEN:
+            return [
+                Decision(
+                    "unfreeze",
+                    "Unfreeze balance",
+                    service_call(services.balance_unfreeze, target="balance"),
+                    f"Unfroze the balance of {balance.wallet.address}.",
+                )
+            ]
+        return []
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, balance: Balance) -> str:

@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from balances.models import Currency
 from transactions import deposits, pricing, services
 from transactions.csv_export import csv_lines, transaction_csv_rows
+from transactions.desk import desk_item_for_request, desk_item_for_transaction
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
 from walletmanager.admin import (
     PANEL_ROWS,
@@ -41,6 +42,7 @@ from walletmanager.admin import (
     money,
     money_column,
     recent_audit_events_html,
+    register_request_context,
     register_wallet_activity_panel,
     shortened_id,
 )
@@ -114,6 +116,8 @@ def recent_transactions_html(wallet_ids: list[object], *, search: str) -> str:
 
 # The user and wallet pages show this panel without importing the ledger.
 register_wallet_activity_panel(recent_transactions_html)
+# An approval request's page shows what the desk shows about it.
+register_request_context(desk_item_for_request)
 
 
 # --- transactions --------------------------------------------------------------------------------
@@ -137,6 +141,21 @@ _approve_withdrawal = service_call(services.transaction_approve, target="transac
 _reject_withdrawal = service_call(services.transaction_reject, target="transaction")
 _confirm_deposit = service_call(deposits.deposit_confirm, target="transaction")
 _reject_deposit = service_call(deposits.deposit_reject, target="transaction")
+_request_reversal = service_call(approval_request, target="transaction", action="reverse")
+
+
+def pending_reversal(transaction: Transaction) -> ApprovalRequest | None:
+    """The reversal of ``transaction`` asked for and not decided yet, if any."""
+    return (
+        ApprovalRequest.objects.filter(
+            action="reverse",
+            status=ApprovalRequest.Status.PENDING,
+            target_type="transactions.transaction",
+            target_id=str(transaction.pk),
+        )
+        .select_related("requested_by")
+        .first()
+    )
 
 
 def transaction_in_words(transaction: Transaction) -> str:
@@ -202,13 +221,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             return None
-        return (
+        obj = (
             self.get_queryset(request)
             .select_related(
                 "wallet__owner", "currency", "to_wallet__owner", "to_currency", "created_by", "reverses", "reversed_by"
             )
             .get(pk=obj.pk)
         )
+        reversal = pending_reversal(obj) if obj.status == Transaction.Status.POSTED else None
+        if reversal is not None:
+            obj.pending_reversal = reversal
+        return obj
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -245,6 +268,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                     level="pending",
                 )
             ]
+        reversal = getattr(transaction, "pending_reversal", None)
+        if reversal is not None:
+            return [
+                StatusBanner(
+                    f"Reversal requested by {reversal.requested_by.email} (request #{reversal.pk}): it waits for a "
+                    "second operator on the approvals desk; until then this transaction stays posted.",
+                    reason=reversal.reason,
+                    since=reversal.created_at,
+                    level="pending",
+                )
+            ]
         if transaction.status == Transaction.Status.REVERSED:
             return [
                 StatusBanner(
@@ -254,31 +288,91 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return []
 
     def decisions(self, request, transaction: Transaction) -> list[Decision]:
-        """Approve / reject a pending withdrawal, confirm / reject a pending deposit: the services of the
-        changelist's actions and of the API, behind the same permissions."""
+        """Approve / reject a pending withdrawal, confirm / reject a pending deposit, ask for the reversal
+        of a posted one: the services of the changelist's actions and of the API, behind the same
+        permissions."""
+        what = transaction_in_words(transaction)
+        if transaction.status == Transaction.Status.POSTED:
+            reversible = transaction.kind != Transaction.Kind.REVERSAL and not hasattr(transaction, "pending_reversal")
+            if reversible and self.has_reverse_transaction_permission(request):
+                return [
+                    Decision(
+                        "reverse",
+                        "Request reversal",
+                        _request_reversal,
+                        f"Requested the reversal of the {what}: another operator with the same permission "
+                        "approves it on the approvals desk.",
+                        reason_required=True,
+                        tone="danger",
+                        note="nothing moves yet. A second operator with the reverse permission approves it on the "
+                        "approvals desk; the reversal then posts the opposite entries and this transaction reads "
+                        "reversed.",
+                    )
+                ]
+            return []
         if transaction.status != Transaction.Status.PENDING:
             return []
-        what = transaction_in_words(transaction)
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
-                Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
-                Decision("reject", "Reject", _reject_withdrawal, f"Rejected the {what}; its hold is released."),
+                Decision(
+                    "approve",
+                    "Approve",
+                    _approve_withdrawal,
+                    f"Approved the {what}: it is posted.",
+                    tone="approve",
+                    note="the held amount and fee leave the wallet now.",
+                    back_to_desk=True,
+                ),
+                Decision(
+                    "reject",
+                    "Reject",
+                    _reject_withdrawal,
+                    f"Rejected the {what}; its hold is released.",
+                    reason_required=True,
+                    tone="reject",
+                    note="the hold is released; the client sees the withdrawal rejected.",
+                    back_to_desk=True,
+                ),
             ]
         if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
             return [
                 Decision(
-                    "confirm", "Confirm (the money arrived)", _confirm_deposit, f"Confirmed the {what}: it is posted."
+                    "confirm",
+                    "Confirm (the money arrived)",
+                    _confirm_deposit,
+                    f"Confirmed the {what}: it is posted.",
+                    tone="approve",
+                    back_to_desk=True,
                 ),
-                Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
+                Decision(
+                    "reject",
+                    "Reject (the money did not arrive)",
+                    _reject_deposit,
+                    f"Rejected the {what}.",
+                    reason_required=True,
+                    tone="reject",
+                    back_to_desk=True,
+                ),
             ]
         return []
 
     def decision_refusal(self, request, transaction: Transaction) -> str:
-        if transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == request.user.pk:
+        if (
+            transaction.kind == Transaction.Kind.DEPOSIT
+            and transaction.status == Transaction.Status.PENDING
+            and transaction.created_by_id == request.user.pk
+        ):
             return "You recorded this deposit; another operator must confirm or reject it."
-        if transaction.wallet.owner_id == request.user.pk:
+        if transaction.wallet.owner_id == request.user.pk or (
+            transaction.to_wallet_id and transaction.to_wallet.owner_id == request.user.pk
+        ):
             return "It is your own wallet; another operator must decide."
         return ""
+
+    def decision_context(self, request, transaction: Transaction):
+        if transaction.status != Transaction.Status.PENDING:
+            return None
+        return desk_item_for_transaction(transaction=transaction, user=request.user)
 
     @staticmethod
     def _money_text(amount: Decimal, transaction: Transaction) -> str:

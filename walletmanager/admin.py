@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from walletmanager.exceptions import DomainError
 from walletmanager.models import AuditEvent
@@ -329,17 +330,30 @@ class StatusBanner:
 @dataclass(frozen=True)
 class Decision:
     """A button on an object's own page (the approvals desk links there): ``run(actor, obj, reason)``
-    calls the service; ``done`` is what the operator is told when it did."""
+    calls the service; ``done`` is what the operator is told when it did.
+
+    ``reason_required``: the browser asks for the reason before it sends (and the page refuses an
+    empty one before the service runs). ``tone`` sets the button apart: "approve" (the go-ahead),
+    "reject" and "danger" (what stops or undoes), "neutral". ``note`` says the rule the operator
+    should know before clicking ("a second operator approves it"). ``url`` sends the decision to
+    another object's page (a wallet's page freezes its balance through the balance's own decide
+    view); ``run`` is then None. ``back_to_desk``: after it, the operator goes to the approvals
+    desk (the next item waiting) instead of staying on the page."""
 
     name: str
     label: str
-    run: Callable[[object, Model, str], object]
+    run: Callable[[object, Model, str], object] | None
     done: str
+    reason_required: bool = False
+    tone: str = "neutral"
+    note: str = ""
+    url: str | None = None
+    back_to_desk: bool = False
 
 
 class StatusBannerMixin:
-    """Pass ``status_banners(obj)`` and ``decisions(request, obj)`` to
-    ``templates/admin/change_form_with_status.html``; a decision posts to ``<id>/decide/``."""
+    """Pass ``status_banners(obj)``, ``decisions(request, obj)`` and ``decision_context(request, obj)``
+    to ``templates/admin/change_form_with_status.html``; a decision posts to ``<id>/decide/``."""
 
     change_form_template = "admin/change_form_with_status.html"
 
@@ -356,6 +370,17 @@ class StatusBannerMixin:
         The services keep the rule: a forged post is refused there."""
         return ""
 
+    def has_panel_decisions(self, request: HttpRequest, obj) -> bool:
+        """Whether the page's panels carry decision buttons of their own (a user's page freezing one of
+        their wallets' balances): they belong to the decision form, which is then shown even when the
+        object itself has no decision to offer."""
+        return False
+
+    def decision_context(self, request: HttpRequest, obj) -> object | None:
+        """What the approvals desk shows about ``obj`` (amount, client, available balance, history, the
+        rule that held it), shown above the decisions; None when there is nothing to decide."""
+        return None
+
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
         return [
@@ -367,19 +392,25 @@ class StatusBannerMixin:
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         banners = self.status_banners(obj) if obj is not None else []
         decisions = self.decisions(request, obj) if obj is not None else []
+        with_form = bool(decisions) or (obj is not None and self.has_panel_decisions(request, obj))
         extra = {
+            "decision_form": with_form,
             "status_banners": banners,
             "decisions": decisions,
             "decision_refusal": self.decision_refusal(request, obj) if decisions else "",
+            "decision_context": self.decision_context(request, obj) if obj is not None else None,
             "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
-            if decisions
+            if with_form
             else None,
+            "decision_next": request.get_full_path(),
         }
         return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **extra})
 
     def decide_view(self, request: HttpRequest, object_id: str):
         """Run the chosen decision with the typed reason. A refusal (a maker approving their own
-        request, a missing reason, a state that changed meanwhile) is shown on the object's page."""
+        request, a missing reason, a state that changed meanwhile) is shown on the page the operator
+        came from (``next``: this object's page, or the page that posted here, such as the wallet's
+        page freezing its balance)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = self.get_object(request, unquote(object_id))
@@ -387,22 +418,32 @@ class StatusBannerMixin:
             raise Http404
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        chosen = {decision.name: decision for decision in self.decisions(request, obj)}.get(
+        chosen = {decision.name: decision for decision in self.decisions(request, obj) if decision.run is not None}.get(
             request.POST.get("decision")
         )
         if chosen is None:
             raise PermissionDenied
         page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        came_from = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(came_from, allowed_hosts={request.get_host()}):
+            came_from = ""
+        reason = request.POST.get("reason", "").strip()
+        if chosen.reason_required and not reason:
+            self.message_user(
+                request, f"{chosen.label}: give the reason first (it goes to the audit trail).", messages.ERROR
+            )
+            return HttpResponseRedirect(came_from or page)
         try:
-            chosen.run(request.user, obj, request.POST.get("reason", ""))
+            chosen.run(request.user, obj, reason)
         except DomainError as error:
             self.message_user(request, f"{chosen.label} refused: {error.detail} ({error.code})", messages.ERROR)
-            return HttpResponseRedirect(page)
-        reason = request.POST.get("reason", "").strip()
+            return HttpResponseRedirect(came_from or page)
         # The object's History and the index's "Recent actions" read Django's LogEntry, as for the actions.
         self.log_change(request, obj, f"{chosen.done} Reason: {reason or '—'}")
         self.message_user(request, chosen.done, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("operator_desk"))
+        if chosen.back_to_desk:
+            return HttpResponseRedirect(reverse("operator_desk"))
+        return HttpResponseRedirect(came_from or page)
 
 
 # --- panels --------------------------------------------------------------------------------------
@@ -462,6 +503,23 @@ def wallet_activity_html(wallet_ids: list[object], *, search: str) -> str:
     if _wallet_activity_panel is None:
         return "—"
     return _wallet_activity_panel(wallet_ids, search=search)
+
+
+# What the approvals desk shows about an approval request (the amount, the client, the wallet's
+# available balance and history), for the request's own page: the ledger registers it
+# (transactions/admin.py), as the kernel's approvals never import a domain.
+RequestContext = Callable[..., object]  # context(request=ApprovalRequest, user=operator) -> DeskItem
+_request_context: RequestContext | None = None
+
+
+def register_request_context(context: RequestContext) -> None:
+    global _request_context
+    _request_context = context
+
+
+def request_context(*, request: Model, user: object) -> object | None:
+    """The registered context of an approval request, or None when no domain registered one."""
+    return _request_context(request=request, user=user) if _request_context is not None else None
 
 
 # --- the audit trail -----------------------------------------------------------------------------

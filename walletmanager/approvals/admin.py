@@ -9,7 +9,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, target_names
+from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, request_context, target_names
 from walletmanager.admin import target_link as named_target_link
 from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.approvals import registry, services
@@ -118,14 +118,26 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
                 "Approve",
                 service_call(_approve, target="request"),
                 f"Approved request #{obj.pk}: {obj.summary}.",
+                tone="approve",
+                note="its action runs now, in your name, with your reason.",
+                back_to_desk=True,
             ),
             Decision(
                 "reject",
                 "Reject",
                 service_call(services.approval_reject, target="request"),
                 f"Rejected request #{obj.pk}: {obj.summary}.",
+                reason_required=True,
+                tone="reject",
+                note="nothing runs; the maker sees your reason.",
+                back_to_desk=True,
             ),
         ]
+
+    def decision_context(self, request, obj: ApprovalRequest):
+        if obj.status != ApprovalRequest.Status.PENDING:
+            return None
+        return request_context(request=obj, user=request.user)
 
     @admin.display(description="Acts on")
     def target_link(self, obj: ApprovalRequest) -> str:

@@ -28,7 +28,6 @@ from walletmanager.admin import (
 from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ServiceFormAdminMixin
 
-
 # The permissions of the wallet and balance buttons on a user's page, by name: users imports neither app.
 WALLET_BLOCK_PERMISSION = "wallets.block_wallet"
 FREEZE_PERMISSION = "balances.freeze_balance"

@@ -29,7 +29,6 @@ from walletmanager.money import format_number
 from wallets import services
 from wallets.models import Wallet
 
-
 # The permission of the balance's buttons, by name: wallets never imports balances.
 FREEZE_PERMISSION = "balances.freeze_balance"
 

@@ -1,7 +1,8 @@
 """The operators' admin in a real browser: Playwright for Python driving Debian's Chromium.
 
 Each test logs in through the login form of a live server (a thread serving this test database) and
-does what an operator does all day. Screenshots of the main pages land in ``docs/screenshots/``.
+does what an operator does all day. The README's screenshots (``docs/screenshots/``) are taken only on
+request: ``WALLETMANAGER_SCREENSHOTS=1 make test PYTEST_ARGS=walletmanager/tests/test_browser.py``.
 Without ``/usr/bin/chromium`` (package ``chromium``) the tests are skipped with the reason printed;
 CI (``.ci/run``) installs it first, so there they always run. Never ``playwright install``: the
 browser is the system's.
@@ -159,6 +160,10 @@ def operator_page(browser, live_server, demo_data):
 
 
 def screenshot(page, name: str) -> None:
+    """The README's picture of ``page``, retaken only when asked for (WALLETMANAGER_SCREENSHOTS=1): a
+    test run leaves the checkout as it found it."""
+    if os.environ.get("WALLETMANAGER_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
@@ -398,3 +403,133 @@ def test_ten_wrong_passwords_lock_an_operator_with_a_clear_message(browser, live
     assert (
         AuditEvent.objects.filter(action="user.account_locked", target_id=str(operator.pk), ip="127.0.0.1").count() == 1
     )
+
+
+# --- the operators' second pass (issue 24): every action where the operator stands, at 1 280 px ---------
+
+
+class Clicks:
+    """Counts what the operator clicks (typing is not a click), so a path's length is asserted, not guessed."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.count = 0
+
+    def click(self, selector: str) -> None:
+        self.count += 1
+        self.page.click(selector)
+
+
+def test_support_blocks_a_client_from_their_page_in_three_clicks(operator_page, live_server):
+    client = User.objects.get(email=CLIENT_EMAIL)
+    page = operator_page(SUPPORT)
+    clicks = Clicks(page)
+
+    page.fill("#global-search-input", CLIENT_EMAIL)
+    page.press("#global-search-input", "Enter")  # the header search jumps to the one exact match
+    page.wait_for_url(f"{live_server.url}/admin/users/user/{client.pk}/change/")
+    # The client's wallets and what each may spend, without scrolling.
+    from playwright.sync_api import expect
+
+    expect(page.locator("#wallets-panel")).to_be_in_viewport()
+    # Block asks for the reason first: the browser refuses to send it empty.
+    clicks.click("#decide-block")
+    assert page.evaluate("document.querySelector('#id_decision_reason').validity.valueMissing")
+    client.refresh_from_db()
+    assert client.status == User.Status.ACTIVE
+    page.fill("#id_decision_reason", "Card fraud reported by the issuer")
+    clicks.click("#decide-block")
+    page.wait_for_selector("ul.messagelist")
+
+    assert f"Blocked {CLIENT_EMAIL}." in page.inner_text("ul.messagelist")
+    assert "This user is blocked" in page.inner_text(".status-banner")
+    screenshot(page, "user-blocked")
+    assert clicks.count <= 3
+    client.refresh_from_db()
+    assert client.status == User.Status.BLOCKED
+    assert AuditEvent.objects.filter(action="user.blocked", target_id=str(client.pk), actor__email=SUPPORT[0]).exists()
+
+
+def test_support_blocks_a_wallet_and_freezes_its_balance_on_the_wallet_page(operator_page, live_server):
+    from playwright.sync_api import expect
+
+    wallet = User.objects.get(email=CLIENT_EMAIL).wallets.select_related("balance").order_by("created_at").first()
+    page = operator_page(SUPPORT)
+    page.goto(f"{live_server.url}/admin/wallets/wallet/{wallet.pk}/change/")
+
+    # The balance is the first thing on the page, above the fold at 1 280 × 800.
+    expect(page.locator(".field-assets")).to_be_in_viewport()
+    screenshot(page, "wallet")
+    page.fill("#id_decision_reason", "Account takeover suspected")
+    page.click("#decide-freeze")
+    page.wait_for_selector("ul.messagelist")
+    assert f"Froze the balance of {wallet.address}." in page.inner_text("ul.messagelist")
+    assert page.url == f"{live_server.url}/admin/wallets/wallet/{wallet.pk}/change/"
+    page.fill("#id_decision_reason", "Account takeover suspected")
+    page.click("#decide-block")
+    page.wait_for_selector("#decide-unblock")
+
+    wallet.refresh_from_db()
+    wallet.balance.refresh_from_db()
+    assert (wallet.status, wallet.balance.status) == ("blocked", "frozen")
+
+
+def test_reverse_from_the_transaction_page_then_a_second_operator_approves_on_the_desk(operator_page, live_server):
+    deposit = (
+        Transaction.objects.filter(kind="deposit", status="posted", amount__lte=200, wallet__owner__email=CLIENT_EMAIL)
+        .order_by("-created_at")
+        .first()
+    )
+    maker = operator_page(FINANCE)
+    maker.goto(f"{live_server.url}/admin/transactions/transaction/{deposit.pk}/change/")
+    assert "approves it on the approvals desk" in maker.inner_text("#decision-note-reverse")
+    maker.fill("#id_decision_reason", "Duplicate deposit from the bank")
+    maker.click("#decide-reverse")
+    maker.wait_for_selector("ul.messagelist")
+    assert "Reversal requested by finance@walletmanager.test" in maker.inner_text(".status-banner.status-pending")
+    deposit.refresh_from_db()
+    assert deposit.status == Transaction.Status.POSTED  # one operator alone moves nothing
+
+    request = ApprovalRequest.objects.get(action="reverse", status="pending", target_id=str(deposit.pk))
+    checker = operator_page(FINANCE2)
+    checker.click("#desk-link")
+    row = checker.locator(f"#desk-requests tr:has(a[href='/admin/approvals/approvalrequest/{request.pk}/change/'])")
+    assert CLIENT_EMAIL in row.inner_text() and "USD" in row.inner_text()  # not "—": the desk knows what it moves
+    checker.click(f"#desk-requests a.desk-open[href='/admin/approvals/approvalrequest/{request.pk}/change/']")
+    context = checker.inner_text("#decision-context")
+    assert CLIENT_EMAIL in context and "Available now" in context
+    screenshot(checker, "approval-request")
+    checker.click("#decide-approve")
+    checker.wait_for_selector("ul.messagelist")
+    assert f"Approved request #{request.pk}" in checker.inner_text("ul.messagelist")
+
+    deposit.refresh_from_db()
+    assert deposit.status == Transaction.Status.REVERSED
+    assert reconcile().is_clean
+
+
+def test_finance_approves_a_withdrawal_on_its_page_seeing_balance_history_and_threshold(operator_page, live_server):
+    withdrawal = Transaction.objects.filter(status="pending", kind="withdrawal").order_by("created_at").first()
+    page = operator_page(FINANCE)
+    page.goto(f"{live_server.url}/admin/transactions/transaction/{withdrawal.pk}/change/")
+
+    context = page.inner_text("#decision-context")
+    assert "Available now" in context and "USD" in page.inner_text("#context-available")
+    assert "wait for Finance's approval" in page.inner_text("#context-rule")
+    assert page.locator("#context-history li").count() >= 1
+    approve, reject = page.locator("#decide-approve"), page.locator("#decide-reject")
+    # Two buttons that cannot be mistaken for each other.
+    colours = [
+        button.evaluate("b => getComputedStyle(b).backgroundColor + getComputedStyle(b).color")
+        for button in (approve, reject)
+    ]
+    assert colours[0] != colours[1]
+    screenshot(page, "withdrawal")
+    # Reject asks for its reason first.
+    reject.click()
+    assert page.evaluate("document.querySelector('#id_decision_reason').validity.valueMissing")
+    approve.click()
+    page.wait_for_url(f"{live_server.url}/admin/desk/")
+
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Transaction.Status.POSTED

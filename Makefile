@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install migrate demo db-stop clean
 
-# Development commands run with DJANGO_DEBUG on unless told otherwise: without it the app refuses to
-# start without DJANGO_SECRET_KEY, and seed_demo refuses to create the published demo logins.
-DEV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+# `make run PORT=8001` serves elsewhere.
+PORT ?= 8000
+# The development settings, written once to .env in the checkout: manage.py (walletmanager/settings.py
+# reads the file), the worker and a shell then run as `make run` does, also when typed by hand. Without
+# DJANGO_DEBUG the app refuses to start without DJANGO_SECRET_KEY, and seed_demo refuses to create the
+# published demo logins. Variables set in the environment win over the file; delete it to have it rewritten.
+DEV_SETTINGS := .env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,26 +24,35 @@ $(STAMP): requirements.txt | $(BIN)/python
 
 install: $(STAMP)
 
-migrate: install
-	$(DEV) $(BIN)/python manage.py migrate --noinput
+$(DEV_SETTINGS):
+	@printf '%s\n' \
+	  '# Development settings, written by `make run` (delete this file to have it written again).' \
+	  '# manage.py, the worker and a shell read it; a variable set in the environment wins.' \
+	  '# Never use these in production: see docs/configuration.md.' \
+	  'DJANGO_DEBUG=1' \
+	  '# The worker delivers webhooks to receivers on this machine (http://127.0.0.1:...).' \
+	  'WEBHOOK_ALLOW_PRIVATE_URLS=1' > $@
+	@echo "wrote the development settings to $@"
+
+migrate: install $(DEV_SETTINGS)
+	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(DEV) $(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo
 
 run: demo
-	$(DEV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
-	@echo "  WalletManager is starting on http://127.0.0.1:8000"
-	@echo "    admin:    http://127.0.0.1:8000/admin/"
-	@echo "    API:      http://127.0.0.1:8000/api/"
-	@echo "    API docs: http://127.0.0.1:8000/api/docs/"
+	@echo "  WalletManager is starting on http://127.0.0.1:$(PORT)"
+	@echo "    admin:    http://127.0.0.1:$(PORT)/admin/"
+	@echo "    API:      http://127.0.0.1:$(PORT)/api/"
+	@echo "    API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "    a background worker runs beside it (jobs, webhooks); Ctrl-C stops both"
 	@echo ""
 	@# One shell: the worker starts first and is stopped with the server, however the server ends.
-	@export WEBHOOK_ALLOW_PRIVATE_URLS=$${WEBHOOK_ALLOW_PRIVATE_URLS:-1}; \
-	$(DEV) $(BIN)/python manage.py procrastinate worker & worker=$$!; \
+	@$(BIN)/python manage.py procrastinate worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -53,8 +66,8 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Stop the embedded PostgreSQL that `make run` leaves running (its data stays in var/).
-db-stop: install
-	$(DEV) $(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
+db-stop: install $(DEV_SETTINGS)
+	$(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -70,10 +70,9 @@ class WalletAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
         ("Dates", {"fields": ("created_at", "updated_at")}),
         ("Activity", {"fields": ("recent_transactions", "recent_audit_events")}),
     )
-    fields = tuple(field for _, options in fieldsets for field in options["fields"])
     # Adds the (empty) form the statement field's controls submit: a form cannot nest in the change form.
     change_form_template = "admin/wallets/wallet/change_form.html"
-    readonly_fields = tuple(field for field in fields if field != "name")
+    readonly_fields = tuple(field for _, options in fieldsets for field in options["fields"] if field != "name")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner", "balance", "balance__currency")

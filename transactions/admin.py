@@ -50,6 +50,7 @@ from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
+from walletmanager.audit_words import register_target_namer
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import format_money, format_number
 from wallets.models import Wallet
@@ -162,6 +163,10 @@ def transaction_in_words(transaction: Transaction) -> str:
     """How messages name a transaction: "withdrawal 1a2b3c4d of 1,050.00 USD"."""
     amount = format_money(transaction.amount, currency=transaction.currency_id, decimals=transaction.currency.decimals)
     return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
+
+
+# The audit trail names a transaction the same way: "finance@… approved the withdrawal 3f2a1b2c of 10.00 USD".
+register_target_namer("transactions.transaction", transaction_in_words)
 
 
 @admin.register(Transaction)

@@ -30,6 +30,16 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from walletmanager.audit_words import (
+    ActorFilter,
+    DateRangeFilter,
+    action_in_words,
+    data_table,
+    event_sentence,
+    load_targets,
+    target_in_words,
+    target_type_in_words,
+)
 from walletmanager.exceptions import DomainError
 from walletmanager.models import AuditEvent
 from walletmanager.money import format_money
@@ -141,10 +151,12 @@ def _with_indexed_dates(queryset_class: type[QuerySet]) -> type[QuerySet]:
 # --- list filters that do not scan the table ----------------------------------------------------
 
 
-def indexed_values_filter(field_name: str, title: str) -> type[admin.SimpleListFilter]:
+def indexed_values_filter(
+    field_name: str, title: str, label: Callable[[str], str] | None = None
+) -> type[admin.SimpleListFilter]:
     """A list filter on ``field_name`` whose choices come from a loose index scan (one index probe per
     distinct value, recursive CTE) instead of ``SELECT DISTINCT`` over every row. ``field_name`` must
-    lead an index."""
+    lead an index. ``label`` says each stored value in words (sorted by them)."""
 
     class IndexedValuesFilter(admin.SimpleListFilter):
         parameter_name = field_name
@@ -164,7 +176,10 @@ def indexed_values_filter(field_name: str, title: str) -> type[admin.SimpleListF
                     SELECT value FROM found WHERE value IS NOT NULL
                     """
                 )
-                return [(value, value) for (value,) in cursor.fetchall()]
+                values = [value for (value,) in cursor.fetchall()]
+            if label is None:
+                return [(value, value) for value in values]
+            return sorted(((value, label(value)) for value in values), key=lambda choice: choice[1])
 
         def queryset(self, request, queryset):
             value = self.value()
@@ -526,23 +541,39 @@ def request_context(*, request: Model, user: object) -> object | None:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
-    """The audit trail: searchable and filterable, never editable or deletable by anyone."""
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: searchable and filterable (who, what, about what, when), read as sentences,
+    never editable or deletable by anyone."""
 
-    list_display = ("created_at", "action", "target_link", "actor", "reason", "ip")
+    list_display = ("when", "what_happened", "reason", "ip")
     # Choices by loose index scans (audit_action_idx, audit_target_idx): no DISTINCT over the whole trail.
-    list_filter = (indexed_values_filter("action", "action"), indexed_values_filter("target_type", "target type"))
+    list_filter = (
+        ActorFilter,
+        DateRangeFilter,
+        indexed_values_filter("action", "what happened", label=action_in_words),
+        indexed_values_filter("target_type", "about", label=target_type_in_words),
+    )
     search_fields = ("=target_id", "actor__email", "reason", "action")
     search_help_text = (
         "An object's id, or several as type:id (users.user:7 wallets.wallet:…); an operator's email, an action "
         "or words of a reason."
     )
-    date_hierarchy = "created_at"
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
     show_full_result_count = False
-    fields = ("created_at", "action", "target_link", "target_type", "target_id", "actor", "reason", "data", "ip")
+    fields = (
+        "created_at",
+        "what_happened",
+        "actor",
+        "reason",
+        "data_table",
+        "ip",
+        "action",
+        "target_type",
+        "target_id",
+    )
     readonly_fields = fields
+    Media = ListColumnsMedia
 
     # Every money movement writes an event: the trail grows like the ledger, so never count it row by row.
     paginator = EstimatedCountPaginator
@@ -560,26 +591,52 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_changelist_instance(self, request):
-        # Name the targets of the page's events in a few queries (one per kind), not one per row.
+        # Load the page's targets in a few queries (one per kind), not one per row.
         changelist = super().get_changelist_instance(request)
-        names = audit_target_names(changelist.result_list)
+        targets = load_targets(changelist.result_list)
         for event in changelist.result_list:
-            event.target_names = names
+            event.target_obj = targets.get((event.target_type, event.target_id))
         return changelist
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The page's title and breadcrumb say what happened to whom, not "wallet.blocked wallets.wallet:<uuid>".
         event = self.get_object(request, unquote(object_id))
         if event is not None:
-            name = audit_target_names([event]).get((event.target_type, event.target_id))
-            about = name or f"{event.target_type} {event.target_id}".strip()
-            extra_context = {**(extra_context or {}), "subtitle": f"{event.action} — {about}"}
+            event_target = load_targets([event]).get((event.target_type, event.target_id))
+            extra_context = {**(extra_context or {}), "subtitle": event_sentence(event, event_target)}
         return super().change_view(request, object_id, form_url, extra_context=extra_context)
 
-    @admin.display(description="About", ordering="target_type")
-    def target_link(self, event: AuditEvent) -> str:
-        names = getattr(event, "target_names", None)
-        return audit_target_link(event, names if names is not None else audit_target_names([event]))
+    def _target(self, event: AuditEvent):
+        if not hasattr(event, "target_obj"):
+            event.target_obj = load_targets([event]).get((event.target_type, event.target_id))
+        return event.target_obj
+
+    @admin.display(description="When (UTC)", ordering="created_at")
+    def when(self, event: AuditEvent) -> str:
+        return format_html(
+            '<span class="moment" title="{}">{}</span>',
+            event.created_at.astimezone(UTC).isoformat(),
+            event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: AuditEvent) -> str:
+        """The sentence, its object linked to its page."""
+        obj = self._target(event)
+        text = event_sentence(event, obj)
+        words = target_in_words(event.target_type, event.target_id, obj)
+        url = admin_change_url(event.target_type, event.target_id) if obj is not None else None
+        before, found, after = text.partition(words) if url else (text, "", "")
+        if not found:
+            capital = words[:1].upper() + words[1:]
+            before, found, after = text.partition(capital) if url else (text, "", "")
+        if not found:
+            return format_html("{}", text)
+        return format_html('{}<a href="{}">{}</a>{}', before, url, found, after)
+
+    @admin.display(description="Data")
+    def data_table(self, event: AuditEvent) -> str:
+        return data_table(event.data)
 
     def has_add_permission(self, request):
         return False

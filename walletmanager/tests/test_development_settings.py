@@ -17,7 +17,8 @@ from walletmanager.testing.database import database_env
 CHECKOUT = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
     "from django.conf import settings; import os; "
-    "print(settings.DEBUG, os.environ.get('WEBHOOK_ALLOW_PRIVATE_URLS'), settings.SECRET_KEY.startswith('django-insecure'))"
+    "print(settings.DEBUG, os.environ.get('WEBHOOK_ALLOW_PRIVATE_URLS'), "
+    "settings.SECRET_KEY.startswith('django-insecure'))"
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,11 @@ def test_make_run_writes_the_development_settings_that_manage_py_then_reads(tmp_
     done = manage("shell", "-c", PRINT_SETTINGS, env_file=env_file)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1].split() == ["True", "1", "True"]  # debug, local webhooks for the worker, the dev key
+    assert done.stdout.splitlines()[-1].split() == [
+        "True",
+        "1",
+        "True",
+    ]  # debug, local webhooks for the worker, the dev key
 
 
 def test_reconcile_runs_as_typed_once_the_settings_are_written(tmp_path):

@@ -60,7 +60,8 @@ def test_an_approval_reads_as_a_sentence_with_the_money(client, operators):
     page = client.get(TRAIL).content.decode()
 
     url = reverse("admin:transactions_transaction_change", args=[withdrawal.pk])
-    assert f'{finance.email} approved <a href="{url}">the withdrawal {str(withdrawal.pk)[:8]} of 1,050.00 USD</a>' in page
+    short = str(withdrawal.pk)[:8]
+    assert f'{finance.email} approved <a href="{url}">the withdrawal {short} of 1,050.00 USD</a>' in page
     assert f"{wallet.owner.email} requested" in text_of(client.get(TRAIL))
     assert "withdrawal.approved" not in text_of(client.get(TRAIL))  # no code words in the list
 

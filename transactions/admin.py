@@ -27,6 +27,7 @@ from transactions import deposits, pricing, services
 from transactions.csv_export import csv_lines, transaction_csv_rows
 from transactions.desk import desk_item_for_request, desk_item_for_transaction
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
+from transactions.operator_search import SHORT_ID, id_range
 from walletmanager.admin import (
     PANEL_ROWS,
     SHORT_ID_LENGTH,
@@ -176,7 +177,10 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     date_hierarchy = "created_at"
     # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
     search_fields = ("=id", "=wallet__address", "=wallet__owner__email")
-    search_help_text = "A transaction id, a wallet address (either side) or an owner's email."
+    search_help_text = (
+        "A transaction id or its first eight characters, a deposit's reference (WM-…), a wallet address (either "
+        "side) or an owner's email."
+    )
     list_select_related = ("wallet", "wallet__owner", "currency")
     raw_id_fields = ("wallet", "to_wallet", "reverses", "created_by")
     show_full_result_count = False
@@ -246,6 +250,10 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
             return queryset.filter(pk=uuid.UUID(term)), False
         except ValueError:
             pass
+        if SHORT_ID.fullmatch(term.lower()):  # the id as this list shows it: a range of the primary key's index
+            return queryset.filter(pk__range=id_range(term.lower())), False
+        if term.upper().startswith("WM-"):  # a deposit's reference, as the client quotes it
+            return queryset.filter(reference=term.upper()), False
         if "@" in term:
             wallets = Wallet.objects.filter(owner__email=term.lower())
         else:
@@ -688,6 +696,8 @@ class FeeRuleForm(forms.ModelForm):
     class Meta:
         model = FeeRule
         fields = pricing.FEE_RULE_FIELDS
+        labels = {"percent_bps": "Percentage (in hundredths of a percent)"}
+        help_texts = {"percent_bps": "50 = 0.5 %, 100 = 1 %."}
 
 
 @admin.register(FeeRule)
@@ -696,7 +706,7 @@ class FeeRuleAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = (
         "kind",
         "currency_or_any",
-        "percent_bps",
+        "percentage",
         "money_flat",
         "money_min_fee",
         "money_max_fee",
@@ -715,6 +725,11 @@ class FeeRuleAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         if rule.currency_id is None:  # a rule for any currency: its amounts are in the transaction's currency
             return format_html('<span class="money">{} (any currency)</span>', format_number(amount, grouped=True))
         return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Percentage", ordering="percent_bps")
+    def percentage(self, rule: FeeRule) -> str:
+        """Basis points as operators say them: 50 → "0.5 %"."""
+        return f"{format_number(Decimal(rule.percent_bps) / 100)} %"
 
     @admin.display(description="Currency", ordering="currency")
     def currency_or_any(self, rule: FeeRule) -> str:

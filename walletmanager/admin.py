@@ -646,3 +646,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Background jobs in operators' words: replaces Procrastinate's own admin, registered before this module.
+from walletmanager import jobs_admin  # noqa: E402, F401

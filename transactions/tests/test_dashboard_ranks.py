@@ -121,3 +121,19 @@ def test_the_transactions_list_finds_the_short_id_it_shows_and_a_reference(clien
 
     assert f'value="{paid.pk}"' in by_short_id and f'value="{waiting.pk}"' not in by_short_id
     assert f'value="{waiting.pk}"' in by_reference and f'value="{paid.pk}"' not in by_reference
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_background_jobs_read_in_words(client):
+    finance = StaffFactory(groups=["Finance"])
+    verified_staff_login(client, finance)
+    client.post(reverse("operator_reconcile"))
+    superuser = StaffFactory(is_superuser=True)
+    verified_staff_login(client, superuser)
+
+    page = squeezed(client.get("/admin/procrastinate/procrastinatejob/"))
+
+    assert "Check the ledger (reconcile)" in page and ".reconcile_nightly" not in page
+    assert re.search(r"due at \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    assert "Todo" in page and "🗓" not in page
+    assert "By lock" not in page and "By queueing lock" not in page

@@ -18,6 +18,7 @@ from walletmanager.admin import (
     money_column,
     owner_link,
     recent_audit_events_html,
+    short_wallet_link,
     wallet_link,
 )
 from walletmanager.admin_actions import reason_action, service_call
@@ -47,7 +48,7 @@ class AssetInline(AssetMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Balance)
 class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
-    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen_at", "created_at")
+    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen", "created")
     list_filter = ("kind", "status", "currency")
     search_fields = ("wallet__address", "wallet__owner__email", "=wallet__id")
     list_select_related = ("wallet__owner", "currency")
@@ -65,6 +66,9 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     )
     inlines = [AssetInline]
     actions = ["freeze_balances", "unfreeze_balances"]
+
+    frozen = moment_column("frozen_at", description="Frozen (UTC)")
+    created = moment_column("created_at", description="Created (UTC)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("wallet__owner", "currency")
@@ -189,7 +193,7 @@ class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Wallet", ordering="balance__wallet__address")
     def wallet_link(self, asset: BalanceAsset) -> str:
-        return wallet_link(asset.balance.wallet)
+        return short_wallet_link(asset.balance.wallet)
 
     @admin.display(description="Owner", ordering="balance__wallet__owner__email")
     def owner_link(self, asset: BalanceAsset) -> str:

@@ -45,6 +45,7 @@ from walletmanager.admin import (
     recent_audit_events_html,
     register_request_context,
     register_wallet_activity_panel,
+    short_wallet_link,
     shortened_id,
 )
 from walletmanager.admin_actions import reason_action, service_call
@@ -409,7 +410,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, transaction: Transaction) -> str:
-        return link(reverse("admin:wallets_wallet_change", args=[transaction.wallet_id]), transaction.wallet.address)
+        return short_wallet_link(transaction.wallet)
 
     @admin.display(description="Owner")
     def owner_link(self, transaction: Transaction) -> str:

@@ -21,6 +21,7 @@ from walletmanager.admin import (
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    moment_column,
     money,
     recent_audit_events_html,
     wallet_activity_html,
@@ -80,16 +81,7 @@ class RoleFilter(admin.SimpleListFilter):
 class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = (
-        "email",
-        "first_name",
-        "last_name",
-        "role_column",
-        "status_column",
-        "is_superuser",
-        "date_joined",
-        "last_login",
-    )
+    list_display = ("email", "name", "role_column", "status_column", "is_superuser", "joined", "last_seen")
     list_filter = (RoleFilter, "status", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
@@ -210,6 +202,13 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
         if selectors.user_is_enrolled_in_totp(user=user):
             return "Authenticator enrolled (re-enrol with manage.py staff_totp, or on the operator's Two-factor page)"
         return "Not enrolled: this operator cannot log in until `manage.py staff_totp <email>` enrols them"
+
+    joined = moment_column("date_joined", description="Joined (UTC)")
+    last_seen = moment_column("last_login", description="Last login (UTC)")
+
+    @admin.display(description="Name", ordering="last_name")
+    def name(self, user: User) -> str:
+        return f"{user.first_name} {user.last_name}".strip() or "—"
 
     @admin.display(description="Role", ordering="role")
     def role_column(self, user: User) -> str:

@@ -559,3 +559,52 @@ def test_yesterday_s_actions_of_one_operator_in_three_clicks(operator_page, live
     assert "finance@walletmanager.test asked for" in page.inner_text("#result_list")  # seed_demo's requests
     expect(page.locator("#result_list th.column-ip")).to_be_in_viewport(ratio=1)
     screenshot(page, "audit-trail")
+
+
+ADMIN = ("admin@walletmanager.test", "demo-admin-password")
+# Overflowing list boxes, as {url: (table width, box width)}: a table wider than its box is cut off.
+OVERFLOW_JS = """() => {
+    const box = document.querySelector('#changelist .results') || document.querySelector('#content-main');
+    const table = document.querySelector('#result_list') || box;
+    return [table.scrollWidth, box.clientWidth, document.documentElement.scrollWidth, window.innerWidth];
+}"""
+
+
+def overflowing(page, live_server, paths: list[str]) -> dict[str, tuple[int, ...]]:
+    found = {}
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        table, box, document, window = page.evaluate(OVERFLOW_JS)
+        if table > box + 1 or document > window + 1:
+            found[path] = (table, box, document, window)
+    return found
+
+
+@pytest.mark.parametrize("viewport", [VIEWPORT, WIDE], ids=["1280", "1440"])
+def test_no_list_or_object_page_is_cut_off(operator_page, live_server, viewport):
+    page = operator_page(ADMIN, viewport=viewport)
+    changelists = sorted(
+        set(
+            page.eval_on_selector_all(
+                "#content-main table a[href$='/']:not([href$='/add/'])",
+                "links => links.map(a => a.getAttribute('href'))",
+            )
+        )
+    )
+    assert len(changelists) >= 12
+    wallet = User.objects.get(email=CLIENT_EMAIL).wallets.order_by("created_at").first()
+    withdrawal = Transaction.objects.filter(status="pending", kind="withdrawal").first()
+    request = ApprovalRequest.objects.filter(status="pending").first()
+    event = AuditEvent.objects.order_by("-id").first()
+    object_pages = [
+        f"/admin/users/user/{wallet.owner_id}/change/",
+        f"/admin/wallets/wallet/{wallet.pk}/change/",
+        f"/admin/balances/balance/{wallet.balance.pk}/change/",
+        f"/admin/transactions/transaction/{withdrawal.pk}/change/",
+        f"/admin/approvals/approvalrequest/{request.pk}/change/",
+        f"/admin/walletmanager/auditevent/{event.pk}/change/",
+        "/admin/desk/",
+        "/admin/",
+    ]
+
+    assert overflowing(page, live_server, changelists + object_pages) == {}

@@ -203,7 +203,8 @@ def test_support_finds_a_client_blocks_them_with_a_reason_and_sees_the_audit_eve
     page.click("text=All audit events →")
     page.wait_for_selector("#result_list")
     trail = page.inner_text("#result_list")
-    assert "user.blocked" in trail and "Card fraud reported by the issuer" in trail
+    assert f"support@walletmanager.test blocked the user {CLIENT_EMAIL}" in trail
+    assert "Card fraud reported by the issuer" in trail
     screenshot(page, "audit-trail")
 
     client = User.objects.get(email=CLIENT_EMAIL)

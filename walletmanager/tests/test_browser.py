@@ -609,3 +609,6 @@ def test_no_list_or_object_page_is_cut_off(operator_page, live_server, viewport)
     ]
 
     assert overflowing(page, live_server, changelists + object_pages) == {}
+    # The header's links stay on one line.
+    page.goto(f"{live_server.url}/admin/")
+    assert page.evaluate("document.querySelector('#user-tools').getBoundingClientRect().height") < 30

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # First, so every audit event of the request (a staff session timing out included) has the client IP.
     "walletmanager.middleware.AuditContextMiddleware",
+    # A 404 under /api/ is JSON in every mode (DEBUG's HTML page would reach API clients).
+    "walletmanager.middleware.ApiNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -276,6 +278,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "walletmanager.api.schema.any_of_without_discriminator",
+        "walletmanager.api.schema.named_enum_values",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "wallets.models.Wallet.Status",

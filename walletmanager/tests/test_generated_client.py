@@ -13,6 +13,7 @@ import pkgutil
 import subprocess
 import sys
 from decimal import Decimal
+from enum import Enum
 from uuid import UUID
 
 import httpx
@@ -86,6 +87,17 @@ def test_every_generated_module_imports(generated):
 
     assert len(modules) > 50
     assert broken == {}
+    # The transaction list's orderings are named, not VALUE_0 / VALUE_1.
+    models = importlib.import_module(f"{PACKAGE}.models")
+    enums = [enum for name in dir(models) if isinstance(enum := getattr(models, name), type) and issubclass(enum, Enum)]
+    orderings = [enum for enum in enums if "-amount" in {member.value for member in enum}]
+    assert orderings, "no enum holds -amount"
+    assert {member.name: member.value for member in orderings[0]} == {
+        "AMOUNT": "amount",
+        "AMOUNT_DESCENDING": "-amount",
+        "CREATED_AT": "created_at",
+        "CREATED_AT_DESCENDING": "-created_at",
+    }
 
 
 def test_register_login_open_a_wallet_deposit_withdraw_list_and_read_with_the_generated_client(generated, live_server):

@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from uuid import UUID
@@ -199,3 +200,21 @@ def flow_as_user(models, wallets, transactions, user, live_server) -> None:
     balance = importlib.import_module(f"{wallets.__name__}.wallets_retrieve").sync(client=user, id=wallet.id).balance
     (asset,) = balance.assets
     assert (asset.currency, Decimal(asset.posted), Decimal(asset.available)) == ("USD", Decimal("100"), Decimal("100"))
+
+    # The statement as files: the generated client hands back their bytes instead of parsing JSON.
+    download = importlib.import_module(f"{wallets.__name__}.wallets_statement_download_retrieve")
+    today = date.today().isoformat()
+    formats = models.WalletsStatementDownloadRetrieveFormat
+    files = {
+        file_format.value: download.sync_detailed(
+            client=user, id=wallet.id, currency="USD", from_=today, format_=file_format
+        )
+        for file_format in formats
+    }
+    for file_format, response in files.items():
+        assert response.status_code == 200, response.content
+        assert f'.{file_format}"' in response.headers["content-disposition"]
+        assert response.parsed.payload.read() == response.content
+    csv_lines = files["csv"].content.decode().splitlines()
+    assert len(csv_lines) == 3 and "120.00" in csv_lines[1] and "-20.00" in csv_lines[2]  # header, deposit, withdrawal
+    assert files["pdf"].content.startswith(b"%PDF")

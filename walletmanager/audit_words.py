@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -178,7 +179,7 @@ class ActorFilter(admin.SimpleListFilter):
     parameter_name = "actor"
 
     def lookups(self, request, model_admin):
-        user_model = apps.get_model("users", "User")
+        user_model = get_user_model()
         operators = user_model.objects.filter(role="admin", is_system=False).order_by("email")
         return [
             *((str(pk), email) for pk, email in operators.values_list("pk", "email")),

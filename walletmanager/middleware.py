@@ -29,5 +29,10 @@ class ApiNotFoundMiddleware:
 
         response = self.get_response(request)
         if response.status_code == 404 and request.path.startswith(API_PREFIX) and not isinstance(response, Response):
-            return not_found(request)
+            answer = not_found(request)
+            # Keep what the other middleware said (the Content-Security-Policy, the security headers).
+            for header, value in response.items():
+                if header.lower() not in ("content-type", "content-length"):
+                    answer[header] = value
+            return answer
         return response

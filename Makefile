@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install migrate demo db-stop clean
 
-# Development commands run with DJANGO_DEBUG on unless told otherwise: without it the app refuses to
-# start without DJANGO_SECRET_KEY, and seed_demo refuses to create the published demo logins.
-DEV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+# `make run PORT=8001` serves elsewhere.
+PORT ?= 8000
+# The development settings, written once to .env in the checkout: manage.py (walletmanager/settings.py
+# reads the file), the worker and a shell then run as `make run` does, also when typed by hand. Without
+# DJANGO_DEBUG the app refuses to start without DJANGO_SECRET_KEY, and seed_demo refuses to create the
+# published demo logins. Variables set in the environment win over the file; delete it to have it rewritten.
+DEV_SETTINGS := .env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,17 +24,24 @@ $(STAMP): requirements.txt | $(BIN)/python
 
 install: $(STAMP)
 
-migrate: install
-	$(DEV) $(BIN)/python manage.py migrate --noinput
+$(DEV_SETTINGS):
+	@printf '%s\n' \
+	  '# Development settings, written by `make run` (delete this file to have it written again).' \
+	  '# manage.py, the worker and a shell read it; a variable set in the environment wins.' \
+	  '# Never use these in production: see docs/configuration.md.' \
+	  'DJANGO_DEBUG=1' \
+	  '# The worker delivers webhooks to receivers on this machine (http://127.0.0.1:...).' \
+	  'WEBHOOK_ALLOW_PRIVATE_URLS=1' > $@
+	@echo "wrote the development settings to $@"
+
+migrate: install $(DEV_SETTINGS)
+	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(DEV) $(BIN)/python manage.py seed_demo
-
-# `make run PORT=8001` serves on another port (e.g. beside another checkout's `make run`).
-PORT ?= 8000
+	$(BIN)/python manage.py seed_demo
 
 run: demo
-	$(DEV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
 	@echo "  WalletManager is starting on http://127.0.0.1:$(PORT)"
 	@echo "    admin:    http://127.0.0.1:$(PORT)/admin/"
@@ -41,15 +52,14 @@ run: demo
 	@# One shell: the worker starts first and is stopped with the server, however the server ends. The
 	@# worker rides out database restarts itself (manage.py worker); the loop around it starts a new one
 	@# two seconds after it died anyway (killed, out of memory, gave up: any status but 0, which means
-	@# it was asked to stop), as systemd's Restart=always does.
-	@export WEBHOOK_ALLOW_PRIVATE_URLS=$${WEBHOOK_ALLOW_PRIVATE_URLS:-1}; \
-	( trap 'kill -TERM $$child 2>/dev/null; wait $$child; exit 0' TERM; \
+	@# it was asked to stop), as systemd's Restart=always does. Both read the development settings in .env.
+	@( trap 'kill -TERM $$child 2>/dev/null; wait $$child; exit 0' TERM; \
 	  while :; do \
-	    $(DEV) $(BIN)/python manage.py worker & child=$$!; wait $$child && break; \
+	    $(BIN)/python manage.py worker & child=$$!; wait $$child && break; \
 	    echo "  the background worker died (exit status $$?); starting a new one in 2 s" >&2; sleep 2; \
 	  done ) & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -63,8 +73,8 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Stop the embedded PostgreSQL that `make run` leaves running (its data stays in var/).
-db-stop: install
-	$(DEV) $(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
+db-stop: install $(DEV_SETTINGS)
+	$(BIN)/python -c "from pathlib import Path; from walletmanager import embedded_postgres as e; print('stopped' if e.stop(Path('var/pgdata')) else 'not running')"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -8,6 +8,7 @@ from django.contrib import admin
 from balances import selectors, services
 from balances.models import Balance, BalanceAsset, Currency
 from walletmanager.admin import (
+    Decision,
     ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
@@ -17,9 +18,10 @@ from walletmanager.admin import (
     money_column,
     owner_link,
     recent_audit_events_html,
+    short_wallet_link,
     wallet_link,
 )
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 
 
@@ -46,7 +48,7 @@ class AssetInline(AssetMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Balance)
 class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
-    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen_at", "created_at")
+    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen", "created")
     list_filter = ("kind", "status", "currency")
     search_fields = ("wallet__address", "wallet__owner__email", "=wallet__id")
     list_select_related = ("wallet__owner", "currency")
@@ -64,6 +66,9 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     )
     inlines = [AssetInline]
     actions = ["freeze_balances", "unfreeze_balances"]
+
+    frozen = moment_column("frozen_at", description="Frozen (UTC)")
+    created = moment_column("created_at", description="Created (UTC)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("wallet__owner", "currency")
@@ -87,6 +92,33 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
                 )
             )
         return banners
+
+    def decisions(self, request, balance: Balance) -> list[Decision]:
+        """Freeze / unfreeze on the balance's page; the wallet's and the user's pages post here too."""
+        if not self.has_freeze_balance_permission(request):
+            return []
+        if balance.status == Balance.Status.ACTIVE:
+            return [
+                Decision(
+                    "freeze",
+                    "Freeze balance",
+                    service_call(services.balance_freeze, target="balance"),
+                    f"Froze the balance of {balance.wallet.address}.",
+                    reason_required=True,
+                    tone="danger",
+                    note="money still comes in; nothing goes out until it is unfrozen.",
+                )
+            ]
+        if balance.status == Balance.Status.FROZEN:
+            return [
+                Decision(
+                    "unfreeze",
+                    "Unfreeze balance",
+                    service_call(services.balance_unfreeze, target="balance"),
+                    f"Unfroze the balance of {balance.wallet.address}.",
+                )
+            ]
+        return []
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, balance: Balance) -> str:
@@ -161,7 +193,7 @@ class BalanceAssetAdmin(AssetMoneyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Wallet", ordering="balance__wallet__address")
     def wallet_link(self, asset: BalanceAsset) -> str:
-        return wallet_link(asset.balance.wallet)
+        return short_wallet_link(asset.balance.wallet)
 
     @admin.display(description="Owner", ordering="balance__wallet__owner__email")
     def owner_link(self, asset: BalanceAsset) -> str:

@@ -27,7 +27,9 @@ from django.utils.html import format_html, format_html_join
 from balances.models import Currency
 from transactions import deposits, pricing, reversals, services
 from transactions.csv_export import transaction_csv_rows
+from transactions.desk import desk_item_for_request, desk_item_for_transaction
 from transactions.models import Entry, ExchangeRate, FeeRule, ReconciliationRun, Transaction
+from transactions.operator_search import SHORT_ID, id_range
 from walletmanager.admin import (
     PANEL_ROWS,
     SHORT_ID_LENGTH,
@@ -44,13 +46,16 @@ from walletmanager.admin import (
     money,
     money_column,
     recent_audit_events_html,
+    register_request_context,
     register_wallet_activity_panel,
+    short_wallet_link,
     shortened_id,
 )
 from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ReadOnlyAdminMixin, ServiceFormAdminMixin
 from walletmanager.approvals.models import ApprovalRequest
 from walletmanager.approvals.services import approval_request
+from walletmanager.audit_words import register_target_namer
 from walletmanager.csv_download import csv_lines
 from walletmanager.exceptions import DomainError, ValidationFailed
 from walletmanager.money import format_money, format_number
@@ -118,6 +123,8 @@ def recent_transactions_html(wallet_ids: list[object], *, search: str) -> str:
 
 # The user and wallet pages show this panel without importing the ledger.
 register_wallet_activity_panel(recent_transactions_html)
+# An approval request's page shows what the desk shows about it.
+register_request_context(desk_item_for_request)
 
 
 # --- transactions --------------------------------------------------------------------------------
@@ -141,6 +148,21 @@ _approve_withdrawal = service_call(services.transaction_approve, target="transac
 _reject_withdrawal = service_call(services.transaction_reject, target="transaction")
 _confirm_deposit = service_call(deposits.deposit_confirm, target="transaction")
 _reject_deposit = service_call(deposits.deposit_reject, target="transaction")
+_request_reversal = service_call(approval_request, target="transaction", action="reverse")
+
+
+def pending_reversal(transaction: Transaction) -> ApprovalRequest | None:
+    """The reversal of ``transaction`` asked for and not decided yet, if any."""
+    return (
+        ApprovalRequest.objects.filter(
+            action="reverse",
+            status=ApprovalRequest.Status.PENDING,
+            target_type="transactions.transaction",
+            target_id=str(transaction.pk),
+        )
+        .select_related("requested_by")
+        .first()
+    )
 
 
 def _confirmed_in_words(result: Transaction | ApprovalRequest, *, what: str) -> str:
@@ -160,6 +182,10 @@ def transaction_in_words(transaction: Transaction) -> str:
     return f"{transaction.get_kind_display().lower()} {str(transaction.pk)[:SHORT_ID_LENGTH]} of {amount}"
 
 
+# The audit trail names a transaction the same way: "finance@… approved the withdrawal 3f2a1b2c of 10.00 USD".
+register_target_namer("transactions.transaction", transaction_in_words)
+
+
 @admin.register(Transaction)
 class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("short_id", "created", "kind", "status", "wallet_link", "owner_link", "money_amount", "money_fee")
@@ -167,7 +193,10 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
     date_hierarchy = "created_at"
     # Declared for the search box; get_search_results turns each kind of term into an indexed lookup.
     search_fields = ("=id", "=wallet__address", "=wallet__owner__email")
-    search_help_text = "A transaction id, a wallet address (either side) or an owner's email."
+    search_help_text = (
+        "A transaction id or its first eight characters, a deposit's reference (WM-…), a wallet address (either "
+        "side) or an owner's email."
+    )
     list_select_related = ("wallet", "wallet__owner", "currency")
     raw_id_fields = ("wallet", "to_wallet", "reverses", "created_by")
     show_full_result_count = False
@@ -236,13 +265,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             return None
-        return (
+        obj = (
             self.get_queryset(request)
             .select_related(
                 "wallet__owner", "currency", "to_wallet__owner", "to_currency", "created_by", "reverses", "reversed_by"
             )
             .get(pk=obj.pk)
         )
+        reversal = pending_reversal(obj) if obj.status == Transaction.Status.POSTED else None
+        if reversal is not None:
+            obj.pending_reversal = reversal
+        return obj
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -252,6 +285,10 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
             return queryset.filter(pk=uuid.UUID(term)), False
         except ValueError:
             pass
+        if SHORT_ID.fullmatch(term.lower()):  # the id as this list shows it: a range of the primary key's index
+            return queryset.filter(pk__range=id_range(term.lower())), False
+        if term.upper().startswith("WM-"):  # a deposit's reference, as the client quotes it
+            return queryset.filter(reference=term.upper()), False
         if "@" in term:
             wallets = Wallet.objects.filter(owner__email=term.lower())
         else:
@@ -279,6 +316,17 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                     level="pending",
                 )
             ]
+        reversal = getattr(transaction, "pending_reversal", None)
+        if reversal is not None:
+            return [
+                StatusBanner(
+                    f"Reversal requested by {reversal.requested_by.email} (request #{reversal.pk}): it waits for a "
+                    "second operator on the approvals desk; until then this transaction stays posted.",
+                    reason=reversal.reason,
+                    since=reversal.created_at,
+                    level="pending",
+                )
+            ]
         if transaction.status == Transaction.Status.REVERSED:
             return [
                 StatusBanner(
@@ -288,15 +336,51 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
         return []
 
     def decisions(self, request, transaction: Transaction) -> list[Decision]:
-        """Approve / reject a pending withdrawal, confirm / reject a pending deposit: the services of the
-        changelist's actions and of the API, behind the same permissions."""
+        """Approve / reject a pending withdrawal, confirm / reject a pending deposit, ask for the reversal
+        of a posted one: the services of the changelist's actions and of the API, behind the same
+        permissions."""
+        what = transaction_in_words(transaction)
+        if transaction.status == Transaction.Status.POSTED:
+            reversible = transaction.kind != Transaction.Kind.REVERSAL and not hasattr(transaction, "pending_reversal")
+            if reversible and self.has_reverse_transaction_permission(request):
+                return [
+                    Decision(
+                        "reverse",
+                        "Request reversal",
+                        _request_reversal,
+                        f"Requested the reversal of the {what}: another operator with the same permission "
+                        "approves it on the approvals desk.",
+                        reason_required=True,
+                        tone="danger",
+                        note="nothing moves yet. A second operator with the reverse permission approves it on the "
+                        "approvals desk; the reversal then posts the opposite entries and this transaction reads "
+                        "reversed.",
+                    )
+                ]
+            return []
         if transaction.status != Transaction.Status.PENDING:
             return []
-        what = transaction_in_words(transaction)
         if transaction.kind == Transaction.Kind.WITHDRAWAL and self.has_approve_withdrawal_permission(request):
             return [
-                Decision("approve", "Approve", _approve_withdrawal, f"Approved the {what}: it is posted."),
-                Decision("reject", "Reject", _reject_withdrawal, f"Rejected the {what}; its hold is released."),
+                Decision(
+                    "approve",
+                    "Approve",
+                    _approve_withdrawal,
+                    f"Approved the {what}: it is posted.",
+                    tone="approve",
+                    note="the held amount and fee leave the wallet now.",
+                    back_to_desk=True,
+                ),
+                Decision(
+                    "reject",
+                    "Reject",
+                    _reject_withdrawal,
+                    f"Rejected the {what}; its hold is released.",
+                    reason_required=True,
+                    tone="reject",
+                    note="the hold is released; the client sees the withdrawal rejected.",
+                    back_to_desk=True,
+                ),
             ]
         if transaction.kind == Transaction.Kind.DEPOSIT and self.has_confirm_deposit_permission(request):
             return [
@@ -305,6 +389,8 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                     "Confirm (the money arrived)",
                     _confirm_deposit,
                     functools.partial(_confirmed_in_words, what=what),
+                    tone="approve",
+                    back_to_desk=True,
                     inputs=(
                         DecisionInput(
                             "received_amount",
@@ -313,16 +399,35 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
                         ),
                     ),
                 ),
-                Decision("reject", "Reject (the money did not arrive)", _reject_deposit, f"Rejected the {what}."),
+                Decision(
+                    "reject",
+                    "Reject (the money did not arrive)",
+                    _reject_deposit,
+                    f"Rejected the {what}.",
+                    reason_required=True,
+                    tone="reject",
+                    back_to_desk=True,
+                ),
             ]
         return []
 
     def decision_refusal(self, request, transaction: Transaction) -> str:
-        if transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == request.user.pk:
+        if (
+            transaction.kind == Transaction.Kind.DEPOSIT
+            and transaction.status == Transaction.Status.PENDING
+            and transaction.created_by_id == request.user.pk
+        ):
             return "You recorded this deposit; another operator must confirm or reject it."
-        if transaction.wallet.owner_id == request.user.pk:
+        if transaction.wallet.owner_id == request.user.pk or (
+            transaction.to_wallet_id and transaction.to_wallet.owner_id == request.user.pk
+        ):
             return "It is your own wallet; another operator must decide."
         return ""
+
+    def decision_context(self, request, transaction: Transaction):
+        if transaction.status != Transaction.Status.PENDING:
+            return None
+        return desk_item_for_transaction(transaction=transaction, user=request.user)
 
     @staticmethod
     def _money_text(amount: Decimal, transaction: Transaction) -> str:
@@ -359,7 +464,7 @@ class TransactionAdmin(IndexedDateHierarchyMixin, StatusBannerMixin, ReadOnlyAdm
 
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, transaction: Transaction) -> str:
-        return link(reverse("admin:wallets_wallet_change", args=[transaction.wallet_id]), transaction.wallet.address)
+        return short_wallet_link(transaction.wallet)
 
     @admin.display(description="Owner")
     def owner_link(self, transaction: Transaction) -> str:
@@ -646,6 +751,8 @@ class FeeRuleForm(forms.ModelForm):
     class Meta:
         model = FeeRule
         fields = pricing.FEE_RULE_FIELDS
+        labels = {"percent_bps": "Percentage (in hundredths of a percent)"}
+        help_texts = {"percent_bps": "50 = 0.5 %, 100 = 1 %."}
 
 
 @admin.register(FeeRule)
@@ -654,7 +761,7 @@ class FeeRuleAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     list_display = (
         "kind",
         "currency_or_any",
-        "percent_bps",
+        "percentage",
         "money_flat",
         "money_min_fee",
         "money_max_fee",
@@ -673,6 +780,11 @@ class FeeRuleAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         if rule.currency_id is None:  # a rule for any currency: its amounts are in the transaction's currency
             return format_html('<span class="money">{} (any currency)</span>', format_number(amount, grouped=True))
         return money(amount, currency=rule.currency_id, decimals=rule.currency.decimals)
+
+    @admin.display(description="Percentage", ordering="percent_bps")
+    def percentage(self, rule: FeeRule) -> str:
+        """Basis points as operators say them: 50 → "0.5 %"."""
+        return f"{format_number(Decimal(rule.percent_bps) / 100)} %"
 
     @admin.display(description="Currency", ordering="currency")
     def currency_or_any(self, rule: FeeRule) -> str:

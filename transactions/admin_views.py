@@ -3,11 +3,14 @@ each asks one selector and renders it; the decisions themselves are taken on eac
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 
+from transactions.dashboard import RECONCILE_PERMISSION, reconciliation_waiting
 from transactions.desk import desk_for
 from transactions.operator_search import operator_search
 from walletmanager.approvals import registry
@@ -46,3 +49,23 @@ def search_view(request: HttpRequest):
         "hits": hits,
     }
     return TemplateResponse(request, "admin/search_results.html", context)
+
+
+def reconcile_view(request: HttpRequest):
+    """Finance asks for a reconciliation from the dashboard: the background worker runs the same check as
+    ``manage.py reconcile`` (minutes on a large ledger: never inside a web request) and stores its
+    result, which the dashboard shows."""
+    from walletmanager.jobs import defer_in_transaction, reconcile_nightly
+
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if not request.user.has_perm(RECONCILE_PERMISSION):
+        raise PermissionDenied
+    if reconciliation_waiting():
+        messages.info(request, "A reconciliation is already waiting for the background worker.")
+    else:
+        defer_in_transaction(reconcile_nightly, timestamp=int(timezone.now().timestamp()))
+        messages.success(
+            request, "Reconciliation started: its result shows here when the background worker has run it."
+        )
+    return HttpResponseRedirect(reverse("admin:index"))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -233,3 +235,54 @@ def needs_attention() -> dict:
 
 def last_reconciliation() -> ReconciliationRun | None:
     return ReconciliationRun.objects.order_by("-started_at").first()
+
+
+# --- issue 24: what the operator reads and does on the dashboard ----------------------------------
+
+# Who runs a reconciliation from the dashboard (Finance, migration 0013): a run adds a ReconciliationRun.
+RECONCILE_PERMISSION = "transactions.add_reconciliationrun"
+RECONCILE_TASK = "reconcile_nightly"
+
+
+def posted_today(now: datetime | None = None) -> dict[tuple[str, str], Decimal]:
+    """Today's posted (or since reversed) amount per kind and currency: the money that moved, not what
+    is still pending or was refused. One range scan of today's transactions (``tx_created_idx``)."""
+    now = now or timezone.now()
+    rows = (
+        Transaction.objects.filter(
+            created_at__gte=_start_of(timezone.localdate(now)),
+            created_at__lte=now,
+            status__in=[Transaction.Status.POSTED, Transaction.Status.REVERSED],
+        )
+        .values("kind", "currency_id")
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    return {(row["kind"], row["currency_id"]): row["amount"] for row in rows}
+
+
+def volume_in_words(rows: list[dict], posted: dict[tuple[str, str], Decimal]) -> list[dict]:
+    """``volume_today``'s rows with the kind as operators say it and the posted money beside the count."""
+    labels = dict(Transaction.Kind.choices)
+    return [
+        {
+            **row,
+            "kind_label": labels.get(row["kind"], row["kind"]),
+            "posted_amount": format_money(
+                posted.get((row["kind"], row["currency_id"]), Decimal(0)),
+                currency=row["currency_id"],
+                decimals=row["currency__decimals"],
+            ),
+        }
+        for row in rows
+    ]
+
+
+def reconciliation_waiting() -> bool:
+    """Whether a reconciliation asked for from the dashboard waits for (or is in) the background worker."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE task_name = %s AND status IN ('todo', 'doing'))",
+            [RECONCILE_TASK],
+        )
+        return cursor.fetchone()[0]

@@ -52,6 +52,9 @@ class DeskItem:
     wallet_url: str = ""
     available: str = "—"
     requested_by: str = ""
+    # What held it (the approval threshold, the four-eyes rule) and where the money goes.
+    rule: str = ""
+    destination: str = ""
     # The viewer made it (asked for the request, recorded the deposit): another operator decides.
     mine: bool = False
     history: list[HistoryLine] = field(default_factory=list)
@@ -80,12 +83,26 @@ def _user_url(user_id: Any) -> str:
     return reverse("admin:users_user_change", args=[user_id])
 
 
+def _threshold_rule(transaction: Transaction, decimals: dict[str, int]) -> str:
+    threshold = transaction.currency.withdrawal_approval_threshold
+    if threshold is None:
+        return "Held for approval (the currency has no threshold now)."
+    return (
+        f"Withdrawals of {_money(threshold, transaction.currency_id, decimals)} or more in a day wait for "
+        "Finance's approval; the amount plus fee is held until then."
+    )
+
+
 def _transaction_item(transaction: Transaction, decimals: dict[str, int], user: Any) -> DeskItem:
     wallet = transaction.wallet
     if transaction.kind == Transaction.Kind.DEPOSIT:
         summary = f"Deposit {transaction.reference}: waits for the money to arrive"
+        rule = "A deposit is posted when the provider reports the money, or another Finance operator confirms it."
+        destination = ""
     else:
         summary = "Withdrawal above the approval threshold"
+        rule = _threshold_rule(transaction, decimals)
+        destination = transaction.description or "the outside world (no description given)"
     return DeskItem(
         kind=transaction.get_kind_display(),
         summary=summary,
@@ -100,28 +117,30 @@ def _transaction_item(transaction: Transaction, decimals: dict[str, int], user: 
         currency_id=transaction.currency_id,
         exclude_id=transaction.pk,
         mine=transaction.kind == Transaction.Kind.DEPOSIT and transaction.created_by_id == user.pk,
+        rule=rule,
+        destination=destination,
     )
 
 
 def _pending_transactions(kind: str, decimals: dict[str, int], user: Any) -> list[DeskItem]:
     pending = (
         Transaction.objects.filter(status=Transaction.Status.PENDING, kind=kind)
-        .select_related("wallet__owner")
+        .select_related("wallet__owner", "currency")
         .order_by("created_at", "id")[:DESK_ROWS]
     )
     return [_transaction_item(transaction, decimals, user) for transaction in pending]
 
 
-def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
-    """The requests this operator may decide (and their own), with the wallet each one touches: the
-    payload names it (adjustments, credit limits) or the transaction it reverses does."""
-    requests = list(
-        approval_list_for(user=user)
-        .filter(status=ApprovalRequest.Status.PENDING)
-        .order_by("created_at", "id")[:DESK_ROWS]
-    )
+def _request_items(user: Any, decimals: dict[str, int], requests: list[ApprovalRequest]) -> list[DeskItem]:
+    """The requests with the wallet each one touches: the payload names it (adjustments, credit
+    limits) or the transaction it reverses does."""
     reversed_ids = [request.payload["transaction"] for request in requests if "transaction" in request.payload]
-    originals = Transaction.objects.in_bulk(reversed_ids) if reversed_ids else {}
+    # Keyed by the id as the payload stores it (text): in_bulk's keys are UUIDs.
+    originals = (
+        {str(pk): original for pk, original in Transaction.objects.in_bulk(reversed_ids).items()}
+        if reversed_ids
+        else {}
+    )
     wallet_of = {
         request.pk: request.payload.get("wallet")
         or getattr(originals.get(request.payload.get("transaction")), "wallet_id", None)
@@ -169,6 +188,8 @@ def _request_items(user: Any, decimals: dict[str, int]) -> list[DeskItem]:
             mine=request.requested_by_id == user.pk,
             currency_id=currency_id,
             exclude_id=request.payload.get("transaction"),
+            rule=f"Four eyes: {request.requested_by.email} asked for it; a different operator with the same "
+            "permission decides, and nobody decides on their own money.",
         )
         if wallet is not None:
             item.client_email = wallet.owner.email
@@ -228,7 +249,32 @@ def desk_for(*, user: Any) -> Desk:
     desk = Desk(
         withdrawals=_pending_transactions(Transaction.Kind.WITHDRAWAL, decimals, user) if sees_ledger else [],
         deposits=_pending_transactions(Transaction.Kind.DEPOSIT, decimals, user) if sees_ledger else [],
-        requests=_request_items(user, decimals),
+        requests=_request_items(
+            user,
+            decimals,
+            list(
+                approval_list_for(user=user)
+                .filter(status=ApprovalRequest.Status.PENDING)
+                .select_related("requested_by")
+                .order_by("created_at", "id")[:DESK_ROWS]
+            ),
+        ),
     )
     _fill_context(desk.withdrawals + desk.deposits + desk.requests, decimals)
     return desk
+
+
+def desk_item_for_transaction(*, transaction: Transaction, user: Any) -> DeskItem:
+    """The desk's row for one pending transaction, for its own page."""
+    decimals = dict(Currency.objects.values_list("code", "decimals"))
+    item = _transaction_item(transaction, decimals, user)
+    _fill_context([item], decimals)
+    return item
+
+
+def desk_item_for_request(*, request: ApprovalRequest, user: Any) -> DeskItem:
+    """The desk's row for one approval request, for its own page."""
+    decimals = dict(Currency.objects.values_list("code", "decimals"))
+    (item,) = _request_items(user, decimals, [request])
+    _fill_context([item], decimals)
+    return item

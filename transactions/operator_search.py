@@ -61,7 +61,7 @@ def _transaction_hit(transaction: Transaction, *, exact: bool) -> SearchHit:
 SHORT_ID = re.compile(r"[0-9a-f]{8}")
 
 
-def _id_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID]:
+def id_range(prefix: str) -> tuple[uuid.UUID, uuid.UUID]:
     """The ids that start with the eight characters the lists show: a range the primary key's index
     answers, unlike ``id::text LIKE``."""
     return uuid.UUID(prefix + "0" * 24), uuid.UUID(prefix + "f" * 24)
@@ -93,7 +93,7 @@ def operator_search(*, term: str, user: Any) -> list[SearchHit]:
         ]
         return hits
     if SHORT_ID.fullmatch(term.lower()):  # an id as the lists show it: its first eight characters
-        first, last = _id_range(term.lower())
+        first, last = id_range(term.lower())
         if may_see_transactions:
             found = list(transactions.filter(pk__range=(first, last)).order_by("pk")[:SEARCH_ROWS])
             hits += [_transaction_hit(transaction, exact=len(found) == 1) for transaction in found]

@@ -33,7 +33,8 @@ class CurrencyCodeField(serializers.SlugRelatedField):
         super().__init__(slug_field="code", queryset=Currency.objects.all(), **kwargs)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not 3 <= len(data) <= 10:
+        # Letters and digits only: a NUL byte (which PostgreSQL text refuses) or a space is no code.
+        if not isinstance(data, str) or not 3 <= len(data) <= 10 or not (data.isascii() and data.isalnum()):
             self.fail("invalid")
         code = data.upper()
         found = _CURRENCY_OF_CODE.run(code=code)

@@ -10,6 +10,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -68,6 +69,28 @@ class StatementPagination(UncountedPageNumberPagination):
             raise NotFound("Invalid page.")
         self.has_next = before + self.page_size < statement.entry_count
         return list(statement.page(number=self.page_number, size=self.page_size))
+
+
+# What each download is served as on the statement's page (a browser opens or saves it by its type).
+DOWNLOAD_FORMATS = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def _download(statement: statements.Statement, file_format: str, *, content_type: str):
+    """The statement as a file: CSV streamed (every entry of the range), or a PDF (at most
+    ``PDF_MAX_ENTRIES`` entries; a longer range is refused, pointing at CSV)."""
+    disposition = {"Content-Disposition": f'attachment; filename="{statement_filename(statement, file_format)}"'}
+    if file_format == "csv":
+        return StreamingHttpResponse(
+            csv_lines(statement_csv_rows(statement)), content_type=content_type, headers=disposition
+        )
+    if statement.entry_count > PDF_MAX_ENTRIES:
+        raise ValidationFailed(
+            f"This range has {statement.entry_count} entries; a PDF holds at most {PDF_MAX_ENTRIES}. "
+            "Ask for format=csv or a shorter range.",
+            field="format",
+        )
+    document = statement_pdf(statement, entries=statement.entries[:PDF_MAX_ENTRIES])
+    return HttpResponse(document, content_type=content_type, headers=disposition)
 
 
 def _instant_help(*, bound: str) -> str:
@@ -181,25 +204,8 @@ class WalletStatementView(APIView):
         statement = statements.statement(
             wallet=wallet, currency=data["currency"], date_from=data["from"], date_to=data["to"]
         )
-        if data["format"] == "csv":
-            return StreamingHttpResponse(
-                csv_lines(statement_csv_rows(statement)),
-                content_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "csv")}"'},
-            )
-        if data["format"] == "pdf":
-            if statement.entry_count > PDF_MAX_ENTRIES:
-                raise ValidationFailed(
-                    f"This range has {statement.entry_count} entries; a PDF holds at most {PDF_MAX_ENTRIES}. "
-                    "Ask for format=csv or a shorter range.",
-                    field="format",
-                )
-            document = statement_pdf(statement, entries=statement.entries[:PDF_MAX_ENTRIES])
-            return HttpResponse(
-                document,
-                content_type="application/pdf",
-                headers={"Content-Disposition": f'attachment; filename="{statement_filename(statement, "pdf")}"'},
-            )
+        if data["format"] in DOWNLOAD_FORMATS:
+            return _download(statement, data["format"], content_type=DOWNLOAD_FORMATS[data["format"]])
         paginator = StatementPagination()
         entries = paginator.paginate_statement(statement, request)
         page = {
@@ -209,3 +215,71 @@ class WalletStatementView(APIView):
             "results": entries,
         }
         return Response(StatementSerializer(page, context={"statement": statement}).data)
+
+
+class StatementDownloadQuerySerializer(StatementQuerySerializer):
+    format = serializers.ChoiceField(choices=list(DOWNLOAD_FORMATS), required=True)
+
+
+@extend_schema(
+    summary="A wallet's statement as a file (for API clients)",
+    description=(
+        "The statement of the range as a file to save: `format=csv` (every entry, header `"
+        + ",".join(CSV_HEADER)
+        + f"`) or `format=pdf` (at most {PDF_MAX_ENTRIES} entries). Served as `application/octet-stream`, "
+        "the file's name (`.csv` or `.pdf`) in `Content-Disposition`, so that a generated client returns its "
+        "bytes instead of parsing JSON; `GET /api/wallets/{id}/statement/?format=…` serves the same files "
+        "typed for a browser. Owner and staff; another client's wallet is 404."
+    ),
+    tags=["wallets"],
+    parameters=[
+        WALLET_ID,
+        OpenApiParameter(
+            "currency",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=True,
+            description="A currency the wallet holds or has held, e.g. `USD`.",
+        ),
+        OpenApiParameter(
+            "from",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=True,
+            description=f"Start of the range, included. {_instant_help(bound='start')}",
+        ),
+        OpenApiParameter(
+            "to",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=False,
+            description=f"End of the range, included; default now. {_instant_help(bound='end')}",
+        ),
+        OpenApiParameter(
+            "format",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            required=True,
+            enum=list(DOWNLOAD_FORMATS),
+            description="`csv` or `pdf`.",
+        ),
+    ],
+    responses={
+        (200, "application/octet-stream"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The file: CSV or PDF, as `format` asked."
+        ),
+        **ERRORS,
+    },
+)
+class WalletStatementDownloadView(APIView):
+    content_negotiation_class = _DownloadFormatNegotiation
+
+    def get(self, request, *args, **kwargs):
+        wallet = wallet_get_for(user=request.user, wallet_id=self.kwargs["id"], with_balance=False)
+        query = StatementDownloadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        statement = statements.statement(
+            wallet=wallet, currency=data["currency"], date_from=data["from"], date_to=data["to"]
+        )
+        return _download(statement, data["format"], content_type="application/octet-stream")

@@ -9,7 +9,9 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -17,15 +19,22 @@ from knox.models import AuthToken
 from users import selectors, services
 from users.models import AuthenticatorDevice, RecoveryCodeDevice, User
 from walletmanager.admin import (
+    Decision,
     StatusBanner,
     StatusBannerMixin,
     audit_changelist_url,
     link,
+    moment_column,
+    money,
     recent_audit_events_html,
     wallet_activity_html,
 )
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ServiceFormAdminMixin
+
+# The permissions of the wallet and balance buttons on a user's page, by name: users imports neither app.
+WALLET_BLOCK_PERMISSION = "wallets.block_wallet"
+FREEZE_PERMISSION = "balances.freeze_balance"
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -75,16 +84,7 @@ class RoleFilter(admin.SimpleListFilter):
 class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = (
-        "email",
-        "first_name",
-        "last_name",
-        "role_column",
-        "status_column",
-        "is_superuser",
-        "date_joined",
-        "last_login",
-    )
+    list_display = ("email", "name", "role_column", "status_column", "is_superuser", "joined", "last_seen")
     list_filter = (RoleFilter, "status", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
@@ -93,12 +93,14 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     actions = ["block_users", "unblock_users", "close_users", "unlock_users"]
 
     fieldsets = (
+        # What an operator comes for first: the client's wallets and what they hold, above the fold.
+        ("Wallets and balances", {"fields": ("wallets_panel",)}),
         (None, {"fields": ("email", "first_name", "last_name")}),
         ("Role and permissions", {"fields": ("role", "is_superuser", "groups", "user_permissions")}),
         ("Status (change it with the actions)", {"fields": ("status", "block_reason", "blocked_at", "closed_at")}),
         ("Staff access", {"fields": ("locked_until", "second_factor")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
-        ("Activity", {"fields": ("wallets_panel", "recent_transactions", "recent_audit_events")}),
+        ("Activity", {"fields": ("recent_transactions", "recent_audit_events")}),
     )
     add_fieldsets = ((None, {"fields": ("email", "first_name", "last_name", "role", "password1", "password2")}),)
     status_fields = (
@@ -208,6 +210,13 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
             return "Authenticator enrolled (re-enrol with manage.py staff_totp, or on the operator's Two-factor page)"
         return "Not enrolled: this operator cannot log in until `manage.py staff_totp <email>` enrols them"
 
+    joined = moment_column("date_joined", description="Joined (UTC)")
+    last_seen = moment_column("last_login", description="Last login (UTC)")
+
+    @admin.display(description="Name", ordering="last_name")
+    def name(self, user: User) -> str:
+        return f"{user.first_name} {user.last_name}".strip() or "—"
+
     @admin.display(description="Role", ordering="role")
     def role_column(self, user: User) -> str:
         return "System" if user.is_system else user.get_role_display()
@@ -241,20 +250,124 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
             ]
         return []
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.admin_viewer = request.user  # the wallets panel offers the buttons this operator may use
+        return obj
+
+    def decisions(self, request, user: User) -> list[Decision]:
+        """Block / unblock / unlock / close on the user's own page: the services of the list's actions
+        and of the API, behind the same permission."""
+        if user.is_system or not self.has_block_user_permission(request):
+            return []
+        found: list[Decision] = []
+        if user.status == User.Status.ACTIVE:
+            found.append(
+                Decision(
+                    "block",
+                    "Block",
+                    service_call(services.user_block, target="user"),
+                    f"Blocked {user.email}.",
+                    reason_required=True,
+                    tone="danger",
+                    note="they cannot log in and none of their wallets can move money until unblocked.",
+                )
+            )
+        if user.status == User.Status.BLOCKED:
+            found.append(
+                Decision(
+                    "unblock", "Unblock", service_call(services.user_unblock, target="user"), f"Unblocked {user.email}."
+                )
+            )
+        if user.locked_until is not None and user.locked_until > timezone.now():
+            found.append(
+                Decision(
+                    "unlock",
+                    "Unlock (too many failed logins)",
+                    service_call(services.user_unlock, target="user"),
+                    f"Unlocked {user.email}.",
+                )
+            )
+        if user.status != User.Status.CLOSED:
+            found.append(
+                Decision(
+                    "close",
+                    "Close for good",
+                    service_call(services.user_close, target="user"),
+                    f"Closed {user.email}.",
+                    reason_required=True,
+                    tone="danger",
+                    note="final: every wallet of theirs must be closed first.",
+                )
+            )
+        return found
+
+    def has_panel_decisions(self, request, user: User) -> bool:
+        return bool(self._wallets(user)) and (
+            request.user.has_perm(WALLET_BLOCK_PERMISSION) or request.user.has_perm(FREEZE_PERMISSION)
+        )
+
     def _wallets(self, user: User) -> list:
         # Reached through the reverse relation by name: users never imports wallets.
         if not hasattr(user, "_admin_wallets"):
-            user._admin_wallets = list(user.wallets.select_related("balance").order_by("created_at"))
+            user._admin_wallets = list(
+                user.wallets.select_related("balance")
+                .prefetch_related("balance__assets__currency")
+                .order_by("created_at")
+            )
         return user._admin_wallets
+
+    @staticmethod
+    def _available(wallet) -> str:
+        balance = getattr(wallet, "balance", None)
+        assets = sorted(balance.assets.all(), key=lambda asset: asset.currency_id) if balance is not None else []
+        if not assets:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}",
+            (
+                (money(asset.available, currency=asset.currency_id, decimals=asset.currency.decimals),)
+                for asset in assets
+            ),
+        )
+
+    @staticmethod
+    def _wallet_buttons(wallet, viewer) -> str:
+        """Buttons of the page's decision form (``form=`` attribute: a form cannot nest in the change
+        form) that post to the wallet's or its balance's own decide view, which brings the operator back
+        here (the form's ``next``). "*": the reason is asked for first."""
+        buttons = []
+        balance = getattr(wallet, "balance", None)
+        if viewer is not None and viewer.has_perm(WALLET_BLOCK_PERMISSION) and not wallet.is_system:
+            url = reverse("admin:wallets_wallet_decide", args=[wallet.pk])
+            if wallet.status == "active":
+                buttons.append((url, "block", "Block wallet *", "decision decision-danger", ""))
+            elif wallet.status == "blocked":
+                buttons.append((url, "unblock", "Unblock wallet", "decision", "formnovalidate"))
+        if viewer is not None and viewer.has_perm(FREEZE_PERMISSION) and balance is not None:
+            url = reverse("admin:balances_balance_decide", args=[balance.pk])
+            if balance.status == "active":
+                buttons.append((url, "freeze", "Freeze *", "decision decision-danger", ""))
+            elif balance.status == "frozen":
+                buttons.append((url, "unfreeze", "Unfreeze", "decision", "formnovalidate"))
+        return format_html_join(
+            " ",
+            '<button type="submit" form="decision-form" formaction="{}" name="decision" value="{}" '
+            'id="decide-{}-{}" class="{}" {}>{}</button>',
+            ((url, name, name, wallet.address, css, extra, label) for url, name, label, css, extra in buttons),
+        )
 
     @admin.display(description="Wallets")
     def wallets_panel(self, user: User) -> str:
         wallets = self._wallets(user)
         if not wallets:
             return "No wallets."
+        viewer = getattr(user, "admin_viewer", None)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="money-cell">{}</td><td>{}</td></tr>',
             (
                 (
                     link(reverse("admin:wallets_wallet_change", args=[wallet.pk]), wallet.address),
@@ -262,13 +375,16 @@ class UserAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
                     wallet.get_kind_display(),
                     wallet.get_status_display(),
                     wallet.balance.get_status_display() if hasattr(wallet, "balance") else "—",
+                    self._available(wallet),
+                    self._wallet_buttons(wallet, viewer),
                 )
                 for wallet in wallets
             ),
         )
         return format_html(
-            '<table class="related-panel"><thead><tr><th>Address</th><th>Name</th><th>Kind</th><th>Status</th>'
-            "<th>Balance status</th></tr></thead><tbody>{}</tbody></table>",
+            '<table class="related-panel" id="wallets-panel"><thead><tr><th>Address</th><th>Name</th><th>Kind</th>'
+            "<th>Status</th><th>Balance status</th><th>Available</th><th>Act on it (reason above)</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
             rows,
         )
 

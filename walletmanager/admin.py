@@ -28,7 +28,18 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from walletmanager.audit_words import (
+    ActorFilter,
+    DateRangeFilter,
+    action_in_words,
+    data_table,
+    event_sentence,
+    load_targets,
+    target_in_words,
+    target_type_in_words,
+)
 from walletmanager.exceptions import DomainError
 from walletmanager.models import AuditEvent
 from walletmanager.money import format_money
@@ -140,10 +151,12 @@ def _with_indexed_dates(queryset_class: type[QuerySet]) -> type[QuerySet]:
 # --- list filters that do not scan the table ----------------------------------------------------
 
 
-def indexed_values_filter(field_name: str, title: str) -> type[admin.SimpleListFilter]:
+def indexed_values_filter(
+    field_name: str, title: str, label: Callable[[str], str] | None = None
+) -> type[admin.SimpleListFilter]:
     """A list filter on ``field_name`` whose choices come from a loose index scan (one index probe per
     distinct value, recursive CTE) instead of ``SELECT DISTINCT`` over every row. ``field_name`` must
-    lead an index."""
+    lead an index. ``label`` says each stored value in words (sorted by them)."""
 
     class IndexedValuesFilter(admin.SimpleListFilter):
         parameter_name = field_name
@@ -163,7 +176,10 @@ def indexed_values_filter(field_name: str, title: str) -> type[admin.SimpleListF
                     SELECT value FROM found WHERE value IS NOT NULL
                     """
                 )
-                return [(value, value) for (value,) in cursor.fetchall()]
+                values = [value for (value,) in cursor.fetchall()]
+            if label is None:
+                return [(value, value) for value in values]
+            return sorted(((value, label(value)) for value in values), key=lambda choice: choice[1])
 
         def queryset(self, request, queryset):
             value = self.value()
@@ -239,6 +255,13 @@ def link(url: str | None, text: object) -> str:
 def wallet_link(wallet: Model) -> str:
     """A wallet's address, linked to its page."""
     return link(reverse("admin:wallets_wallet_change", args=[wallet.pk]), wallet.address)
+
+
+def short_wallet_link(wallet: Model) -> str:
+    """A wallet's address in a list, its first ten characters (the full address on hover and on its page):
+    a 26-character column pushes the money off a 1 280 px screen."""
+    url = reverse("admin:wallets_wallet_change", args=[wallet.pk])
+    return format_html('<a href="{}" title="{}" class="short-id">{}…</a>', url, wallet.address, wallet.address[:10])
 
 
 def owner_link(wallet: Model) -> str:
@@ -339,18 +362,32 @@ class DecisionInput:
 class Decision:
     """A button on an object's own page (the approvals desk links there): ``run(actor, obj, reason,
     **inputs)`` calls the service; ``done`` is what the operator is told when it did (text, or made
-    from what the service returned)."""
+    from what the service returned).
+
+    ``reason_required``: the browser asks for the reason before it sends (and the page refuses an
+    empty one before the service runs). ``tone`` sets the button apart: "approve" (the go-ahead),
+    "reject" and "danger" (what stops or undoes), "neutral". ``note`` says the rule the operator
+    should know before clicking ("a second operator approves it"). ``url`` sends the decision to
+    another object's page (a wallet's page freezes its balance through the balance's own decide
+    view); ``run`` is then None. ``back_to_desk``: after it, the operator goes to the approvals
+    desk (the next item waiting) instead of staying on the page. ``inputs``: fields typed beside the
+    reason, passed to ``run`` by name."""
 
     name: str
     label: str
-    run: Callable[..., object]
+    run: Callable[..., object] | None
     done: str | Callable[[object], str]
+    reason_required: bool = False
+    tone: str = "neutral"
+    note: str = ""
+    url: str | None = None
+    back_to_desk: bool = False
     inputs: tuple[DecisionInput, ...] = ()
 
 
 class StatusBannerMixin:
-    """Pass ``status_banners(obj)`` and ``decisions(request, obj)`` to
-    ``templates/admin/change_form_with_status.html``; a decision posts to ``<id>/decide/``."""
+    """Pass ``status_banners(obj)``, ``decisions(request, obj)`` and ``decision_context(request, obj)``
+    to ``templates/admin/change_form_with_status.html``; a decision posts to ``<id>/decide/``."""
 
     change_form_template = "admin/change_form_with_status.html"
 
@@ -367,6 +404,17 @@ class StatusBannerMixin:
         The services keep the rule: a forged post is refused there."""
         return ""
 
+    def has_panel_decisions(self, request: HttpRequest, obj) -> bool:
+        """Whether the page's panels carry decision buttons of their own (a user's page freezing one of
+        their wallets' balances): they belong to the decision form, which is then shown even when the
+        object itself has no decision to offer."""
+        return False
+
+    def decision_context(self, request: HttpRequest, obj) -> object | None:
+        """What the approvals desk shows about ``obj`` (amount, client, available balance, history, the
+        rule that held it), shown above the decisions; None when there is nothing to decide."""
+        return None
+
     def get_urls(self):
         name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
         return [
@@ -378,19 +426,25 @@ class StatusBannerMixin:
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         banners = self.status_banners(obj) if obj is not None else []
         decisions = self.decisions(request, obj) if obj is not None else []
+        with_form = bool(decisions) or (obj is not None and self.has_panel_decisions(request, obj))
         extra = {
+            "decision_form": with_form,
             "status_banners": banners,
             "decisions": decisions,
             "decision_refusal": self.decision_refusal(request, obj) if decisions else "",
+            "decision_context": self.decision_context(request, obj) if obj is not None else None,
             "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk])
-            if decisions
+            if with_form
             else None,
+            "decision_next": request.get_full_path(),
         }
         return super().change_view(request, object_id, form_url, extra_context={**(extra_context or {}), **extra})
 
     def decide_view(self, request: HttpRequest, object_id: str):
         """Run the chosen decision with the typed reason. A refusal (a maker approving their own
-        request, a missing reason, a state that changed meanwhile) is shown on the object's page."""
+        request, a missing reason, a state that changed meanwhile) is shown on the page the operator
+        came from (``next``: this object's page, or the page that posted here, such as the wallet's
+        page freezing its balance)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = self.get_object(request, unquote(object_id))
@@ -398,24 +452,34 @@ class StatusBannerMixin:
             raise Http404
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
-        chosen = {decision.name: decision for decision in self.decisions(request, obj)}.get(
+        chosen = {decision.name: decision for decision in self.decisions(request, obj) if decision.run is not None}.get(
             request.POST.get("decision")
         )
         if chosen is None:
             raise PermissionDenied
         page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        came_from = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(came_from, allowed_hosts={request.get_host()}):
+            came_from = ""
+        reason = request.POST.get("reason", "").strip()
+        if chosen.reason_required and not reason:
+            self.message_user(
+                request, f"{chosen.label}: give the reason first (it goes to the audit trail).", messages.ERROR
+            )
+            return HttpResponseRedirect(came_from or page)
         inputs = {field.name: request.POST.get(field.name, "").strip() for field in chosen.inputs}
         try:
-            result = chosen.run(request.user, obj, request.POST.get("reason", ""), **inputs)
+            result = chosen.run(request.user, obj, reason, **inputs)
         except DomainError as error:
             self.message_user(request, f"{chosen.label} refused: {error.detail} ({error.code})", messages.ERROR)
-            return HttpResponseRedirect(page)
-        reason = request.POST.get("reason", "").strip()
+            return HttpResponseRedirect(came_from or page)
         done = chosen.done(result) if callable(chosen.done) else chosen.done
         # The object's History and the index's "Recent actions" read Django's LogEntry, as for the actions.
         self.log_change(request, obj, f"{done} Reason: {reason or '—'}")
         self.message_user(request, done, messages.SUCCESS)
-        return HttpResponseRedirect(reverse("operator_desk"))
+        if chosen.back_to_desk:
+            return HttpResponseRedirect(reverse("operator_desk"))
+        return HttpResponseRedirect(came_from or page)
 
 
 # --- panels --------------------------------------------------------------------------------------
@@ -477,27 +541,60 @@ def wallet_activity_html(wallet_ids: list[object], *, search: str) -> str:
     return _wallet_activity_panel(wallet_ids, search=search)
 
 
+# What the approvals desk shows about an approval request (the amount, the client, the wallet's
+# available balance and history), for the request's own page: the ledger registers it
+# (transactions/admin.py), as the kernel's approvals never import a domain.
+RequestContext = Callable[..., object]  # context(request=ApprovalRequest, user=operator) -> DeskItem
+_request_context: RequestContext | None = None
+
+
+def register_request_context(context: RequestContext) -> None:
+    global _request_context
+    _request_context = context
+
+
+def request_context(*, request: Model, user: object) -> object | None:
+    """The registered context of an approval request, or None when no domain registered one."""
+    return _request_context(request=request, user=user) if _request_context is not None else None
+
+
 # --- the audit trail -----------------------------------------------------------------------------
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
-    """The audit trail: searchable and filterable, never editable or deletable by anyone."""
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: searchable and filterable (who, what, about what, when), read as sentences,
+    never editable or deletable by anyone."""
 
-    list_display = ("created_at", "action", "target_link", "actor", "reason", "ip")
+    list_display = ("when", "what_happened", "reason", "ip")
     # Choices by loose index scans (audit_action_idx, audit_target_idx): no DISTINCT over the whole trail.
-    list_filter = (indexed_values_filter("action", "action"), indexed_values_filter("target_type", "target type"))
+    list_filter = (
+        ActorFilter,
+        DateRangeFilter,
+        indexed_values_filter("action", "what happened", label=action_in_words),
+        indexed_values_filter("target_type", "about", label=target_type_in_words),
+    )
     search_fields = ("=target_id", "actor__email", "reason", "action")
     search_help_text = (
         "An object's id, or several as type:id (users.user:7 wallets.wallet:…); an operator's email, an action "
         "or words of a reason."
     )
-    date_hierarchy = "created_at"
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
     show_full_result_count = False
-    fields = ("created_at", "action", "target_link", "target_type", "target_id", "actor", "reason", "data", "ip")
+    fields = (
+        "created_at",
+        "what_happened",
+        "actor",
+        "reason",
+        "data_table",
+        "ip",
+        "action",
+        "target_type",
+        "target_id",
+    )
     readonly_fields = fields
+    Media = ListColumnsMedia
 
     # Every money movement writes an event: the trail grows like the ledger, so never count it row by row.
     paginator = EstimatedCountPaginator
@@ -515,26 +612,52 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_changelist_instance(self, request):
-        # Name the targets of the page's events in a few queries (one per kind), not one per row.
+        # Load the page's targets in a few queries (one per kind), not one per row.
         changelist = super().get_changelist_instance(request)
-        names = audit_target_names(changelist.result_list)
+        targets = load_targets(changelist.result_list)
         for event in changelist.result_list:
-            event.target_names = names
+            event.target_obj = targets.get((event.target_type, event.target_id))
         return changelist
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The page's title and breadcrumb say what happened to whom, not "wallet.blocked wallets.wallet:<uuid>".
         event = self.get_object(request, unquote(object_id))
         if event is not None:
-            name = audit_target_names([event]).get((event.target_type, event.target_id))
-            about = name or f"{event.target_type} {event.target_id}".strip()
-            extra_context = {**(extra_context or {}), "subtitle": f"{event.action} — {about}"}
+            event_target = load_targets([event]).get((event.target_type, event.target_id))
+            extra_context = {**(extra_context or {}), "subtitle": event_sentence(event, event_target)}
         return super().change_view(request, object_id, form_url, extra_context=extra_context)
 
-    @admin.display(description="About", ordering="target_type")
-    def target_link(self, event: AuditEvent) -> str:
-        names = getattr(event, "target_names", None)
-        return audit_target_link(event, names if names is not None else audit_target_names([event]))
+    def _target(self, event: AuditEvent):
+        if not hasattr(event, "target_obj"):
+            event.target_obj = load_targets([event]).get((event.target_type, event.target_id))
+        return event.target_obj
+
+    @admin.display(description="When (UTC)", ordering="created_at")
+    def when(self, event: AuditEvent) -> str:
+        return format_html(
+            '<span class="moment" title="{}">{}</span>',
+            event.created_at.astimezone(UTC).isoformat(),
+            event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+
+    @admin.display(description="What happened")
+    def what_happened(self, event: AuditEvent) -> str:
+        """The sentence, its object linked to its page."""
+        obj = self._target(event)
+        text = event_sentence(event, obj)
+        words = target_in_words(event.target_type, event.target_id, obj)
+        url = admin_change_url(event.target_type, event.target_id) if obj is not None else None
+        before, found, after = text.partition(words) if url else (text, "", "")
+        if not found:
+            capital = words[:1].upper() + words[1:]
+            before, found, after = text.partition(capital) if url else (text, "", "")
+        if not found:
+            return format_html("{}", text)
+        return format_html('{}<a href="{}">{}</a>{}', before, url, found, after)
+
+    @admin.display(description="Data")
+    def data_table(self, event: AuditEvent) -> str:
+        return data_table(event.data)
 
     def has_add_permission(self, request):
         return False
@@ -544,3 +667,7 @@ class AuditEventAdmin(IndexedDateHierarchyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Background jobs in operators' words: replaces Procrastinate's own admin, registered before this module.
+from walletmanager import jobs_admin  # noqa: E402, F401

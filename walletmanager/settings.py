@@ -8,8 +8,17 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# `make run` writes the development settings (DJANGO_DEBUG=1, ...) to `.env` in the checkout, so that
+# `manage.py`, a worker started by hand and a shell run as `make run` does. A variable already set in the
+# environment wins over the file. WALLETMANAGER_ENV_FILE names another file, or none when empty (the
+# test suite reads none: a developer's `.env` must not change what the tests see).
+ENV_FILE = os.environ.get("WALLETMANAGER_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -95,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # First, so every audit event of the request (a staff session timing out included) has the client IP.
     "walletmanager.middleware.AuditContextMiddleware",
+    # A 404 under /api/ is JSON in every mode (DEBUG's HTML page would reach API clients).
+    "walletmanager.middleware.ApiNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -306,6 +317,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "walletmanager.api.schema.any_of_without_discriminator",
+        "walletmanager.api.schema.named_enum_values",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "wallets.models.Wallet.Status",

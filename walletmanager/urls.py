@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from transactions.admin_views import desk_view, search_view
+from transactions.admin_views import desk_view, reconcile_view, search_view
 from walletmanager.api.root import ApiRootView
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     # Admin pages that span the domains, behind the admin's own login and second factor.
     path("admin/desk/", admin.site.admin_view(desk_view), name="operator_desk"),
     path("admin/search/", admin.site.admin_view(search_view), name="operator_search"),
+    path("admin/reconcile/", admin.site.admin_view(reconcile_view), name="operator_reconcile"),
     path("admin/", admin.site.urls),
     path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from walletmanager.admin import (
+    Decision,
     ListColumnsMedia,
     StatusBanner,
     StatusBannerMixin,
@@ -22,11 +23,14 @@ from walletmanager.admin import (
     titled_filter,
     wallet_activity_html,
 )
-from walletmanager.admin_actions import reason_action
+from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.admin_mixins import ServiceFormAdminMixin
 from walletmanager.money import format_number
 from wallets import services
 from wallets.models import Wallet
+
+# The permission of the balance's buttons, by name: wallets never imports balances.
+FREEZE_PERMISSION = "balances.freeze_balance"
 
 
 @admin.register(Wallet)
@@ -57,30 +61,18 @@ class WalletAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
     show_full_result_count = False
     ordering = ("-created_at",)
     actions = ["block_wallets", "unblock_wallets", "close_wallets"]
-    fields = (
-        "id",
-        "address",
-        "owner",
-        "name",
-        "kind",
-        "system_role",
-        "status",
-        "block_reason",
-        "blocked_at",
-        "closed_at",
-        "credit_limit_readable",
-        "pin_lock",
-        "balance_link",
-        "assets",
-        "statement",
-        "created_at",
-        "updated_at",
-        "recent_transactions",
-        "recent_audit_events",
+    # The balance first, where the operator's eye lands; who and what the wallet is after it.
+    fieldsets = (
+        ("Balance", {"fields": ("assets", "balance_link", "credit_limit_readable")}),
+        (None, {"fields": ("address", "owner", "name", "kind", "system_role", "id")}),
+        ("Status", {"fields": ("status", "block_reason", "blocked_at", "closed_at", "pin_lock")}),
+        ("Statement", {"fields": ("statement",)}),
+        ("Dates", {"fields": ("created_at", "updated_at")}),
+        ("Activity", {"fields": ("recent_transactions", "recent_audit_events")}),
     )
     # Adds the (empty) form the statement field's controls submit: a form cannot nest in the change form.
     change_form_template = "admin/wallets/wallet/change_form.html"
-    readonly_fields = tuple(field for field in fields if field != "name")
+    readonly_fields = tuple(field for _, options in fieldsets for field in options["fields"] if field != "name")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner", "balance", "balance__currency")
@@ -122,6 +114,68 @@ class WalletAdmin(ServiceFormAdminMixin, StatusBannerMixin, admin.ModelAdmin):
                 )
             )
         return banners
+
+    def decisions(self, request, wallet: Wallet) -> list[Decision]:
+        """Block / unblock / close the wallet, freeze / unfreeze its balance, on the wallet's own page:
+        the services of the lists' actions and of the API. The balance's decisions post to the
+        balance's own decide view (wallets never imports balances), which brings the operator back."""
+        if wallet.is_system:
+            return []
+        found: list[Decision] = []
+        if self.has_block_wallet_permission(request):
+            call = {"target": "wallet"}
+            if wallet.status == Wallet.Status.ACTIVE:
+                found.append(
+                    Decision(
+                        "block",
+                        "Block wallet",
+                        service_call(services.wallet_block, **call),
+                        f"Blocked wallet {wallet}.",
+                        reason_required=True,
+                        tone="danger",
+                        note="nothing moves in or out until it is unblocked.",
+                    )
+                )
+            elif wallet.status == Wallet.Status.BLOCKED:
+                found.append(
+                    Decision(
+                        "unblock",
+                        "Unblock wallet",
+                        service_call(services.wallet_unblock, **call),
+                        f"Unblocked wallet {wallet}.",
+                    )
+                )
+            if wallet.status != Wallet.Status.CLOSED:
+                found.append(
+                    Decision(
+                        "close",
+                        "Close wallet",
+                        service_call(services.wallet_close, **call),
+                        f"Closed wallet {wallet}.",
+                        reason_required=True,
+                        tone="danger",
+                        note="final, and only once it holds nothing.",
+                    )
+                )
+        balance = getattr(wallet, "balance", None)
+        if balance is not None and request.user.has_perm(FREEZE_PERMISSION):
+            url = reverse("admin:balances_balance_decide", args=[balance.pk])
+            if balance.status == "active":
+                found.append(
+                    Decision(
+                        "freeze",
+                        "Freeze balance",
+                        None,
+                        "",
+                        reason_required=True,
+                        tone="danger",
+                        url=url,
+                        note="money still comes in; nothing goes out until it is unfrozen.",
+                    )
+                )
+            elif balance.status == "frozen":
+                found.append(Decision("unfreeze", "Unfreeze balance", None, "", url=url))
+        return found
 
     @admin.display(description="Owner", ordering="owner__email")
     def owner_link(self, wallet: Wallet) -> str:

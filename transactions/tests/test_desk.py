@@ -135,7 +135,7 @@ def test_rejecting_without_a_reason_is_refused_with_a_message_and_changes_nothin
 
     withdrawal.refresh_from_db()
     assert withdrawal.status == "pending"
-    assert any(message.startswith("Reject refused:") for message in messages_of(response))
+    assert "Reject: give the reason first (it goes to the audit trail)." in messages_of(response)
     assert response.request["PATH_INFO"] == reverse("admin:transactions_transaction_change", args=[withdrawal.pk])
 
     decide(client, withdrawal, "reject", "Destination on a sanctions list")

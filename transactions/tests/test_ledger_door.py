@@ -95,6 +95,7 @@ def test_every_definer_and_trigger_function_resolves_no_name_through_the_callers
             """
         ).fetchall()
     assert len(rows) >= 15
+
     def safe(definer: bool, config: list[str]) -> bool:
         # Empty, or (for the one invoker helper that runs Procrastinate's unqualified triggers) pg_temp last.
         return 'search_path=""' in config or (not definer and "search_path=public, pg_temp" in config)

@@ -136,3 +136,36 @@ def any_of_without_discriminator(result, generator, request, public):
 
     visit(result)
     return result
+
+
+def _enum_member_name(value: str) -> str:
+    """``-created_at`` → ``CREATED_AT_DESCENDING``; ``amount`` → ``AMOUNT``."""
+    if not value:
+        return "BLANK"
+    descending = value.startswith("-")
+    name = "".join(character if character.isalnum() else "_" for character in value.lstrip("-")).upper()
+    return f"{name}_DESCENDING" if descending else name
+
+
+def named_enum_values(result, generator, request, public):
+    """Postprocessing hook: an enum whose values are not names (an ordering's ``-amount``) carries
+    ``x-enum-varnames``, so generated clients name its members (``AMOUNT_DESCENDING``, not ``VALUE_0``)."""
+
+    def visit(node):
+        if isinstance(node, dict):
+            values = node.get("enum")
+            if (
+                isinstance(values, list)
+                and values
+                and all(isinstance(value, str) for value in values)
+                and any(not value.isidentifier() for value in values)
+            ):
+                node["x-enum-varnames"] = [_enum_member_name(value) for value in values]
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result

@@ -9,7 +9,14 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from walletmanager.admin import Decision, StatusBanner, StatusBannerMixin, target_names
+from walletmanager.admin import (
+    Decision,
+    StatusBanner,
+    StatusBannerMixin,
+    moment_column,
+    request_context,
+    target_names,
+)
 from walletmanager.admin import target_link as named_target_link
 from walletmanager.admin_actions import reason_action, service_call
 from walletmanager.approvals import registry, services
@@ -35,7 +42,7 @@ def _approve(*, actor, request: ApprovalRequest, reason: str) -> ApprovalRequest
 
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "action", "summary", "requested_by", "status", "decided_by", "failure_code")
+    list_display = ("id", "created", "summary", "requested_by", "outcome", "decided_by")
     list_filter = ("status", "action")
     search_fields = ("=id", "summary", "requested_by__email", "=target_id")
     list_select_related = ("requested_by", "decided_by")
@@ -118,14 +125,34 @@ class ApprovalRequestAdmin(StatusBannerMixin, admin.ModelAdmin):
                 "Approve",
                 service_call(_approve, target="request"),
                 f"Approved request #{obj.pk}: {obj.summary}.",
+                tone="approve",
+                note="its action runs now, in your name, with your reason.",
+                back_to_desk=True,
             ),
             Decision(
                 "reject",
                 "Reject",
                 service_call(services.approval_reject, target="request"),
                 f"Rejected request #{obj.pk}: {obj.summary}.",
+                reason_required=True,
+                tone="reject",
+                note="nothing runs; the maker sees your reason.",
+                back_to_desk=True,
             ),
         ]
+
+    def decision_context(self, request, obj: ApprovalRequest):
+        if obj.status != ApprovalRequest.Status.PENDING:
+            return None
+        return request_context(request=obj, user=request.user)
+
+    created = moment_column("created_at", description="Asked (UTC)")
+
+    @admin.display(description="Status", ordering="status")
+    def outcome(self, obj: ApprovalRequest) -> str:
+        """The status, and why it failed when the approved action was refused."""
+        status = obj.get_status_display()
+        return f"{status} ({obj.failure_code})" if obj.failure_code else status
 
     @admin.display(description="Acts on")
     def target_link(self, obj: ApprovalRequest) -> str:

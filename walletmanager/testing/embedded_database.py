@@ -15,6 +15,8 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
+    # A developer's `.env` (written by `make run`: DJANGO_DEBUG=1, ...) must not change what the tests see.
+    os.environ.setdefault("WALLETMANAGER_ENV_FILE", "")
     # The test client speaks plain HTTP; production's HTTPS redirect would answer every request 301.
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
     # Production settings refuse to start without a secret key (SPEC §13); the suite runs them with one

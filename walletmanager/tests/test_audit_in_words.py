@@ -1,4 +1,5 @@
-"""Issue 13, the audit trail in words: an event's target reads as the object's name, linked to it."""
+"""Issues 13 and 24, the audit trail in words: each event is a sentence ("root@… blocked the user
+ada@example.com") whose object reads as its name, linked to it."""
 
 from __future__ import annotations
 
@@ -29,11 +30,11 @@ def test_the_audit_trail_names_each_target_and_links_it(django_assert_max_num_qu
     page = admin.get(reverse("admin:walletmanager_auditevent_changelist")).content.decode()
 
     user_url = reverse("admin:users_user_change", args=[client_user.pk])
-    assert f'<a href="{user_url}">User ada@example.com</a>' in page
+    assert f'{operator.email} blocked <a href="{user_url}">the user ada@example.com</a>' in page
     assert f"users.user {client_user.pk}" not in page
     assert (
-        f'<a href="{reverse("admin:wallets_wallet_change", args=[wallet.pk])}">Wallet Main ({wallet.address})</a>'
-        in page
+        f'{operator.email} blocked <a href="{reverse("admin:wallets_wallet_change", args=[wallet.pk])}">'
+        f"the wallet Main ({wallet.address})</a>" in page
     )
     assert "10,500.00 USD" in page  # the adjustment's event names its transaction in money
     user_page = admin.get(user_url).content.decode()  # the user's own panel names them too

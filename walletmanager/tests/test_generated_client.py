@@ -12,7 +12,9 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
+from enum import Enum
 from uuid import UUID
 
 import httpx
@@ -86,6 +88,17 @@ def test_every_generated_module_imports(generated):
 
     assert len(modules) > 50
     assert broken == {}
+    # The transaction list's orderings are named, not VALUE_0 / VALUE_1.
+    models = importlib.import_module(f"{PACKAGE}.models")
+    enums = [enum for name in dir(models) if isinstance(enum := getattr(models, name), type) and issubclass(enum, Enum)]
+    orderings = [enum for enum in enums if "-amount" in {member.value for member in enum}]
+    assert orderings, "no enum holds -amount"
+    assert {member.name: member.value for member in orderings[0]} == {
+        "AMOUNT": "amount",
+        "AMOUNT_DESCENDING": "-amount",
+        "CREATED_AT": "created_at",
+        "CREATED_AT_DESCENDING": "-created_at",
+    }
 
 
 def test_register_login_open_a_wallet_deposit_withdraw_list_and_read_with_the_generated_client(generated, live_server):
@@ -187,3 +200,21 @@ def flow_as_user(models, wallets, transactions, user, live_server) -> None:
     balance = importlib.import_module(f"{wallets.__name__}.wallets_retrieve").sync(client=user, id=wallet.id).balance
     (asset,) = balance.assets
     assert (asset.currency, Decimal(asset.posted), Decimal(asset.available)) == ("USD", Decimal("100"), Decimal("100"))
+
+    # The statement as files: the generated client hands back their bytes instead of parsing JSON.
+    download = importlib.import_module(f"{wallets.__name__}.wallets_statement_download_retrieve")
+    today = date.today().isoformat()
+    formats = models.WalletsStatementDownloadRetrieveFormat
+    files = {
+        file_format.value: download.sync_detailed(
+            client=user, id=wallet.id, currency="USD", from_=today, format_=file_format
+        )
+        for file_format in formats
+    }
+    for file_format, response in files.items():
+        assert response.status_code == 200, response.content
+        assert f'.{file_format}"' in response.headers["content-disposition"]
+        assert response.parsed.payload.read() == response.content
+    csv_lines = files["csv"].content.decode().splitlines()
+    assert len(csv_lines) == 3 and "120.00" in csv_lines[1] and "-20.00" in csv_lines[2]  # header, deposit, withdrawal
+    assert files["pdf"].content.startswith(b"%PDF")

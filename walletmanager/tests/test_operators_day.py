@@ -158,7 +158,7 @@ def test_an_audit_event_page_and_an_approval_request_name_their_object_with_a_li
     wallet_url = reverse("admin:wallets_wallet_change", args=[wallet.pk])
 
     assert f"wallets.wallet:{wallet.pk}" not in words(event_page)  # the title and breadcrumb no longer say it
-    assert f"Wallet Savings ({wallet.address})" in breadcrumbs(event_page)[-1]
+    assert f"{operator.email} blocked the wallet Savings ({wallet.address})" in breadcrumbs(event_page)[-1]
     assert f'<a href="{wallet_url}">Wallet Savings ({wallet.address})</a>' in request_page
     assert f"wallets.wallet {wallet.pk}" not in request_page
 

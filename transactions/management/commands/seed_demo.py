@@ -20,6 +20,8 @@ so ``reconcile`` stays clean.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from decimal import Decimal
 
@@ -132,8 +134,13 @@ class Command(OperatorCommand):
             label = "superuser" if superuser else (group or role)
             self.stdout.write(f"  {label:<10} {email:<30} {password}")
         self.stdout.write(f"  demo wallets' PIN: {DEMO_PIN}")
+        # The interpreter as the operator would type it from the checkout (.venv/bin/python), so the line
+        # works when pasted: a bare "python" is not the one with the project's packages.
+        python = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else "python"
         for waiting in waiting_deposits:
-            self.stdout.write(f"  a deposit waits for its money: python manage.py simulate_payment {waiting.reference}")
+            self.stdout.write(
+                f"  a deposit waits for its money: {python} manage.py simulate_payment {waiting.reference}"
+            )
         self._print_operator_secrets(logins)
 
     def _demo_logins(self) -> dict[str, User]:

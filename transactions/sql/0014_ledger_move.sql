@@ -295,8 +295,9 @@ BEGIN
      ORDER BY b.id, k.currency_id
     ON CONFLICT (balance_id, currency_id) DO NOTHING;
 
-    -- Velocity, under the source asset's lock (taken first below is not enough: it must be read after
-    -- the lock, so concurrent withdrawals of one wallet count each other).
+    -- Lock the assets in id order (two movements over the same assets lock them in the same order and
+    -- cannot deadlock). Velocity and floors are read after the locks, so concurrent movements out of
+    -- one wallet count each other.
     FOR need IN
         SELECT a.id, b.wallet_id, a.currency_id, a.posted, a.held, a.credit_limit
           FROM public.balances_balanceasset AS a

@@ -17,6 +17,7 @@ from balances.models import Currency
 from transactions import services
 from users.services import user_block
 from users.tests.factories import StaffFactory, UserFactory
+from walletmanager.audit import audit_record
 from walletmanager.models import AuditEvent
 from walletmanager.testing.ledger import PIN, deposit, make_wallet
 from walletmanager.testing.two_factor import verified_staff_login
@@ -107,7 +108,7 @@ def test_a_malformed_date_or_operator_is_ignored_or_empty_never_an_error(client,
 def test_the_action_and_target_filters_speak_words(client, operators):
     support, _ = operators
     user_block(actor=support, user=UserFactory(), reason="Chargebacks")
-    AuditEvent.objects.create(action="exchange_rate.created", target_type="transactions.exchangerate", target_id="1")
+    audit_record(actor=None, action="exchange_rate.created", target=None, target_type="transactions.exchangerate")
 
     filters = text_of(client.get(TRAIL)).split("Filter")[1]
 

@@ -48,7 +48,7 @@ class AssetInline(AssetMoneyMixin, ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Balance)
 class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
-    list_display = ("wallet_link", "owner_link", "kind", "currency", "status", "frozen", "created")
+    list_display = ("wallet_in_list", "owner_link", "kind", "currency", "status", "frozen", "created")
     list_filter = ("kind", "status", "currency")
     search_fields = ("wallet__address", "wallet__owner__email", "=wallet__id")
     list_select_related = ("wallet__owner", "currency")
@@ -123,6 +123,12 @@ class BalanceAdmin(StatusBannerMixin, admin.ModelAdmin):
     @admin.display(description="Wallet", ordering="wallet__address")
     def wallet_link(self, balance: Balance) -> str:
         return wallet_link(balance.wallet)
+
+    @admin.display(description="Wallet", ordering="wallet__address")
+    def wallet_in_list(self, balance: Balance) -> str:
+        # Shortened as in the assets and transactions lists (full on hover), so the list fits 1 280 px
+        # whatever the owners' emails (a 26-character address and a long email overflowed it by 2 px).
+        return short_wallet_link(balance.wallet)
 
     @admin.display(description="Owner", ordering="wallet__owner__email")
     def owner_link(self, balance: Balance) -> str:

@@ -118,7 +118,7 @@ def test_balance_assets_are_listed_by_owner_and_address_with_formatted_positions
     for text in (listed, detail):
         assert "10,500.00 USD" in text and "500.00 USD" in text and "10,000.00 USD" in text
         assert f"Balance of {wallet.pk}" not in text
-    assert "ada@example.com" in balances and wallet.address in balances
+    assert "ada@example.com" in balances and f"{wallet.address[:10]}…" in balances  # shortened there too
 
 
 def test_a_clients_page_has_no_permission_picker_a_staff_members_has():
